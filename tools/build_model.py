@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Build models/pose_landmarker_full.task from the mediapipe 0.10.21 wheel.
+
+Current mediapipe wheels ship no pose model and nothing may be fetched from a
+model hub, but the old 0.10.21 wheel on PyPI still contains the two BlazePose
+TFLite graphs. This script:
+
+1. creates a throw-away venv and installs mediapipe==0.10.21 (it needs numpy<2,
+   so it must never touch the project's environment);
+2. inside that venv, adds image-normalization metadata to both graphs (the
+   Tasks API refuses a graph without NormalizationOptions, and the metadata
+   writer only works in 0.10.x);
+3. bundles them as an uncompressed, aligned zip with fixed timestamps so the
+   output is byte-for-byte reproducible;
+4. writes models/README.md with provenance and checksums.
+
+Run from the repository root:  python tools/build_model.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+import venv
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "mediapipe"
+VERSION = "0.10.21"
+BUNDLE_NAME = "pose_landmarker_full.task"
+
+# member name in the bundle -> (path inside the wheel, norm mean, norm std, description)
+MEMBERS: dict[str, tuple[str, float, float, str]] = {
+    "pose_detector.tflite": (
+        "mediapipe/modules/pose_detection/pose_detection.tflite",
+        127.5,
+        127.5,
+        "BlazePose person detector (224x224 RGB, input scaled to [-1, 1])",
+    ),
+    "pose_landmarks_detector.tflite": (
+        "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+        0.0,
+        255.0,
+        "BlazePose GHUM 3D landmarks, full variant (256x256 RGB, input scaled to [0, 1])",
+    ),
+}
+
+# sha256 of the graphs as shipped in the wheel; a mismatch means PyPI served
+# something else and the "reproducible" claim would silently break.
+EXPECTED_INPUT_SHA256 = {
+    "mediapipe/modules/pose_detection/pose_detection.tflite": (
+        "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"
+    ),
+    "mediapipe/modules/pose_landmark/pose_landmark_full.tflite": (
+        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
+    ),
+}
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # earliest DOS timestamp: fixed for reproducibility
+ALIGN = 64  # member data alignment, so the runtime can mmap the graphs
+_PAD_EXTRA_ID = 0xD935  # the "alignment padding" extra-field id used by Android's zipalign
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------- inside the venv
+
+
+def stage(out_dir: Path) -> None:
+    """Runs with the venv's interpreter: write graphs with metadata + a manifest."""
+    import mediapipe
+    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer
+
+    site = Path(mediapipe.__file__).resolve().parents[1]
+    manifest = {"mediapipe_version": mediapipe.__version__, "members": {}}
+    for member, (wheel_path, mean, std, description) in MEMBERS.items():
+        raw = (site / wheel_path).read_bytes()
+        writer = (
+            metadata_writer.MetadataWriter.create(bytearray(raw))
+            .add_general_info(member.removesuffix(".tflite"), description)
+            .add_image_input(norm_mean=[mean], norm_std=[std])
+        )
+        model, _ = writer.populate()
+        (out_dir / member).write_bytes(bytes(model))
+        manifest["members"][member] = {
+            "wheel_path": wheel_path,
+            "input_sha256": sha256_bytes(raw),
+            "input_size": len(raw),
+            "norm_mean": mean,
+            "norm_std": std,
+            "output_sha256": sha256_bytes(bytes(model)),
+        }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+# ---------------------------------------------------------------- outside
+
+
+def make_venv(where: Path) -> Path:
+    venv.EnvBuilder(with_pip=True, clear=True).create(where)
+    python = where / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, f"{PACKAGE}=={VERSION}", "numpy<2"], check=True)
+    return python
+
+
+def write_bundle(members: dict[str, bytes], path: Path) -> None:
+    """Uncompressed zip, fixed dates and permissions, data aligned to ALIGN bytes."""
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_STORED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3  # unix, whatever OS builds it
+            # local header = 30 bytes + name + extra; pad the extra so data lands aligned
+            offset = zf.fp.tell() + 30 + len(name.encode()) + 4
+            pad = -offset % ALIGN
+            info.extra = _PAD_EXTRA_ID.to_bytes(2, "little") + pad.to_bytes(2, "little") + b"\0" * pad
+            zf.writestr(info, data)
+    tmp.replace(path)
+
+
+def check_alignment(path: Path) -> None:
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+        for info in zf.infolist():
+            fh.seek(info.header_offset + 26)
+            name_len, extra_len = (int.from_bytes(fh.read(2), "little") for _ in range(2))
+            start = info.header_offset + 30 + name_len + extra_len
+            if start % ALIGN:
+                raise RuntimeError(f"{info.filename} data at {start} is not {ALIGN}-byte aligned")
+
+
+def readme(manifest: dict, bundle: bytes) -> str:
+    rows = "\n".join(
+        f"| `{name}` | `{m['wheel_path']}` | `{m['input_sha256']}` | {m['norm_mean']} | {m['norm_std']} |"
+        for name, m in manifest["members"].items()
+    )
+    return f"""# Pose model
+
+`{BUNDLE_NAME}` ({len(bundle):,} bytes) is a MediaPipe Tasks model bundle for
+`mediapipe.tasks.python.vision.PoseLandmarker` (BlazePose GHUM, full variant,
+33 landmarks). It is **generated** by `tools/build_model.py`; do not edit it by hand.
+
+sha256 of the bundle: `{sha256_bytes(bundle)}`
+
+## Provenance
+
+Both graphs are taken unchanged from the PyPI wheel **`{PACKAGE}=={manifest['mediapipe_version']}`**
+(current mediapipe wheels no longer ship pose graphs). The only change is added
+TFLite metadata (general info plus an image input with `NormalizationOptions`),
+which the Tasks API requires, written with
+`mediapipe.tasks.python.metadata.metadata_writers.metadata_writer`.
+
+| bundle member | path inside the wheel | sha256 of the wheel file | norm mean | norm std |
+| --- | --- | --- | --- | --- |
+{rows}
+
+The zip is uncompressed (the runtime maps the graphs in place), member data is
+{ALIGN}-byte aligned, and every timestamp is fixed to 1980-01-01, so a rebuild
+gives the same bytes.
+
+## Licence
+
+The MediaPipe graphs are published by Google under the Apache License 2.0, as is
+mediapipe itself; the bundle is redistributed under the same licence. See the
+BlazePose GHUM model card for intended use and limitations.
+
+## Rebuild
+
+    python tools/build_model.py          # needs network access to PyPI, ~1 min
+
+It creates a temporary venv (mediapipe 0.10.21 needs numpy<2, so it stays
+isolated from the project environment), rewrites this folder and prints the
+checksum. A different checksum for the wheel files stops the build.
+"""
+
+
+def build(out_dir: Path, accept_new_inputs: bool) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="formcheck-model-") as tmp:
+        tmp_path = Path(tmp)
+        print(f"installing {PACKAGE}=={VERSION} into a temporary venv ...", flush=True)
+        python = make_venv(tmp_path / "venv")
+        staged = tmp_path / "staged"
+        staged.mkdir()
+        subprocess.run([str(python), str(Path(__file__).resolve()), "--stage", str(staged)], check=True)
+        manifest = json.loads((staged / "manifest.json").read_text())
+        for m in manifest["members"].values():
+            expected = EXPECTED_INPUT_SHA256[m["wheel_path"]]
+            if m["input_sha256"] != expected and not accept_new_inputs:
+                raise SystemExit(
+                    f"{m['wheel_path']}: sha256 {m['input_sha256']} != expected {expected}; "
+                    "rerun with --accept-new-inputs to build anyway"
+                )
+        members = {name: (staged / name).read_bytes() for name in MEMBERS}
+    bundle_path = out_dir / BUNDLE_NAME
+    write_bundle(members, bundle_path)
+    check_alignment(bundle_path)
+    bundle = bundle_path.read_bytes()
+    (out_dir / "README.md").write_text(readme(manifest, bundle))
+    print(f"wrote {bundle_path} ({len(bundle)} bytes, sha256 {sha256_bytes(bundle)})")
+    return bundle_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out-dir", type=Path, default=REPO / "models")
+    parser.add_argument("--accept-new-inputs", action="store_true", help="build even if wheel files changed")
+    parser.add_argument("--stage", type=Path, help=argparse.SUPPRESS)  # internal: run inside the venv
+    args = parser.parse_args(argv)
+    if args.stage:
+        stage(args.stage)
+    else:
+        build(args.out_dir, args.accept_new_inputs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
