@@ -1,0 +1,87 @@
+"""The analysis stage: a PoseTrack and a profile in, an Analysis out. Pure, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import kinematics as kin
+from . import signal as sig
+from .checks import Fault, check_reps
+from .profiles import Profile
+from .reps import Rep, segment
+from .track import PoseTrack
+
+
+@dataclass(frozen=True)
+class Analysis:
+    source: str
+    variant: str
+    variant_title: str
+    n_frames: int
+    fps: float
+    duration_s: float
+    detected_fraction: float
+    usable_fraction: float
+    side: kin.SideChoice
+    reps: list[Rep]
+    faults: list[Fault]
+    unusable: list[sig.Stretch]
+    rejected: list[tuple[float, str]]
+    low_threshold: float
+    high_threshold: float
+    range_deg: float
+    timestamps: np.ndarray
+    hip: np.ndarray
+    knee: np.ndarray
+    usable: np.ndarray
+
+    @property
+    def rep_count(self) -> int:
+        return len(self.reps)
+
+
+def prepared_points(track: PoseTrack, side: str, cfg: sig.SignalConfig, cuts: np.ndarray) -> np.ndarray:
+    """(T, 4, 2) gated, gap-filled, zero-phase filtered shoulder/hip/knee/ankle of one side."""
+    idx = list(kin.SIDES[side])
+    pts = sig.gate_points(track.image[:, idx, :2], track.visibility[:, idx], cfg.min_visibility)
+    pts = sig.gate_frame(pts, track.width, track.height, cfg.frame_margin)
+    raw = kin.angles_from_points(pts).hip
+    pts[sig.implausible(raw, track.fps, cfg)] = np.nan
+    pts = sig.fill_short_gaps(pts, int(round(cfg.max_gap_s * track.fps)), breaks=cuts)
+    return sig.lowpass(pts, track.fps, cfg.cutoff_hz, cfg.filter_order, breaks=cuts)
+
+
+def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
+    """Reps, phases and faults of one clip's pose track under one variant's profile."""
+    cfg = profile.signal
+    cuts = sig.detect_cuts(track, cfg)
+    side = kin.choose_side(track.image, track.visibility, force_single_leg=profile.single_leg)
+    ang = kin.angles_from_points(prepared_points(track, side.side, cfg, cuts))
+    seen = np.isfinite(ang.hip) & ~cuts
+    usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
+    seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps)
+    n = max(track.n_frames, 1)
+    return Analysis(
+        source=track.source,
+        variant=profile.name,
+        variant_title=profile.title,
+        n_frames=track.n_frames,
+        fps=track.fps,
+        duration_s=track.duration,
+        detected_fraction=float(track.detected.sum() / n),
+        usable_fraction=float(usable.sum() / n),
+        side=side,
+        reps=seg.reps,
+        faults=check_reps(seg.reps, profile),
+        unusable=unusable,
+        rejected=seg.rejected,
+        low_threshold=seg.low_threshold,
+        high_threshold=seg.high_threshold,
+        range_deg=seg.range_deg,
+        timestamps=track.timestamps,
+        hip=ang.hip,
+        knee=ang.knee,
+        usable=usable,
+    )

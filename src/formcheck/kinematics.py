@@ -1,0 +1,159 @@
+"""Joint angles of a supine hip-extension movement, vectorised over frames.
+
+All angles are measured in the image plane (pixels, so the picture's aspect is kept).
+The hip angle is SIGNED: an arccos angle never exceeds 180 degrees, so hips pushed
+past the shoulder-knee line would fold back and read like a short lockout.
+
+Which side of the shoulder-knee line is "flexed" comes from the floor direction,
+estimated per clip from the shin (knee -> ankle points down to the floor in every
+hip thrust and bridge position). That needs no assumption about how the phone was
+held, so a clip that is still rotated 90 degrees measures the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .track import Landmark
+
+SIDES = {
+    "left": (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE),
+    "right": (Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE),
+}
+
+
+@dataclass(frozen=True)
+class SideChoice:
+    """Which body side is measured, and why."""
+
+    side: str
+    reason: str
+    single_leg: bool
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def unsigned_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Angle a-b-c at vertex b in degrees, 0..180, for (T, 2) arrays."""
+    u, v = _unit(a - b), _unit(c - b)
+    cos = np.clip(np.sum(u * v, axis=-1), -1.0, 1.0)
+    return np.degrees(np.arccos(cos))
+
+
+def floor_direction(knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
+    """Unit 2-vector pointing to the floor in the image, from the clip's shin directions.
+
+    Shins point from knee to ankle, i.e. down, at every phase of these movements (vertical
+    at the top). The median over the clip is robust to a few bad frames. Falls back to
+    image-down when no shin was seen.
+    """
+    shin = _unit(ankle - knee)
+    good = np.isfinite(shin).all(axis=1)
+    if not good.any():
+        return np.array([0.0, 1.0])
+    d = np.median(shin[good], axis=0)
+    n = np.linalg.norm(d)
+    return d / n if n > 1e-9 else np.array([0.0, 1.0])
+
+
+def signed_hip_angle(
+    shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray, floor: np.ndarray
+) -> np.ndarray:
+    """Shoulder-hip-knee angle, 180 = straight line, > 180 = hips past the line (away from the floor)."""
+    theta = unsigned_angle(shoulder, hip, knee)
+    line = knee - shoulder
+    normal = np.stack([-line[:, 1], line[:, 0]], axis=1)
+    # orient the normal of the shoulder-knee line towards the floor, frame by frame
+    normal *= np.where(normal @ floor < 0, -1.0, 1.0)[:, None]
+    offset = np.sum((hip - shoulder) * normal, axis=1)
+    return np.where(offset < 0, 360.0 - theta, theta)
+
+
+def knee_angle(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
+    """Hip-knee-ankle angle, 180 = straight leg, ~90 = shin vertical under a level thigh."""
+    return unsigned_angle(hip, knee, ankle)
+
+
+def tilt_from(v: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Unsigned angle in degrees between each row of v (T, 2) and the line through ref (2,)."""
+    cos = np.abs(_unit(v) @ ref)
+    return np.degrees(np.arccos(np.clip(cos, 0.0, 1.0)))
+
+
+def shin_angle(knee: np.ndarray, ankle: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Shin's deviation from vertical (the floor normal), degrees; 0 = vertical shin."""
+    return tilt_from(ankle - knee, floor)
+
+
+def torso_angle(shoulder: np.ndarray, hip: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Shoulder-hip line's angle to the floor line, degrees; positive when hips sit above shoulders."""
+    along = np.array([-floor[1], floor[0]])
+    v = hip - shoulder
+    rise = -(v @ floor)
+    run = np.abs(v @ along)
+    return np.degrees(np.arctan2(rise, run))
+
+
+def choose_side(
+    image: np.ndarray,
+    visibility: np.ndarray,
+    single_leg_knee_gap_deg: float = 40.0,
+    force_single_leg: bool = False,
+) -> SideChoice:
+    """Pick the side to measure for the whole clip.
+
+    If one knee stays much straighter than the other, the straight leg is the one held off
+    the floor (single-leg variants) and the bent one is the working, planted leg. Otherwise
+    the side the model sees better (higher mean visibility of shoulder, hip, knee, ankle) is
+    the one nearer the camera; the far side is mostly the model's guess.
+    """
+    knees = {
+        name: knee_angle(image[:, h, :2], image[:, k, :2], image[:, a, :2])
+        for name, (_, h, k, a) in SIDES.items()
+    }
+    both = np.isfinite(knees["left"]) & np.isfinite(knees["right"])
+    gap = float(np.median(knees["left"][both] - knees["right"][both])) if both.any() else 0.0
+    if both.any() and (abs(gap) >= single_leg_knee_gap_deg or force_single_leg):
+        side = "right" if gap > 0 else "left"
+        return SideChoice(
+            side, f"planted working leg (knee bent {abs(gap):.0f} deg more than the other)", True
+        )
+    vis = {name: float(np.mean(visibility[:, list(idx)])) for name, idx in SIDES.items()}
+    side = max(vis, key=lambda k: vis[k])
+    return SideChoice(
+        side, f"nearer the camera (visibility {vis[side]:.2f} vs {min(vis.values()):.2f})", False
+    )
+
+
+@dataclass(frozen=True)
+class Angles:
+    """Per-frame angle series, degrees, NaN where not measurable."""
+
+    hip: np.ndarray
+    knee: np.ndarray
+    shin: np.ndarray
+    torso: np.ndarray
+    floor: np.ndarray
+
+
+def side_points(image: np.ndarray, side: str) -> np.ndarray:
+    """(T, 4, 2) shoulder, hip, knee, ankle of one side, in pixels."""
+    return np.asarray(image[:, list(SIDES[side]), :2], dtype=np.float64)
+
+
+def angles_from_points(points: np.ndarray) -> Angles:
+    """All angle series from (T, 4, 2) shoulder, hip, knee, ankle points."""
+    shoulder, hip, knee, ankle = (points[:, i] for i in range(4))
+    floor = floor_direction(knee, ankle)
+    return Angles(
+        hip=signed_hip_angle(shoulder, hip, knee, floor),
+        knee=knee_angle(hip, knee, ankle),
+        shin=shin_angle(knee, ankle, floor),
+        torso=torso_angle(shoulder, hip, floor),
+        floor=floor,
+    )

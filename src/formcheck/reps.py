@@ -1,0 +1,227 @@
+"""Rep segmentation on the signed hip angle.
+
+A rep is one drive from the bottom to the top (the concentric) plus what follows it:
+the top hold, the descent and the bottom pause. Counting drives rather than tops means
+a set that starts at the top (the lifter settles at lockout first) is counted right,
+and a clip that starts lying flat (which reads ~180 deg, like a lockout) adds nothing,
+because no drive led there. Tops reached with straight knees (lying flat at the end
+or start of a clip) are rejected too: every hip thrust and bridge locks out with
+bent knees.
+
+Robustness: two thresholds (hysteresis) from the clip's own range, so jitter around
+one level never toggles; a minimum range and duration per rep; and segmentation runs
+only inside stretches the signal stage marked usable, so dropouts and hard cuts can
+split or drop a rep but never invent one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .signal import runs
+
+
+@dataclass(frozen=True)
+class RepConfig:
+    low_percentile: float = 5.0
+    high_percentile: float = 95.0
+    enter_bottom_frac: float = 0.35
+    enter_top_frac: float = 0.65
+    min_range_deg: float = 20.0
+    min_rep_s: float = 0.6
+    band_frac: float = 0.1
+    band_min_deg: float = 3.0
+    max_top_knee_deg: float = 155.0
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One rep. Indices are frames of the track; times in seconds; None = not observed."""
+
+    index: int
+    start_frame: int
+    top_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+    bottom_hip_deg: float
+    top_hip_deg: float
+    end_hip_deg: float | None
+    up_s: float
+    top_pause_s: float
+    down_s: float | None
+    bottom_pause_s: float | None
+    top_start_s: float
+    top_end_s: float
+    top_knee_deg: float
+    top_shin_deg: float
+    top_torso_deg: float
+    complete: bool
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    reps: list[Rep]
+    low_threshold: float
+    high_threshold: float
+    range_deg: float
+    rejected: list[tuple[float, str]]
+
+
+def hysteresis_state(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    """+1 after x last rose above high, -1 after it last fell below low, 0 before either.
+
+    Values between the two levels (and NaN) keep the previous state: that is what makes
+    jitter around a single level harmless.
+    """
+    code = np.where(x > high, 1, np.where(x < low, -1, 0))
+    last = np.where(code != 0, np.arange(len(x)), -1)
+    np.maximum.accumulate(last, out=last)
+    return np.where(last >= 0, code[np.maximum(last, 0)], 0)
+
+
+def thresholds(hip: np.ndarray, usable: np.ndarray, cfg: RepConfig) -> tuple[float, float, float]:
+    """Low and high hysteresis levels and the clip's range, from its usable frames."""
+    vals = hip[usable & np.isfinite(hip)]
+    if len(vals) == 0:
+        return np.nan, np.nan, 0.0
+    lo, hi = np.percentile(vals, [cfg.low_percentile, cfg.high_percentile])
+    rng = float(hi - lo)
+    return float(lo + cfg.enter_bottom_frac * rng), float(lo + cfg.enter_top_frac * rng), rng
+
+
+def segment(
+    hip: np.ndarray,
+    knee: np.ndarray,
+    shin: np.ndarray,
+    torso: np.ndarray,
+    timestamps: np.ndarray,
+    usable: np.ndarray,
+    cfg: RepConfig,
+) -> Segmentation:
+    """Find reps in a hip-angle series (degrees) inside the usable frames."""
+    low, high, rng = thresholds(hip, usable, cfg)
+    reps: list[Rep] = []
+    rejected: list[tuple[float, str]] = []
+    if rng < cfg.min_range_deg:
+        return Segmentation(reps, low, high, rng, rejected)
+    series = _Series(hip, knee, shin, torso, timestamps)
+    for s, e in zip(*runs(usable & np.isfinite(hip)), strict=True):
+        for cand in _candidates(hip[s:e], low, high):
+            rep, why = _measure(series, s, e, cand, cfg, len(reps) + 1)
+            if rep is None:
+                rejected.append((float(timestamps[s + cand[1]]), why))
+            else:
+                reps.append(rep)
+    return Segmentation(_link_bottom_pauses(reps, series), low, high, rng, rejected)
+
+
+@dataclass(frozen=True)
+class _Series:
+    hip: np.ndarray
+    knee: np.ndarray
+    shin: np.ndarray
+    torso: np.ndarray
+    t: np.ndarray
+
+
+def _candidates(h: np.ndarray, low: float, high: float) -> list[tuple[int, int, int, int, int]]:
+    """Per drive: (bottom search start, up crossing, down crossing or -1, next bottom end, run len).
+
+    Only drives that start from the bottom state count; a run that begins at the top
+    contributes its descent to nothing.
+    """
+    state = hysteresis_state(h, low, high)
+    change = np.flatnonzero(state[1:] != state[:-1]) + 1
+    ups = [i for i in change if state[i] == 1 and state[i - 1] == -1]
+    downs = [i for i in change if state[i] == -1]
+    out = []
+    for u in ups:
+        prev_down = max([d for d in downs if d < u], default=0)
+        next_down = min([d for d in downs if d > u], default=-1)
+        next_up = min([i for i in ups if i > u], default=len(h))
+        out.append((prev_down, u, next_down, next_up, len(h)))
+    return out
+
+
+def _measure(
+    sr: _Series, s: int, e: int, cand: tuple[int, int, int, int, int], cfg: RepConfig, number: int
+) -> tuple[Rep | None, str]:
+    """Phases and angles of one candidate drive (indices relative to the run [s, e))."""
+    h = sr.hip[s:e]
+    t = sr.t[s:e]
+    prev_down, up, down, next_up, n = cand
+    bottom = prev_down + int(np.argmax(-h[prev_down:up]))
+    top_stop = down if down >= 0 else n
+    peak = up + int(np.argmax(h[up:top_stop]))
+    rise = float(h[peak] - h[bottom])
+    if rise < cfg.min_range_deg:
+        return None, f"range {rise:.0f} deg < {cfg.min_range_deg:.0f}"
+    band = max(cfg.band_frac * rise, cfg.band_min_deg)
+    up_start = bottom + int(np.flatnonzero(h[bottom : up + 1] <= h[bottom] + band)[-1])
+    top_start = up_start + int(np.flatnonzero(h[up_start : peak + 1] >= h[peak] - band)[0])
+    top_end = peak + int(np.flatnonzero(h[peak:top_stop] >= h[peak] - band)[-1])
+    top_knee = _nanmedian(sr.knee[s + top_start : s + top_end + 1])
+    # an unmeasurable knee (occluded by the bar) cannot prove the lifter was lying flat
+    if top_knee > cfg.max_top_knee_deg:
+        return None, f"top with straight knees ({top_knee:.0f} deg): lying flat, not a lockout"
+    end_bottom = None
+    down_end = None
+    if down >= 0:
+        end_bottom = down + int(np.argmax(-h[down:next_up]))
+        end_band = max(cfg.band_frac * float(h[peak] - h[end_bottom]), cfg.band_min_deg)
+        down_end = top_end + int(np.flatnonzero(h[top_end : end_bottom + 1] <= h[end_bottom] + end_band)[0])
+    last = down_end if down_end is not None else top_end
+    if t[last] - t[up_start] < cfg.min_rep_s:
+        return None, f"too short ({t[last] - t[up_start]:.2f} s)"
+    top_slice = slice(s + top_start, s + top_end + 1)
+    rep = Rep(
+        index=number,
+        start_frame=s + up_start,
+        top_frame=s + peak,
+        end_frame=s + last,
+        start_s=float(t[up_start]),
+        end_s=float(t[last]),
+        bottom_hip_deg=float(h[bottom]),
+        top_hip_deg=float(h[peak]),
+        end_hip_deg=None if end_bottom is None else float(h[end_bottom]),
+        up_s=float(t[top_start] - t[up_start]),
+        top_pause_s=float(t[top_end] - t[top_start]),
+        down_s=None if down_end is None else float(t[down_end] - t[top_end]),
+        bottom_pause_s=None,
+        top_start_s=float(t[top_start]),
+        top_end_s=float(t[top_end]),
+        top_knee_deg=top_knee,
+        top_shin_deg=_nanmedian(sr.shin[top_slice]),
+        top_torso_deg=_nanmedian(sr.torso[top_slice]),
+        complete=down_end is not None,
+    )
+    return rep, ""
+
+
+def _nanmedian(x: np.ndarray) -> float:
+    """Median of the finite values, NaN when there are none (without numpy's warning)."""
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if len(x) else float("nan")
+
+
+def _link_bottom_pauses(reps: list[Rep], sr: _Series) -> list[Rep]:
+    """Bottom pause of a rep = from the end of its descent to the start of the next drive.
+
+    Only when the next drive follows in the same usable stretch: the last rep's bottom is
+    the end of the set, not a pause.
+    """
+    from dataclasses import replace
+
+    out = []
+    for i, rep in enumerate(reps):
+        nxt = reps[i + 1] if i + 1 < len(reps) else None
+        pause = None
+        if rep.complete and nxt is not None:
+            between = slice(rep.end_frame, nxt.start_frame + 1)
+            if np.isfinite(sr.hip[between]).all() and nxt.start_frame >= rep.end_frame:
+                pause = float(sr.t[nxt.start_frame] - sr.t[rep.end_frame])
+        out.append(replace(rep, index=i + 1, bottom_pause_s=pause))
+    return out

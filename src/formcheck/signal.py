@@ -1,0 +1,218 @@
+"""Turn raw, gappy landmark tracks into signals the rep logic can trust.
+
+Offline analysis sees the whole clip, so filters run forwards and backwards
+(zero phase): a causal filter would shift every top and bottom later and
+bias the tempo. Nothing is filtered, interpolated or counted across a stretch
+that cannot be trusted (a long dropout or a hard cut in an edited clip).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import butter, filtfilt
+
+from .track import PoseTrack
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """Thresholds of the signal stage (values come from the profile data)."""
+
+    min_visibility: float = 0.5
+    max_gap_s: float = 0.25
+    cutoff_hz: float = 3.0
+    filter_order: int = 2
+    cut_jump_torso: float = 0.6
+    cut_scale_ratio: float = 1.4
+    frame_margin: float = 0.05
+    min_segment_s: float = 1.0
+    max_joint_speed_deg_s: float = 600.0
+    plausible_hip_deg: tuple[float, float] = (45.0, 250.0)
+    spike_pad_s: float = 0.1
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A time span of the clip that the analysis could not use, and why."""
+
+    start_s: float
+    end_s: float
+    reason: str
+
+
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of the True runs of a 1-D bool array."""
+    m = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return edges[0::2], edges[1::2]
+
+
+def gate_points(points: np.ndarray, visibility: np.ndarray, min_visibility: float) -> np.ndarray:
+    """NaN out landmarks the model itself doubts: (T, K, D) points, (T, K) visibility."""
+    out = np.array(points, dtype=np.float64, copy=True)
+    out[visibility < min_visibility] = np.nan
+    return out
+
+
+def gate_frame(points: np.ndarray, width: int, height: int, margin: float) -> np.ndarray:
+    """NaN out landmarks far outside the picture: close-ups make MediaPipe extrapolate them."""
+    out = np.array(points, dtype=np.float64, copy=True)
+    mx, my = margin * width, margin * height
+    x, y = out[..., 0], out[..., 1]
+    outside = (x < -mx) | (x > width + mx) | (y < -my) | (y > height + my)
+    out[outside] = np.nan
+    return out
+
+
+def fill_short_gaps(x: np.ndarray, max_gap: int, breaks: np.ndarray | None = None) -> np.ndarray:
+    """Linearly bridge interior NaN runs of at most max_gap frames, column by column.
+
+    x is (T, ...). Gaps at the ends and gaps containing a break (a hard cut) stay NaN:
+    interpolating there would invent motion that never happened.
+    """
+    flat = np.array(x, dtype=np.float64, copy=True).reshape(len(x), -1)
+    t = np.arange(len(flat))
+    cut_frames = np.zeros(len(flat), dtype=bool) if breaks is None else np.asarray(breaks, dtype=bool)
+    for col in range(flat.shape[1]):
+        y = flat[:, col]
+        good = np.isfinite(y)
+        if good.sum() < 2 or good.all():
+            continue
+        starts, ends = runs(~good)
+        filled = np.interp(t, t[good], y[good])
+        for s, e in zip(starts, ends, strict=True):
+            # a break at frame e means the frame after the gap starts a new shot
+            crosses_cut = cut_frames[s : e + 1].any() if e < len(y) else True
+            if s > 0 and e < len(y) and e - s <= max_gap and not crosses_cut:
+                y[s:e] = filled[s:e]
+    return flat.reshape(x.shape)
+
+
+def lowpass(
+    x: np.ndarray, fps: float, cutoff_hz: float, order: int, breaks: np.ndarray | None = None
+) -> np.ndarray:
+    """Zero-phase Butterworth low-pass along axis 0, separately on each finite stretch.
+
+    Rows with any NaN split the signal; stretches too short for filtfilt's padding are
+    left as they are (they are too short to hold a rep anyway).
+    """
+    arr = np.array(x, dtype=np.float64, copy=True)
+    flat = arr.reshape(len(arr), -1)
+    if cutoff_hz <= 0 or cutoff_hz >= fps / 2:
+        return arr
+    b, a = butter(order, cutoff_hz / (fps / 2))
+    padlen = 3 * max(len(a), len(b))
+    finite = np.isfinite(flat).all(axis=1)
+    if breaks is not None:
+        finite &= ~np.asarray(breaks, dtype=bool)
+    for s, e in zip(*runs(finite), strict=True):
+        if e - s > padlen:
+            flat[s:e] = filtfilt(b, a, flat[s:e], axis=0)
+    return flat.reshape(arr.shape)
+
+
+def body_scale(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 2) centre of the trunk and (T,) trunk length in pixels, from both shoulders and hips."""
+    with warnings.catch_warnings():
+        # frames with no detection are all-NaN: NaN is the right answer there
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        shoulders = np.nanmean(image[:, [11, 12], :2], axis=1)
+        hips = np.nanmean(image[:, [23, 24], :2], axis=1)
+    centre = (shoulders + hips) / 2
+    length = np.linalg.norm(shoulders - hips, axis=1)
+    return centre, length
+
+
+def _last_seen(x: np.ndarray, max_age: int) -> np.ndarray:
+    """Row-wise forward fill of NaN rows from the previous finite row, at most max_age back."""
+    ok = np.isfinite(x).reshape(len(x), -1).all(axis=1)
+    idx = np.where(ok, np.arange(len(x)), -1)
+    np.maximum.accumulate(idx, out=idx)
+    prev = np.concatenate(([-1], idx[:-1]))
+    usable = (prev >= 0) & (np.arange(len(x)) - prev <= max_age + 1)
+    out = np.full_like(x, np.nan, dtype=np.float64)
+    out[usable] = x[prev[usable]]
+    return out
+
+
+def detect_cuts(track: PoseTrack, cfg: SignalConfig) -> np.ndarray:
+    """(T,) bool, True at the first frame of a new shot.
+
+    A body cannot move its trunk by more than a fraction of its own length, or change its
+    apparent size by a large factor, between two frames; an edit (hard cut, zoom to a
+    close-up) does exactly that. Frames are compared with the last frame the body was seen
+    in, across a short dropout, because an edit often loses the pose for a few frames.
+    """
+    centre, length = body_scale(track.image)
+    max_age = int(round(cfg.max_gap_s * track.fps))
+    prev_c = _last_seen(centre, max_age)
+    prev_l = _last_seen(length, max_age)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jump = np.linalg.norm(centre - prev_c, axis=1) / np.fmax(np.fmax(length, prev_l), 1e-6)
+        ratio = np.fmax(length, prev_l) / np.fmin(length, prev_l)
+    return (jump > cfg.cut_jump_torso) | (ratio > cfg.cut_scale_ratio)
+
+
+def implausible(angle: np.ndarray, fps: float, cfg: SignalConfig) -> np.ndarray:
+    """(T,) bool: frames whose raw angle is outside the body's range or moves impossibly fast.
+
+    Close-ups and half-visible bodies make the model guess joints that then jump tens of
+    degrees between frames; no hip moves like that. Flagged frames are padded a little on
+    both sides, since the guesses around a jump are not better.
+    """
+    lo, hi = cfg.plausible_hip_deg
+    bad = (angle < lo) | (angle > hi)
+    speed = np.abs(np.diff(angle)) * fps
+    fast = np.nan_to_num(speed, nan=0.0) > cfg.max_joint_speed_deg_s
+    bad[1:] |= fast
+    bad[:-1] |= fast
+    pad = int(round(cfg.spike_pad_s * fps))
+    if pad > 0 and bad.any():
+        kernel = np.ones(2 * pad + 1)
+        bad = np.convolve(bad.astype(float), kernel, mode="same") > 0
+    return bad
+
+
+def unusable_stretches(
+    usable: np.ndarray, cuts: np.ndarray, timestamps: np.ndarray, fps: float, cfg: SignalConfig
+) -> tuple[np.ndarray, list[Stretch]]:
+    """Final usable mask and the stretches removed from it, with reasons.
+
+    usable: frames where the measured joints were seen (after gap filling). Segments between
+    cuts shorter than min_segment_s are dropped too: a two-second shot inside an edit is a
+    close-up or a title, not a set.
+    """
+    keep = np.asarray(usable, dtype=bool).copy()
+    stretches: list[Stretch] = []
+    frame = 1.0 / fps
+    for s, e in zip(*runs(~keep), strict=True):
+        stretches.append(Stretch(float(timestamps[s]), float(timestamps[e - 1] + frame), "pose_not_usable"))
+    shot_id = np.cumsum(cuts)
+    min_frames = int(round(cfg.min_segment_s * fps))
+    for shot in np.unique(shot_id):
+        idx = np.flatnonzero(shot_id == shot)
+        good = keep[idx]
+        if 0 < good.sum() < min_frames:
+            keep[idx] = False
+            stretches.append(
+                Stretch(float(timestamps[idx[0]]), float(timestamps[idx[-1]] + frame), "short_shot")
+            )
+    for i in np.flatnonzero(cuts):
+        stretches.append(Stretch(float(timestamps[i]), float(timestamps[i]), "hard_cut"))
+    stretches.sort(key=lambda st: (st.start_s, st.end_s))
+    return keep, _merge(stretches)
+
+
+def _merge(stretches: list[Stretch]) -> list[Stretch]:
+    """Merge overlapping stretches of the same reason so the report stays short."""
+    merged: list[Stretch] = []
+    for st in stretches:
+        last = merged[-1] if merged else None
+        if last and last.reason == st.reason and st.start_s <= last.end_s + 1e-9 and st.reason != "hard_cut":
+            merged[-1] = Stretch(last.start_s, max(last.end_s, st.end_s), last.reason)
+        else:
+            merged.append(st)
+    return merged
