@@ -1,0 +1,80 @@
+"""Errors a user can act on, each with its own process exit code.
+
+The CLI catches `FormcheckError`, prints `str(err)` on one line and exits with
+`err.exit_code`, so batch jobs can tell failure kinds apart without parsing
+text. Exit codes are part of the public interface: never renumber them.
+Code 1 is left for unexpected crashes and 2 for argparse usage errors.
+"""
+
+from __future__ import annotations
+
+
+class FormcheckError(Exception):
+    """Base class: a problem with the input or setup, not a bug."""
+
+    exit_code = 3
+
+
+class InputNotFound(FormcheckError):
+    """The input path does not exist."""
+
+    exit_code = 10
+
+
+class InputIsDirectory(FormcheckError):
+    """A directory was given where a video file was expected."""
+
+    exit_code = 11
+
+
+class EmptyVideo(FormcheckError):
+    """The file is zero bytes, or a valid container that holds no frames."""
+
+    exit_code = 12
+
+
+class NotAVideo(FormcheckError):
+    """The file is not a video OpenCV can decode (wrong format, unsupported codec)."""
+
+    exit_code = 13
+
+
+class TruncatedVideo(FormcheckError):
+    """The file ends early: an incomplete download/copy or a corrupt stream."""
+
+    exit_code = 14
+
+    def __init__(self, message: str, decoded: int = 0, advertised: int = 0) -> None:
+        super().__init__(message)
+        self.decoded = decoded
+        self.advertised = advertised
+
+
+class BadFrameRate(FormcheckError):
+    """The container's frame rate is missing or implausible; pass fps explicitly."""
+
+    exit_code = 15
+
+
+class NoPersonDetected(FormcheckError):
+    """The pose model found nobody in any frame."""
+
+    exit_code = 16
+
+
+class ClipTooShort(FormcheckError):
+    """Too little usable footage to analyse."""
+
+    exit_code = 17
+
+
+class ModelNotFound(FormcheckError):
+    """No pose model file at the given path or in any default location."""
+
+    exit_code = 18
+
+
+class ModelLoadError(FormcheckError):
+    """The pose model file exists but the runtime refused it."""
+
+    exit_code = 19
