@@ -9,6 +9,7 @@ import numpy as np
 from . import kinematics as kin
 from . import signal as sig
 from .checks import Fault, check_reps
+from .errors import ClipTooShort, NoPersonDetected
 from .profiles import Profile
 from .reps import Rep, segment
 from .track import PoseTrack
@@ -50,11 +51,22 @@ def prepared_points(track: PoseTrack, side: str, cfg: sig.SignalConfig, cuts: np
     raw = kin.angles_from_points(pts).hip
     pts[sig.implausible(raw, track.fps, cfg)] = np.nan
     pts = sig.fill_short_gaps(pts, int(round(cfg.max_gap_s * track.fps)), breaks=cuts)
-    return sig.lowpass(pts, track.fps, cfg.cutoff_hz, cfg.filter_order, breaks=cuts)
+    return sig.lowpass(pts, track.fps, cfg.cutoff_hz, breaks=cuts)
 
 
 def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
-    """Reps, phases and faults of one clip's pose track under one variant's profile."""
+    """Reps, phases and faults of one clip's pose track under one variant's profile.
+
+    Raises NoPersonDetected for a track with no pose at all and ClipTooShort for one
+    shorter than the shortest rep the profile accepts: there is nothing to report on.
+    """
+    if not track.detected.any():
+        raise NoPersonDetected(f"{track.source or 'track'}: no person detected in any frame")
+    if track.duration < profile.reps.min_rep_s:
+        raise ClipTooShort(
+            f"{track.source or 'track'}: {track.duration:.2f} s is shorter than one rep "
+            f"({profile.reps.min_rep_s:.1f} s at least)"
+        )
     cfg = profile.signal
     cuts = sig.detect_cuts(track, cfg)
     side = kin.choose_side(track.image, track.visibility, force_single_leg=profile.single_leg)

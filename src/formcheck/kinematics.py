@@ -45,20 +45,23 @@ def unsigned_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(cos))
 
 
-def floor_direction(knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
-    """Unit 2-vector pointing to the floor in the image, from the clip's shin directions.
+AXES = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]])
 
-    Shins point from knee to ankle, i.e. down, at every phase of these movements (vertical
-    at the top). The median over the clip is robust to a few bad frames. Falls back to
-    image-down when no shin was seen.
+
+def floor_direction(knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
+    """Unit 2-vector pointing to the floor in the image: image-down unless the clip is rotated.
+
+    Shins point from knee to ankle, i.e. towards the floor, at every phase of these movements.
+    Their median direction over the clip picks which image axis is "down"; snapping to the
+    axis (a stored rotation is a multiple of 90 deg) keeps the estimate exact for upright
+    clips instead of tilting it by the shins' slope at the bottom of the rep.
     """
     shin = _unit(ankle - knee)
     good = np.isfinite(shin).all(axis=1)
     if not good.any():
-        return np.array([0.0, 1.0])
+        return AXES[0].copy()
     d = np.median(shin[good], axis=0)
-    n = np.linalg.norm(d)
-    return d / n if n > 1e-9 else np.array([0.0, 1.0])
+    return AXES[int(np.argmax(AXES @ d))].copy()
 
 
 def signed_hip_angle(

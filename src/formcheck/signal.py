@@ -1,8 +1,8 @@
 """Turn raw, gappy landmark tracks into signals the rep logic can trust.
 
-Offline analysis sees the whole clip, so filters run forwards and backwards
-(zero phase): a causal filter would shift every top and bottom later and
-bias the tempo. Nothing is filtered, interpolated or counted across a stretch
+Offline analysis sees the whole clip, so smoothing is zero phase (a symmetric
+kernel): a causal filter would shift every top and bottom later and bias the
+tempo. Nothing is filtered, interpolated or counted across a stretch
 that cannot be trusted (a long dropout or a hard cut in an edited clip).
 """
 
@@ -12,7 +12,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, filtfilt
 
 from .track import PoseTrack
 
@@ -24,7 +23,6 @@ class SignalConfig:
     min_visibility: float = 0.5
     max_gap_s: float = 0.25
     cutoff_hz: float = 3.0
-    filter_order: int = 2
     cut_jump_torso: float = 0.6
     cut_scale_ratio: float = 1.4
     frame_margin: float = 0.05
@@ -91,27 +89,43 @@ def fill_short_gaps(x: np.ndarray, max_gap: int, breaks: np.ndarray | None = Non
     return flat.reshape(x.shape)
 
 
-def lowpass(
-    x: np.ndarray, fps: float, cutoff_hz: float, order: int, breaks: np.ndarray | None = None
-) -> np.ndarray:
-    """Zero-phase Butterworth low-pass along axis 0, separately on each finite stretch.
+def gaussian_sigma_frames(fps: float, cutoff_hz: float) -> float:
+    """Gaussian kernel width whose response is -3 dB at cutoff_hz."""
+    return float(np.sqrt(np.log(2.0)) / (2.0 * np.pi * cutoff_hz) * fps)
 
-    Rows with any NaN split the signal; stretches too short for filtfilt's padding are
-    left as they are (they are too short to hold a rep anyway).
+
+def lowpass(x: np.ndarray, fps: float, cutoff_hz: float, breaks: np.ndarray | None = None) -> np.ndarray:
+    """Zero-phase low-pass along axis 0: a symmetric Gaussian kernel, renormalised per sample.
+
+    A symmetric kernel shifts nothing in time (like filtfilt), and renormalising by the
+    weights actually used means NaN rows, clip ends and hard cuts need no padding: a sample
+    is averaged only with finite samples of its own stretch. Rows with any NaN stay NaN.
+    (numpy only: importing scipy.signal alone costs most of a second per CLI run.)
     """
-    arr = np.array(x, dtype=np.float64, copy=True)
+    arr = np.asarray(x, dtype=np.float64)
     flat = arr.reshape(len(arr), -1)
-    if cutoff_hz <= 0 or cutoff_hz >= fps / 2:
-        return arr
-    b, a = butter(order, cutoff_hz / (fps / 2))
-    padlen = 3 * max(len(a), len(b))
+    if cutoff_hz <= 0 or len(flat) == 0:
+        return arr.copy()
+    sigma = gaussian_sigma_frames(fps, cutoff_hz)
+    radius = max(1, int(np.ceil(3.0 * sigma)))
     finite = np.isfinite(flat).all(axis=1)
-    if breaks is not None:
-        finite &= ~np.asarray(breaks, dtype=bool)
-    for s, e in zip(*runs(finite), strict=True):
-        if e - s > padlen:
-            flat[s:e] = filtfilt(b, a, flat[s:e], axis=0)
-    return flat.reshape(arr.shape)
+    cut = np.zeros(len(flat), dtype=bool) if breaks is None else np.asarray(breaks, dtype=bool)
+    # stretch id: changes at every NaN row and every cut, so kernels never reach across
+    stretch = np.cumsum(~finite | cut)
+    vals = np.where(finite[:, None], flat, 0.0)
+    acc = np.zeros_like(vals)
+    wsum = np.zeros(len(flat))
+    n = len(flat)
+    for k in range(-radius, radius + 1):
+        w = np.exp(-0.5 * (k / sigma) ** 2)
+        lo, hi = max(0, -k), min(n, n - k)  # rows t where t + k is inside the array
+        same = finite[lo + k : hi + k] & (stretch[lo + k : hi + k] == stretch[lo:hi])
+        acc[lo:hi] += w * same[:, None] * vals[lo + k : hi + k]
+        wsum[lo:hi] += w * same
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = acc / wsum[:, None]
+    out[~finite] = np.nan
+    return out.reshape(arr.shape)
 
 
 def body_scale(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,138 @@
+"""Command line: `formcheck analyze CLIP` and friends.
+
+Errors the user can act on are FormcheckError subclasses: they print one line,
+`formcheck: error: ...`, and exit with the class's own code, never a traceback.
+Every output is written as soon as it exists (the pose track first, since it is the
+expensive part) and atomically, so a later failure never loses an earlier result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from . import __version__
+from .errors import FormcheckError
+from .profiles import ProfileError, builtin_names, load_profile
+from .track import PoseTrack
+
+
+class UsageError(FormcheckError):
+    """Bad combination of arguments or an unknown variant: same code as argparse's usage errors."""
+
+    exit_code = 2
+
+
+class OutputError(FormcheckError):
+    """A result file (report, CSV, track) could not be written."""
+
+    exit_code = 20
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="formcheck",
+        description="Rep-by-rep hip thrust and glute bridge form analysis from video.",
+    )
+    parser.add_argument("--version", action="version", version=f"formcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    an = sub.add_parser("analyze", help="count reps, time them, check lockout and tempo in one clip")
+    an.add_argument("clip", nargs="?", help="video file (not needed with --track)")
+    an.add_argument(
+        "--variant",
+        default="hip_thrust",
+        help=f"exercise variant or a profile .json (default hip_thrust; known: {', '.join(builtin_names())})",
+    )
+    an.add_argument("--json", metavar="F", help="write the report as JSON (schema formcheck.report/1)")
+    an.add_argument("--csv", metavar="F", help="write one CSV row per rep")
+    an.add_argument("--save-track", metavar="F", help="save the pose track (.npz) for fast re-analysis")
+    an.add_argument(
+        "--track", metavar="F", help="re-analyse a saved pose track instead of a video (no model)"
+    )
+    an.add_argument("--model", metavar="F", help="pose model .task file (default: the bundled model)")
+    an.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    an.set_defaults(func=cmd_analyze)
+    return parser
+
+
+def _progress_printer(quiet: bool) -> Callable[[int, int], None]:
+    """stderr progress for pose extraction: a live line on a terminal, a few lines otherwise."""
+    state = {"last": -1.0, "start": time.monotonic()}
+    tty = sys.stderr.isatty()
+
+    def show(done: int, total: int) -> None:
+        if quiet:
+            return
+        frac = done / total if total else 0.0
+        step = 0.01 if tty else 0.25
+        if frac - state["last"] < step and done != total:
+            return
+        state["last"] = frac
+        rate = done / max(time.monotonic() - state["start"], 1e-6)
+        text = f"pose: {done}/{total or '?'} frames ({frac:.0%}, {rate:.0f} fps)"
+        print(("\r" + text) if tty else text, end="" if tty and done != total else "\n", file=sys.stderr)
+        sys.stderr.flush()
+
+    return show
+
+
+def _extract(clip: str, model: str | None, quiet: bool) -> PoseTrack:
+    from .pose import extract_track  # imported late: --track needs no model or OpenCV
+
+    kwargs = {"progress": _progress_printer(quiet)}
+    if model:
+        kwargs["model_path"] = model
+    return extract_track(clip, **kwargs)
+
+
+def _write(kind: str, path: str, writer: Callable[[str], None]) -> None:
+    try:
+        writer(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {kind} {path}: {exc.strerror or exc}") from exc
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from . import report
+    from .analysis import analyze_track
+
+    try:
+        profile = load_profile(args.variant)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.track:
+        from .pose import load_track
+
+        track = load_track(args.track)
+    elif args.clip:
+        track = _extract(args.clip, args.model, args.quiet)
+    else:
+        raise UsageError("analyze needs a CLIP or --track FILE")
+    if args.save_track:
+        _write("track", args.save_track, track.save)
+    result = analyze_track(track, profile)
+    if args.json:
+        _write("JSON report", args.json, lambda p: report.write_json(p, result, profile))
+    if args.csv:
+        _write("CSV report", args.csv, lambda p: report.write_csv(p, result, profile))
+    sys.stdout.write(report.render_text(result, profile))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except FormcheckError as exc:
+        print(f"formcheck: error: {exc}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 1))
+    except KeyboardInterrupt:
+        print("formcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

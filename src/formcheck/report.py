@@ -1,0 +1,242 @@
+"""Render an Analysis: terminal table, versioned JSON, per-rep CSV.
+
+The JSON layout is a contract for coaches' tools and batch scoring: any change that
+removes or renames a field bumps REPORT_SCHEMA.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .analysis import Analysis
+from .profiles import Profile
+
+REPORT_SCHEMA = "formcheck.report/1"
+
+CSV_COLUMNS = (
+    "rep",
+    "start_s",
+    "end_s",
+    "bottom_hip_deg",
+    "top_hip_deg",
+    "up_s",
+    "top_pause_s",
+    "down_s",
+    "bottom_pause_s",
+    "top_knee_deg",
+    "top_shin_deg",
+    "complete",
+    "faults",
+)
+
+
+def _num(x: float | None, nd: int = 2) -> float | None:
+    """Round for output; NaN and None become null (JSON has no NaN)."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return round(float(x), nd)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _sd(values: list[float]) -> float | None:
+    if len(values) < 2:
+        return None
+    m = sum(values) / len(values)
+    return math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+
+def rep_goals(count: int, profile: Profile) -> list[str]:
+    """The guide's rep-range goals this count falls in (ranges overlap, so maybe several)."""
+    return [
+        f"{r['min']}-{r['max']} reps: {r['goal']}"
+        for r in profile.rep_ranges
+        if r["min"] <= count <= r["max"]
+    ]
+
+
+def summary(analysis: Analysis, profile: Profile) -> dict[str, Any]:
+    reps = analysis.reps
+    by_code = Counter(f.code for f in analysis.faults)
+    bottoms = [r.bottom_hip_deg for r in reps]
+    return {
+        "rep_count": len(reps),
+        "complete_reps": sum(r.complete for r in reps),
+        "rep_range_goals": rep_goals(len(reps), profile),
+        "mean_up_s": _num(_mean([r.up_s for r in reps])),
+        "mean_top_pause_s": _num(_mean([r.top_pause_s for r in reps])),
+        "mean_down_s": _num(_mean([r.down_s for r in reps])),
+        "mean_bottom_pause_s": _num(_mean([r.bottom_pause_s for r in reps])),
+        "mean_top_hip_deg": _num(_mean([r.top_hip_deg for r in reps]), 1),
+        "min_top_hip_deg": _num(min((r.top_hip_deg for r in reps), default=None), 1),
+        "mean_bottom_hip_deg": _num(_mean(bottoms), 1),
+        "bottom_hip_sd_deg": _num(_sd(bottoms), 1),
+        "fault_counts": dict(sorted(by_code.items())),
+        "reps_with_faults": sorted({f.rep for f in analysis.faults}),
+        "usable_fraction": _num(analysis.usable_fraction, 3),
+    }
+
+
+def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
+    """The whole report as plain JSON-ready data."""
+    codes = _codes_by_rep(analysis)
+    return {
+        "schema": REPORT_SCHEMA,
+        "formcheck_version": __version__,
+        "source": analysis.source,
+        "variant": {"name": analysis.variant, "title": analysis.variant_title},
+        "clip": {
+            "frames": analysis.n_frames,
+            "fps": _num(analysis.fps, 3),
+            "duration_s": _num(analysis.duration_s, 3),
+            "detected_fraction": _num(analysis.detected_fraction, 3),
+            "usable_fraction": _num(analysis.usable_fraction, 3),
+        },
+        "measurement": {
+            "side": analysis.side.side,
+            "side_reason": analysis.side.reason,
+            "single_leg": analysis.side.single_leg,
+            "hip_angle": "signed shoulder-hip-knee, image plane, MediaPipe reading (180 = straight line)",
+            "model_hip_bias_deg": profile.model_hip_bias_deg,
+            "hysteresis_deg": [_num(analysis.low_threshold, 1), _num(analysis.high_threshold, 1)],
+        },
+        "reps": [
+            {
+                "rep": r.index,
+                "start_s": _num(r.start_s, 3),
+                "end_s": _num(r.end_s, 3),
+                "bottom_hip_deg": _num(r.bottom_hip_deg, 1),
+                "top_hip_deg": _num(r.top_hip_deg, 1),
+                "up_s": _num(r.up_s),
+                "top_pause_s": _num(r.top_pause_s),
+                "down_s": _num(r.down_s),
+                "bottom_pause_s": _num(r.bottom_pause_s),
+                "top_knee_deg": _num(r.top_knee_deg, 1),
+                "top_shin_deg": _num(r.top_shin_deg, 1),
+                "top_torso_deg": _num(r.top_torso_deg, 1),
+                "complete": r.complete,
+                "faults": codes.get(r.index, []),
+            }
+            for r in analysis.reps
+        ],
+        "faults": [asdict(f) for f in analysis.faults],
+        "unusable": [
+            asdict(s) | {"start_s": _num(s.start_s, 3), "end_s": _num(s.end_s, 3)} for s in analysis.unusable
+        ],
+        "rejected_cycles": [{"time_s": _num(t, 3), "why": why} for t, why in analysis.rejected],
+        "summary": summary(analysis, profile),
+    }
+
+
+def _codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for f in analysis.faults:
+        out.setdefault(f.rep, []).append(f.code)
+    return out
+
+
+def _atomic_write(path: str | Path, text: str) -> None:
+    """Write via a temp file and rename: a crash never leaves half a report behind."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8", newline="")
+    os.replace(tmp, path)
+
+
+def to_json(analysis: Analysis, profile: Profile) -> str:
+    return json.dumps(to_dict(analysis, profile), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_json(path: str | Path, analysis: Analysis, profile: Profile) -> None:
+    _atomic_write(path, to_json(analysis, profile))
+
+
+def to_csv(analysis: Analysis, profile: Profile) -> str:
+    """One row per rep, same field names as the JSON reps; faults joined with ';'."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for rep in to_dict(analysis, profile)["reps"]:
+        writer.writerow({**rep, "faults": ";".join(rep["faults"])})
+    return buf.getvalue()
+
+
+def write_csv(path: str | Path, analysis: Analysis, profile: Profile) -> None:
+    _atomic_write(path, to_csv(analysis, profile))
+
+
+def _fmt(x: float | None, nd: int = 2) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{x:.{nd}f}"
+
+
+def render_text(analysis: Analysis, profile: Profile) -> str:
+    """The terminal report: header, per-rep table, faults with the guide's words, set summary."""
+    codes = _codes_by_rep(analysis)
+    lines = [
+        f"{Path(analysis.source).name or 'track'}: {analysis.variant_title}",
+        f"measured side: {analysis.side.side} ({analysis.side.reason}); "
+        f"{analysis.duration_s:.1f} s, pose usable in {analysis.usable_fraction:.0%} of frames",
+        "",
+        f"{'rep':>3} {'start':>6} {'end':>6} {'bottom°':>8} {'top°':>6} {'up s':>5} {'top s':>6} "
+        f"{'down s':>6} {'bot s':>6}  faults",
+    ]
+    for r in analysis.reps:
+        lines.append(
+            f"{r.index:>3} {r.start_s:>6.2f} {r.end_s:>6.2f} {r.bottom_hip_deg:>8.1f} {r.top_hip_deg:>6.1f} "
+            f"{_fmt(r.up_s):>5} {_fmt(r.top_pause_s):>6} {_fmt(r.down_s):>6} {_fmt(r.bottom_pause_s):>6}  "
+            f"{', '.join(codes.get(r.index, [])) or '-'}"
+        )
+    if not analysis.reps:
+        lines.append("  (no reps found)")
+    if analysis.faults:
+        lines += ["", "faults:"]
+        for f in analysis.faults:
+            lines.append(
+                f"  rep {f.rep} {f.code} ({f.severity}) {f.start_s:.2f}-{f.end_s:.2f} s: {f.message} "
+                f"[{f.measured} {f.unit}, limit {f.comparison} {f.limit}]"
+            )
+            lines.append(f'      guide: "{f.guide_says}"  checklist: "{f.checklist}"  cue: "{f.cue}"')
+    s = summary(analysis, profile)
+    lines += [
+        "",
+        f"set: {s['rep_count']} reps"
+        + (f" ({'; '.join(s['rep_range_goals'])})" if s["rep_range_goals"] else ""),
+    ]
+    lines.append(
+        f"  mean tempo: up {_fmt(s['mean_up_s'])} s, top {_fmt(s['mean_top_pause_s'])} s, "
+        f"down {_fmt(s['mean_down_s'])} s, bottom {_fmt(s['mean_bottom_pause_s'])} s"
+    )
+    if analysis.reps:
+        lines.append(
+            f"  top hip angle: mean {_fmt(s['mean_top_hip_deg'], 1)}°, "
+            f"lowest {_fmt(s['min_top_hip_deg'], 1)}°; "
+            f"bottom {_fmt(s['mean_bottom_hip_deg'], 1)}° ± {_fmt(s['bottom_hip_sd_deg'], 1)}°"
+        )
+    faults = ", ".join(f"{code} x{n}" for code, n in s["fault_counts"].items()) or "none"
+    lines.append(f"  faults: {faults}")
+    lines += _unusable_lines(analysis)
+    return "\n".join(lines) + "\n"
+
+
+def _unusable_lines(analysis: Analysis) -> list[str]:
+    spans = [s for s in analysis.unusable if s.reason != "hard_cut"]
+    cuts = [s.start_s for s in analysis.unusable if s.reason == "hard_cut"]
+    out = []
+    if spans:
+        text = ", ".join(f"{s.start_s:.1f}-{s.end_s:.1f} s ({s.reason.replace('_', ' ')})" for s in spans)
+        out.append(f"  not analysed: {text}")
+    if cuts:
+        out.append(f"  hard cuts at: {', '.join(f'{t:.1f} s' for t in cuts)}")
+    return out

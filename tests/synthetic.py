@@ -1,0 +1,207 @@
+"""Synthetic pose tracks with known answers, for the analysis tests.
+
+A side view of a supine lifter (head left, feet right, image y down) is built from a
+prescribed hip-angle trajectory: the torso hangs from a fixed shoulder, the thigh leaves
+the hip so the shoulder-hip-knee angle is exactly the prescribed (signed) value, and the
+shin leaves the knee at the prescribed knee angle. The trajectory is made of rep phases
+with known durations, so counts, tempo and lockout are known exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formcheck.track import N_LANDMARKS, Landmark, PoseTrack
+
+TORSO_PX, THIGH_PX, SHIN_PX = 150.0, 130.0, 120.0
+SHOULDER_XY = np.array([200.0, 300.0])
+WIDTH, HEIGHT = 640, 480
+
+
+@dataclass
+class RepPlan:
+    """Durations in seconds and angles in degrees (as the model would read them)."""
+
+    reps: int = 5
+    up_s: float = 0.8
+    top_s: float = 0.8
+    down_s: float = 1.5
+    bottom_s: float = 0.6
+    bottom_deg: float = 110.0
+    top_deg: float = 188.0
+    top_degs: list[float] | None = None
+    knee_bottom_deg: float = 70.0
+    knee_top_deg: float = 95.0
+    lead_s: float = 1.0
+    tail_s: float = 1.0
+    start_at_top: bool = False
+    setup_flat_s: float = 0.0
+    end_flat_s: float = 0.0
+    fps: float = 30.0
+    events: list[tuple[str, float]] = field(default_factory=list)
+
+
+def _ease(n: int) -> np.ndarray:
+    """0 -> 1 over n samples with zero velocity at both ends (a cosine ramp)."""
+    return 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, max(n, 1)))
+
+
+def trajectory(plan: RepPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t, hip_deg, knee_deg). plan.events gets ('top_start', t) etc. for each rep."""
+    fps = plan.fps
+    plan.events.clear()
+    hip: list[np.ndarray] = []
+    knee: list[np.ndarray] = []
+
+    def hold(value_h: float, value_k: float, secs: float) -> None:
+        n = int(round(secs * fps))
+        hip.append(np.full(n, value_h))
+        knee.append(np.full(n, value_k))
+
+    def move(h0: float, h1: float, k0: float, k1: float, secs: float) -> None:
+        e = _ease(int(round(secs * fps)))
+        hip.append(h0 + (h1 - h0) * e)
+        knee.append(k0 + (k1 - k0) * e)
+
+    def now() -> float:
+        return sum(len(h) for h in hip) / fps
+
+    if plan.setup_flat_s:
+        hold(180.0, 178.0, plan.setup_flat_s)
+        move(180.0, plan.bottom_deg, 178.0, plan.knee_bottom_deg, 1.0)
+    bottom_h, bottom_k = plan.bottom_deg, plan.knee_bottom_deg
+    if plan.start_at_top:
+        hold(plan.top_deg, plan.knee_top_deg, plan.lead_s)
+        move(plan.top_deg, bottom_h, plan.knee_top_deg, bottom_k, plan.down_s)
+        hold(bottom_h, bottom_k, plan.bottom_s)
+    else:
+        hold(bottom_h, bottom_k, plan.lead_s)
+    for i in range(plan.reps):
+        top = plan.top_degs[i] if plan.top_degs else plan.top_deg
+        plan.events.append(("up_start", now()))
+        move(bottom_h, top, bottom_k, plan.knee_top_deg, plan.up_s)
+        plan.events.append(("top_start", now()))
+        hold(top, plan.knee_top_deg, plan.top_s)
+        plan.events.append(("top_end", now()))
+        move(top, bottom_h, plan.knee_top_deg, bottom_k, plan.down_s)
+        plan.events.append(("down_end", now()))
+        hold(bottom_h, bottom_k, plan.bottom_s if i < plan.reps - 1 else plan.tail_s)
+    if plan.end_flat_s:
+        move(bottom_h, 180.0, bottom_k, 178.0, 1.0)
+        hold(180.0, 178.0, plan.end_flat_s)
+    h = np.concatenate(hip)
+    k = np.concatenate(knee)
+    return np.arange(len(h)) / fps, h, k
+
+
+def _rot(v: np.ndarray, deg: np.ndarray) -> np.ndarray:
+    """Rotate (T, 2) image vectors by -deg (image y points down, so this turns towards the floor)."""
+    r = np.radians(deg)
+    c, s = np.cos(r), np.sin(r)
+    return np.stack([c * v[:, 0] + s * v[:, 1], -s * v[:, 0] + c * v[:, 1]], axis=1)
+
+
+def side_points(hip_deg: np.ndarray, knee_deg: np.ndarray) -> np.ndarray:
+    """(T, 4, 2) shoulder, hip, knee, ankle whose angles are exactly hip_deg / knee_deg."""
+    n = len(hip_deg)
+    alpha = np.radians((180.0 - hip_deg) / 2.0)  # torso dips and thigh rises by the same amount
+    shoulder = np.tile(SHOULDER_XY, (n, 1))
+    hip = shoulder + TORSO_PX * np.stack([np.cos(alpha), np.sin(alpha)], axis=1)
+    knee = hip + THIGH_PX * np.stack([np.cos(alpha), -np.sin(alpha)], axis=1)
+    to_hip = (hip - knee) / THIGH_PX
+    ankle = knee + SHIN_PX * _rot(to_hip, knee_deg)
+    return np.stack([shoulder, hip, knee, ankle], axis=1)
+
+
+def make_track(
+    hip_deg: np.ndarray,
+    knee_deg: np.ndarray,
+    fps: float = 30.0,
+    noise_px: float = 0.0,
+    seed: int = 0,
+    near: str = "left",
+    raised_leg: bool = False,
+) -> PoseTrack:
+    """A full 33-landmark PoseTrack around the prescribed side-view skeleton.
+
+    The far side sits a few pixels behind the near one with lower visibility, as MediaPipe
+    reports it. raised_leg=True holds the far leg straight up (single-leg variants).
+    """
+    rng = np.random.default_rng(seed)
+    n = len(hip_deg)
+    pts = side_points(hip_deg, knee_deg)
+    image = np.zeros((n, N_LANDMARKS, 3))
+    vis = np.full((n, N_LANDMARKS), 0.9)
+    image[:, :, :2] = pts[:, 1:2, :]  # default everything to the hip, then place what matters
+    near_idx = _side_indices(near)
+    far_idx = _side_indices("right" if near == "left" else "left")
+    offset = np.array([4.0, -3.0])
+    for j, lm in enumerate(near_idx):
+        image[:, lm, :2] = pts[:, j]
+        vis[:, lm] = 0.98
+    far = pts + offset
+    if raised_leg:
+        far[:, 2] = far[:, 1] + np.array([0.0, -THIGH_PX])
+        far[:, 3] = far[:, 2] + np.array([0.0, -SHIN_PX])
+    for j, lm in enumerate(far_idx):
+        image[:, lm, :2] = far[:, j]
+        vis[:, lm] = 0.6
+    image[:, Landmark.NOSE, :2] = pts[:, 0] + np.array([-60.0, -15.0])
+    image[:, :, :2] += rng.normal(0.0, noise_px, size=(n, N_LANDMARKS, 2)) if noise_px else 0.0
+    world = image / 500.0
+    return PoseTrack(
+        image=image.astype(np.float32),
+        world=world.astype(np.float32),
+        visibility=vis.astype(np.float32),
+        timestamps=np.arange(n) / fps,
+        fps=fps,
+        width=WIDTH,
+        height=HEIGHT,
+        source="synthetic",
+    )
+
+
+def _side_indices(side: str) -> list[int]:
+    if side == "left":
+        return [Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE]
+    return [Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE]
+
+
+def plan_track(plan: RepPlan, noise_px: float = 0.0, seed: int = 0, **kw: object) -> PoseTrack:
+    _, h, k = trajectory(plan)
+    return make_track(h, k, fps=plan.fps, noise_px=noise_px, seed=seed, **kw)
+
+
+def with_dropout(track: PoseTrack, start_s: float, secs: float) -> PoseTrack:
+    """No detection for secs from start_s: NaN landmarks, zero visibility."""
+    i0 = int(round(start_s * track.fps))
+    i1 = i0 + int(round(secs * track.fps))
+    image, world, vis = track.image.copy(), track.world.copy(), track.visibility.copy()
+    image[i0:i1] = np.nan
+    world[i0:i1] = np.nan
+    vis[i0:i1] = 0.0
+    return _replace(track, image, world, vis)
+
+
+def with_cut(track: PoseTrack, at_s: float, shift_px: tuple[float, float], scale: float = 1.0) -> PoseTrack:
+    """A hard cut: from at_s on, the body jumps (and zooms) in the picture."""
+    i0 = int(round(at_s * track.fps))
+    image = track.image.copy()
+    centre = np.array([WIDTH / 2, HEIGHT / 2])
+    image[i0:, :, :2] = (image[i0:, :, :2] - centre) * scale + centre + np.asarray(shift_px)
+    return _replace(track, image, track.world, track.visibility)
+
+
+def _replace(track: PoseTrack, image: np.ndarray, world: np.ndarray, vis: np.ndarray) -> PoseTrack:
+    return PoseTrack(
+        image=image,
+        world=world,
+        visibility=vis,
+        timestamps=track.timestamps,
+        fps=track.fps,
+        width=track.width,
+        height=track.height,
+        source=track.source,
+    )

@@ -1,0 +1,131 @@
+import math
+
+import numpy as np
+import pytest
+from synthetic import RepPlan, make_track, plan_track, trajectory, with_cut, with_dropout
+
+from formcheck.analysis import analyze_track
+from formcheck.profiles import load_profile
+from formcheck.reps import RepConfig, hysteresis_state, segment
+
+HIP_THRUST = load_profile("hip_thrust")
+BRIDGE = load_profile("glute_bridge")
+# share of a cosine-eased move spent inside the 5% band at each end (see base.json notes)
+EDGE = math.acos(1 - 2 * HIP_THRUST.reps.band_frac) / math.pi
+
+
+def run(plan, profile=HIP_THRUST, noise_px=1.0, seed=0, **kw):
+    return analyze_track(plan_track(plan, noise_px=noise_px, seed=seed, **kw), profile)
+
+
+def test_hysteresis_ignores_values_between_the_levels():
+    x = np.array([150, 100, 150, 149, 151, 200, 150, 190, 150, 100])
+    assert hysteresis_state(x, 120, 180).tolist() == [0, -1, -1, -1, -1, 1, 1, 1, 1, -1]
+
+
+@pytest.mark.parametrize("reps", [1, 3, 8, 12])
+def test_counts_exactly_with_noise(reps):
+    for seed in range(3):
+        assert run(RepPlan(reps=reps), noise_px=2.0, seed=seed).rep_count == reps
+
+
+def test_lying_flat_before_and_after_the_set_is_not_a_rep():
+    plan = RepPlan(reps=3, setup_flat_s=3.0, end_flat_s=3.0)
+    result = run(plan, BRIDGE)
+    assert result.rep_count == 3
+    assert any("lying flat" in why for _, why in result.rejected)
+
+
+def test_set_starting_at_the_top_counts_each_drive():
+    result = run(RepPlan(reps=4, start_at_top=True))
+    assert result.rep_count == 4
+    first_up = RepPlan(reps=4, start_at_top=True)
+    trajectory(first_up)
+    assert result.reps[0].start_s == pytest.approx(first_up.events[0][1], abs=0.3)
+
+
+def test_jitter_around_one_level_is_not_counted():
+    fps = 30.0
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 20, 1 / fps)
+    # a lifter holding the top, wobbling +-6 deg at 2 Hz, plus one real rep in the middle
+    hip = 180 + 6 * np.sin(2 * np.pi * 2 * t) + rng.normal(0, 1, len(t))
+    rep = (t > 8) & (t < 12)
+    hip[rep] = 180 - 35 * np.sin(np.pi * (t[rep] - 8) / 4)
+    knee = np.full(len(t), 95.0)
+    result = analyze_track(make_track(hip, knee, fps=fps, noise_px=1.0), HIP_THRUST)
+    assert result.rep_count == 1
+
+
+def test_small_pulses_below_the_minimum_range_are_not_reps():
+    plan = RepPlan(reps=6, bottom_deg=170.0, top_deg=185.0)
+    assert run(plan).rep_count == 0
+
+
+def test_too_fast_twitches_are_not_reps():
+    plan = RepPlan(reps=5, up_s=0.1, top_s=0.0, down_s=0.1, bottom_s=0.8)
+    assert run(plan, noise_px=0.0).rep_count == 0
+
+
+def test_short_dropout_inside_a_rep_changes_nothing():
+    plan = RepPlan(reps=4)
+    base = run(plan)
+    gappy = analyze_track(with_dropout(plan_track(plan, noise_px=1.0), 5.0, 0.2), HIP_THRUST)
+    assert gappy.rep_count == base.rep_count == 4
+    assert not [s for s in gappy.unusable if s.reason == "pose_not_usable"]
+
+
+def test_long_dropout_is_reported_and_never_invents_a_rep():
+    plan = RepPlan(reps=6)
+    result = analyze_track(with_dropout(plan_track(plan, noise_px=1.0), 8.0, 2.0), HIP_THRUST)
+    assert 4 <= result.rep_count <= 6
+    lost = [s for s in result.unusable if s.reason == "pose_not_usable"]
+    assert len(lost) == 1 and lost[0].start_s == pytest.approx(8.0, abs=0.05)
+    assert lost[0].end_s == pytest.approx(10.0, abs=0.05)
+
+
+def test_hard_cut_mid_set_is_marked_and_counts_stay_sane():
+    plan = RepPlan(reps=6)
+    result = analyze_track(with_cut(plan_track(plan, noise_px=1.0), 12.0, (120.0, 30.0)), HIP_THRUST)
+    assert [round(s.start_s, 2) for s in result.unusable if s.reason == "hard_cut"] == [12.0]
+    assert 5 <= result.rep_count <= 6
+
+
+def test_phases_match_the_prescribed_tempo():
+    plan = RepPlan(reps=4, up_s=1.0, top_s=1.0, down_s=2.0, bottom_s=1.0)
+    result = run(plan, noise_px=1.0)
+    assert result.rep_count == 4
+    for i, rep in enumerate(result.reps):
+        assert rep.up_s == pytest.approx(1.0 * (1 - 2 * EDGE), abs=0.12)
+        assert rep.top_pause_s == pytest.approx(1.0 + EDGE * 3.0, abs=0.12)
+        assert rep.down_s == pytest.approx(2.0 * (1 - 2 * EDGE), abs=0.12)
+        if i < 3:
+            assert rep.bottom_pause_s == pytest.approx(1.0 + EDGE * 3.0, abs=0.12)
+    assert result.reps[-1].bottom_pause_s is None, "the end of the set is not a pause"
+    tops = [t for k, t in plan.events if k == "top_start"]
+    for rep, t_top in zip(result.reps, tops, strict=True):
+        assert rep.start_s < t_top < rep.top_end_s < rep.end_s
+
+
+def test_rep_angles_are_measured():
+    result = run(RepPlan(reps=3, bottom_deg=105.0, top_deg=185.0, knee_top_deg=92.0), noise_px=0.5)
+    for rep in result.reps:
+        assert rep.top_hip_deg == pytest.approx(185.0, abs=1.5)
+        assert rep.bottom_hip_deg == pytest.approx(105.0, abs=1.5)
+        assert rep.top_knee_deg == pytest.approx(92.0, abs=1.5)
+
+
+def test_clip_ending_at_the_top_keeps_the_rep_without_a_descent():
+    _, hip, knee = trajectory(RepPlan(reps=2))
+    cut_at = int(len(hip) - 30 * (1.5 + 1.0 + 0.4))  # stop during the last top hold
+    result = analyze_track(make_track(hip[:cut_at], knee[:cut_at], noise_px=1.0), HIP_THRUST)
+    assert result.rep_count == 2
+    last = result.reps[-1]
+    assert not last.complete and last.down_s is None
+
+
+def test_segment_directly_with_a_flat_signal_finds_nothing():
+    n = 300
+    flat = np.full(n, 150.0)
+    seg = segment(flat, flat, flat, flat, np.arange(n) / 30, np.ones(n, dtype=bool), RepConfig())
+    assert seg.reps == [] and seg.range_deg == 0.0
