@@ -137,7 +137,7 @@ class MediaPipePoseBackend:
     def _create(self):  # -> mediapipe PoseLandmarker
         try:
             return self._mp.tasks.vision.PoseLandmarker.create_from_options(self._options)
-        except (RuntimeError, ValueError) as exc:
+        except Exception as exc:  # mediapipe maps C++ statuses to assorted Python types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             message = f"{self.model_path}: MediaPipe could not load the pose model: {first}"
             raise ModelLoadError(message) from exc
