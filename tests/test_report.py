@@ -1,0 +1,86 @@
+import csv
+import io
+import json
+import math
+
+import pytest
+from synthetic import RepPlan, plan_track, with_dropout
+
+from formcheck import report
+from formcheck.analysis import analyze_track
+from formcheck.profiles import load_profile
+
+PROFILE = load_profile("hip_thrust")
+
+
+@pytest.fixture(scope="module")
+def result():
+    plan = RepPlan(reps=4, top_degs=[188.0, 158.0, 188.0, 188.0], down_s=0.3, lead_s=3.0)
+    return analyze_track(with_dropout(plan_track(plan, noise_px=1.0), 0.5, 1.0), PROFILE)
+
+
+def test_json_is_versioned_complete_and_strict(result):
+    text = report.to_json(result, PROFILE)
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert data["schema"] == "formcheck.report/1"
+    assert data["variant"]["name"] == "hip_thrust"
+    assert data["summary"]["rep_count"] == len(data["reps"]) == 4
+    rep = data["reps"][1]
+    for key in ("start_s", "end_s", "bottom_hip_deg", "top_hip_deg", "up_s", "top_pause_s", "down_s"):
+        assert isinstance(rep[key], float), key
+    assert "incomplete_lockout" in rep["faults"]
+    fault = next(f for f in data["faults"] if f["code"] == "incomplete_lockout")
+    for key in ("severity", "rep", "start_s", "end_s", "measured", "limit", "guide_says", "checklist", "cue"):
+        assert fault[key] not in (None, ""), key
+    assert data["unusable"] and data["unusable"][0]["reason"] == "pose_not_usable"
+    assert data["summary"]["fault_counts"]["rushed_descent"] == 4
+
+
+def test_json_has_no_nan_even_when_values_are_missing(result):
+    data = json.loads(report.to_json(result, PROFILE))
+    last = data["reps"][-1]
+    assert last["bottom_pause_s"] is None
+
+    def walk(x):
+        if isinstance(x, float):
+            assert math.isfinite(x)
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(data)
+
+
+def test_csv_has_one_row_per_rep_matching_the_json(result):
+    rows = list(csv.DictReader(io.StringIO(report.to_csv(result, PROFILE))))
+    data = json.loads(report.to_json(result, PROFILE))
+    assert len(rows) == 4 and tuple(rows[0]) == report.CSV_COLUMNS
+    assert rows[1]["faults"].split(";")[0] == "incomplete_lockout"
+    assert float(rows[2]["top_hip_deg"]) == data["reps"][2]["top_hip_deg"]
+    assert rows[3]["bottom_pause_s"] == ""
+
+
+def test_text_report_shows_table_faults_guide_and_summary(result):
+    text = report.render_text(result, PROFILE)
+    assert "rep  start    end" in text
+    assert "incomplete_lockout (" in text and "Not reaching full hip extension at the top." in text
+    assert "set: 4 reps (4-6 reps: strength-focused" in text
+    assert "not analysed: 0.5-1.5 s (pose not usable)" in text
+    assert text.count("\n   ") >= 4  # one table row per rep
+
+
+def test_rep_goals_follow_the_guide_ranges():
+    assert report.rep_goals(3, PROFILE) == []
+    assert len(report.rep_goals(6, PROFILE)) == 2
+    assert report.rep_goals(11, PROFILE) == ["8-12 reps: more total volume without losing technical quality"]
+
+
+def test_writes_are_atomic_and_leave_no_temp_files(result, tmp_path):
+    out = tmp_path / "r.json"
+    report.write_json(out, result, PROFILE)
+    report.write_csv(tmp_path / "r.csv", result, PROFILE)
+    assert json.loads(out.read_text())["schema"] == "formcheck.report/1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "r.json"]
