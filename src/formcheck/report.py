@@ -111,6 +111,11 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
             "hip_angle": "signed shoulder-hip-knee, image plane, MediaPipe reading (180 = straight line)",
             "model_hip_bias_deg": profile.model_hip_bias_deg,
             "hysteresis_deg": [_num(analysis.low_threshold, 1), _num(analysis.high_threshold, 1)],
+            "phases": (
+                f"up / top pause / down / bottom pause split where the hip angle enters or leaves a band "
+                f"of {profile.reps.band_frac:.0%} of the rep's range "
+                f"(at least {profile.reps.band_min_deg:g} deg) around its top and bottom"
+            ),
         },
         "reps": [
             {
