@@ -62,7 +62,7 @@ EXPECTED_INPUT_SHA256 = {
 }
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # earliest DOS timestamp: fixed for reproducibility
-ALIGN = 64  # member data alignment, so the runtime can mmap the graphs
+ALIGN = 64  # member data alignment: graphs can be used in place, straight from the zip
 _PAD_EXTRA_ID = 0xD935  # the "alignment padding" extra-field id used by Android's zipalign
 
 
@@ -140,7 +140,12 @@ def check_alignment(path: Path) -> None:
 
 def readme(manifest: dict, bundle: bytes) -> str:
     rows = "\n".join(
-        f"| `{name}` | `{m['wheel_path']}` | `{m['input_sha256']}` | {m['norm_mean']} | {m['norm_std']} |"
+        f"| `{name}` | `{m['wheel_path']}` | {m['norm_mean']} | {m['norm_std']} |"
+        for name, m in manifest["members"].items()
+    )
+    sums = "\n".join(
+        f"| `{m['wheel_path']}` (in the wheel) | `{m['input_sha256']}` |\n"
+        f"| `{name}` (in the bundle, with metadata) | `{m['output_sha256']}` |"
         for name, m in manifest["members"].items()
     )
     return f"""# Pose model
@@ -159,19 +164,25 @@ TFLite metadata (general info plus an image input with `NormalizationOptions`),
 which the Tasks API requires, written with
 `mediapipe.tasks.python.metadata.metadata_writers.metadata_writer`.
 
-| bundle member | path inside the wheel | sha256 of the wheel file | norm mean | norm std |
-| --- | --- | --- | --- | --- |
+| bundle member | path inside the wheel | norm mean | norm std |
+| --- | --- | --- | --- |
 {rows}
 
-The zip is uncompressed (the runtime maps the graphs in place), member data is
-{ALIGN}-byte aligned, and every timestamp is fixed to 1980-01-01, so a rebuild
-gives the same bytes.
+| file | sha256 |
+| --- | --- |
+{sums}
+| `{BUNDLE_NAME}` | `{sha256_bytes(bundle)}` |
+
+The zip stores its members uncompressed (as MediaPipe's own bundler does), member
+data is {ALIGN}-byte aligned, and every timestamp is fixed to 1980-01-01, so a
+rebuild gives the same bytes. `tests/test_pose.py` checks the layout and this
+checksum, and runs the bundle with mediapipe 1.2.2 on the real clips.
 
 ## Licence
 
-The MediaPipe graphs are published by Google under the Apache License 2.0, as is
-mediapipe itself; the bundle is redistributed under the same licence. See the
-BlazePose GHUM model card for intended use and limitations.
+Apache License 2.0: the graphs come from the mediapipe wheel, which Google
+publishes under Apache-2.0, and the bundle is redistributed under the same
+licence. See Google's BlazePose GHUM model card for intended use and limitations.
 
 ## Rebuild
 
