@@ -136,7 +136,9 @@ class PoseTrack:
         with np.load(Path(path), allow_pickle=False) as data:
             version = int(data["schema_version"])
             if version != TRACK_SCHEMA_VERSION:
-                raise ValueError(f"{path}: track schema {version}, this formcheck reads {TRACK_SCHEMA_VERSION}")
+                raise ValueError(
+                    f"{path}: track schema {version}, this formcheck reads {TRACK_SCHEMA_VERSION}"
+                )
             width, height = (int(v) for v in data["size"])
             return cls(
                 image=data["image"],
