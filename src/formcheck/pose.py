@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import os
+import sys
 import warnings
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -96,6 +97,31 @@ def sha256_file(path: str | Path) -> str:
 # ------------------------------------------------------------------ backends
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Drop what C++ code writes to fd 2 meanwhile (MediaPipe's glog/TFLite start-up notes).
+
+    Python-level errors are unaffected: MediaPipe reports failures as exceptions.
+    Set FORMCHECK_MEDIAPIPE_LOGS=1 to see the native messages.
+    """
+    if os.environ.get("FORMCHECK_MEDIAPIPE_LOGS"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters)
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class MediaPipePoseBackend:
     """MediaPipe Tasks PoseLandmarker in VIDEO mode (tracks between frames), one person."""
 
@@ -131,12 +157,15 @@ class MediaPipePoseBackend:
             "min_tracking_confidence": min_tracking_confidence,
             "mediapipe": getattr(mp, "__version__", "unknown"),
         }
+        # close() it (or use `with`): mediapipe 1.2.2 cannot close a landmarker
+        # left for interpreter shutdown and prints a traceback
         self._landmarker = self._create()
         self._used = False
 
     def _create(self):  # -> mediapipe PoseLandmarker
         try:
-            return self._mp.tasks.vision.PoseLandmarker.create_from_options(self._options)
+            with _native_stderr_silenced():
+                return self._mp.tasks.vision.PoseLandmarker.create_from_options(self._options)
         except Exception as exc:  # mediapipe maps C++ statuses to assorted Python types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             message = f"{self.model_path}: MediaPipe could not load the pose model: {first}"
@@ -151,10 +180,14 @@ class MediaPipePoseBackend:
             self._used = False
 
     def process(self, frame_rgb: np.ndarray, timestamp_ms: int) -> np.ndarray | None:
-        self._used = True
         height, width = frame_rgb.shape[:2]
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=frame_rgb)
-        result = self._landmarker.detect_for_video(image, timestamp_ms)
+        if self._used:
+            result = self._landmarker.detect_for_video(image, timestamp_ms)
+        else:  # the graph logs its start-up warnings on the first frame
+            self._used = True
+            with _native_stderr_silenced():
+                result = self._landmarker.detect_for_video(image, timestamp_ms)
         if not result.pose_landmarks:
             return None
         # The Tasks API hands back Python objects; one flat comprehension per
@@ -170,7 +203,7 @@ class MediaPipePoseBackend:
         return row
 
     def close(self) -> None:
-        self._landmarker.close()
+        self._landmarker.close()  # idempotent
 
     def __enter__(self) -> MediaPipePoseBackend:
         return self
