@@ -178,6 +178,21 @@ def test_truncated_clip_warns_or_raises(make_video):
     assert caught.value.advertised == 60 and 0 < caught.value.decoded < 60
 
 
+def test_backend_failure_propagates_and_stops_decoding(make_video):
+    import threading
+
+    class Failing(RecordingBackend):
+        def process(self, frame_rgb, timestamp_ms):
+            if len(self.calls) == 3:
+                raise RuntimeError("model crashed")
+            return super().process(frame_rgb, timestamp_ms)
+
+    before = threading.active_count()
+    with pytest.raises(RuntimeError, match="model crashed"):
+        extract_track(make_video(n_frames=30), backend=Failing())
+    assert threading.active_count() == before  # the decode thread was joined
+
+
 def test_replay_lookup_by_time():
     track = synthetic_track(10, 64, 48, fps=10.0)
     replay = ReplayBackend(track)
@@ -236,6 +251,13 @@ def test_mediapipe_rejects_bad_model(tmp_path):
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(errors.ModelLoadError, match="could not load"):
         pose.MediaPipePoseBackend(bad)
+
+
+def test_mediapipe_start_up_is_quiet(capfd, monkeypatch):
+    monkeypatch.delenv("FORMCHECK_MEDIAPIPE_LOGS", raising=False)
+    with pose.MediaPipePoseBackend(MODEL) as backend:
+        assert backend.process(np.full((120, 160, 3), 90, np.uint8), 0) is None
+    assert capfd.readouterr().err == ""  # glog/TFLite notes would bury the CLI's one-line errors
 
 
 def test_mediapipe_finds_nobody_in_an_empty_room(make_video, mediapipe_backend):
