@@ -37,6 +37,7 @@ class Analysis:
     hip: np.ndarray
     knee: np.ndarray
     usable: np.ndarray
+    truncated: bool = False  # the clip ended before its advertised length
 
     @property
     def rep_count(self) -> int:
@@ -96,4 +97,5 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         hip=ang.hip,
         knee=ang.knee,
         usable=usable,
+        truncated=bool(track.meta.get("truncated", False)),
     )

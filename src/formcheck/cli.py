@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 from . import __version__
-from .errors import FormcheckError
+from .errors import FormcheckError, TruncatedVideo
 from .profiles import ProfileError, builtin_names, load_profile
 from .track import PoseTrack
 
@@ -84,7 +85,23 @@ def _extract(clip: str, model: str | None, quiet: bool) -> PoseTrack:
     kwargs = {"progress": _progress_printer(quiet)}
     if model:
         kwargs["model_path"] = model
-    return extract_track(clip, **kwargs)
+    with warnings.catch_warnings():
+        # a truncated clip is analysed as far as it decodes, then reported as one error line
+        warnings.simplefilter("ignore")
+        return extract_track(clip, **kwargs)
+
+
+def _truncation(track: PoseTrack) -> TruncatedVideo | None:
+    meta = track.meta
+    if not meta.get("truncated"):
+        return None
+    decoded, advertised = meta.get("frames_decoded", track.n_frames), meta.get("frames_advertised", "?")
+    return TruncatedVideo(
+        f"{track.source}: decoded {decoded} of {advertised} advertised frames, the file ends early or is"
+        f" corrupt; the report covers the first {track.duration:.1f} s",
+        decoded=decoded,
+        advertised=advertised,
+    )
 
 
 def _write(kind: str, path: str, writer: Callable[[str], None]) -> None:
@@ -118,6 +135,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.csv:
         _write("CSV report", args.csv, lambda p: report.write_csv(p, result, profile))
     sys.stdout.write(report.render_text(result, profile))
+    truncated = _truncation(track)
+    if truncated:  # everything above is written; the exit code still says the input was damaged
+        raise truncated
     return 0
 
 

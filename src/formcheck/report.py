@@ -103,6 +103,7 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
             "duration_s": _num(analysis.duration_s, 3),
             "detected_fraction": _num(analysis.detected_fraction, 3),
             "usable_fraction": _num(analysis.usable_fraction, 3),
+            "truncated": analysis.truncated,
         },
         "measurement": {
             "side": analysis.side.side,
