@@ -120,3 +120,22 @@ def test_thresholds_are_data_a_custom_profile_changes_the_verdict(tmp_path):
     )
     _, found = faults_of(plan, load_profile(str(strict)))
     assert {c for _, c in found} == {"incomplete_lockout"}
+
+
+def test_a_first_drive_from_the_set_up_does_not_make_a_normal_descent_rushed():
+    from dataclasses import replace as _replace
+
+    from synthetic import RepPlan, plan_track
+
+    from formcheck.analysis import analyze_track
+    from formcheck.checks import check_reps
+    from formcheck.profiles import load_profile
+
+    profile = load_profile("hip_thrust")
+    reps = analyze_track(plan_track(RepPlan(reps=4, up_s=0.8, down_s=1.0)), profile).reps
+    # rep 1's drive swallowed 3 s of set-up: against its own "up" its 1 s descent looks rushed
+    slow_start = [_replace(reps[0], up_s=3.0), *reps[1:]]
+    assert not [f for f in check_reps(slow_start, profile) if f.code == "rushed_descent"]
+    rushed = [*slow_start[:2], _replace(slow_start[2], down_s=0.2), slow_start[3]]
+    flagged = [f.rep for f in check_reps(rushed, profile) if f.code == "rushed_descent"]
+    assert flagged == [3]

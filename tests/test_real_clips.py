@@ -1,4 +1,4 @@
-"""Integration: the real model on every labelled clip of ../shared/videos (and rendered samples).
+"""Integration: the real model on every labelled clip of ../shared/videos.
 
 Tracks are extracted once per test session (conftest's shared_track). Under CI=true a
 missing clips folder fails instead of skipping.
@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 from conftest import SHARED_VIDEOS
 
 from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
-
-SAMPLE_VIDEOS = Path(__file__).resolve().parents[1] / "sample_videos"
 
 
 def _label_rows(with_truth: bool | None = None) -> list:
@@ -74,21 +71,6 @@ def test_edited_clip_completes_and_marks_cuts(row, shared_videos, analysed):
     for rep in result.reps:  # no rep may straddle an unusable stretch
         for s in result.unusable:
             assert not (rep.start_s < s.start_s < rep.end_s and s.end_s < rep.end_s), (rep, s)
-
-
-def _sample_truths() -> list:
-    truths = sorted(SAMPLE_VIDEOS.glob("*.json"))
-    return [pytest.param(p, id=p.stem) for p in truths if p.with_suffix(".mp4").exists()]
-
-
-@pytest.mark.parametrize("truth_path", _sample_truths())
-def test_rendered_samples_are_counted_exactly(truth_path):
-    from formcheck.pose import extract_track
-
-    truth = json.loads(truth_path.read_text(encoding="utf-8"))
-    track = extract_track(truth_path.with_suffix(".mp4"))
-    result = analyze_track(track, load_profile(truth["spec"]["variant"]))
-    assert result.rep_count == len(truth["reps"])
 
 
 def test_cli_end_to_end_on_a_real_clip_and_track_replay(shared_videos, tmp_path, capsys):

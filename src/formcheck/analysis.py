@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -38,21 +40,46 @@ class Analysis:
     knee: np.ndarray
     usable: np.ndarray
     truncated: bool = False  # the clip ended before its advertised length
+    view: kin.ViewEstimate = kin.ViewEstimate("side", 0.0, float("nan"))
+    not_measurable: dict[str, str] = field(default_factory=dict)  # fault code -> why, in this view
 
     @property
     def rep_count(self) -> int:
         return len(self.reps)
 
 
-def prepared_points(track: PoseTrack, side: str, cfg: sig.SignalConfig, cuts: np.ndarray) -> np.ndarray:
-    """(T, 4, 2) gated, gap-filled, zero-phase filtered shoulder/hip/knee/ankle of one side."""
-    idx = list(kin.SIDES[side])
-    pts = sig.gate_points(track.image[:, idx, :2], track.visibility[:, idx], cfg.min_visibility)
+Drive = Callable[[np.ndarray], kin.Angles]
+
+
+def prepared_points(
+    track: PoseTrack,
+    side: str,
+    cfg: sig.SignalConfig,
+    cuts: np.ndarray,
+    drive: Drive = kin.angles_from_points,
+) -> np.ndarray:
+    """(T, 4, 2) gated, gap-filled, zero-phase filtered shoulder/hip/knee/ankle of one side.
+
+    Side "mid" (front view): (T, 2, 2) shoulder and hip midpoints only; the legs point at the
+    lens there, and their doubtful landmarks must not veto frames the lift signal can use."""
+    if side == "mid":
+        pts, vis = kin.mid_points(track.image, track.visibility)
+        pts, vis = pts[:, :2], vis[:, :2]
+    else:
+        idx = list(kin.SIDES[side])
+        pts, vis = track.image[:, idx, :2], track.visibility[:, idx]
+    pts = sig.gate_points(pts, vis, cfg.min_visibility)
     pts = sig.gate_frame(pts, track.width, track.height, cfg.frame_margin)
-    raw = kin.angles_from_points(pts).hip
+    raw = drive(pts).hip
     pts[sig.implausible(raw, track.fps, cfg)] = np.nan
     pts = sig.fill_short_gaps(pts, int(round(cfg.max_gap_s * track.fps)), breaks=cuts)
     return sig.lowpass(pts, track.fps, cfg.cutoff_hz, breaks=cuts)
+
+
+FRONT_VIEW_REASON = (
+    "camera at the feet: the shoulder-hip-knee line points at the lens, so its angle cannot be "
+    "read from the picture; reps and tempo come from the hips' lift instead"
+)
 
 
 def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
@@ -70,11 +97,25 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         )
     cfg = profile.signal
     cuts = sig.detect_cuts(track, cfg)
+    view = kin.detect_view(track.image[track.detected], profile.view)
+    front = view.view == "front"
     side = kin.choose_side(track.image, track.visibility, force_single_leg=profile.single_leg)
-    ang = kin.angles_from_points(prepared_points(track, side.side, cfg, cuts))
+    if front:
+        side = kin.SideChoice("both", "front view: midpoints of both sides", side.single_leg)
+    drive: Drive = kin.angles_from_points
+    if front:
+        drive = partial(
+            kin.front_lift, scale=kin.shoulder_width(track.image), gain_deg=profile.view.front_lift_gain_deg
+        )
+    ang = drive(prepared_points(track, "mid" if front else side.side, cfg, cuts, drive))
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
     seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps)
+    reps = seg.reps
+    not_measurable: dict[str, str] = {}
+    if front:  # the drive signal is a lift, not an angle: no angle may be reported from it
+        reps = [replace(r, bottom_hip_deg=np.nan, top_hip_deg=np.nan, end_hip_deg=None) for r in reps]
+        not_measurable = {"incomplete_lockout": FRONT_VIEW_REASON, "overextension": FRONT_VIEW_REASON}
     n = max(track.n_frames, 1)
     return Analysis(
         source=track.source,
@@ -86,16 +127,18 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         detected_fraction=float(track.detected.sum() / n),
         usable_fraction=float(usable.sum() / n),
         side=side,
-        reps=seg.reps,
-        faults=check_reps(seg.reps, profile),
+        reps=reps,
+        faults=check_reps(reps, profile, skip=set(not_measurable)),
         unusable=unusable,
         rejected=seg.rejected,
         low_threshold=seg.low_threshold,
         high_threshold=seg.high_threshold,
         range_deg=seg.range_deg,
         timestamps=track.timestamps,
-        hip=ang.hip,
+        hip=np.full(track.n_frames, np.nan) if front else ang.hip,
         knee=ang.knee,
         usable=usable,
         truncated=bool(track.meta.get("truncated", False)),
+        view=view,
+        not_measurable=not_measurable,
     )

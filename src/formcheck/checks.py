@@ -6,9 +6,12 @@ is compared and how far past the limit counts as minor, moderate or major.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .profiles import Profile
 from .reps import Rep
@@ -72,7 +75,7 @@ def _fault(code: str, rule: dict[str, Any], rep: Rep, span: tuple[float, float],
 def check_incomplete_lockout(rep: Rep, profile: Profile) -> Fault | None:
     rule = profile.fault("incomplete_lockout")
     limit = lockout_limit(profile)
-    if rep.top_hip_deg >= limit:
+    if not math.isfinite(rep.top_hip_deg) or rep.top_hip_deg >= limit:
         return None
     short = limit - rep.top_hip_deg
     return _fault(
@@ -92,7 +95,7 @@ def check_incomplete_lockout(rep: Rep, profile: Profile) -> Fault | None:
 def check_overextension(rep: Rep, profile: Profile) -> Fault | None:
     rule = profile.fault("overextension")
     limit = overextension_limit(profile)
-    if rep.top_hip_deg <= limit:
+    if not math.isfinite(rep.top_hip_deg) or rep.top_hip_deg <= limit:
         return None
     over = rep.top_hip_deg - limit
     return _fault(
@@ -109,12 +112,14 @@ def check_overextension(rep: Rep, profile: Profile) -> Fault | None:
     )
 
 
-def check_rushed_descent(rep: Rep, profile: Profile) -> Fault | None:
+def check_rushed_descent(rep: Rep, profile: Profile, typical_up_s: float | None = None) -> Fault | None:
     rule = profile.fault("rushed_descent")
     if rep.down_s is None:
         return None
-    # "much shorter than the profile's minimum or than the concentric"
-    limit = max(rule["min_down_s"], rule["min_down_to_up_ratio"] * rep.up_s)
+    # "much shorter than the profile's minimum or than the concentric"; the concentric is the
+    # set's typical one, since a first drive that starts from the set-up runs long
+    up = rep.up_s if typical_up_s is None else min(rep.up_s, typical_up_s)
+    limit = max(rule["min_down_s"], rule["min_down_to_up_ratio"] * up)
     if rep.down_s >= limit:
         return None
     return _fault(
@@ -160,13 +165,17 @@ CHECKS: dict[str, Callable[[Rep, Profile], Fault | None]] = {
 }
 
 
-def check_reps(reps: list[Rep], profile: Profile) -> list[Fault]:
-    """All enabled checks on all reps, ordered by rep then by the catalogue's order."""
+def check_reps(reps: list[Rep], profile: Profile, skip: set[str] | None = None) -> list[Fault]:
+    """All enabled checks on all reps, ordered by rep then by the catalogue's order.
+
+    `skip`: codes the camera view cannot support (reported as not measurable, never passed)."""
     found = []
+    typical_up = float(np.median([r.up_s for r in reps])) if reps else None
     for rep in reps:
         for code, check in CHECKS.items():
-            if profile.fault(code).get("enabled", False):
-                fault = check(rep, profile)
+            if profile.fault(code).get("enabled", False) and code not in (skip or set()):
+                extra = {"typical_up_s": typical_up} if code == "rushed_descent" else {}
+                fault = check(rep, profile, **extra)
                 if fault is not None:
                     found.append(fault)
     return found

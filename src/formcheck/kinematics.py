@@ -160,3 +160,88 @@ def angles_from_points(points: np.ndarray) -> Angles:
         torso=torso_angle(shoulder, hip, floor),
         floor=floor,
     )
+
+
+@dataclass(frozen=True)
+class ViewConfig:
+    """Camera-view classification from the body's 2D proportions (thresholds as profile data)."""
+
+    oblique_from_ratio: float = 0.25
+    front_from_ratio: float = 0.6
+    front_lift_gain_deg: float = 150.0
+
+
+@dataclass(frozen=True)
+class ViewEstimate:
+    view: str  # "side", "oblique" or "front"
+    confidence: float  # 0..1: how far the clip sits from the nearest class boundary
+    width_ratio: float  # (hip width + shoulder width) / (torso + thigh length), image plane
+
+
+def _mid(image: np.ndarray, a: Landmark, b: Landmark) -> np.ndarray:
+    return (image[:, a, :2] + image[:, b, :2]) / 2
+
+
+def width_ratio(image: np.ndarray) -> np.ndarray:
+    """Per frame: how wide the body looks against how long it looks.
+
+    From the side the two hips (and shoulders) nearly coincide; seen from the feet the
+    body's length is foreshortened while its width is not, so the ratio grows with yaw.
+    """
+    hips = np.linalg.norm(image[:, Landmark.LEFT_HIP, :2] - image[:, Landmark.RIGHT_HIP, :2], axis=1)
+    shoulders = np.linalg.norm(
+        image[:, Landmark.LEFT_SHOULDER, :2] - image[:, Landmark.RIGHT_SHOULDER, :2], axis=1
+    )
+    mid_s = _mid(image, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
+    mid_h = _mid(image, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
+    mid_k = _mid(image, Landmark.LEFT_KNEE, Landmark.RIGHT_KNEE)
+    length = np.linalg.norm(mid_s - mid_h, axis=1) + np.linalg.norm(mid_k - mid_h, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (hips + shoulders) / length
+
+
+def detect_view(image: np.ndarray, cfg: ViewConfig) -> ViewEstimate:
+    """Side, oblique or front (from the feet) for the whole clip, with a confidence."""
+    ratio = width_ratio(image)
+    ratio = ratio[np.isfinite(ratio)]
+    if not len(ratio):
+        return ViewEstimate("side", 0.0, float("nan"))
+    r = float(np.median(ratio))
+    if r < cfg.oblique_from_ratio:
+        view, margin = "side", np.log(cfg.oblique_from_ratio / r)
+    elif r < cfg.front_from_ratio:
+        view = "oblique"
+        margin = min(np.log(r / cfg.oblique_from_ratio), np.log(cfg.front_from_ratio / r))
+    else:
+        view, margin = "front", np.log(r / cfg.front_from_ratio)
+    # a ratio 1.6x away from the nearest boundary counts as certain
+    return ViewEstimate(view, float(np.clip(margin / np.log(1.6), 0.0, 1.0)), r)
+
+
+def mid_points(image: np.ndarray, visibility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 4, 2) mid shoulder/hip/knee/ankle points and (T, 4) their weaker visibility."""
+    pairs = list(zip(SIDES["left"], SIDES["right"], strict=True))
+    pts = np.stack([_mid(image, a, b) for a, b in pairs], axis=1)
+    vis = np.stack([np.minimum(visibility[:, a], visibility[:, b]) for a, b in pairs], axis=1)
+    return pts.astype(np.float64), vis
+
+
+def shoulder_width(image: np.ndarray) -> float:
+    """Median shoulder width in pixels: the scale that stays put when seen from the feet."""
+    w = np.linalg.norm(image[:, Landmark.LEFT_SHOULDER, :2] - image[:, Landmark.RIGHT_SHOULDER, :2], axis=1)
+    w = w[np.isfinite(w)]
+    return float(np.median(w)) if len(w) else float("nan")
+
+
+def front_lift(points: np.ndarray, scale: float, gain_deg: float) -> Angles:
+    """Seen from the feet the hip angle is not measurable, but the lift is: world-up is
+    image-up in an upright frame, so the hips' height above the shoulders in the picture
+    (in shoulder widths, times a gain, the clip's top lifts near 180) is a degree-like drive signal for rep
+    counting and tempo. It is not an angle and is never reported as one."""
+    shoulder, hip = points[:, 0], points[:, 1]
+    lift = (shoulder[:, 1] - hip[:, 1]) / scale
+    if np.isfinite(lift).any():  # the clip's highest lifts sit near 180, like lockouts do
+        lift = lift - np.nanpercentile(lift, 95)
+    nan = np.full(len(points), np.nan)
+    floor = np.full((len(points), 2), np.nan)
+    return Angles(hip=180.0 + gain_deg * lift, knee=nan, shin=nan, torso=nan, floor=floor)

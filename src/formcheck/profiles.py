@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .kinematics import ViewConfig
 from .reps import RepConfig
 from .signal import SignalConfig
 
@@ -33,6 +34,7 @@ class Profile:
     reps: RepConfig
     faults: dict[str, dict[str, Any]]
     rep_ranges: list[dict[str, Any]]
+    view: ViewConfig = ViewConfig()
 
     def fault(self, code: str) -> dict[str, Any]:
         return self.faults.get(code, {"enabled": False})
@@ -111,4 +113,5 @@ def load_profile(name_or_path: str) -> Profile:
         reps=_config(RepConfig, data.get("reps", {}), "reps"),
         faults=data.get("faults", {}),
         rep_ranges=data.get("rep_ranges", []),
+        view=_config(ViewConfig, data.get("view", {}), "view"),
     )

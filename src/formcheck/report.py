@@ -106,6 +106,9 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
             "truncated": analysis.truncated,
         },
         "measurement": {
+            "view": analysis.view.view,
+            "view_confidence": _num(analysis.view.confidence, 2),
+            "not_measurable": analysis.not_measurable,
             "side": analysis.side.side,
             "side_reason": analysis.side.reason,
             "single_leg": analysis.side.single_leg,
@@ -192,6 +195,7 @@ def render_text(analysis: Analysis, profile: Profile) -> str:
     codes = _codes_by_rep(analysis)
     lines = [
         f"{Path(analysis.source).name or 'track'}: {analysis.variant_title}",
+        f"view: {analysis.view.view} (confidence {analysis.view.confidence:.2f}); "
         f"measured side: {analysis.side.side} ({analysis.side.reason}); "
         f"{analysis.duration_s:.1f} s, pose usable in {analysis.usable_fraction:.0%} of frames",
         "",
@@ -200,7 +204,8 @@ def render_text(analysis: Analysis, profile: Profile) -> str:
     ]
     for r in analysis.reps:
         lines.append(
-            f"{r.index:>3} {r.start_s:>6.2f} {r.end_s:>6.2f} {r.bottom_hip_deg:>8.1f} {r.top_hip_deg:>6.1f} "
+            f"{r.index:>3} {r.start_s:>6.2f} {r.end_s:>6.2f} "
+            f"{_fmt(r.bottom_hip_deg, 1):>8} {_fmt(r.top_hip_deg, 1):>6} "
             f"{_fmt(r.up_s):>5} {_fmt(r.top_pause_s):>6} {_fmt(r.down_s):>6} {_fmt(r.bottom_pause_s):>6}  "
             f"{', '.join(codes.get(r.index, [])) or '-'}"
         )
@@ -224,7 +229,7 @@ def render_text(analysis: Analysis, profile: Profile) -> str:
         f"  mean tempo: up {_fmt(s['mean_up_s'])} s, top {_fmt(s['mean_top_pause_s'])} s, "
         f"down {_fmt(s['mean_down_s'])} s, bottom {_fmt(s['mean_bottom_pause_s'])} s"
     )
-    if analysis.reps:
+    if analysis.reps and not analysis.not_measurable:
         lines.append(
             f"  top hip angle: mean {_fmt(s['mean_top_hip_deg'], 1)}°, "
             f"lowest {_fmt(s['min_top_hip_deg'], 1)}°; "
@@ -232,6 +237,8 @@ def render_text(analysis: Analysis, profile: Profile) -> str:
         )
     faults = ", ".join(f"{code} x{n}" for code, n in s["fault_counts"].items()) or "none"
     lines.append(f"  faults: {faults}")
+    for code, why in analysis.not_measurable.items():
+        lines.append(f"  {code}: not measurable from this view ({why})")
     lines += _unusable_lines(analysis)
     return "\n".join(lines) + "\n"
 

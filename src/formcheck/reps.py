@@ -82,12 +82,57 @@ def hysteresis_state(x: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.where(last >= 0, code[np.maximum(last, 0)], 0)
 
 
+def turning_points(x: np.ndarray, min_swing: float) -> tuple[list[float], list[float]]:
+    """Peaks and troughs of x that stand at least min_swing above/below their neighbours
+    (a zigzag filter: jitter smaller than min_swing never makes a turning point)."""
+    xs = x[np.isfinite(x)]
+    peaks: list[float] = []
+    troughs: list[float] = []
+    if len(xs) == 0:
+        return peaks, troughs
+    hi = lo = ext = float(xs[0])
+    mode = 0  # 0 undecided, +1 rising (ext = running max), -1 falling (ext = running min)
+    for v in map(float, xs[1:]):
+        if mode == 0:
+            hi, lo = max(hi, v), min(lo, v)
+            if hi - v >= min_swing:
+                peaks.append(hi)
+                mode, ext = -1, v
+            elif v - lo >= min_swing:
+                troughs.append(lo)
+                mode, ext = 1, v
+        elif mode == 1:
+            if v > ext:
+                ext = v
+            elif ext - v >= min_swing:
+                peaks.append(ext)
+                mode, ext = -1, v
+        else:
+            if v < ext:
+                ext = v
+            elif v - ext >= min_swing:
+                troughs.append(ext)
+                mode, ext = 1, v
+    return peaks, troughs
+
+
 def thresholds(hip: np.ndarray, usable: np.ndarray, cfg: RepConfig) -> tuple[float, float, float]:
-    """Low and high hysteresis levels and the clip's range, from its usable frames."""
+    """Low and high hysteresis levels and the clip's range, from its usable frames.
+
+    The levels sit between the typical bottom and the typical top: the medians of the
+    clip's turning points, so a set-up that goes lower (or higher) than any rep, however
+    long, does not drag the levels out of the reps' reach. Percentiles are the fallback
+    for a clip without a full swing.
+    """
     vals = hip[usable & np.isfinite(hip)]
     if len(vals) == 0:
         return np.nan, np.nan, 0.0
     lo, hi = np.percentile(vals, [cfg.low_percentile, cfg.high_percentile])
+    masked = np.where(usable, hip, np.nan)
+    # swings smaller than 40% of the clip's spread are wobble, not reps
+    peaks, troughs = turning_points(masked, max(cfg.min_range_deg, 0.4 * float(hi - lo)))
+    if len(peaks) >= 2 and len(troughs) >= 2:
+        lo, hi = float(np.median(troughs)), float(np.median(peaks))
     rng = float(hi - lo)
     return float(lo + cfg.enter_bottom_frac * rng), float(lo + cfg.enter_top_frac * rng), rng
 
