@@ -114,7 +114,7 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
             pose = rig.setup_pose(float(sched.setup[i]), first_phi)
             phi = np.nan
         else:
-            phi = rig.solve_phi(float(sched.theta[i]))
+            phi = rig.solve_phi(float(sched.theta[i]), float(sched.knee_cave[i]))
             pose = rig.pose(phi, float(sched.roll[i]), float(sched.knee_cave[i]))
         v = skin(body, pose)
         verts[i] = v
@@ -195,16 +195,18 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
 
 
 def _rep_truth(reps: list[dict], t: np.ndarray, angles: dict[str, list]) -> list[dict]:
-    """Measured (not just prescribed) top and bottom angles of each rep."""
+    """Measured (not just prescribed) top and bottom angles of each rep: the bottom it drives
+    up from (the start of its concentric) and the top it reaches before lowering."""
     hip = {s: np.asarray(angles[f"hip_angle_deg_{s}"]) for s in SIDES}
     out = []
     for r in reps:
-        a, b = r["phases"]["up"][0], r["phases"]["down"][1]
-        inside = (t >= a - 1e-9) & (t <= b + 1e-9)
+        up, down = r["phases"]["up"], r["phases"]["down"]
+        concentric = (t >= up[0] - 1e-9) & (t <= up[1] + 1e-9)
+        before_lowering = (t >= up[0] - 1e-9) & (t <= down[0] + 1e-9)
         r = dict(r)
         for s in SIDES:
-            r[f"top_hip_angle_deg_{s}"] = round(float(hip[s][inside].max()), 3)
-            r[f"bottom_hip_angle_deg_{s}"] = round(float(hip[s][inside].min()), 3)
+            r[f"top_hip_angle_deg_{s}"] = round(float(hip[s][before_lowering].max()), 3)
+            r[f"bottom_hip_angle_deg_{s}"] = round(float(hip[s][concentric].min()), 3)
         r["tempo_s"] = {k: round(v[1] - v[0], 4) for k, v in r["phases"].items()}
         r["phases"] = {k: [round(v[0], 4), round(v[1], 4)] for k, v in r["phases"].items()}
         r["start"], r["end"] = round(r["start"], 4), round(r["end"], 4)

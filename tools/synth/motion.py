@@ -223,7 +223,9 @@ class Rig:
         self.working = spec.working_leg
         self.free = "right" if self.working == "left" else "left"
         # Contact between the upper back and its support, as a body point in rest coordinates.
-        level = self.mid_shoulder_rest[2] + 0.02 if spec.on_floor else b.head("spine_03")[2] + 0.12
+        # On the floor the body rolls up onto the top of the shoulders: pivot at the neck's base,
+        # so the neck and head never sink into the floor however high the hips go.
+        level = b.head("neck_01")[2] if spec.on_floor else b.head("spine_03")[2] + 0.12
         band = np.flatnonzero(np.abs(b.rest[:, 2] - level) < 0.02)
         back = b.rest[band[np.argmax(b.rest[band, 1])]]
         self.contact_rest = np.array([0.0, back[1], back[2]])
@@ -306,14 +308,16 @@ class Rig:
             return phi, 0.0
         return lowest, float(self.mid_hip(lowest)[2]) - HIP_CLEARANCE
 
-    def sagittal_angle(self, phi: float, drop: float = 0.0) -> float:
+    def sagittal_angle(self, phi: float, drop: float = 0.0, cave: float = 0.0) -> float:
         s, h = self.mid_shoulder(phi, drop), self.mid_hip(phi, drop)
-        knees = [self._knee(phi, side, self.ankles[side], 0.0, 0.0, drop) for side in self._planted_sides()]
+        knees = [self._knee(phi, side, self.ankles[side], 0.0, cave, drop) for side in self._planted_sides()]
         left_axis = trunk_rotation(phi) @ np.array([1.0, 0, 0])
         return signed_hip_angle(s, h, np.mean(knees, axis=0), left_axis)
 
     def _planted_sides(self) -> tuple[str, ...]:
-        return (self.working,) if self.spec.single_leg else SIDES
+        """The legs whose hip angle is prescribed: the working one in single-leg and B-stance."""
+        one = self.spec.single_leg or self.spec.variant == "b_stance_hip_thrust"
+        return (self.working,) if one else SIDES
 
     def _knee(
         self, phi: float, side: str, ankle: np.ndarray, roll: float, cave: float, drop: float = 0.0
@@ -327,8 +331,10 @@ class Rig:
             pole = axis_angle(ankle - hip, sign * np.radians(cave)) @ pole
         return two_bone_ik(hip, ankle, self.thigh_len[side], self.shin_len[side], pole)
 
-    def solve_phi(self, theta: float) -> float:
-        return self._bisect(self.sagittal_angle, np.radians(-75), np.radians(75), theta)
+    def solve_phi(self, theta: float, cave: float = 0.0) -> float:
+        """Trunk pitch that shows the prescribed angle (with the knees where the fault puts them)."""
+        lo, hi = np.radians(-75), np.radians(75)
+        return self._bisect(lambda p: self.sagittal_angle(p, cave=cave), lo, hi, theta)
 
     def extended_ankle(self, phi: float, side: str, drop: float) -> np.ndarray:
         """Where the ankle lies with the leg straight along the floor (start of the set-up)."""
@@ -356,9 +362,11 @@ class Rig:
         rot["spine_01"] = self.pelvis_rotation(phi, roll / 2)
         for name in ("spine_02", "spine_03", "clavicle_l", "clavicle_r"):
             rot[name] = rt
-        neck_flex = np.radians(12) + (phi if self.spec.on_floor else 0.0)
-        rot["neck_01"] = axis_angle(lateral, neck_flex / 2) @ rt
-        rot["head"] = axis_angle(lateral, neck_flex) @ rt
+        # chin toward the chest; on the floor the neck and head also undo the trunk's pitch, so
+        # the head keeps lying on the floor while the hips rise
+        level = phi if self.spec.on_floor else 0.0
+        rot["neck_01"] = axis_angle(lateral, level + np.radians(6)) @ rt
+        rot["head"] = axis_angle(lateral, level + np.radians(12)) @ rt
 
         slide = 1.0 if np.isnan(setup) else float(min_jerk(np.array((setup - 0.3) / 0.4)))
         raise_free = 1.0 if np.isnan(setup) else float(min_jerk(np.array((setup - 0.75) / 0.2)))

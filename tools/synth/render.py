@@ -126,6 +126,12 @@ def render_clip(
         stats.update(render_s=round(wall, 1), seconds_per_frame=round(wall / n, 3))
         truth["render"] = {"engine": "cycles", "samples": spec.samples, **stats,
                            "blender": blender_version()}
+    previous = out_dir / f"{spec.name}.json"
+    if truth_only and previous.exists():
+        # re-deriving the truth of a clip already rendered: keep how it was rendered
+        old = json.loads(previous.read_text())
+        if old.get("render") and old["video"]["n_frames"] == truth["video"]["n_frames"]:
+            truth["render"] = old["render"]
     tmp_json = out_dir / f"{spec.name}.json.tmp"
     tmp_json.write_text(json.dumps(truth, separators=(",", ":")))
     os.replace(tmp_json, out_dir / f"{spec.name}.json")
