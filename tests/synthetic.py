@@ -41,6 +41,11 @@ class RepPlan:
     end_flat_s: float = 0.0
     fps: float = 30.0
     events: list[tuple[str, float]] = field(default_factory=list)
+    # per-rep overrides (index = rep - 1): where each descent ends, the drive's time, the top knee
+    bottom_degs: list[float] | None = None
+    up_s_list: list[float] | None = None
+    knee_top_degs: list[float] | None = None
+    jerk_reps: list[int] = field(default_factory=list)  # 1-based reps whose drive is a burst then a grind
 
 
 def _ease(n: int) -> np.ndarray:
@@ -78,16 +83,26 @@ def trajectory(plan: RepPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         hold(bottom_h, bottom_k, plan.bottom_s)
     else:
         hold(bottom_h, bottom_k, plan.lead_s)
+    start_h = bottom_h
     for i in range(plan.reps):
         top = plan.top_degs[i] if plan.top_degs else plan.top_deg
+        up_s = plan.up_s_list[i] if plan.up_s_list else plan.up_s
+        knee_top = plan.knee_top_degs[i] if plan.knee_top_degs else plan.knee_top_deg
+        end_h = plan.bottom_degs[i] if plan.bottom_degs else bottom_h
         plan.events.append(("up_start", now()))
-        move(bottom_h, top, bottom_k, plan.knee_top_deg, plan.up_s)
+        if i + 1 in plan.jerk_reps:  # three quarters of the range in the first fifth, then a grind
+            mid_h, mid_k = start_h + 0.75 * (top - start_h), bottom_k + 0.75 * (knee_top - bottom_k)
+            move(start_h, mid_h, bottom_k, mid_k, 0.2 * up_s)
+            move(mid_h, top, mid_k, knee_top, 0.8 * up_s)
+        else:
+            move(start_h, top, bottom_k, knee_top, up_s)
         plan.events.append(("top_start", now()))
-        hold(top, plan.knee_top_deg, plan.top_s)
+        hold(top, knee_top, plan.top_s)
         plan.events.append(("top_end", now()))
-        move(top, bottom_h, plan.knee_top_deg, bottom_k, plan.down_s)
+        move(top, end_h, knee_top, bottom_k, plan.down_s)
         plan.events.append(("down_end", now()))
-        hold(bottom_h, bottom_k, plan.bottom_s if i < plan.reps - 1 else plan.tail_s)
+        hold(end_h, bottom_k, plan.bottom_s if i < plan.reps - 1 else plan.tail_s)
+        start_h = end_h
     if plan.end_flat_s:
         move(bottom_h, 180.0, bottom_k, 178.0, 1.0)
         hold(180.0, 178.0, plan.end_flat_s)
@@ -172,6 +187,21 @@ def _side_indices(side: str) -> list[int]:
 def plan_track(plan: RepPlan, noise_px: float = 0.0, seed: int = 0, **kw: object) -> PoseTrack:
     _, h, k = trajectory(plan)
     return make_track(h, k, fps=plan.fps, noise_px=noise_px, seed=seed, **kw)
+
+
+def sets_track(plans: list[RepPlan], rest_s: float, noise_px: float = 0.0, seed: int = 0) -> PoseTrack:
+    """Several sets in one clip: each plan's trajectory, with rest_s more of lying at the bottom between."""
+    hips, knees = [], []
+    for i, plan in enumerate(plans):
+        _, h, k = trajectory(plan)
+        hips.append(h)
+        knees.append(k)
+        if i < len(plans) - 1:
+            n = int(round(rest_s * plan.fps))
+            hips.append(np.full(n, h[-1]))
+            knees.append(np.full(n, k[-1]))
+    hip, knee = np.concatenate(hips), np.concatenate(knees)
+    return make_track(hip, knee, fps=plans[0].fps, noise_px=noise_px, seed=seed)
 
 
 def with_dropout(track: PoseTrack, start_s: float, secs: float) -> PoseTrack:

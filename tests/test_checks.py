@@ -139,3 +139,98 @@ def test_a_first_drive_from_the_set_up_does_not_make_a_normal_descent_rushed():
     rushed = [*slow_start[:2], _replace(slow_start[2], down_s=0.2), slow_start[3]]
     flagged = [f.rep for f in check_reps(rushed, profile) if f.code == "rushed_descent"]
     assert flagged == [3]
+
+
+# --- issue 4: jerky drive, inconsistent depth, foot placement, fatigue drift -----------------
+
+
+def codes_on(plan, profile=HT):
+    result, found = faults_of(plan, profile)
+    return result, sorted(found)
+
+
+def test_new_codes_are_in_the_catalogue_with_limits_in_the_base_profile():
+    for code in ("jerky_concentric", "inconsistent_depth", "foot_placement", "fatigue_drift", "short_rest"):
+        assert code in FAULT_CODES and HT.fault(code)["enabled"]
+
+
+def test_clean_sets_raise_none_of_the_new_faults():
+    for plan in (RepPlan(reps=8), RepPlan(reps=6, up_s=1.2, down_s=2.0), RepPlan(reps=5, start_at_top=True)):
+        result, found = codes_on(plan)
+        assert found == [], found
+
+
+def test_jerky_drive_is_found_on_its_rep_only():
+    result, found = codes_on(RepPlan(reps=5, up_s=1.0, jerk_reps=[3]))
+    assert found == [(3, "jerky_concentric")]
+    f = result.faults[0]
+    assert f.measured > f.limit == HT.fault("jerky_concentric")["max_speed_ratio"]
+    assert f.start_s < f.end_s and f.guide_says == "stand up with intent instead of jerking the load"
+
+
+def test_a_slow_first_drive_from_the_set_up_is_not_jerky():
+    up = [3.0, 0.8, 0.8, 0.8]
+    _, found = codes_on(RepPlan(reps=4, up_s_list=up))
+    assert found == []
+
+
+def test_inconsistent_depth_on_the_descent_that_stops_short():
+    result, found = codes_on(RepPlan(reps=5, bottom_degs=[110.0, 110.0, 128.0, 110.0, 110.0]))
+    assert found == [(3, "inconsistent_depth")]
+    f = result.faults[0]
+    assert f.measured == pytest.approx(18.0, abs=2.0) and f.limit == 10.0 and "shallower" in f.message
+    _, found = codes_on(RepPlan(reps=5, bottom_degs=[110.0, 110.0, 116.0, 110.0, 110.0]))
+    assert found == []  # 6 deg is within the limit
+
+
+def test_foot_placement_from_the_shin_at_the_top():
+    result, found = codes_on(RepPlan(reps=4, knee_top_degs=[95.0, 95.0, 130.0, 95.0]))
+    assert found == [(3, "foot_placement")]
+    f = result.faults[0]
+    assert f.measured > 25.0 and "too far out" in f.message
+    result, found = codes_on(RepPlan(reps=3, knee_top_degs=[60.0] * 3))
+    assert found == [(1, "foot_placement"), (2, "foot_placement"), (3, "foot_placement")]
+    assert "too close" in result.faults[0].message
+
+
+def test_foot_placement_is_not_judged_where_the_leg_is_hidden():
+    track = plan_track(RepPlan(reps=3, knee_top_degs=[130.0] * 3), noise_px=1.0)
+    vis = track.visibility.copy()
+    vis[:, [25, 27]] = 0.35  # left knee and ankle behind a plate (the measured side)
+    hidden = type(track)(track.image, track.world, vis, track.timestamps, track.fps, 640, 480)
+    result = analyze_track(hidden, HT)
+    assert not [f for f in result.faults if f.code == "foot_placement"]
+    assert "hidden" in result.not_measurable["foot_placement"]
+
+
+def test_fatigue_drift_in_lockout_tempo_and_depth_names_the_later_reps():
+    result, found = codes_on(RepPlan(reps=6, top_degs=[188.0, 188.0, 187.0, 181.0, 177.0, 176.0]))
+    drift = [f for f in result.faults if f.code == "fatigue_drift"]
+    assert len(drift) == 1 and drift[0].reps == (5, 6) and "lockout" in drift[0].message
+    assert drift[0].measured == pytest.approx(12.0, abs=2.0)
+    assert not [f for f in result.faults if f.code == "incomplete_lockout"]  # each rep still locks out
+    result, _ = codes_on(RepPlan(reps=6, up_s_list=[0.8, 0.8, 0.8, 1.0, 1.4, 1.5]))
+    assert [(f.code, f.reps) for f in result.faults] == [("fatigue_drift", (5, 6))]
+    assert "drive slowed" in result.faults[0].message
+    result, _ = codes_on(RepPlan(reps=6, bottom_degs=[110.0, 110.0, 111.0, 112.0, 124.0, 125.0]))
+    assert ("fatigue_drift", (5, 6)) in [(f.code, f.reps) for f in result.faults]
+
+
+def test_no_drift_when_only_the_middle_rep_dips_or_the_set_is_short():
+    _, found = codes_on(RepPlan(reps=6, top_degs=[188.0, 188.0, 176.0, 188.0, 188.0, 188.0]))
+    assert found == []
+    _, found = codes_on(RepPlan(reps=4, top_degs=[188.0, 188.0, 176.0, 175.0]))
+    assert found == []  # 4 reps < min_reps: too short to call a trend
+
+
+def test_front_view_reports_the_angle_codes_unmeasurable_and_tempo_drift_partly():
+    from test_views import front_track, lift_from_plan
+
+    result = analyze_track(front_track(lift_from_plan(RepPlan(reps=4))), load_profile("glute_bridge"))
+    for code in ("incomplete_lockout", "overextension", "inconsistent_depth", "foot_placement"):
+        assert code in result.not_measurable
+    assert "tempo only" in result.partly_measurable["fatigue_drift"]
+    assert not [f for f in result.faults if f.code in result.not_measurable]
+    every = set(FAULT_CODES) - {"hip_rotation", "knee_cave"}
+    checked = every - set(result.not_measurable)
+    assert {"jerky_concentric", "rushed_descent", "no_top_pause", "fatigue_drift"} <= checked

@@ -10,10 +10,12 @@ import numpy as np
 
 from . import kinematics as kin
 from . import signal as sig
-from .checks import Fault, check_reps
+from .checks import ANGLE_MEASURES, Fault, Signals, check_reps, leg_hidden, sort_faults
 from .errors import ClipTooShort, NoPersonDetected
 from .profiles import Profile
 from .reps import Rep, segment
+from .scoring import Scores, score_all
+from .sets import TrainingSet, build_sets, split_sets, without_rests
 from .track import PoseTrack
 
 
@@ -42,6 +44,9 @@ class Analysis:
     truncated: bool = False  # the clip ended before its advertised length
     view: kin.ViewEstimate = kin.ViewEstimate("side", 0.0, float("nan"))
     not_measurable: dict[str, str] = field(default_factory=dict)  # fault code -> why, in this view
+    partly_measurable: dict[str, str] = field(default_factory=dict)  # fault code -> what was not judged
+    sets: list[TrainingSet] = field(default_factory=list)
+    scores: Scores = Scores({}, [])
 
     @property
     def rep_count(self) -> int:
@@ -80,6 +85,54 @@ FRONT_VIEW_REASON = (
     "camera at the feet: the shoulder-hip-knee line points at the lens, so its angle cannot be "
     "read from the picture; reps and tempo come from the hips' lift instead"
 )
+FRONT_SHIN_REASON = "camera at the feet: the shins point at the lens, so their tilt cannot be read"
+FRONT_TEMPO_ONLY = (
+    "tempo only: lockout and range need the hip angle, which cannot be read with the camera at the feet"
+)
+# codes that need the hip angle itself (not just the drive signal's timing)
+ANGLE_CODES = ("incomplete_lockout", "overextension", "inconsistent_depth")
+
+
+def leg_visibility(track: PoseTrack, side: str) -> np.ndarray:
+    """Per frame, the weaker of knee and ankle visibility on the measured side (NaN for 'both')."""
+    if side not in kin.SIDES:
+        return np.full(track.n_frames, np.nan)
+    idx = list(kin.SIDES[side])[2:]
+    return track.visibility[:, idx].min(axis=1).astype(float)
+
+
+@dataclass(frozen=True)
+class Findings:
+    faults: list[Fault]
+    sets: list[TrainingSet]
+    scores: Scores
+    not_measurable: dict[str, str]
+    partly_measurable: dict[str, str]
+
+
+def judge(reps: list[Rep], profile: Profile, signals: Signals, front: bool) -> Findings:
+    """Every check the view supports, the sets, and the scores; the rest is said to be unmeasurable."""
+    not_measurable: dict[str, str] = {}
+    partly: dict[str, str] = {}
+    skip_measures: set[str] = set()
+    if front:  # the drive signal is a lift, not an angle: no angle may be judged from it
+        not_measurable = dict.fromkeys(ANGLE_CODES, FRONT_VIEW_REASON) | {"foot_placement": FRONT_SHIN_REASON}
+        partly = dict.fromkeys(("fatigue_drift", "short_rest"), FRONT_TEMPO_ONLY)
+        skip_measures = set(ANGLE_MEASURES)
+    else:
+        hidden = [r.index for r in reps if leg_hidden(r, profile, signals)]
+        why = "knee or ankle hidden at the top, the shin's tilt cannot be read"
+        if reps and len(hidden) == len(reps):
+            not_measurable["foot_placement"] = why
+        elif hidden:
+            partly["foot_placement"] = f"not judged on rep(s) {', '.join(map(str, hidden))}: {why}"
+    groups = split_sets(reps, profile.sets)
+    skip = set(not_measurable)
+    faults = check_reps(reps, profile, skip=skip, signals=signals, groups=groups, skip_measures=skip_measures)
+    sets, rest = build_sets(groups, profile, skip, skip_measures)
+    faults = sort_faults(faults + rest)
+    scores = score_all(reps, faults, sets, profile, not_measurable)
+    return Findings(faults, sets, scores, not_measurable, partly)
 
 
 def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
@@ -111,11 +164,11 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
     seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps)
-    reps = seg.reps
-    not_measurable: dict[str, str] = {}
+    reps = without_rests(seg.reps, profile.sets)
     if front:  # the drive signal is a lift, not an angle: no angle may be reported from it
         reps = [replace(r, bottom_hip_deg=np.nan, top_hip_deg=np.nan, end_hip_deg=None) for r in reps]
-        not_measurable = {"incomplete_lockout": FRONT_VIEW_REASON, "overextension": FRONT_VIEW_REASON}
+    signals = Signals(track.timestamps, ang.hip, leg_visibility(track, side.side))
+    found = judge(reps, profile, signals, front)
     n = max(track.n_frames, 1)
     return Analysis(
         source=track.source,
@@ -128,7 +181,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         usable_fraction=float(usable.sum() / n),
         side=side,
         reps=reps,
-        faults=check_reps(reps, profile, skip=set(not_measurable)),
+        faults=found.faults,
         unusable=unusable,
         rejected=seg.rejected,
         low_threshold=seg.low_threshold,
@@ -140,5 +193,8 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         usable=usable,
         truncated=bool(track.meta.get("truncated", False)),
         view=view,
-        not_measurable=not_measurable,
+        not_measurable=found.not_measurable,
+        partly_measurable=found.partly_measurable,
+        sets=found.sets,
+        scores=found.scores,
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .profiles import Profile
+from .profiles import FAULT_CODES, Profile
 from .reps import Rep
 
 SEVERITIES = ("minor", "moderate", "major")
@@ -34,6 +34,16 @@ class Fault:
     guide_says: str
     checklist: str
     cue: str
+    reps: tuple[int, ...] = ()  # every rep the finding covers (set-level findings: several)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Per-frame series some checks need beyond the Rep summaries."""
+
+    t: np.ndarray
+    drive: np.ndarray  # hip angle, or the front view's lift signal: both are fine for speed ratios
+    leg_visibility: np.ndarray  # weaker of knee and ankle visibility on the measured side (NaN: unknown)
 
 
 def lockout_limit(profile: Profile) -> float:
@@ -58,8 +68,10 @@ def severity_by_ratio(ratio: float, steps: list[float]) -> str:
     return SEVERITIES[sum(ratio < s for s in steps)]
 
 
-def _fault(code: str, rule: dict[str, Any], rep: Rep, span: tuple[float, float], **kw: Any) -> Fault:
+def make_fault(code: str, rule: dict[str, Any], rep: Rep, span: tuple[float, float], **kw: Any) -> Fault:
+    """A finding on `rep` (first of `reps` for set-level ones) with the rule's guide words."""
     guide = rule.get("guide", {})
+    kw.setdefault("reps", (rep.index,))
     return Fault(
         code=code,
         rep=rep.index,
@@ -78,7 +90,7 @@ def check_incomplete_lockout(rep: Rep, profile: Profile) -> Fault | None:
     if not math.isfinite(rep.top_hip_deg) or rep.top_hip_deg >= limit:
         return None
     short = limit - rep.top_hip_deg
-    return _fault(
+    return make_fault(
         "incomplete_lockout",
         rule,
         rep,
@@ -98,7 +110,7 @@ def check_overextension(rep: Rep, profile: Profile) -> Fault | None:
     if not math.isfinite(rep.top_hip_deg) or rep.top_hip_deg <= limit:
         return None
     over = rep.top_hip_deg - limit
-    return _fault(
+    return make_fault(
         "overextension",
         rule,
         rep,
@@ -122,7 +134,7 @@ def check_rushed_descent(rep: Rep, profile: Profile, typical_up_s: float | None 
     limit = max(rule["min_down_s"], rule["min_down_to_up_ratio"] * up)
     if rep.down_s >= limit:
         return None
-    return _fault(
+    return make_fault(
         "rushed_descent",
         rule,
         rep,
@@ -143,7 +155,7 @@ def check_no_top_pause(rep: Rep, profile: Profile) -> Fault | None:
     limit = rule["min_top_pause_s"]
     if rep.top_pause_s >= limit:
         return None
-    return _fault(
+    return make_fault(
         "no_top_pause",
         rule,
         rep,
@@ -157,25 +169,275 @@ def check_no_top_pause(rep: Rep, profile: Profile) -> Fault | None:
     )
 
 
-CHECKS: dict[str, Callable[[Rep, Profile], Fault | None]] = {
+def _frame(t: np.ndarray, secs: float) -> int:
+    return int(min(np.searchsorted(t, secs), len(t) - 1))
+
+
+def drive_speed_ratio(rep: Rep, sig: Signals, min_frames: int, typical_up_s: float | None = None) -> float:
+    """Peak speed of the drive over its mean speed (NaN when the drive is too short to judge).
+
+    A bounce out of the bottom or a yank shows as a burst far above the drive's own average;
+    a steady drive, however fast, stays near the ~1.6 of a smooth ease-in/ease-out. The mean is
+    over at most the set's typical drive time: a first drive that starts from the set-up is slow
+    on average without being jerky."""
+    s, e = rep.start_frame, _frame(sig.t, rep.top_start_s)
+    if e - s + 1 < min_frames:
+        return float("nan")
+    h, t = sig.drive[s : e + 1], sig.t[s : e + 1]
+    mean = (h[-1] - h[0]) / min(t[-1] - t[0], typical_up_s or np.inf)
+    if not (np.isfinite(mean) and mean > 0):
+        return float("nan")
+    return float(np.nanmax(np.gradient(h, t)) / mean)
+
+
+def check_jerky_concentric(
+    rep: Rep, profile: Profile, signals: Signals | None = None, typical_up_s: float | None = None
+) -> Fault | None:
+    rule = profile.fault("jerky_concentric")
+    if signals is None:
+        return None
+    ratio = drive_speed_ratio(rep, signals, int(rule["min_up_frames"]), typical_up_s)
+    limit = rule["max_speed_ratio"]
+    if not math.isfinite(ratio) or ratio <= limit:
+        return None
+    return make_fault(
+        "jerky_concentric",
+        rule,
+        rep,
+        (rep.start_s, rep.top_start_s),
+        severity=severity_by_excess(ratio - limit, rule["severity_steps"]),
+        measured=round(ratio, 2),
+        limit=round(limit, 2),
+        unit="x mean drive speed",
+        comparison="<=",
+        message=f"peak drive speed {ratio:.1f}x the rep's mean: a burst, not a steady drive",
+    )
+
+
+def leg_hidden(rep: Rep, profile: Profile, signals: Signals | None) -> bool:
+    """Knee or ankle hidden at the top (a barbell plate, the other leg): the shin cannot be read."""
+    if signals is None:
+        return False
+    s, e = _frame(signals.t, rep.top_start_s), _frame(signals.t, rep.top_end_s)
+    vis = signals.leg_visibility[s : e + 1]
+    vis = vis[np.isfinite(vis)]
+    return bool(len(vis)) and float(np.median(vis)) < profile.fault("foot_placement")["min_leg_visibility"]
+
+
+def check_foot_placement(rep: Rep, profile: Profile, signals: Signals | None = None) -> Fault | None:
+    rule = profile.fault("foot_placement")
+    limit = rule["max_shin_tilt_deg"]
+    if not math.isfinite(rep.top_shin_deg) or rep.top_shin_deg <= limit or leg_hidden(rep, profile, signals):
+        return None
+    # with the shin vertical the knee reads 90 minus the thigh's slope (= the torso's, at lockout)
+    out = rep.top_knee_deg > 90.0 - rep.top_torso_deg
+    where = "feet too far out (shins slope away from the hips)" if out else "feet too close (knees ahead)"
+    return make_fault(
+        "foot_placement",
+        rule,
+        rep,
+        (rep.top_start_s, rep.top_end_s),
+        severity=severity_by_excess(rep.top_shin_deg - limit, rule["severity_steps"]),
+        measured=round(rep.top_shin_deg, 1),
+        limit=round(limit, 1),
+        unit="deg shin tilt from vertical",
+        comparison="<=",
+        message=f"shin {rep.top_shin_deg:.0f} deg off vertical at the top "
+        f"(knee {rep.top_knee_deg:.0f} deg): {where}",
+    )
+
+
+CHECKS: dict[str, Callable[..., Fault | None]] = {
     "incomplete_lockout": check_incomplete_lockout,
     "overextension": check_overextension,
     "rushed_descent": check_rushed_descent,
     "no_top_pause": check_no_top_pause,
+    "jerky_concentric": check_jerky_concentric,
+    "foot_placement": check_foot_placement,
 }
 
 
-def check_reps(reps: list[Rep], profile: Profile, skip: set[str] | None = None) -> list[Fault]:
+def _enabled(code: str, profile: Profile, skip: set[str]) -> bool:
+    return bool(profile.fault(code).get("enabled", False)) and code not in skip
+
+
+def check_depth(reps: list[Rep], profile: Profile) -> list[Fault]:
+    """Descents of one set that stop far from the set's typical bottom."""
+    rule = profile.fault("inconsistent_depth")
+    # where each descent ends: the bottom the next drive starts from (or the clip's last bottom)
+    depth = np.array([np.nan if r.end_hip_deg is None else r.end_hip_deg for r in reps], dtype=float)
+    if np.isfinite(depth).sum() < rule["min_reps"]:
+        return []
+    median = float(np.nanmedian(depth))
+    limit = rule["max_deviation_deg"]
+    with np.errstate(invalid="ignore"):
+        off = np.abs(depth - median)
+    found = []
+    for rep, d, dev in zip(reps, depth, off, strict=True):
+        if not dev > limit:
+            continue
+        how = "shallower" if d > median else "deeper"
+        found.append(
+            make_fault(
+                "inconsistent_depth",
+                rule,
+                rep,
+                (rep.top_end_s, rep.end_s),
+                severity=severity_by_excess(dev - limit, rule["severity_steps"]),
+                measured=round(float(dev), 1),
+                limit=round(limit, 1),
+                unit="deg from the set's median bottom",
+                comparison="<=",
+                message=f"descent stopped at {d:.0f} deg, {dev:.0f} deg {how} than the set's median "
+                f"bottom ({median:.0f} deg)",
+            )
+        )
+    return found
+
+
+def rep_measures(reps: list[Rep]) -> dict[str, np.ndarray]:
+    """Per-rep series the set-level checks compare: lockout, depth, drive and descent times.
+
+    Depth is where the descent ended (the deepest point before the next drive), so a set-up
+    before the first drive or lying down after the last one cannot make a rep look shallow."""
+    return {
+        "top": np.array([r.top_hip_deg for r in reps], dtype=float),
+        "depth": np.array([np.nan if r.end_hip_deg is None else r.end_hip_deg for r in reps], dtype=float),
+        "up": np.array([r.up_s for r in reps], dtype=float),
+        "down": np.array([np.nan if r.down_s is None else r.down_s for r in reps], dtype=float),
+    }
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How far a later value sits from a baseline, in the direction a tired rep goes."""
+
+    measure: str
+    worse: np.ndarray  # per compared rep: how much worse (deg, or the time ratio)
+    limit: float
+    ratio: bool  # True: worse is a time ratio (up: larger is worse; down: smaller is worse)
+
+
+def drifts(base: dict[str, float], later: dict[str, np.ndarray], rule: dict[str, Any]) -> list[Drift]:
+    """Lower top, shallower bottom (range lost), slower drive, shorter descent than the baseline.
+
+    The range is judged at the bottom only: a lower top is the lockout's measure, and counting
+    it twice would double every lockout drift."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = [
+            Drift("top", base["top"] - later["top"], rule["max_top_drop_deg"], False),
+            Drift("depth", later["depth"] - base["depth"], rule["max_shallower_deg"], False),
+            Drift("up", later["up"] / base["up"], rule["max_up_ratio"], True),
+        ]
+        if "min_down_ratio" in rule:
+            out.append(Drift("down", base["down"] / later["down"], 1.0 / rule["min_down_ratio"], True))
+    return out
+
+
+DRIFT_WORDS = {
+    "top": ("lockout", "top hip angle dropped", "deg"),
+    "depth": ("range", "bottom got shallower", "deg"),
+    "up": ("tempo", "drive slowed", "x"),
+    "down": ("tempo", "descent shortened", "x"),
+}
+
+
+def drift_severity(d: Drift, value: float, rule: dict[str, Any]) -> str:
+    if d.ratio:
+        return severity_by_ratio(d.limit / value, rule["severity_steps_ratio"])
+    return severity_by_excess(value - d.limit, rule["severity_steps_deg"])
+
+
+def drift_text(d: Drift, value: float) -> str:
+    words = DRIFT_WORDS[d.measure][1]
+    if not d.ratio:
+        return f"{words} by {value:.0f} deg (limit {d.limit:.0f})"
+    return f"{words}: {value:.2f}x (limit {d.limit:.2f}x)"
+
+
+def nanmedian(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if len(x) else float("nan")
+
+
+def check_fatigue(reps: list[Rep], profile: Profile, skip_measures: set[str]) -> list[Fault]:
+    """The set's last reps against its first ones: one finding per measure that degraded."""
+    rule = profile.fault("fatigue_drift")
+    nb, nt = int(rule["baseline_reps"]), int(rule["tail_reps"])
+    if len(reps) < max(rule["min_reps"], nb + nt):
+        return []
+    m = rep_measures(reps)
+    base = {k: nanmedian(v[:nb]) for k, v in m.items()}
+    later = {k: v[nb:] for k, v in m.items()}
+    found = []
+    for d in drifts(base, later, rule):
+        if d.measure in skip_measures:
+            continue
+        tail = nanmedian(d.worse[-nt:])
+        if not tail > d.limit:
+            continue
+        hit = [reps[nb + i] for i in np.flatnonzero(np.nan_to_num(d.worse, nan=-np.inf) > d.limit)]
+        first, last = hit[0], hit[-1]
+        found.append(
+            make_fault(
+                "fatigue_drift",
+                rule,
+                first,
+                (first.start_s, last.end_s),
+                reps=tuple(r.index for r in hit),
+                severity=drift_severity(d, tail, rule),
+                measured=round(tail, 2),
+                limit=round(d.limit, 2),
+                unit=DRIFT_WORDS[d.measure][2],
+                comparison="<=",
+                message=f"{DRIFT_WORDS[d.measure][0]} drift over the set: {drift_text(d, tail)}, "
+                f"last {nt} reps against the first {nb}",
+            )
+        )
+    return found
+
+
+# the parts of fatigue_drift / short_rest that need a hip angle
+ANGLE_MEASURES = frozenset({"top", "depth"})
+
+
+def check_reps(
+    reps: list[Rep],
+    profile: Profile,
+    skip: set[str] | None = None,
+    signals: Signals | None = None,
+    groups: list[list[Rep]] | None = None,
+    skip_measures: set[str] | None = None,
+) -> list[Fault]:
     """All enabled checks on all reps, ordered by rep then by the catalogue's order.
 
-    `skip`: codes the camera view cannot support (reported as not measurable, never passed)."""
+    `skip`: codes the camera view cannot support (reported as not measurable, never passed).
+    `groups`: the reps split into sets (one set by default) for the set-level checks.
+    `skip_measures`: drift measures ("top", "depth") the view cannot support."""
+    skip = skip or set()
     found = []
     typical_up = float(np.median([r.up_s for r in reps])) if reps else None
     for rep in reps:
         for code, check in CHECKS.items():
-            if profile.fault(code).get("enabled", False) and code not in (skip or set()):
-                extra = {"typical_up_s": typical_up} if code == "rushed_descent" else {}
+            if _enabled(code, profile, skip):
+                extra: dict[str, Any] = {}
+                if code == "rushed_descent":
+                    extra = {"typical_up_s": typical_up}
+                elif code == "jerky_concentric":
+                    extra = {"signals": signals, "typical_up_s": typical_up}
+                elif code == "foot_placement":
+                    extra = {"signals": signals}
                 fault = check(rep, profile, **extra)
                 if fault is not None:
                     found.append(fault)
-    return found
+    for group in groups if groups is not None else [reps]:
+        if _enabled("inconsistent_depth", profile, skip):
+            found += check_depth(group, profile)
+        if _enabled("fatigue_drift", profile, skip):
+            found += check_fatigue(group, profile, skip_measures or set())
+    return sort_faults(found)
+
+
+def sort_faults(faults: list[Fault]) -> list[Fault]:
+    order = {code: i for i, code in enumerate(FAULT_CODES)}
+    return sorted(faults, key=lambda f: (f.rep, order.get(f.code, len(order))))

@@ -8,7 +8,7 @@ can be given instead of a name, for a coach's own limits.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,39 @@ from .kinematics import ViewConfig
 from .reps import RepConfig
 from .signal import SignalConfig
 
-FAULT_CODES = ("incomplete_lockout", "overextension", "rushed_descent", "no_top_pause")
+FAULT_CODES = (
+    "incomplete_lockout",
+    "overextension",
+    "rushed_descent",
+    "no_top_pause",
+    "jerky_concentric",
+    "inconsistent_depth",
+    "foot_placement",
+    "fatigue_drift",
+    "short_rest",
+)
+# judged on a whole set (or a set against the one before), not on one rep
+SET_LEVEL_CODES = frozenset({"fatigue_drift", "short_rest"})
 
 
 class ProfileError(ValueError):
     """A profile name or file that cannot be used."""
+
+
+@dataclass(frozen=True)
+class SetConfig:
+    """How a clip splits into sets: a gap this long without reps is a rest between sets."""
+
+    min_rest_s: float = 20.0
+    compare_reps: int = 2  # the first rep of a set is compared with this many last reps of the one before
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """0-100 scores: each fault code costs its points times its severity's factor."""
+
+    fault_points: dict[str, float] = field(default_factory=dict)
+    severity_factor: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -35,6 +63,8 @@ class Profile:
     faults: dict[str, dict[str, Any]]
     rep_ranges: list[dict[str, Any]]
     view: ViewConfig = ViewConfig()
+    sets: SetConfig = SetConfig()
+    scoring: ScoringConfig = ScoringConfig()
 
     def fault(self, code: str) -> dict[str, Any]:
         return self.faults.get(code, {"enabled": False})
@@ -104,6 +134,10 @@ def load_profile(name_or_path: str) -> Profile:
     unknown_faults = set(data.get("faults", {})) - set(FAULT_CODES)
     if unknown_faults:
         raise ProfileError(f"profile has unknown fault codes: {', '.join(sorted(unknown_faults))}")
+    scoring = _config(ScoringConfig, data.get("scoring", {}), "scoring")
+    unknown_points = set(scoring.fault_points) - set(FAULT_CODES)
+    if unknown_points:
+        raise ProfileError(f"profile scoring has unknown fault codes: {', '.join(sorted(unknown_points))}")
     return Profile(
         name=data["name"],
         title=data.get("title", data["name"]),
@@ -114,4 +148,6 @@ def load_profile(name_or_path: str) -> Profile:
         faults=data.get("faults", {}),
         rep_ranges=data.get("rep_ranges", []),
         view=_config(ViewConfig, data.get("view", {}), "view"),
+        sets=_config(SetConfig, data.get("sets", {}), "sets"),
+        scoring=scoring,
     )

@@ -1,7 +1,19 @@
 """Render an Analysis: terminal table, versioned JSON, per-rep CSV.
 
 The JSON layout is a contract for coaches' tools and batch scoring: any change that
-removes or renames a field bumps REPORT_SCHEMA.
+removes or renames a field bumps REPORT_SCHEMA. Keys added within formcheck.report/1:
+
+- faults[].reps: every rep a finding covers (set-level findings such as fatigue_drift cover
+  several; faults[].rep is the first of them).
+- measurement.partly_measurable: fault code -> what part of it was not judged, and why.
+- reps[].score and sets[].score: {"score" 0-100, "base", "deductions": [{"code", "severity",
+  "points", "why"}], "not_scored": {code: why}}; a rep's base is 100, a set's the mean of its reps.
+- sets: [{"set", "reps", "rep_count", "start_s", "end_s", "rest_before_s", "rep_range_goals",
+  "vs_previous": {"top" deg lower, "depth" deg shallower, "up" drive-time ratio}, "score"}]:
+  the clip split at rests (profile sets.min_rest_s), the first rep of each set against the last
+  reps of the one before.
+- summary.score (rep-weighted mean of the set scores), summary.set_count; with several sets
+  summary.rep_range_goals is empty (the guide's ranges are per set, see sets[]).
 """
 
 from __future__ import annotations
@@ -19,6 +31,8 @@ from typing import Any
 from . import __version__
 from .analysis import Analysis
 from .profiles import Profile
+from .scoring import Score
+from .sets import rep_goals as _set_rep_goals
 
 REPORT_SCHEMA = "formcheck.report/1"
 
@@ -60,11 +74,7 @@ def _sd(values: list[float]) -> float | None:
 
 def rep_goals(count: int, profile: Profile) -> list[str]:
     """The guide's rep-range goals this count falls in (ranges overlap, so maybe several)."""
-    return [
-        f"{r['min']}-{r['max']} reps: {r['goal']}"
-        for r in profile.rep_ranges
-        if r["min"] <= count <= r["max"]
-    ]
+    return _set_rep_goals(count, profile.rep_ranges)
 
 
 def summary(analysis: Analysis, profile: Profile) -> dict[str, Any]:
@@ -74,7 +84,8 @@ def summary(analysis: Analysis, profile: Profile) -> dict[str, Any]:
     return {
         "rep_count": len(reps),
         "complete_reps": sum(r.complete for r in reps),
-        "rep_range_goals": rep_goals(len(reps), profile),
+        # the guide's ranges are per set: with several sets see sets[].rep_range_goals
+        "rep_range_goals": rep_goals(len(reps), profile) if len(analysis.sets) <= 1 else [],
         "mean_up_s": _num(_mean([r.up_s for r in reps])),
         "mean_top_pause_s": _num(_mean([r.top_pause_s for r in reps])),
         "mean_down_s": _num(_mean([r.down_s for r in reps])),
@@ -86,7 +97,38 @@ def summary(analysis: Analysis, profile: Profile) -> dict[str, Any]:
         "fault_counts": dict(sorted(by_code.items())),
         "reps_with_faults": sorted({f.rep for f in analysis.faults}),
         "usable_fraction": _num(analysis.usable_fraction, 3),
+        "set_count": len(analysis.sets),
+        "score": _num(analysis.scores.overall, 1),
     }
+
+
+def score_dict(score: Score | None) -> dict[str, Any] | None:
+    if score is None:
+        return None
+    return {
+        "score": _num(score.score, 1),
+        "base": _num(score.base, 1),
+        "deductions": [asdict(d) for d in score.deductions],
+        "not_scored": score.not_scored,
+    }
+
+
+def sets_list(analysis: Analysis) -> list[dict[str, Any]]:
+    scores = analysis.scores.sets
+    return [
+        {
+            "set": s.index,
+            "reps": list(s.reps),
+            "rep_count": s.rep_count,
+            "start_s": _num(s.start_s, 3),
+            "end_s": _num(s.end_s, 3),
+            "rest_before_s": _num(s.rest_before_s, 2),
+            "rep_range_goals": s.rep_range_goals,
+            "vs_previous": {k: _num(v, 2) for k, v in s.vs_previous.items()},
+            "score": score_dict(scores[i] if i < len(scores) else None),
+        }
+        for i, s in enumerate(analysis.sets)
+    ]
 
 
 def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
@@ -109,6 +151,7 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
             "view": analysis.view.view,
             "view_confidence": _num(analysis.view.confidence, 2),
             "not_measurable": analysis.not_measurable,
+            "partly_measurable": analysis.partly_measurable,
             "side": analysis.side.side,
             "side_reason": analysis.side.reason,
             "single_leg": analysis.side.single_leg,
@@ -137,9 +180,11 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
                 "top_torso_deg": _num(r.top_torso_deg, 1),
                 "complete": r.complete,
                 "faults": codes.get(r.index, []),
+                "score": score_dict(analysis.scores.reps.get(r.index)),
             }
             for r in analysis.reps
         ],
+        "sets": sets_list(analysis),
         "faults": [asdict(f) for f in analysis.faults],
         "unusable": [
             asdict(s) | {"start_s": _num(s.start_s, 3), "end_s": _num(s.end_s, 3)} for s in analysis.unusable
@@ -152,7 +197,9 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
 def _codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for f in analysis.faults:
-        out.setdefault(f.rep, []).append(f.code)
+        for rep in f.reps or (f.rep,):
+            if f.code not in out.setdefault(rep, []):
+                out[rep].append(f.code)
     return out
 
 
@@ -200,29 +247,31 @@ def render_text(analysis: Analysis, profile: Profile) -> str:
         f"{analysis.duration_s:.1f} s, pose usable in {analysis.usable_fraction:.0%} of frames",
         "",
         f"{'rep':>3} {'start':>6} {'end':>6} {'bottom°':>8} {'top°':>6} {'up s':>5} {'top s':>6} "
-        f"{'down s':>6} {'bot s':>6}  faults",
+        f"{'down s':>6} {'bot s':>6} {'score':>5}  faults",
     ]
     for r in analysis.reps:
         lines.append(
             f"{r.index:>3} {r.start_s:>6.2f} {r.end_s:>6.2f} "
             f"{_fmt(r.bottom_hip_deg, 1):>8} {_fmt(r.top_hip_deg, 1):>6} "
-            f"{_fmt(r.up_s):>5} {_fmt(r.top_pause_s):>6} {_fmt(r.down_s):>6} {_fmt(r.bottom_pause_s):>6}  "
-            f"{', '.join(codes.get(r.index, [])) or '-'}"
+            f"{_fmt(r.up_s):>5} {_fmt(r.top_pause_s):>6} {_fmt(r.down_s):>6} {_fmt(r.bottom_pause_s):>6} "
+            f"{_fmt(_rep_score(analysis, r.index), 0):>5}  {', '.join(codes.get(r.index, [])) or '-'}"
         )
     if not analysis.reps:
         lines.append("  (no reps found)")
     if analysis.faults:
         lines += ["", "faults:"]
         for f in analysis.faults:
+            which = f"reps {','.join(map(str, f.reps))}" if len(f.reps) > 1 else f"rep {f.rep}"
             lines.append(
-                f"  rep {f.rep} {f.code} ({f.severity}) {f.start_s:.2f}-{f.end_s:.2f} s: {f.message} "
+                f"  {which} {f.code} ({f.severity}) {f.start_s:.2f}-{f.end_s:.2f} s: {f.message} "
                 f"[{f.measured} {f.unit}, limit {f.comparison} {f.limit}]"
             )
             lines.append(f'      guide: "{f.guide_says}"  checklist: "{f.checklist}"  cue: "{f.cue}"')
     s = summary(analysis, profile)
+    head = "set" if len(analysis.sets) <= 1 else f"clip ({len(analysis.sets)} sets)"
     lines += [
         "",
-        f"set: {s['rep_count']} reps"
+        f"{head}: {s['rep_count']} reps"
         + (f" ({'; '.join(s['rep_range_goals'])})" if s["rep_range_goals"] else ""),
     ]
     lines.append(
@@ -237,10 +286,42 @@ def render_text(analysis: Analysis, profile: Profile) -> str:
         )
     faults = ", ".join(f"{code} x{n}" for code, n in s["fault_counts"].items()) or "none"
     lines.append(f"  faults: {faults}")
+    lines += _set_lines(analysis)
     for code, why in analysis.not_measurable.items():
         lines.append(f"  {code}: not measurable from this view ({why})")
+    for code, why in analysis.partly_measurable.items():
+        lines.append(f"  {code}: partly measured ({why})")
     lines += _unusable_lines(analysis)
     return "\n".join(lines) + "\n"
+
+
+def _rep_score(analysis: Analysis, rep: int) -> float | None:
+    score = analysis.scores.reps.get(rep)
+    return None if score is None else score.score
+
+
+def _deduction_text(score: Score) -> str:
+    return "; ".join(f"-{d.points:g} {d.code} ({d.severity})" for d in score.deductions)
+
+
+def _set_lines(analysis: Analysis) -> list[str]:
+    """Score per set with where its points went; with several sets, each set's count and rest."""
+    out = []
+    several = len(analysis.sets) > 1
+    for st, sc in zip(analysis.sets, analysis.scores.sets, strict=False):
+        head = f"  set {st.index}: " if several else "  score: "
+        if several:
+            rest = f", after {st.rest_before_s:.0f} s rest" if st.rest_before_s is not None else ""
+            goals = f" ({'; '.join(st.rep_range_goals)})" if st.rep_range_goals else ""
+            head += f"{st.rep_count} reps{rest}{goals}; score "
+        cut = _deduction_text(sc)
+        out.append(f"{head}{sc.score:.0f}/100 (rep mean {sc.base:.0f}{'; ' + cut if cut else ''})")
+    rep_cuts = [
+        f"rep {i} {_deduction_text(sc)}" for i, sc in analysis.scores.reps.items() if sc.deductions
+    ]
+    if rep_cuts:
+        out.append(f"  rep deductions: {', '.join(rep_cuts)}")
+    return out
 
 
 def _unusable_lines(analysis: Analysis) -> list[str]:

@@ -1,0 +1,107 @@
+"""Sets within one clip: split at rests, mapped to the guide's rep ranges, and the first rep
+of each set held against the end of the set before (the guide's rest rule)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from . import checks
+from .checks import Fault
+from .profiles import Profile, SetConfig
+from .reps import Rep
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    index: int
+    reps: tuple[int, ...]  # rep numbers, as in Analysis.reps
+    start_s: float
+    end_s: float
+    rest_before_s: float | None  # None for the clip's first set
+    rep_range_goals: list[str]
+    # first rep against the previous set's last reps: measure -> how much worse (deg, or time ratio)
+    vs_previous: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rep_count(self) -> int:
+        return len(self.reps)
+
+
+def rep_goals(count: int, ranges: list[dict[str, Any]]) -> list[str]:
+    """The guide's rep-range goals this count falls in (ranges overlap, so maybe several)."""
+    return [f"{r['min']}-{r['max']} reps: {r['goal']}" for r in ranges if r["min"] <= count <= r["max"]]
+
+
+def split_sets(reps: list[Rep], cfg: SetConfig) -> list[list[Rep]]:
+    """Consecutive reps, cut wherever the gap from one rep's end to the next one's start is a rest."""
+    if not reps:
+        return []
+    gaps = np.array([b.start_s - a.end_s for a, b in zip(reps, reps[1:], strict=False)])
+    cuts = np.flatnonzero(gaps >= cfg.min_rest_s) + 1
+    bounds = [0, *cuts.tolist(), len(reps)]
+    return [reps[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def without_rests(reps: list[Rep], cfg: SetConfig) -> list[Rep]:
+    """The last rep of a set has no bottom pause: what follows it is the rest, not part of the rep."""
+    last = {g[-1].index for g in split_sets(reps, cfg)[:-1]}
+    return [replace(r, bottom_pause_s=None) if r.index in last else r for r in reps]
+
+
+def rest_drifts(first: Rep, previous: list[Rep], profile: Profile) -> list[checks.Drift]:
+    """How much worse the first rep is than the previous set's last reps, per measure."""
+    prev = checks.rep_measures(previous[-profile.sets.compare_reps :])
+    base = {k: checks.nanmedian(v) for k, v in prev.items()}
+    return checks.drifts(base, checks.rep_measures([first]), profile.fault("short_rest"))
+
+
+def rest_fault(first: Rep, n_prev: int, d: checks.Drift, profile: Profile) -> Fault:
+    rule = profile.fault("short_rest")
+    value = float(d.worse[0])
+    return checks.make_fault(
+        "short_rest",
+        rule,
+        first,
+        (first.start_s, first.end_s),
+        severity=checks.drift_severity(d, value, rule),
+        measured=round(value, 2),
+        limit=round(d.limit, 2),
+        unit=checks.DRIFT_WORDS[d.measure][2],
+        comparison="<=",
+        message=f"first rep against the last {n_prev} of the previous set: {checks.drift_text(d, value)}",
+    )
+
+
+def build_sets(
+    groups: list[list[Rep]], profile: Profile, skip: set[str], skip_measures: set[str]
+) -> tuple[list[TrainingSet], list[Fault]]:
+    """The sets with their rep-range goals and rest comparison, and the short_rest findings.
+
+    `skip`: codes not measurable from this view; `skip_measures`: drift measures it cannot read."""
+    out: list[TrainingSet] = []
+    faults: list[Fault] = []
+    check = bool(profile.fault("short_rest").get("enabled", False)) and "short_rest" not in skip
+    for i, group in enumerate(groups):
+        previous = groups[i - 1] if i else []
+        found = []
+        if previous:
+            found = [d for d in rest_drifts(group[0], previous, profile) if d.measure not in skip_measures]
+        if check:
+            n_prev = min(profile.sets.compare_reps, len(previous))
+            faults += [rest_fault(group[0], n_prev, d, profile) for d in found if float(d.worse[0]) > d.limit]
+        vs = {d.measure: round(float(d.worse[0]), 2) for d in found if np.isfinite(d.worse[0])}
+        out.append(
+            TrainingSet(
+                index=i + 1,
+                reps=tuple(r.index for r in group),
+                start_s=group[0].start_s,
+                end_s=group[-1].end_s,
+                rest_before_s=round(group[0].start_s - previous[-1].end_s, 2) if previous else None,
+                rep_range_goals=rep_goals(len(group), profile.rep_ranges),
+                vs_previous=vs,
+            )
+        )
+    return out, faults
