@@ -58,7 +58,8 @@ def test_front_view_is_front_and_counted_from_the_lift():
     assert result.rep_count == 4
     # an angle cannot be read from the front: never reported, never passed as fine
     assert all(np.isnan(r.top_hip_deg) for r in result.reps)
-    assert set(result.not_measurable) == {"incomplete_lockout", "overextension"}
+    angle_codes = {"incomplete_lockout", "overextension", "inconsistent_depth", "foot_placement"}
+    assert angle_codes <= set(result.not_measurable)
     assert not [f for f in result.faults if f.code in result.not_measurable]
     # tempo still comes through: the plan's 0.8 s top hold, measured band to band
     assert np.median([r.top_pause_s for r in result.reps]) == pytest.approx(plan.top_s, abs=0.35)
