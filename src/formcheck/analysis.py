@@ -91,6 +91,39 @@ FRONT_TEMPO_ONLY = (
 )
 # codes that need the hip angle itself (not just the drive signal's timing)
 ANGLE_CODES = ("incomplete_lockout", "overextension", "inconsistent_depth")
+SIDE_ROLL_REASON = (
+    "camera at the side: the two hips sit one behind the other along the lens, so a pelvic roll "
+    "moves them mostly in depth, which the model barely resolves (a 12 deg roll moved the picture "
+    "~2 px); film from the feet or at an angle (oblique) to check it"
+)
+KNEE_CAVE_REASON = (
+    "camera not at the feet: the knees' sideways collapse runs along the lens from the side and is "
+    "foreshortened at an angle; film from the feet to check it"
+)
+SINGLE_LEG_ROLL = (
+    "single-leg: only a drop of the free side is judged; lifting the free leg pulls the model's "
+    "hip point up, so a rise of that side cannot be told from the leg's lift"
+)
+
+
+def view_limits(view: str, single_leg: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """Codes the camera view cannot measure at all, and ones it measures only in part."""
+    not_measurable = {} if view == "front" else {"knee_cave": KNEE_CAVE_REASON}
+    partly = {}
+    if view == "side":
+        not_measurable["hip_rotation"] = SIDE_ROLL_REASON
+    elif single_leg:
+        partly["hip_rotation"] = SINGLE_LEG_ROLL
+    return not_measurable, partly
+
+
+def free_side_sign(side: kin.SideChoice) -> float:
+    """+1 when the free (raised) leg is the left one, -1 the right, 0 with both legs working.
+
+    kin.pelvis_roll_world reads + when the left hip sits lower: times this, + is a drop of the free side."""
+    if not side.single_leg or side.side not in kin.SIDES:
+        return 0.0
+    return 1.0 if side.side == "right" else -1.0
 
 
 def leg_visibility(track: PoseTrack, side: str) -> np.ndarray:
@@ -110,14 +143,14 @@ class Findings:
     partly_measurable: dict[str, str]
 
 
-def judge(reps: list[Rep], profile: Profile, signals: Signals, front: bool) -> Findings:
+def judge(reps: list[Rep], profile: Profile, signals: Signals, view: str) -> Findings:
     """Every check the view supports, the sets, and the scores; the rest is said to be unmeasurable."""
-    not_measurable: dict[str, str] = {}
-    partly: dict[str, str] = {}
+    not_measurable, partly = view_limits(view, profile.single_leg or signals.free_side_sign != 0.0)
     skip_measures: set[str] = set()
-    if front:  # the drive signal is a lift, not an angle: no angle may be judged from it
-        not_measurable = dict.fromkeys(ANGLE_CODES, FRONT_VIEW_REASON) | {"foot_placement": FRONT_SHIN_REASON}
-        partly = dict.fromkeys(("fatigue_drift", "short_rest"), FRONT_TEMPO_ONLY)
+    if view == "front":  # the drive signal is a lift, not an angle: no angle may be judged from it
+        not_measurable |= dict.fromkeys(ANGLE_CODES, FRONT_VIEW_REASON)
+        not_measurable["foot_placement"] = FRONT_SHIN_REASON
+        partly |= dict.fromkeys(("fatigue_drift", "short_rest"), FRONT_TEMPO_ONLY)
         skip_measures = set(ANGLE_MEASURES)
     else:
         hidden = [r.index for r in reps if leg_hidden(r, profile, signals)]
@@ -167,8 +200,16 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     reps = without_rests(seg.reps, profile.sets)
     if front:  # the drive signal is a lift, not an angle: no angle may be reported from it
         reps = [replace(r, bottom_hip_deg=np.nan, top_hip_deg=np.nan, end_hip_deg=None) for r in reps]
-    signals = Signals(track.timestamps, ang.hip, leg_visibility(track, side.side))
-    found = judge(reps, profile, signals, front)
+    free = free_side_sign(side)
+    signals = Signals(
+        track.timestamps,
+        ang.hip,
+        leg_visibility(track, side.side),
+        pelvis_roll=kin.pelvis_roll_world(track.world),
+        knee_cave=kin.knee_cave_world(track.world, side.side if free else "both"),
+        free_side_sign=free,
+    )
+    found = judge(reps, profile, signals, view.view)
     n = max(track.n_frames, 1)
     return Analysis(
         source=track.source,

@@ -44,6 +44,9 @@ class Signals:
     t: np.ndarray
     drive: np.ndarray  # hip angle, or the front view's lift signal: both are fine for speed ratios
     leg_visibility: np.ndarray  # weaker of knee and ankle visibility on the measured side (NaN: unknown)
+    pelvis_roll: np.ndarray | None = None  # hip line against shoulder line about the trunk, deg (world)
+    knee_cave: np.ndarray | None = None  # knees' swing toward the midline, deg (world)
+    free_side_sign: float = 0.0  # single-leg: +1 free leg left, -1 right (a drop of it reads +); 0 both legs
 
 
 def lockout_limit(profile: Profile) -> float:
@@ -397,6 +400,95 @@ def check_fatigue(reps: list[Rep], profile: Profile, skip_measures: set[str]) ->
     return found
 
 
+def window_median(sig_t: np.ndarray, x: np.ndarray, span: tuple[float, float]) -> float:
+    """Median of x over the frames in [span[0], span[1]] (NaN when none is finite)."""
+    s, e = np.searchsorted(sig_t, span[0]), np.searchsorted(sig_t, span[1], side="right")
+    return nanmedian(x[s:e])
+
+
+def top_values(reps: list[Rep], t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per rep: the median of x over its top hold."""
+    return np.array([window_median(t, x, (r.top_start_s, r.top_end_s)) for r in reps], dtype=float)
+
+
+def pelvis_drops(
+    reps: list[Rep], rule: dict[str, Any], t: np.ndarray, roll: np.ndarray, free_side_sign: float
+) -> np.ndarray:
+    """Per rep: how far the pelvis rolled at the top against the set's start, deg.
+
+    The baseline is the median over the set of the roll just before each drive (the bottoms):
+    the model's own offset between hip and shoulder lines cancels. Both legs: either way counts.
+    Single-leg: only a drop of the free side (positive); lifting the free leg pulls the model's
+    hip point up, which reads as a rise of that side on clean reps."""
+    w = rule["bottom_window_s"]
+    base = nanmedian(np.array([window_median(t, roll, (r.start_s - w, r.start_s)) for r in reps]))
+    change = top_values(reps, t, roll) - base
+    return change * free_side_sign if free_side_sign else np.abs(change)
+
+
+def check_hip_rotation(reps: list[Rep], profile: Profile, signals: Signals | None) -> list[Fault]:
+    """Reps whose pelvis rolled or dropped at the top against the set's own start."""
+    rule = profile.fault("hip_rotation")
+    if signals is None or signals.pelvis_roll is None or len(reps) < rule["min_reps"]:
+        return []
+    drops = pelvis_drops(reps, rule, signals.t, signals.pelvis_roll, signals.free_side_sign)
+    limit = rule["max_roll_deg"]
+    how = "the free side dropped" if signals.free_side_sign else "hip line turned against the shoulders"
+    return [
+        make_fault(
+            "hip_rotation",
+            rule,
+            rep,
+            (rep.top_start_s, rep.top_end_s),
+            severity=severity_by_excess(d - limit, rule["severity_steps"]),
+            measured=round(float(d), 1),
+            limit=round(limit, 1),
+            unit="deg pelvis roll vs the set's start",
+            comparison="<=",
+            message=f"pelvis rolled {d:.0f} deg at the top ({how}) against the set's start "
+            f"(hip line vs shoulder line, 3D)",
+        )
+        for rep, d in zip(reps, drops, strict=True)
+        if d > limit
+    ]
+
+
+def check_knee_cave(reps: list[Rep], profile: Profile, signals: Signals | None) -> list[Fault]:
+    """Reps whose knees sat further in at the top than on the set's widest-kneed top.
+
+    The bottoms cannot be the reference: folded legs seen from the feet hide the ankles and
+    the model's knee track there is noise; the set's widest top is what the lifter can do."""
+    rule = profile.fault("knee_cave")
+    if signals is None or signals.knee_cave is None or len(reps) < rule["min_reps"]:
+        return []
+    tops = top_values(reps, signals.t, signals.knee_cave)
+    if not np.isfinite(tops).any():
+        return []
+    widest = float(np.nanmin(tops))
+    limit = rule["max_cave_deg"]
+    found = []
+    for rep, top in zip(reps, tops, strict=True):
+        cave = top - widest
+        if not cave > limit:
+            continue
+        found.append(
+            make_fault(
+                "knee_cave",
+                rule,
+                rep,
+                (rep.top_start_s, rep.top_end_s),
+                severity=severity_by_excess(cave - limit, rule["severity_steps"]),
+                measured=round(float(cave), 1),
+                limit=round(limit, 1),
+                unit="deg knees in vs the set's widest top",
+                comparison="<=",
+                message=f"knees {cave:.0f} deg further in at the top than on the set's widest rep "
+                f"(knee vs the hip-ankle line, 3D)",
+            )
+        )
+    return found
+
+
 # the parts of fatigue_drift / short_rest that need a hip angle
 ANGLE_MEASURES = frozenset({"top", "depth"})
 
@@ -435,6 +527,10 @@ def check_reps(
             found += check_depth(group, profile)
         if _enabled("fatigue_drift", profile, skip):
             found += check_fatigue(group, profile, skip_measures or set())
+        if _enabled("hip_rotation", profile, skip):
+            found += check_hip_rotation(group, profile, signals)
+        if _enabled("knee_cave", profile, skip):
+            found += check_knee_cave(group, profile, signals)
     return sort_faults(found)
 
 

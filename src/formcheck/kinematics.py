@@ -245,3 +245,53 @@ def front_lift(points: np.ndarray, scale: float, gain_deg: float) -> Angles:
     nan = np.full(len(points), np.nan)
     floor = np.full((len(points), 2), np.nan)
     return Angles(hip=180.0 + gain_deg * lift, knee=nan, shin=nan, torso=nan, floor=floor)
+
+
+def _line(points: np.ndarray, left: Landmark, right: Landmark) -> np.ndarray:
+    return points[:, left] - points[:, right]
+
+
+def _off_axis(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """Unit part of each row of v (T, 3) perpendicular to the matching unit row of axis."""
+    return _unit(v - np.sum(v * axis, axis=-1, keepdims=True) * axis)
+
+
+def pelvis_roll_world(world: np.ndarray) -> np.ndarray:
+    """Signed angle (deg) of the hip line against the shoulder line about the trunk's long axis.
+
+    From MediaPipe's world landmarks (metres), so it does not depend on where the camera stands:
+    a pelvis that rolls or drops one side turns the hip line against the shoulders about the
+    trunk. Only changes against the set's own start matter: the model's static offset cancels."""
+    w = np.asarray(world, dtype=np.float64)
+    mid_s = (w[:, Landmark.LEFT_SHOULDER] + w[:, Landmark.RIGHT_SHOULDER]) / 2
+    mid_h = (w[:, Landmark.LEFT_HIP] + w[:, Landmark.RIGHT_HIP]) / 2
+    axis = _unit(mid_s - mid_h)
+    hips = _off_axis(_line(w, Landmark.LEFT_HIP, Landmark.RIGHT_HIP), axis)
+    shoulders = _off_axis(_line(w, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER), axis)
+    sin = np.sum(np.cross(shoulders, hips) * axis, axis=-1)
+    return np.degrees(np.arctan2(sin, np.sum(shoulders * hips, axis=-1)))
+
+
+KNEE_CAVE_LEGS = {
+    "left": (Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE, Landmark.RIGHT_HIP),
+    "right": (Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE, Landmark.LEFT_HIP),
+}
+
+
+def knee_cave_world(world: np.ndarray, side: str = "both") -> np.ndarray:
+    """How far the knee has swung toward the midline about its hip-ankle line, degrees (T,).
+
+    A caving knee turns about the line from hip to ankle: the knee's offset from that line,
+    against the direction to the other hip, reads 0 for a knee straight above the line and
+    +angle when it leans in. World landmarks keep it free of the camera's perspective. Side
+    "both" averages the two knees; a single-leg set gives its working side."""
+    w = np.asarray(world, dtype=np.float64)
+    legs = ("left", "right") if side not in KNEE_CAVE_LEGS else (side,)
+    out = []
+    for leg in legs:
+        hip, knee, ankle, other = (w[:, i] for i in KNEE_CAVE_LEGS[leg])
+        axis = _unit(ankle - hip)
+        offset = _off_axis(knee - hip, axis)
+        medial = _off_axis(other - hip, axis)
+        out.append(np.degrees(np.arcsin(np.clip(np.sum(offset * medial, axis=-1), -1.0, 1.0))))
+    return np.mean(out, axis=0)

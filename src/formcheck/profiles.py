@@ -19,11 +19,13 @@ from .signal import SignalConfig
 
 FAULT_CODES = (
     "incomplete_lockout",
+    "hip_rotation",
     "overextension",
     "rushed_descent",
     "no_top_pause",
     "jerky_concentric",
     "inconsistent_depth",
+    "knee_cave",
     "foot_placement",
     "fatigue_drift",
     "short_rest",
