@@ -235,3 +235,118 @@ def _replace(track: PoseTrack, image: np.ndarray, world: np.ndarray, vis: np.nda
         height=track.height,
         source=track.source,
     )
+
+
+# --- 3D bodies: pelvic roll and knee cave, seen from any camera ---------------------------------
+# Body frame (metres, right-handed, like MediaPipe's world): x toward the feet, y to the body's
+# left, z up. The side-view skeleton above gives the sagittal plane; the two sides sit +-y of it.
+
+PX_PER_M = 300.0  # the side skeleton above is then a 0.5 m torso, 0.43 m thigh
+HALF_WIDTH_M = {"shoulder": 0.18, "hip": 0.10, "knee": 0.11, "ankle": 0.11}
+SAGITTAL = ("shoulder", "hip", "knee", "ankle")
+LEFT_RIGHT = {
+    "shoulder": (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER),
+    "hip": (Landmark.LEFT_HIP, Landmark.RIGHT_HIP),
+    "knee": (Landmark.LEFT_KNEE, Landmark.RIGHT_KNEE),
+    "ankle": (Landmark.LEFT_ANKLE, Landmark.RIGHT_ANKLE),
+}
+
+
+def _rotate(v: np.ndarray, axis: np.ndarray, deg: np.ndarray) -> np.ndarray:
+    """Rodrigues: rotate rows of v (T, 3) about unit rows of axis (T, 3) by deg (T,)."""
+    r = np.radians(deg)[:, None]
+    along = axis * np.sum(axis * v, 1, keepdims=True)
+    return v * np.cos(r) + np.cross(axis, v) * np.sin(r) + along * (1 - np.cos(r))
+
+
+def _unit3(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def progress(hip_deg: np.ndarray, plan: RepPlan, reps: list[int] | None) -> np.ndarray:
+    """0 at the bottom, 1 at the top, only inside the listed reps (1-based; None = every rep)."""
+    frac = np.clip((hip_deg - plan.bottom_deg) / (plan.top_deg - plan.bottom_deg), 0.0, 1.0)
+    starts = [t for name, t in plan.events if name == "up_start"] + [np.inf]
+    t = np.arange(len(hip_deg)) / plan.fps
+    rep = np.searchsorted(starts, t, side="right")  # 1-based rep each frame belongs to (0 before)
+    return frac * (np.isin(rep, reps) if reps is not None else rep > 0)
+
+
+def body_points(
+    plan: RepPlan,
+    roll_deg: float = 0.0,
+    roll_reps: list[int] | None = None,
+    cave_deg: float = 0.0,
+    cave_reps: list[int] | None = None,
+    free_leg: str | None = None,
+) -> dict[str, np.ndarray]:
+    """(T, 3) body-frame points by name ("left_hip", ...) for a plan, with the faults applied.
+
+    roll_deg drops the pelvis's right side (or the free leg's side) about the trunk's long axis at
+    the top; cave_deg swings the knees toward the midline about their hip-ankle lines."""
+    _, hip_deg, knee_deg = trajectory(plan)
+    mid = side_points(hip_deg, knee_deg) / PX_PER_M
+    sag = {n: np.stack([mid[:, i, 0], np.zeros(len(mid)), -mid[:, i, 1]], 1) for i, n in enumerate(SAGITTAL)}
+    lateral = np.array([0.0, 1.0, 0.0])
+    pts = {f"{s}_{n}": sag[n] + sign * HALF_WIDTH_M[n] * lateral for n in SAGITTAL
+           for s, sign in (("left", 1.0), ("right", -1.0))}
+    axis = _unit3(sag["shoulder"] - sag["hip"])
+    # + about the head-ward axis lowers the left side: drop the right side unless the free leg is left
+    turn = roll_deg * progress(hip_deg, plan, roll_reps) * (1.0 if free_leg == "left" else -1.0)
+    for s in ("left", "right"):
+        pts[f"{s}_hip"] = sag["hip"] + _rotate(pts[f"{s}_hip"] - sag["hip"], axis, turn)
+    cave = cave_deg * progress(hip_deg, plan, cave_reps)
+    for s, sign in (("left", -1.0), ("right", 1.0)):  # + about hip->ankle turns the knee toward -y
+        hip, ankle = pts[f"{s}_hip"], pts[f"{s}_ankle"]
+        knee_axis = _unit3(ankle - hip)
+        pts[f"{s}_knee"] = hip + _rotate(pts[f"{s}_knee"] - hip, knee_axis, -sign * cave)
+    if free_leg:
+        work = "right" if free_leg == "left" else "left"
+        thigh = pts[f"{work}_knee"] - pts[f"{work}_hip"]
+        pts[f"{free_leg}_knee"] = pts[f"{free_leg}_hip"] + thigh
+        pts[f"{free_leg}_ankle"] = pts[f"{free_leg}_knee"] + _unit3(thigh) * SHIN_PX / PX_PER_M
+    return pts
+
+
+def camera_image(pts: dict[str, np.ndarray], yaw_deg: float, pitch_deg: float) -> dict[str, np.ndarray]:
+    """Orthographic picture (pixels, y down) from a camera on the body's right side (yaw 0: the
+    side skeleton's picture, head left) turned yaw_deg toward the feet (90: at the feet) and
+    looking down by pitch_deg."""
+    yaw, pitch = np.radians(yaw_deg), np.radians(pitch_deg)
+    right = np.array([np.cos(yaw), np.sin(yaw), 0.0])  # picture's x axis in the body frame
+    view = np.array([-np.sin(yaw), np.cos(yaw), 0.0])  # looking direction before the pitch
+    up = np.cos(pitch) * np.array([0.0, 0.0, 1.0]) + np.sin(pitch) * view
+    out = {name: np.stack([p @ right, -(p @ up)], 1) * PX_PER_M for name, p in pts.items()}
+    every = np.concatenate(list(out.values()))
+    centre = (every.min(axis=0) + every.max(axis=0)) / 2  # the whole clip in the middle of the frame
+    return {name: xy - centre + np.array([WIDTH / 2, HEIGHT / 2]) for name, xy in out.items()}
+
+
+def body_track(
+    pts: dict[str, np.ndarray], yaw_deg: float, pitch_deg: float = 5.0, fps: float = 30.0
+) -> PoseTrack:
+    """A PoseTrack with world = the body-frame points and image = their picture from the camera."""
+    n = len(next(iter(pts.values())))
+    pic = camera_image(pts, yaw_deg, pitch_deg)
+    image = np.zeros((n, N_LANDMARKS, 3))
+    world = np.zeros((n, N_LANDMARKS, 3))
+    hip_mid = (pts["left_hip"] + pts["right_hip"]) / 2
+    image[:, :, :2] = ((pic["left_hip"] + pic["right_hip"]) / 2)[:, None]
+    world[:] = hip_mid[:, None]
+    for part, (left, right) in LEFT_RIGHT.items():
+        for side, lm in (("left", left), ("right", right)):
+            image[:, lm, :2] = pic[f"{side}_{part}"]
+            world[:, lm] = pts[f"{side}_{part}"]
+    shoulders = (pic["left_shoulder"] + pic["right_shoulder"]) / 2
+    image[:, Landmark.NOSE, :2] = shoulders + np.array([-40.0, -10.0])
+    world -= hip_mid[:, None]  # MediaPipe's world landmarks are hip-centred
+    return PoseTrack(
+        image=image.astype(np.float32),
+        world=world.astype(np.float32),
+        visibility=np.full((n, N_LANDMARKS), 0.95, dtype=np.float32),
+        timestamps=np.arange(n) / fps,
+        fps=fps,
+        width=WIDTH,
+        height=HEIGHT,
+        source="synthetic-3d",
+    )

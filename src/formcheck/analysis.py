@@ -186,6 +186,8 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     view = kin.detect_view(track.image[track.detected], profile.view)
     front = view.view == "front"
     side = kin.choose_side(track.image, track.visibility, force_single_leg=profile.single_leg)
+    free = free_side_sign(side)  # before a front view swaps the side for the midline
+    working_leg = side.side if free else "both"
     if front:
         side = kin.SideChoice("both", "front view: midpoints of both sides", side.single_leg)
     drive: Drive = kin.angles_from_points
@@ -200,13 +202,12 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     reps = without_rests(seg.reps, profile.sets)
     if front:  # the drive signal is a lift, not an angle: no angle may be reported from it
         reps = [replace(r, bottom_hip_deg=np.nan, top_hip_deg=np.nan, end_hip_deg=None) for r in reps]
-    free = free_side_sign(side)
     signals = Signals(
         track.timestamps,
         ang.hip,
         leg_visibility(track, side.side),
         pelvis_roll=kin.pelvis_roll_world(track.world),
-        knee_cave=kin.knee_cave_world(track.world, side.side if free else "both"),
+        knee_cave=kin.knee_cave_world(track.world, working_leg),
         free_side_sign=free,
     )
     found = judge(reps, profile, signals, view.view)

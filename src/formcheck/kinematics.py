@@ -272,6 +272,7 @@ def pelvis_roll_world(world: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(sin, np.sum(shoulders * hips, axis=-1)))
 
 
+MIN_KNEE_OFFSET = 0.17  # sin 10 deg: the knee must sit this far (per thigh length) off the hip-ankle line
 KNEE_CAVE_LEGS = {
     "left": (Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE, Landmark.RIGHT_HIP),
     "right": (Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE, Landmark.LEFT_HIP),
@@ -284,14 +285,20 @@ def knee_cave_world(world: np.ndarray, side: str = "both") -> np.ndarray:
     A caving knee turns about the line from hip to ankle: the knee's offset from that line,
     against the direction to the other hip, reads 0 for a knee straight above the line and
     +angle when it leans in. World landmarks keep it free of the camera's perspective. Side
-    "both" averages the two knees; a single-leg set gives its working side."""
+    "both" averages the two knees; a single-leg set gives its working side. A nearly straight
+    leg has no knee offset to read: NaN there."""
     w = np.asarray(world, dtype=np.float64)
     legs = ("left", "right") if side not in KNEE_CAVE_LEGS else (side,)
     out = []
     for leg in legs:
         hip, knee, ankle, other = (w[:, i] for i in KNEE_CAVE_LEGS[leg])
         axis = _unit(ankle - hip)
-        offset = _off_axis(knee - hip, axis)
+        thigh = knee - hip
+        off = np.linalg.norm(np.cross(thigh, axis), axis=-1)
+        bent = off > MIN_KNEE_OFFSET * np.linalg.norm(thigh, axis=-1)
         medial = _off_axis(other - hip, axis)
-        out.append(np.degrees(np.arcsin(np.clip(np.sum(offset * medial, axis=-1), -1.0, 1.0))))
-    return np.mean(out, axis=0)
+        cave = np.degrees(np.arcsin(np.clip(np.sum(_off_axis(thigh, axis) * medial, axis=-1), -1.0, 1.0)))
+        out.append(np.where(bent, cave, np.nan))
+    legs_read = np.stack(out)
+    n = np.isfinite(legs_read).sum(axis=0)
+    return np.where(n > 0, np.nansum(legs_read, axis=0) / np.maximum(n, 1), np.nan)

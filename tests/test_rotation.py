@@ -1,0 +1,122 @@
+"""hip_rotation (pelvis roll/drop) and knee_cave on synthetic 3D bodies of known faults, seen from
+the side, at an angle and from the feet."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from synthetic import RepPlan, body_points, body_track
+
+from formcheck import kinematics as kin
+from formcheck.analysis import analyze_track
+from formcheck.profiles import FAULT_CODES, load_profile
+
+HT = load_profile("hip_thrust")
+SLHT = load_profile("single_leg_hip_thrust")
+SIDE, OBLIQUE, FRONT = (0.0, 5.0), (30.0, 15.0), (90.0, 25.0)  # camera yaw, pitch
+CODES = ("hip_rotation", "knee_cave")
+
+
+def analyse(camera=OBLIQUE, profile=HT, reps=4, **faults):
+    track = body_track(body_points(RepPlan(reps=reps), **faults), *camera)
+    return analyze_track(track, profile)
+
+
+def found(result, code):
+    return {f.rep: f for f in result.faults if f.code == code}
+
+
+def test_codes_are_in_the_catalogue_with_limits_weights_and_the_guides_words():
+    for code in CODES:
+        assert code in FAULT_CODES and HT.fault(code)["enabled"] and HT.scoring.fault_points[code] > 0
+    guide = HT.fault("hip_rotation")["guide"]
+    assert guide["says"] == "Allowing the hips to tilt or rotate." and guide["cue"] == "keep hips level"
+    assert HT.fault("knee_cave")["guide"]["says"] == "knees collapsing inwards"
+
+
+def test_world_measures_read_the_injected_angles():
+    plan = RepPlan(reps=2)
+    pts = body_points(plan, roll_deg=12.0, cave_deg=14.0)
+    track = body_track(pts, *OBLIQUE)
+    roll = kin.pelvis_roll_world(track.world)
+    # the right side drops: negative (positive = the left hip lower), 12 deg at the tops
+    assert np.nanmin(roll) == pytest.approx(-12.0, abs=0.5) and np.nanmax(roll) == pytest.approx(0.0, abs=0.5)
+    cave = kin.knee_cave_world(track.world)
+    assert np.nanmax(cave) - np.nanmin(cave) == pytest.approx(14.0, abs=2.5)
+
+
+def test_clean_sets_raise_neither_from_any_view():
+    for camera in (SIDE, OBLIQUE, FRONT):
+        result = analyse(camera)
+        assert result.rep_count == 4
+        assert not [f for f in result.faults if f.code in CODES], camera
+
+
+def test_pelvic_roll_is_found_on_its_reps_with_its_size_at_an_angle_and_from_the_feet():
+    for camera in (OBLIQUE, FRONT):
+        result = analyse(camera, roll_deg=12.0, roll_reps=[2, 4])
+        hits = found(result, "hip_rotation")
+        assert sorted(hits) == [2, 4], camera
+        f = hits[2]
+        assert f.measured == pytest.approx(12.0, abs=1.5)
+        assert f.limit == HT.fault("hip_rotation")["max_roll_deg"]
+        assert f.comparison == "<=" and f.severity in ("minor", "moderate") and f.start_s < f.end_s
+        assert f.guide_says == "Allowing the hips to tilt or rotate." and f.checklist
+        assert "hip_rotation" not in result.not_measurable
+    small = analyse(OBLIQUE, roll_deg=5.0, roll_reps=[2])
+    assert not found(small, "hip_rotation")  # within the limit
+
+
+def test_single_leg_judges_a_drop_of_the_free_side_only():
+    result = analyse(OBLIQUE, SLHT, free_leg="right", roll_deg=12.0, roll_reps=[3])
+    assert result.side.side == "left" and result.side.single_leg
+    hits = found(result, "hip_rotation")
+    assert sorted(hits) == [3] and "free side dropped" in hits[3].message
+    # the free side rising reads like the model's pull of a raised leg: not judged, and said so
+    rise = analyse(OBLIQUE, SLHT, free_leg="right", roll_deg=-12.0, roll_reps=[3])
+    assert not found(rise, "hip_rotation")
+    assert "free side" in rise.partly_measurable["hip_rotation"]
+
+
+def test_knee_cave_from_the_feet_on_its_reps_with_its_size():
+    result = analyse(FRONT, cave_deg=14.0, cave_reps=[2, 3])
+    hits = found(result, "knee_cave")
+    assert sorted(hits) == [2, 3]
+    f = hits[3]
+    assert f.measured == pytest.approx(14.0, abs=2.5) and f.limit == HT.fault("knee_cave")["max_cave_deg"]
+    assert f.guide_says == "knees collapsing inwards" and f.cue and f.checklist
+    assert not found(result, "hip_rotation")
+    assert not found(analyse(FRONT, cave_deg=4.0, cave_reps=[2]), "knee_cave")
+
+
+def test_single_leg_knee_cave_reads_the_working_knee_only():
+    result = analyse(FRONT, SLHT, free_leg="right", cave_deg=14.0, cave_reps=[2])
+    hits = found(result, "knee_cave")
+    assert sorted(hits) == [2] and hits[2].measured == pytest.approx(14.0, abs=2.5)
+
+
+def test_from_the_side_both_are_not_measurable_and_never_passed():
+    result = analyse(SIDE, roll_deg=12.0, roll_reps=[2], cave_deg=14.0, cave_reps=[3])
+    assert result.view.view == "side"
+    assert "lens" in result.not_measurable["hip_rotation"]
+    assert "feet" in result.not_measurable["knee_cave"]
+    assert not [f for f in result.faults if f.code in CODES]
+    assert "hip_rotation" in result.scores.reps[1].not_scored
+
+
+def test_at_an_angle_knee_cave_is_not_measurable():
+    result = analyse(OBLIQUE, cave_deg=14.0, cave_reps=[2])
+    assert result.view.view == "oblique" and "knee_cave" in result.not_measurable
+    assert "hip_rotation" not in result.not_measurable
+
+
+def test_a_found_rotation_costs_points_and_the_limit_is_data(tmp_path):
+    result = analyse(OBLIQUE, roll_deg=12.0, roll_reps=[2])
+    assert [d.code for d in result.scores.reps[2].deductions] == ["hip_rotation"]
+    assert result.scores.reps[1].score == 100.0 > result.scores.reps[2].score
+    loose = tmp_path / "loose.json"
+    loose.write_text(json.dumps({"name": "loose", "extends": "hip_thrust",
+                                 "faults": {"hip_rotation": {"max_roll_deg": 15.0}}}))
+    assert not found(analyse(OBLIQUE, load_profile(str(loose)), roll_deg=12.0, roll_reps=[2]), "hip_rotation")
