@@ -194,7 +194,9 @@ def _surface_landmarks(
         # The lateral hip surface at the level of the joint centre: the pose model's hip point
         # sits nearer this than the anatomical centre.
         hip = heads[bones.index(f"thigh_{side[0]}")]
-        near = np.flatnonzero(np.abs(verts[:, 2] - hip[2]) < 0.02)
+        # only pelvis/thigh skin: in the rest pose the hanging hands reach hip height too
+        pelvic = _dominant(weights, bones, ("pelvis", f"thigh_{side[0]}")) > 0.5
+        near = np.flatnonzero((np.abs(verts[:, 2] - hip[2]) < 0.02) & pelvic)
         marks[f"{side}_hip_surface"] = int(near[np.argmax(sign * verts[near, 0])])
         eye_zone = head_idx[(sign * verts[head_idx, 0] > 0.02) & (sign * verts[head_idx, 0] < 0.05)]
         top = verts[marks["nose"], 2] + 0.035
