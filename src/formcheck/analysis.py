@@ -206,8 +206,9 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         track.timestamps,
         ang.hip,
         leg_visibility(track, side.side),
-        pelvis_roll=kin.pelvis_roll_world(track.world),
-        knee_cave=kin.knee_cave_world(track.world, working_leg),
+        # only where the view can use them (view_limits): the rest are reported not measurable
+        pelvis_roll=None if view.view == "side" else kin.pelvis_roll_world(track.world),
+        knee_cave=kin.knee_cave_world(track.world, working_leg) if front else None,
         free_side_sign=free,
     )
     found = judge(reps, profile, signals, view.view)
