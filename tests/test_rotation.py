@@ -89,6 +89,9 @@ def test_knee_cave_from_the_feet_on_its_reps_with_its_size():
     assert f.guide_says == "knees collapsing inwards" and f.cue and f.checklist
     assert not found(result, "hip_rotation")
     assert not found(analyse(FRONT, cave_deg=4.0, cave_reps=[2]), "knee_cave")
+    # the reference is the set's widest top: a cave on every rep alike is not judged, and said so
+    every = analyse(FRONT, cave_deg=14.0)
+    assert not found(every, "knee_cave") and "every rep" in every.partly_measurable["knee_cave"]
 
 
 def test_single_leg_knee_cave_reads_the_working_knee_only():

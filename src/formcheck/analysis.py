@@ -106,10 +106,16 @@ SINGLE_LEG_ROLL = (
 )
 
 
+KNEE_CAVE_RELATIVE = (
+    "judged against the set's widest-kneed top: a set of one rep, or one that caves alike on every "
+    "rep, has no clean rep to compare with"
+)
+
+
 def view_limits(view: str, single_leg: bool) -> tuple[dict[str, str], dict[str, str]]:
     """Codes the camera view cannot measure at all, and ones it measures only in part."""
     not_measurable = {} if view == "front" else {"knee_cave": KNEE_CAVE_REASON}
-    partly = {}
+    partly = {"knee_cave": KNEE_CAVE_RELATIVE} if view == "front" else {}
     if view == "side":
         not_measurable["hip_rotation"] = SIDE_ROLL_REASON
     elif single_leg:
