@@ -104,8 +104,6 @@ SINGLE_LEG_ROLL = (
     "single-leg: only a drop of the free side is judged; lifting the free leg pulls the model's "
     "hip point up, so a rise of that side cannot be told from the leg's lift"
 )
-
-
 KNEE_CAVE_RELATIVE = (
     "judged against the set's widest-kneed top: a set of one rep, or one that caves alike on every "
     "rep, has no clean rep to compare with"
