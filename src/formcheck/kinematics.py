@@ -168,7 +168,7 @@ class ViewConfig:
 
     oblique_from_ratio: float = 0.25
     front_from_ratio: float = 0.6
-    front_lift_gain_deg: float = 150.0
+    front_lift_gain_deg: float = 250.0
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class RepConfig:
     band_frac: float = 0.1
     band_min_deg: float = 3.0
     max_top_knee_deg: float = 155.0
+    swing_window_s: float = 4.0  # about one rep: the span over which a rep's swing is judged
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,23 @@ def turning_points(x: np.ndarray, min_swing: float) -> tuple[list[float], list[f
     return peaks, troughs
 
 
-def thresholds(hip: np.ndarray, usable: np.ndarray, cfg: RepConfig) -> tuple[float, float, float]:
+def typical_swing(x: np.ndarray, window: int) -> float:
+    """Median, over rep-long windows, of the signal's range there: what one rep spans.
+
+    Unlike the clip's overall spread, a one-off set-up far below (or above) every rep
+    moves it only for the few windows that hold the set-up."""
+    finite = x[np.isfinite(x)]
+    if len(finite) < 2:
+        return 0.0
+    window = int(np.clip(window, 2, len(finite)))
+    step = max(1, window // 8)
+    views = np.lib.stride_tricks.sliding_window_view(finite, window)[::step]
+    return float(np.median(views.max(axis=1) - views.min(axis=1)))
+
+
+def thresholds(
+    hip: np.ndarray, usable: np.ndarray, cfg: RepConfig, window: int = 120
+) -> tuple[float, float, float]:
     """Low and high hysteresis levels and the clip's range, from its usable frames.
 
     The levels sit between the typical bottom and the typical top: the medians of the
@@ -129,8 +146,9 @@ def thresholds(hip: np.ndarray, usable: np.ndarray, cfg: RepConfig) -> tuple[flo
         return np.nan, np.nan, 0.0
     lo, hi = np.percentile(vals, [cfg.low_percentile, cfg.high_percentile])
     masked = np.where(usable, hip, np.nan)
-    # swings smaller than 40% of the clip's spread are wobble, not reps
-    peaks, troughs = turning_points(masked, max(cfg.min_range_deg, 0.4 * float(hi - lo)))
+    # swings smaller than half of what a rep typically spans are wobble, not reps
+    swing = max(cfg.min_range_deg, 0.5 * typical_swing(masked, window))
+    peaks, troughs = turning_points(masked, swing)
     if len(peaks) >= 2 and len(troughs) >= 2:
         lo, hi = float(np.median(troughs)), float(np.median(peaks))
     rng = float(hi - lo)
@@ -147,7 +165,9 @@ def segment(
     cfg: RepConfig,
 ) -> Segmentation:
     """Find reps in a hip-angle series (degrees) inside the usable frames."""
-    low, high, rng = thresholds(hip, usable, cfg)
+    dt = np.diff(timestamps)
+    fps = 1.0 / float(np.median(dt)) if len(dt) else 30.0
+    low, high, rng = thresholds(hip, usable, cfg, window=int(round(cfg.swing_window_s * fps)))
     reps: list[Rep] = []
     rejected: list[tuple[float, str]] = []
     if rng < cfg.min_range_deg:
