@@ -15,7 +15,7 @@ from formcheck.profiles import FAULT_CODES, load_profile
 
 HT = load_profile("hip_thrust")
 SLHT = load_profile("single_leg_hip_thrust")
-SIDE, OBLIQUE, FRONT = (0.0, 5.0), (30.0, 15.0), (90.0, 25.0)  # camera yaw, pitch
+SIDE, OBLIQUE, FRONT = (0.0, 5.0), (30.0, 15.0), (90.0, 60.0)  # camera yaw, pitch (a phone up high)
 CODES = ("hip_rotation", "knee_cave")
 
 

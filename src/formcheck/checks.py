@@ -411,19 +411,34 @@ def top_values(reps: list[Rep], t: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.array([window_median(t, x, (r.top_start_s, r.top_end_s)) for r in reps], dtype=float)
 
 
-def pelvis_drops(
-    reps: list[Rep], rule: dict[str, Any], t: np.ndarray, roll: np.ndarray, free_side_sign: float
-) -> np.ndarray:
-    """Per rep: how far the pelvis rolled at the top against the set's start, deg.
+def set_bottom_median(reps: list[Rep], signals: Signals, x: np.ndarray, rule: dict[str, Any]) -> float:
+    """Median of x over the set's bottoms: its frames (from just before the first drive to the last
+    rep's end) whose drive sits in its lowest bottom_quantile. Every bottom counts, so one noisy
+    pause cannot move the reference."""
+    s = np.searchsorted(signals.t, reps[0].start_s - rule["bottom_window_s"])
+    e = np.searchsorted(signals.t, reps[-1].end_s, side="right")
+    drive, vals = signals.drive[s:e], x[s:e]
+    if not np.isfinite(drive).any():
+        return float("nan")
+    return nanmedian(vals[drive <= np.nanpercentile(drive, 100 * rule["bottom_quantile"])])
 
-    The baseline is the median over the set of the roll just before each drive (the bottoms):
-    the model's own offset between hip and shoulder lines cancels. Both legs: either way counts.
-    Single-leg: only a drop of the free side (positive); lifting the free leg pulls the model's
-    hip point up, which reads as a rise of that side on clean reps."""
-    w = rule["bottom_window_s"]
-    base = nanmedian(np.array([window_median(t, roll, (r.start_s - w, r.start_s)) for r in reps]))
-    change = top_values(reps, t, roll) - base
-    return change * free_side_sign if free_side_sign else np.abs(change)
+
+def hold_middle(rep: Rep, trim: float) -> tuple[float, float]:
+    """The top hold without trim of its length at each end: the world landmarks lag the motion."""
+    cut = (rep.top_end_s - rep.top_start_s) * trim
+    return rep.top_start_s + cut, rep.top_end_s - cut
+
+
+def pelvis_drops(reps: list[Rep], rule: dict[str, Any], signals: Signals, roll: np.ndarray) -> np.ndarray:
+    """Per rep: how far the pelvis rolled at the top against the set's bottoms, deg.
+
+    The model's own offset between hip and shoulder lines cancels against the bottoms. Both legs:
+    either way counts. Single-leg: only a drop of the free side (positive); lifting the free leg
+    pulls the model's hip point up, which reads as a rise of that side on clean reps."""
+    base = set_bottom_median(reps, signals, roll, rule)
+    tops = np.array([window_median(signals.t, roll, hold_middle(r, rule["top_trim_frac"])) for r in reps])
+    change = tops - base
+    return change * signals.free_side_sign if signals.free_side_sign else np.abs(change)
 
 
 def check_hip_rotation(reps: list[Rep], profile: Profile, signals: Signals | None) -> list[Fault]:
@@ -431,7 +446,7 @@ def check_hip_rotation(reps: list[Rep], profile: Profile, signals: Signals | Non
     rule = profile.fault("hip_rotation")
     if signals is None or signals.pelvis_roll is None or len(reps) < rule["min_reps"]:
         return []
-    drops = pelvis_drops(reps, rule, signals.t, signals.pelvis_roll, signals.free_side_sign)
+    drops = pelvis_drops(reps, rule, signals, signals.pelvis_roll)
     limit = rule["max_roll_deg"]
     how = "the free side dropped" if signals.free_side_sign else "hip line turned against the shoulders"
     return [
@@ -443,9 +458,9 @@ def check_hip_rotation(reps: list[Rep], profile: Profile, signals: Signals | Non
             severity=severity_by_excess(d - limit, rule["severity_steps"]),
             measured=round(float(d), 1),
             limit=round(limit, 1),
-            unit="deg pelvis roll vs the set's start",
+            unit="deg pelvis roll vs the set's bottoms",
             comparison="<=",
-            message=f"pelvis rolled {d:.0f} deg at the top ({how}) against the set's start "
+            message=f"pelvis rolled {d:.0f} deg at the top ({how}) against the set's bottoms "
             f"(hip line vs shoulder line, 3D)",
         )
         for rep, d in zip(reps, drops, strict=True)
