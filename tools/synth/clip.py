@@ -114,7 +114,7 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
             pose = rig.setup_pose(float(sched.setup[i]), first_phi)
             phi = np.nan
         else:
-            phi = rig.solve_phi(float(sched.theta[i]), float(sched.knee_cave[i]))
+            phi = rig.solve_phi(float(sched.theta[i]), float(sched.knee_cave[i]), float(sched.roll[i]))
             pose = rig.pose(phi, float(sched.roll[i]), float(sched.knee_cave[i]))
         v = skin(body, pose)
         verts[i] = v

@@ -308,11 +308,21 @@ class Rig:
             return phi, 0.0
         return lowest, float(self.mid_hip(lowest)[2]) - HIP_CLEARANCE
 
-    def sagittal_angle(self, phi: float, drop: float = 0.0, cave: float = 0.0) -> float:
-        s, h = self.mid_shoulder(phi, drop), self.mid_hip(phi, drop)
-        knees = [self._knee(phi, side, self.ankles[side], 0.0, cave, drop) for side in self._planted_sides()]
+    def sagittal_angle(self, phi: float, drop: float = 0.0, cave: float = 0.0, roll: float = 0.0) -> float:
+        """The prescribed angle: shoulder-hip-knee of the working leg(s) in the trunk's sagittal
+        plane, with the pelvis rolled and the knees caved as the faults put them."""
+        s = self.mid_shoulder(phi, drop)
         left_axis = trunk_rotation(phi) @ np.array([1.0, 0, 0])
-        return signed_hip_angle(s, h, np.mean(knees, axis=0), left_axis)
+        angles = [
+            signed_hip_angle(
+                s,
+                self.hip_joint(phi, side, roll, drop),
+                self._knee(phi, side, self.ankles[side], roll, cave, drop),
+                left_axis,
+            )
+            for side in self._planted_sides()
+        ]
+        return float(np.mean(angles))
 
     def _planted_sides(self) -> tuple[str, ...]:
         """The legs whose hip angle is prescribed: the working one in single-leg and B-stance."""
@@ -331,10 +341,10 @@ class Rig:
             pole = axis_angle(ankle - hip, sign * np.radians(cave)) @ pole
         return two_bone_ik(hip, ankle, self.thigh_len[side], self.shin_len[side], pole)
 
-    def solve_phi(self, theta: float, cave: float = 0.0) -> float:
-        """Trunk pitch that shows the prescribed angle (with the knees where the fault puts them)."""
+    def solve_phi(self, theta: float, cave: float = 0.0, roll: float = 0.0) -> float:
+        """Trunk pitch that shows the prescribed angle (with pelvis and knees as the faults put them)."""
         lo, hi = np.radians(-75), np.radians(75)
-        return self._bisect(lambda p: self.sagittal_angle(p, cave=cave), lo, hi, theta)
+        return self._bisect(lambda p: self.sagittal_angle(p, cave=cave, roll=roll), lo, hi, theta)
 
     def extended_ankle(self, phi: float, side: str, drop: float) -> np.ndarray:
         """Where the ankle lies with the leg straight along the floor (start of the set-up)."""
