@@ -131,6 +131,7 @@ def body():
         ("single_leg_hip_thrust", []),
         ("b_stance_hip_thrust", []),
         ("feet_elevated_glute_bridge", [Fault("knee_cave", degrees=14)]),
+        ("single_leg_glute_bridge", [Fault("pelvic_roll", degrees=12)]),
     ],
 )
 def test_ground_truth_matches_the_prescription(body, variant, extra):
