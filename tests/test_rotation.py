@@ -65,8 +65,8 @@ def test_landmark_noise_does_not_make_a_long_clean_set_roll_or_cave():
         assert result.rep_count == 8 and not [f for f in result.faults if f.code in CODES], camera
 
 
-def test_pelvic_roll_is_found_on_its_reps_with_its_size_at_an_angle_and_from_the_feet():
-    for camera in (OBLIQUE, FRONT):
+def test_pelvic_roll_is_found_on_its_reps_with_its_size_from_the_feet():
+    for camera in (FRONT,):
         result = analyse(camera, roll_deg=12.0, roll_reps=[2, 4])
         hits = found(result, "hip_rotation")
         assert sorted(hits) == [2, 4], camera
@@ -76,7 +76,7 @@ def test_pelvic_roll_is_found_on_its_reps_with_its_size_at_an_angle_and_from_the
         assert f.comparison == "<=" and f.severity in ("minor", "moderate") and f.start_s < f.end_s
         assert f.guide_says == "Allowing the hips to tilt or rotate." and f.checklist
         assert "hip_rotation" not in result.not_measurable
-    small = analyse(OBLIQUE, roll_deg=5.0, roll_reps=[2])
+    small = analyse(FRONT, roll_deg=5.0, roll_reps=[2])
     assert not found(small, "hip_rotation")  # within the limit
 
 
@@ -120,17 +120,18 @@ def test_from_the_side_both_are_not_measurable_and_never_passed():
     assert "hip_rotation" in result.scores.reps[1].not_scored
 
 
-def test_at_an_angle_knee_cave_is_not_measurable():
-    result = analyse(OBLIQUE, cave_deg=14.0, cave_reps=[2])
+def test_at_an_angle_knee_cave_and_a_two_leg_roll_are_not_measurable():
+    result = analyse(OBLIQUE, cave_deg=14.0, cave_reps=[2], roll_deg=12.0, roll_reps=[3])
     assert result.view.view == "oblique" and "knee_cave" in result.not_measurable
-    assert "hip_rotation" not in result.not_measurable
+    assert "both legs" in result.not_measurable["hip_rotation"]
+    assert not [f for f in result.faults if f.code in CODES]
 
 
 def test_a_found_rotation_costs_points_and_the_limit_is_data(tmp_path):
-    result = analyse(OBLIQUE, roll_deg=12.0, roll_reps=[2])
+    result = analyse(FRONT, roll_deg=12.0, roll_reps=[2])
     assert [d.code for d in result.scores.reps[2].deductions] == ["hip_rotation"]
     assert result.scores.reps[1].score == 100.0 > result.scores.reps[2].score
     loose = tmp_path / "loose.json"
     loose.write_text(json.dumps({"name": "loose", "extends": "hip_thrust",
                                  "faults": {"hip_rotation": {"max_roll_deg": 15.0}}}))
-    assert not found(analyse(OBLIQUE, load_profile(str(loose)), roll_deg=12.0, roll_reps=[2]), "hip_rotation")
+    assert not found(analyse(FRONT, load_profile(str(loose)), roll_deg=12.0, roll_reps=[2]), "hip_rotation")

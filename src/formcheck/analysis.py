@@ -104,6 +104,10 @@ SINGLE_LEG_ROLL = (
     "single-leg: only a drop of the free side is judged; lifting the free leg pulls the model's "
     "hip point up, so a rise of that side cannot be told from the leg's lift"
 )
+OBLIQUE_TWO_LEG_ROLL = (
+    "camera at an angle, both legs working: the model's pelvis roll is not steady enough here "
+    "(a clean banded bench thrust filmed at 35 deg read 13-16 deg at every top); film from the feet"
+)
 KNEE_CAVE_RELATIVE = (
     "judged against the set's widest-kneed top: a set of one rep, or one that caves alike on every "
     "rep, has no clean rep to compare with"
@@ -116,6 +120,8 @@ def view_limits(view: str, single_leg: bool) -> tuple[dict[str, str], dict[str, 
     partly = {"knee_cave": KNEE_CAVE_RELATIVE} if view == "front" else {}
     if view == "side":
         not_measurable["hip_rotation"] = SIDE_ROLL_REASON
+    elif view == "oblique" and not single_leg:
+        not_measurable["hip_rotation"] = OBLIQUE_TWO_LEG_ROLL
     elif single_leg:
         partly["hip_rotation"] = SINGLE_LEG_ROLL
     return not_measurable, partly
