@@ -278,7 +278,7 @@ def render_text(analysis: Analysis, profile: Profile) -> str:
         f"  mean tempo: up {_fmt(s['mean_up_s'])} s, top {_fmt(s['mean_top_pause_s'])} s, "
         f"down {_fmt(s['mean_down_s'])} s, bottom {_fmt(s['mean_bottom_pause_s'])} s"
     )
-    if analysis.reps and not analysis.not_measurable:
+    if analysis.reps and "incomplete_lockout" not in analysis.not_measurable:  # angles readable
         lines.append(
             f"  top hip angle: mean {_fmt(s['mean_top_hip_deg'], 1)}°, "
             f"lowest {_fmt(s['min_top_hip_deg'], 1)}°; "
