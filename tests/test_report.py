@@ -84,3 +84,10 @@ def test_writes_are_atomic_and_leave_no_temp_files(result, tmp_path):
     report.write_csv(tmp_path / "r.csv", result, PROFILE)
     assert json.loads(out.read_text())["schema"] == "formcheck.report/1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "r.json"]
+
+
+def test_side_view_text_keeps_the_angle_summary_beside_unmeasurable_codes(result):
+    # from the side some codes cannot be judged, but the hip angles can still be read
+    assert result.view.view == "side" and result.not_measurable
+    text = report.render_text(result, load_profile("hip_thrust"))
+    assert "top hip angle: mean" in text and "not measurable from this view" in text
