@@ -9,6 +9,7 @@ with known durations, so counts, tempo and lockout are known exactly.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -225,16 +226,7 @@ def with_cut(track: PoseTrack, at_s: float, shift_px: tuple[float, float], scale
 
 
 def _replace(track: PoseTrack, image: np.ndarray, world: np.ndarray, vis: np.ndarray) -> PoseTrack:
-    return PoseTrack(
-        image=image,
-        world=world,
-        visibility=vis,
-        timestamps=track.timestamps,
-        fps=track.fps,
-        width=track.width,
-        height=track.height,
-        source=track.source,
-    )
+    return dataclasses.replace(track, image=image, world=world, visibility=vis)
 
 
 # --- 3D bodies: pelvic roll and knee cave, seen from any camera ---------------------------------
