@@ -51,10 +51,9 @@ def _to_zup_metres(v: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=2)
-def _base_mesh(data_dir: str) -> tuple[np.ndarray, list[list[int]], dict[str, list[int]]]:
+def _base_mesh(data_dir: str) -> tuple[np.ndarray, list[list[int]]]:
     verts: list[list[float]] = []
     faces: list[list[int]] = []
-    group_faces: dict[str, list[int]] = {}
     group = ""
     with open(Path(data_dir) / "3dobjs" / "base.obj") as fh:
         for line in fh:
@@ -64,7 +63,7 @@ def _base_mesh(data_dir: str) -> tuple[np.ndarray, list[list[int]], dict[str, li
                 group = line.split()[1]
             elif line.startswith("f ") and group == "body":
                 faces.append([int(tok.split("/")[0]) - 1 for tok in line.split()[1:]])
-    return np.asarray(verts), faces, group_faces
+    return np.asarray(verts), faces
 
 
 def _read_target(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +126,7 @@ def load_body(
 ) -> Body:
     """Build the shaped, rigged body. `sex` 0 = female, 1 = male (blends between)."""
     data_dir = Path(data_dir)
-    raw, faces, _ = _base_mesh(str(data_dir))
+    raw, faces = _base_mesh(str(data_dir))
     weight = bmi_to_weight_slider(height_m, mass_kg)
     # Height slider only shapes proportions; the exact stature comes from the uniform scale below.
     height_slider = float(np.clip(0.5 + (height_m - (1.63 + 0.13 * sex)) / 0.4, 0, 1))
