@@ -134,3 +134,11 @@ def test_module_entry_point_exits_with_the_error_code(tmp_path):
     )
     assert proc.returncode == InputNotFound.exit_code
     assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("formcheck: error:")
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_workers_must_be_a_positive_count(value, track_file, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["analyze", "--track", str(track_file), "--workers", value])
+    assert caught.value.code == 2
+    assert "--workers: expected a whole number of at least 1" in capsys.readouterr().err

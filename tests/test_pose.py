@@ -298,3 +298,81 @@ def test_real_clip_detection(clip, shared_videos, shared_track):
     assert vis.min() >= 0 and vis.max() <= 1 and np.median(vis[:, 23:25]) > 0.5
     assert np.all(track.visibility[~track.detected] == 0)
     assert track.meta["model_sha256"] == hashlib.sha256(MODEL.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------ parallel shares of one clip
+
+
+class StripBackend(RecordingBackend):
+    """Reports each frame's bottom-strip brightness and timestamp as landmark x and y, so a
+    track shows which frame each worker actually saw and at what time."""
+
+    def process(self, frame_rgb: np.ndarray, timestamp_ms: int) -> np.ndarray | None:
+        super().process(frame_rgb, timestamp_ms)
+        row = np.zeros((N_LANDMARKS, pose.ROW_WIDTH), np.float32)
+        row[:, 0] = float(np.median(frame_rgb[-4:, :, 0]))
+        row[:, 1] = timestamp_ms
+        row[:, 6] = 1.0
+        return row
+
+
+def test_plan_segments_splits_long_clips_only():
+    assert pose.plan_segments(1000, 30.0, 2) == [(0, 500), (500, None)]
+    assert pose.plan_segments(1000, 30.0, 3) == [(0, 333), (333, 667), (667, None)]
+    assert pose.plan_segments(200, 30.0, 4) == [(0, None)]  # shorter than two 4 s shares
+    assert pose.plan_segments(0, 30.0, 4) == [(0, None)]  # count unknown: one reader to the end
+    assert pose.plan_segments(1000, 30.0, 1) == [(0, None)]
+
+
+def test_parallel_workers_see_every_frame_once_in_order(make_video):
+    path = make_video(n_frames=400, size=(96, 64), fps=30.0)
+    made: list[StripBackend] = []
+
+    def factory() -> StripBackend:
+        made.append(StripBackend())
+        return made[-1]
+
+    progress: list[tuple[int, int]] = []
+    track = extract_track(path, backend_factory=factory, workers=3, progress=lambda *a: progress.append(a))
+    serial = extract_track(path, backend=StripBackend())
+    assert len(made) == 3 and all(b.closed for b in made) and track.meta["pose_workers"] == 3
+    assert track.n_frames == serial.n_frames == 400 and not track.meta["truncated"]
+    # each frame's strip brightness (8 * (i % 30) before lossy coding) matches a single reader's:
+    # every frame went to exactly one worker, in order
+    np.testing.assert_array_equal(track.image, serial.image)
+    assert np.ptp(track.image[:30, 0, 0]) > 200
+    # VIDEO-mode timestamps are the clip's own, increasing within each worker
+    np.testing.assert_array_equal(track.image[:, 0, 1], np.round(np.arange(400) * 1000 / 30))
+    assert sorted(len(b.calls) for b in made) == [133, 133, 134]
+    assert progress[-1] == (400, 400)
+
+
+def test_parallel_truncated_clip_matches_a_single_reader(make_video):
+    from test_io import move_index_first
+
+    path = make_video(n_frames=400, size=(96, 64), fps=30.0)
+    move_index_first(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.5)])
+    with pytest.warns(UserWarning, match="of 400 advertised frames"):
+        serial = extract_track(path, backend=StripBackend())
+    with pytest.warns(UserWarning, match="of 400 advertised frames"):
+        parallel = extract_track(path, backend_factory=StripBackend, workers=3)
+    assert parallel.meta["truncated"] and 0 < parallel.n_frames < 400
+    assert parallel.n_frames == serial.n_frames
+    np.testing.assert_array_equal(parallel.image, serial.image)
+
+
+def test_parallel_worker_failure_reaches_the_caller(make_video):
+    path = make_video(n_frames=400, size=(96, 64), fps=30.0)
+
+    class FailsLate(StripBackend):
+        def process(self, frame_rgb, timestamp_ms):
+            if timestamp_ms > 10_000:
+                raise RuntimeError("backend broke")
+            return super().process(frame_rgb, timestamp_ms)
+
+    with pytest.raises(RuntimeError, match="backend broke"):
+        extract_track(path, backend_factory=FailsLate, workers=3)
+    with pytest.raises(ValueError, match="backend_factory"):
+        extract_track(path, backend=StripBackend(), workers=2)

@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--track", metavar="F", help="re-analyse a saved pose track instead of a video (no model)"
     )
     an.add_argument("--model", metavar="F", help="pose model .task file (default: the bundled model)")
+    an.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="pose workers, each on its own share of the clip (default: one per core)",
+    )
     an.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     an.set_defaults(func=cmd_analyze)
     return parser
@@ -79,10 +85,20 @@ def _progress_printer(quiet: bool) -> Callable[[int, int], None]:
     return show
 
 
-def _extract(clip: str, model: str | None, quiet: bool) -> PoseTrack:
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _extract(clip: str, model: str | None, quiet: bool, workers: int | None = None) -> PoseTrack:
     from .pose import extract_track  # imported late: --track needs no model or OpenCV
 
-    kwargs = {"progress": _progress_printer(quiet)}
+    kwargs = {"progress": _progress_printer(quiet), "workers": workers}
     if model:
         kwargs["model_path"] = model
     with warnings.catch_warnings():
@@ -124,7 +140,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         track = load_track(args.track)
     elif args.clip:
-        track = _extract(args.clip, args.model, args.quiet)
+        track = _extract(args.clip, args.model, args.quiet, args.workers)
     else:
         raise UsageError("analyze needs a CLIP or --track FILE")
     if args.save_track:

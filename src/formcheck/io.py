@@ -241,6 +241,29 @@ class VideoReader:
             yield frame
             frame = self._read()
 
+    def skip(self, count: int) -> int:
+        """Decode past `count` frames without converting them (for a reader starting mid-clip);
+        returns how many there were. Iterating afterwards continues from there."""
+        if self._started:
+            raise RuntimeError("skip() must come before iteration")
+        skipped = 0
+        if count > 0 and self._first is not None:
+            self._first = None
+            skipped = 1
+        while skipped < count:
+            try:
+                ok = self._cap.grab()
+            except cv2.error as exc:
+                self.read_error = str(exc).strip().splitlines()[-1]
+                ok = False
+            if not ok:
+                break
+            skipped += 1
+        self.frames_decoded += skipped
+        if skipped == count and count > 0:
+            self._first = self._read()
+        return skipped
+
     @property
     def frames_missing(self) -> int:
         return max(0, self.info.frame_count - self.frames_decoded)

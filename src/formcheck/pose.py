@@ -12,9 +12,12 @@ import hashlib
 import importlib.resources
 import os
 import sys
+import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -30,7 +33,7 @@ from formcheck.errors import (
     NoPersonDetected,
     TruncatedVideo,
 )
-from formcheck.io import open_video, prefetch
+from formcheck.io import VideoInfo, VideoReader, open_video, prefetch
 from formcheck.track import N_LANDMARKS, PoseTrack
 
 MODEL_NAME = "pose_landmarker_full.task"
@@ -97,6 +100,9 @@ def sha256_file(path: str | Path) -> str:
 # ------------------------------------------------------------------ backends
 
 
+_STDERR_LOCK = threading.Lock()  # fd 2 is process-wide: landmarkers on several threads take turns
+
+
 @contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
     """Drop what C++ code writes to fd 2 meanwhile (MediaPipe's glog/TFLite start-up notes).
@@ -107,6 +113,12 @@ def _native_stderr_silenced() -> Iterator[None]:
     if os.environ.get("FORMCHECK_MEDIAPIPE_LOGS"):
         yield
         return
+    with _STDERR_LOCK, _fd2_to_devnull():
+        yield
+
+
+@contextmanager
+def _fd2_to_devnull() -> Iterator[None]:
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -269,6 +281,101 @@ def load_track(path: str | Path) -> PoseTrack:
 # ------------------------------------------------------------------ extraction
 
 
+MIN_SEGMENT_S = 4.0  # a worker's share is at least a rep or two long
+MAX_WORKERS = 8
+
+
+def default_workers() -> int:
+    """Parallel pose workers for one clip: the model runs on one core, so one per core."""
+    return max(
+        1,
+        min(
+            MAX_WORKERS,
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
+        ),
+    )
+
+
+def plan_segments(frame_count: int, fps: float, workers: int) -> list[tuple[int, int | None]]:
+    """Split [0, frame_count) into contiguous (start, stop) shares, the last open-ended.
+
+    Each share gets its own landmarker; a share shorter than MIN_SEGMENT_S is not worth a
+    second detector start, so short clips (or an unknown frame count) stay in one piece.
+    """
+    n = max(1, min(workers, int(frame_count // max(1.0, MIN_SEGMENT_S * fps))))
+    bounds = [round(i * frame_count / n) for i in range(n + 1)]
+    return [(bounds[i], bounds[i + 1] if i < n - 1 else None) for i in range(n)]
+
+
+@dataclass
+class _Segment:
+    start: int
+    stop: int | None  # None: to the end of the clip
+    rows: list[np.ndarray] = field(default_factory=list)
+    hit: list[int] = field(default_factory=list)
+    done: int = 0
+    reader: VideoReader | None = None
+    error: BaseException | None = None
+    backend_name: str = ""
+    model: str = ""
+    settings: dict = field(default_factory=dict)
+    model_sha256: str | None = None
+
+    @property
+    def ended_early(self) -> bool:
+        return self.stop is not None and self.start + self.done < self.stop
+
+
+def _run_segment(
+    seg: _Segment,
+    reader: VideoReader,
+    backend: PoseBackend,
+    cancel: threading.Event,
+    on_frame: Callable[[], None] | None = None,
+) -> None:
+    seg.reader = reader
+    seg.backend_name, seg.model = backend.name, backend.model
+    seg.settings = dict(getattr(backend, "settings", {}))
+    seg.model_sha256 = getattr(backend, "model_sha256", None)
+    if reader.skip(seg.start) < seg.start:
+        return
+    backend.reset()
+    step_ms = 1000.0 / reader.info.fps
+    frames: Iterable[np.ndarray] = reader if seg.stop is None else islice(reader, seg.stop - seg.start)
+    last_ms = -1
+    with closing(prefetch(frames)) as stream:  # closing() joins the decode thread first
+        for index, frame in enumerate(stream, start=seg.start):
+            if cancel.is_set():
+                return
+            ts = max(int(round(index * step_ms)), last_ms + 1)
+            last_ms = ts
+            row = backend.process(frame, ts)
+            if row is not None:
+                seg.rows.append(row)
+                seg.hit.append(index)
+            seg.done += 1
+            if on_frame is not None:
+                on_frame()
+
+
+def _segment_thread(
+    seg: _Segment,
+    path: str,
+    fps: float | None,
+    make_backend: Callable[[], PoseBackend],
+    cancel: threading.Event,
+) -> None:
+    try:
+        with open_video(path, fps=fps) as reader:
+            backend = make_backend()
+            try:
+                _run_segment(seg, reader, backend, cancel)
+            finally:
+                backend.close()
+    except BaseException as exc:  # re-raised by the caller's thread
+        seg.error = exc
+
+
 def extract_track(
     video_path: str | Path,
     backend: PoseBackend | None = None,
@@ -276,51 +383,97 @@ def extract_track(
     progress: Progress | None = None,
     fps: float | None = None,
     allow_truncated: bool = True,
+    workers: int | None = None,
+    backend_factory: Callable[[], PoseBackend] | None = None,
 ) -> PoseTrack:
     """Run pose estimation over a clip, streaming frames (memory stays flat).
 
-    Frames without a detection get NaN coordinates and zero visibility. A
-    truncated file yields a track of what decoded (meta['truncated'] is set and
-    a warning issued) unless allow_truncated is False, which raises
-    TruncatedVideo. Raises NoPersonDetected if no frame had a person.
-    """
-    owned = backend is None
-    if backend is None:
-        backend = MediaPipePoseBackend(model_path)
-    try:
-        with open_video(video_path, fps=fps) as reader, closing(prefetch(reader)) as frames:
-            # closing() joins the decode thread before the capture is released
-            info = reader.info
-            backend.reset()
-            step_ms = 1000.0 / info.fps
-            rows: list[np.ndarray] = []
-            hit: list[int] = []
-            last_ms = -1
-            n = 0
-            for n, frame in enumerate(frames, start=1):
-                ts = max(int(round((n - 1) * step_ms)), last_ms + 1)
-                last_ms = ts
-                row = backend.process(frame, ts)
-                if row is not None:
-                    rows.append(row)
-                    hit.append(n - 1)
-                if progress is not None:
-                    progress(n, info.frame_count)
-            truncated = reader.truncated
-            if truncated:
-                message = reader.truncation_message()
-                if not allow_truncated:
-                    raise TruncatedVideo(message, decoded=n, advertised=info.frame_count)
-                warnings.warn(message, stacklevel=2)
-    finally:
-        if owned:
-            backend.close()
+    With several workers (default: one per core, unless a `backend` instance is given) the
+    clip is cut into contiguous shares, each read by its own decoder and tracked by its own
+    landmarker on its own thread; the model releases the GIL, so throughput scales with
+    cores. Each share starts with a fresh detection, as a clip does.
 
+    Frames without a detection get NaN coordinates and zero visibility. A truncated file
+    yields a track of what decoded (meta['truncated'] is set and a warning issued) unless
+    allow_truncated is False, which raises TruncatedVideo. Raises NoPersonDetected if no
+    frame had a person.
+    """
+    if backend is not None and backend_factory is not None:
+        raise ValueError("pass a backend or a backend_factory, not both")
+    if backend_factory is None and backend is None:
+
+        def backend_factory() -> PoseBackend:
+            return MediaPipePoseBackend(model_path)
+
+    if workers is None:
+        workers = 1 if backend is not None else default_workers()
+    if backend is not None and workers != 1:
+        raise ValueError("one backend instance cannot serve several workers; pass backend_factory")
+
+    cancel = threading.Event()
+    with open_video(video_path, fps=fps) as first_reader:
+        info = first_reader.info
+        segments = [_Segment(a, b) for a, b in plan_segments(info.frame_count, info.fps, workers)]
+        threads = [
+            threading.Thread(
+                target=_segment_thread,
+                args=(seg, info.path, fps, backend_factory, cancel),
+                name=f"formcheck-pose-{i}",
+                daemon=True,
+            )
+            for i, seg in enumerate(segments[1:], start=1)
+        ]
+
+        def report_progress() -> None:
+            if progress is not None:
+                progress(sum(s.done for s in segments), info.frame_count)
+
+        try:
+            for t in threads:
+                t.start()
+            own = backend if backend is not None else backend_factory()
+            try:
+                _run_segment(segments[0], first_reader, own, cancel, on_frame=report_progress)
+            finally:
+                if backend is None:
+                    own.close()
+            while any(t.is_alive() for t in threads):
+                report_progress()
+                for t in threads:
+                    t.join(timeout=0.1)
+        finally:
+            cancel.set()  # on an exception here (Ctrl-C included) the other shares stop early
+            for t in threads:
+                t.join()
+        for seg in segments:
+            if seg.error is not None:
+                raise seg.error
+        used: list[_Segment] = []
+        for seg in segments:  # as a single reader would: nothing after the first share that ended early
+            used.append(seg)
+            if seg.ended_early:
+                break
+        ending = used[-1].reader
+        assert ending is not None
+        truncated, message = ending.truncated, ending.truncation_message()
+    n = sum(seg.done for seg in used)
+    if progress is not None and len(segments) > 1:
+        progress(n, info.frame_count)
+    if truncated:
+        if not allow_truncated:
+            raise TruncatedVideo(message, decoded=n, advertised=info.frame_count)
+        warnings.warn(message, stacklevel=2)
+    return _assemble(info, used, n, truncated)
+
+
+def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool) -> PoseTrack:
+    hit = [i for seg in used for i in seg.hit]
     if not hit:
         raise NoPersonDetected(f"{info.path}: no person detected in any of {n} frames")
     data = np.full((n, N_LANDMARKS, ROW_WIDTH), np.nan, dtype=np.float32)
-    data[np.asarray(hit)] = np.stack(rows)
+    data[np.asarray(hit)] = np.stack([row for seg in used for row in seg.rows])
     visibility = np.nan_to_num(data[..., 6], nan=0.0)
+    first = used[0]
     meta = {
         "video": info.as_dict(),
         "rotation": info.rotation,
@@ -330,12 +483,13 @@ def extract_track(
         "frames_decoded": n,
         "truncated": truncated,
         "detection_rate": len(hit) / n,
-        "backend": backend.name,
-        "backend_settings": dict(getattr(backend, "settings", {})),
+        "backend": first.backend_name,
+        "backend_settings": first.settings,
+        "pose_workers": len(used),
         "formcheck": __version__,
     }
-    if getattr(backend, "model_sha256", None):
-        meta["model_sha256"] = backend.model_sha256
+    if first.model_sha256:
+        meta["model_sha256"] = first.model_sha256
     return PoseTrack(
         image=np.ascontiguousarray(data[..., 0:3]),
         world=np.ascontiguousarray(data[..., 3:6]),
@@ -345,6 +499,6 @@ def extract_track(
         width=info.width,
         height=info.height,
         source=info.path,
-        model=backend.model,
+        model=first.model,
         meta=meta,
     )
