@@ -12,7 +12,9 @@ from formcheck.reps import RepConfig, hysteresis_state, segment
 HIP_THRUST = load_profile("hip_thrust")
 BRIDGE = load_profile("glute_bridge")
 # share of a cosine-eased move spent inside the 5% band at each end (see base.json notes)
-EDGE = math.acos(1 - 2 * HIP_THRUST.reps.band_frac) / math.pi
+# A hold ends where the hips move faster than a fraction of the rep's peak speed; on the
+# synthetic cosine phases that is this fraction of each move's duration from either end.
+EDGE = math.asin(HIP_THRUST.reps.hold_speed_frac) / math.pi
 
 
 def run(plan, profile=HIP_THRUST, noise_px=1.0, seed=0, **kw):

@@ -159,9 +159,11 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
             "model_hip_bias_deg": profile.model_hip_bias_deg,
             "hysteresis_deg": [_num(analysis.low_threshold, 1), _num(analysis.high_threshold, 1)],
             "phases": (
-                f"up / top pause / down / bottom pause split where the hip angle enters or leaves a band "
-                f"of {profile.reps.band_frac:.0%} of the rep's range "
-                f"(at least {profile.reps.band_min_deg:g} deg) around its top and bottom"
+                f"up / top pause / down / bottom pause: a pause is where the hips are both within"
+                f" {profile.reps.band_frac:.0%} of the rep's range"
+                f" (at least {profile.reps.band_min_deg:g} deg) of its top or bottom and nearly still"
+                f" (slower than {profile.reps.hold_speed_frac:.0%} of"
+                f" the rep's peak hip speed, or {profile.reps.hold_speed_min_dps:g} deg/s)"
             ),
         },
         "reps": [

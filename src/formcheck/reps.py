@@ -33,6 +33,10 @@ class RepConfig:
     min_rep_s: float = 0.6
     band_frac: float = 0.1
     band_min_deg: float = 3.0
+    # A hold is where the hips are near the end of the range AND nearly still: the band
+    # alone counts the slow ends of an eased turn-around as a pause (a cusp read 0.5 s).
+    hold_speed_frac: float = 0.1  # of the rep's peak hip speed
+    hold_speed_min_dps: float = 4.0
     max_top_knee_deg: float = 155.0
     swing_window_s: float = 4.0  # about one rep: the span over which a rep's swing is judged
 
@@ -225,19 +229,24 @@ def _measure(
     if rise < cfg.min_range_deg:
         return None, f"range {rise:.0f} deg < {cfg.min_range_deg:.0f}"
     band = max(cfg.band_frac * rise, cfg.band_min_deg)
-    up_start = bottom + int(np.flatnonzero(h[bottom : up + 1] <= h[bottom] + band)[-1])
-    top_start = up_start + int(np.flatnonzero(h[up_start : peak + 1] >= h[peak] - band)[0])
-    top_end = peak + int(np.flatnonzero(h[peak:top_stop] >= h[peak] - band)[-1])
+    speed = np.abs(np.gradient(h, t)) if len(h) > 1 else np.zeros_like(h)
+    end_bottom = down + int(np.argmax(-h[down:next_up])) if down >= 0 else None
+    # each move's stillness is judged against its own peak speed: a slow descent is not a pause
+    still_up = _still(speed, slice(bottom, peak + 1), cfg)
+    still_down = _still(speed, slice(peak, (end_bottom if end_bottom is not None else top_stop - 1) + 1), cfg)
+    rising = slice(bottom, up + 1)
+    up_start = bottom + _hold_edge(h[rising] <= h[bottom] + band, still_up[rising], last=True)
+    top_start = up_start + _hold_edge(h[up_start : peak + 1] >= h[peak] - band, still_up[up_start : peak + 1])
+    top_end = peak + _hold_edge(h[peak:top_stop] >= h[peak] - band, still_down[peak:top_stop], last=True)
     top_knee = _nanmedian(sr.knee[s + top_start : s + top_end + 1])
     # an unmeasurable knee (occluded by the bar) cannot prove the lifter was lying flat
     if top_knee > cfg.max_top_knee_deg:
         return None, f"top with straight knees ({top_knee:.0f} deg): lying flat, not a lockout"
-    end_bottom = None
     down_end = None
-    if down >= 0:
-        end_bottom = down + int(np.argmax(-h[down:next_up]))
+    if end_bottom is not None:
         end_band = max(cfg.band_frac * float(h[peak] - h[end_bottom]), cfg.band_min_deg)
-        down_end = top_end + int(np.flatnonzero(h[top_end : end_bottom + 1] <= h[end_bottom] + end_band)[0])
+        near = h[top_end : end_bottom + 1] <= h[end_bottom] + end_band
+        down_end = top_end + _hold_edge(near, still_down[top_end : end_bottom + 1])
     last = down_end if down_end is not None else top_end
     if t[last] - t[up_start] < cfg.min_rep_s:
         return None, f"too short ({t[last] - t[up_start]:.2f} s)"
@@ -264,6 +273,22 @@ def _measure(
         complete=down_end is not None,
     )
     return rep, ""
+
+
+def _still(speed: np.ndarray, move: slice, cfg: RepConfig) -> np.ndarray:
+    """Frames slower than a fraction of the peak speed of one move (the rise or the descent)."""
+    peak = float(np.nanmax(speed[move])) if len(speed[move]) else 0.0
+    return speed < max(cfg.hold_speed_frac * peak, cfg.hold_speed_min_dps)
+
+
+def _hold_edge(in_band: np.ndarray, still: np.ndarray, last: bool = False) -> int:
+    """Where a hold at the end of a range starts (first) or ends (last=True), in a slice running
+    toward (or away from) that end: the first/last frame both inside the band and nearly still,
+    else the band's own edge (a hold that never settles lasts from the band edge)."""
+    both = np.flatnonzero(in_band & still)
+    band = np.flatnonzero(in_band)
+    pick = both if len(both) else band
+    return int(pick[-1] if last else pick[0])
 
 
 def _nanmedian(x: np.ndarray) -> float:
