@@ -1,0 +1,152 @@
+import dataclasses
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+from clips import clip_for, lossless_clip_for, strip_level
+from synthetic import RepPlan, plan_track
+
+from formcheck import annotate
+from formcheck.analysis import analyze_track
+from formcheck.io import _mp4_top_boxes, open_video
+from formcheck.profiles import load_profile
+from formcheck.viz import overlay_data
+
+
+@pytest.fixture(scope="module")
+def lockout_set():
+    profile = load_profile("hip_thrust")
+    track = plan_track(RepPlan(reps=3, top_degs=[188.0, 160.0, 188.0]), noise_px=0.5)
+    return track, analyze_track(track, profile), profile
+
+
+def probe_stream(path):
+    """(codec, pix_fmt, profile, width, height, average rate, frames decoded, duration s) via FFmpeg."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        frames = sum(1 for _ in container.decode(stream))
+        duration = float(stream.duration * stream.time_base) if stream.duration else None
+        return cc.name, cc.pix_fmt, cc.profile, cc.width, cc.height, stream.average_rate, frames, duration
+
+
+def test_annotated_clip_is_browser_playable_h264_with_the_inputs_frames(lockout_set, tmp_path):
+    track, analysis, profile = lockout_set
+    clip = clip_for(track, tmp_path / "in.mp4")
+    out = tmp_path / "annotated.mp4"
+    result = annotate.write_annotated(clip, out, overlay_data(track, analysis, profile))
+    codec, pix_fmt, prof, w, h, rate, frames, duration = probe_stream(out)
+    assert (codec, pix_fmt, prof) == ("h264", "yuv420p", "High")
+    assert (w, h) == (track.width, track.height) and rate == 30
+    assert frames == track.n_frames == result.frames
+    assert duration == pytest.approx(track.n_frames / 30.0, abs=1e-3)
+    boxes, cut = _mp4_top_boxes(out)
+    assert not cut and boxes.index(b"moov") < boxes.index(b"mdat")  # faststart: index first
+    assert not (tmp_path / "annotated.mp4.tmp").exists()
+    # OpenCV (the project's own decoder) reads it back frame for frame, in order
+    with open_video(out) as reader:
+        got = [int(np.median(f[2:14, 2:14, 1])) for f in reader]
+        assert reader.info.fps == pytest.approx(30.0)
+    assert len(got) == track.n_frames
+    assert all(abs(g - strip_level(i)) <= 6 for i, g in enumerate(got))
+
+
+def test_colours_survive_the_round_trip(lockout_set, tmp_path):
+    """BT.601 limited range is produced and tagged, so red stays red and grey stays grey."""
+    track, analysis, profile = lockout_set
+    writer = annotate.H264Writer(tmp_path / "c.mp4", 64, 48, 25.0)
+    frame = np.full((48, 64, 3), 128, np.uint8)
+    frame[:, :32] = (220, 30, 30)
+    for _ in range(5):
+        writer.write(frame)
+    writer.close()
+    with open_video(tmp_path / "c.mp4") as reader:
+        back = next(iter(reader)).astype(int)
+    assert np.abs(back[24, 8] - (220, 30, 30)).max() <= 12
+    assert np.abs(back[24, 56] - 128).max() <= 6
+
+
+def _resized(track, width, height, frames):
+    """The same body on a canvas of another size, cut to its first frames."""
+    image = track.image[:frames].copy()
+    image[..., :2] *= np.array([width / track.width, height / track.height], dtype=np.float32)
+    return dataclasses.replace(
+        track, image=image, world=track.world[:frames], visibility=track.visibility[:frames],
+        timestamps=track.timestamps[:frames], width=width, height=height,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("size", "fps", "max_side", "expected_size"),
+    [((161, 121), 24000 / 1001, 1280, (162, 122)), ((640, 360), 924 / 31, 320, (320, 180))],
+)
+def test_odd_sizes_are_padded_large_ones_scaled_and_odd_rates_kept(
+    size, fps, max_side, expected_size, tmp_path
+):
+    track = _resized(plan_track(RepPlan(reps=2, fps=fps)), *size, frames=40)
+    clip = lossless_clip_for(track, tmp_path / "in.mkv")
+    profile = load_profile("hip_thrust")
+    data = overlay_data(track, analyze_track(plan_track(RepPlan(reps=2, fps=fps)), profile), profile)
+    result = annotate.write_annotated(clip, tmp_path / "out.mp4", data, max_side=max_side)
+    _, pix_fmt, _, w, h, rate, frames, _ = probe_stream(tmp_path / "out.mp4")
+    assert (w, h) == expected_size == (result.width, result.height) and pix_fmt == "yuv420p"
+    assert frames == 40
+    with open_video(clip) as reader:
+        in_rate = reader.info.fps
+    assert float(rate) == pytest.approx(in_rate, rel=1e-6)
+
+
+def test_frame_rate_fractions():
+    assert annotate.frame_rate(30000 / 1001) == Fraction(30000, 1001)
+    assert annotate.frame_rate(924 / 31) == Fraction(924, 31)
+    assert annotate.frame_rate(24.0) == 24
+
+
+def test_output_size_is_even_and_bounded():
+    assert annotate.output_size(640, 656) == (640, 656, 1.0)
+    assert annotate.output_size(641, 361) == (642, 362, 1.0)
+    w, h, scale = annotate.output_size(1080, 1920)
+    assert (w, h) == (720, 1280) and scale == pytest.approx(2 / 3)
+
+
+def test_an_unwritable_output_is_an_oserror_and_leaves_nothing(lockout_set, tmp_path):
+    track, analysis, profile = lockout_set
+    clip = clip_for(track, tmp_path / "in.mp4")
+    with pytest.raises(OSError):
+        annotate.write_annotated(
+            clip, tmp_path / "no" / "dir" / "a.mp4", overlay_data(track, analysis, profile)
+        )
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_failure_midway_keeps_the_previous_file_and_no_temp(lockout_set, tmp_path, monkeypatch):
+    track, analysis, profile = lockout_set
+    clip = clip_for(track, tmp_path / "in.mp4")
+    out = tmp_path / "a.mp4"
+    out.write_bytes(b"previous")
+    calls = {"n": 0}
+    real = annotate.draw_frame
+
+    def failing(frame, i, *args, **kw):
+        calls["n"] += 1
+        if i == 50:
+            raise OSError(28, "No space left on device")
+        return real(frame, i, *args, **kw)
+
+    monkeypatch.setattr(annotate, "draw_frame", failing)
+    with pytest.raises(OSError):
+        annotate.write_annotated(clip, out, overlay_data(track, analysis, profile))
+    assert out.read_bytes() == b"previous" and not (tmp_path / "a.mp4.tmp").exists()
+
+
+def test_grab_frames_returns_the_frames_asked_for(lockout_set, tmp_path):
+    track, _, _ = lockout_set
+    clip = clip_for(track, tmp_path / "in.mp4")
+    frames = annotate.grab_frames(clip, [3, 40, 17])
+    assert sorted(frames) == [3, 17, 40]
+    for i, frame in frames.items():
+        assert abs(int(np.median(frame[2:14, 2:14, 1])) - strip_level(i)) <= 6
+    assert annotate.grab_frames(clip, []) == {}
+    assert cv2 is not None
