@@ -234,3 +234,43 @@ def test_front_view_reports_the_angle_codes_unmeasurable_and_tempo_drift_partly(
     every = set(FAULT_CODES) - {"hip_rotation", "knee_cave"}
     checked = every - set(result.not_measurable)
     assert {"jerky_concentric", "rushed_descent", "no_top_pause", "fatigue_drift"} <= checked
+
+
+# ------------------------------------------------------------------ B-stance and the far working leg
+
+BS = load_profile("b_stance_hip_thrust")
+
+
+def test_b_stance_reads_depth_from_the_trunk_shared_by_both_legs():
+    result, found = codes_on(RepPlan(reps=5, bottom_degs=[110.0, 110.0, 128.0, 110.0, 110.0]), BS)
+    assert found == [(3, "inconsistent_depth")]
+    f = result.faults[0]
+    assert "trunk slope" in f.message and "shallower" in f.message and f.limit == 5.0
+    _, found = codes_on(RepPlan(reps=5, bottom_degs=[110.0, 110.0, 113.0, 110.0, 110.0]), BS)
+    assert found == []
+
+
+def test_b_stance_does_not_call_the_kickstand_foot_too_far_out():
+    result, found = codes_on(RepPlan(reps=3, knee_top_degs=[130.0] * 3), BS)
+    assert found == []
+    assert "kickstand" in result.partly_measurable["foot_placement"]
+    _, found = codes_on(RepPlan(reps=3, knee_top_degs=[60.0] * 3), BS)
+    assert found == [(1, "foot_placement"), (2, "foot_placement"), (3, "foot_placement")]
+
+
+def test_a_far_working_leg_is_not_judged_for_foot_placement():
+    from dataclasses import replace
+
+    from formcheck.analysis import working_leg_is_far
+    from formcheck.kinematics import SideChoice
+
+    track = plan_track(RepPlan(reps=3), noise_px=1.0)
+    left = SideChoice("left", "planted working leg", True)
+    vis = track.visibility.copy()
+    vis[:, [25, 27]] = 0.85  # left knee and ankle: seen less well than the right (free) leg
+    vis[:, [26, 28]] = 0.99
+    assert working_leg_is_far(replace(track, visibility=vis), left)
+    assert not working_leg_is_far(replace(track, visibility=vis), SideChoice("right", "", True))
+    assert not working_leg_is_far(replace(track, visibility=vis), SideChoice("left", "", False))
+    vis[:, [25, 27]] = 0.98  # within the visibility gap: both legs seen alike
+    assert not working_leg_is_far(replace(track, visibility=vis), left)

@@ -161,3 +161,12 @@ def test_analysis_stage_is_under_100_ms_per_minute_of_video():
         times.append(time.perf_counter() - t0)
     ms_per_min = min(times) * 1000 / (track.duration / 60)
     assert ms_per_min < 100.0, f"{ms_per_min:.1f} ms per minute of video"
+
+
+def test_a_turn_around_without_a_hold_is_not_read_as_a_pause():
+    # eased moves slow down near the top: a band of the range alone held ~0.4 s here
+    cusp = run(RepPlan(reps=3, up_s=1.0, top_s=0.0, down_s=2.0), noise_px=1.0)
+    assert cusp.rep_count == 3
+    assert all(r.top_pause_s < 0.2 for r in cusp.reps)
+    held = run(RepPlan(reps=3, up_s=1.0, top_s=0.6, down_s=2.0), noise_px=1.0)
+    assert all(r.top_pause_s == pytest.approx(0.6, abs=0.15) for r in held.reps)

@@ -33,6 +33,8 @@ INJECTED = {
     "inconsistent_depth": "inconsistent_depth",
     "knee_cave": "knee_cave",
 }
+# judged on the set, whichever rep shows it: scored once per clip
+SET_LEVEL = {"inconsistent_depth", "fatigue_drift", "short_rest"}
 
 
 def cached_track(clip: Path):
@@ -72,11 +74,15 @@ def eval_rendered(folder: Path, verbose: bool) -> tuple[Counter, Counter, Counte
             continue
         truth = json.loads(meta.read_text())
         result = analyze_track(cached_track(clip), load_profile(truth["spec"]["variant"]))
-        expected = {(r["rep"], INJECTED[f["type"]]) for r in truth["reps"] for f in r["faults"]}
-        found = set()
-        for f in result.faults:
-            reps = [truth_rep(truth, f.start_s, f.end_s)]
-            found.update((rep, f.code) for rep in reps)
+        expected = {
+            (None if INJECTED[f["type"]] in SET_LEVEL else r["rep"], INJECTED[f["type"]])
+            for r in truth["reps"]
+            for f in r["faults"]
+        }
+        found = {
+            (None if f.code in SET_LEVEL else truth_rep(truth, f.start_s, f.end_s), f.code)
+            for f in result.faults
+        }
         for rep, code in found:
             (tp if (rep, code) in expected else fp)[code] += 1
         for _rep, code in expected - found:

@@ -114,6 +114,20 @@ KNEE_CAVE_RELATIVE = (
 )
 
 
+FEET_OUT_UNJUDGED = (
+    "feet too far out is not judged: the kickstand foot sits forward by design, and from the side "
+    "the model cannot tell the two feet apart (a rendered B-stance read the working shin at 30 deg "
+    "when it was vertical); feet too close still is"
+)
+
+
+FAR_LEG_VISIBILITY_GAP = 0.03
+FAR_WORKING_LEG = (
+    "the working leg is the far one, behind the raised leg: the model's reading of its shin is a "
+    "guess (a rendered clip read a vertical shin at 31 deg); film from the working leg's side"
+)
+
+
 def view_limits(view: str, single_leg: bool) -> tuple[dict[str, str], dict[str, str]]:
     """Codes the camera view cannot measure at all, and ones it measures only in part."""
     not_measurable = {} if view == "front" else {"knee_cave": KNEE_CAVE_REASON}
@@ -153,9 +167,23 @@ class Findings:
     partly_measurable: dict[str, str]
 
 
-def judge(reps: list[Rep], profile: Profile, signals: Signals, view: str) -> Findings:
+def working_leg_is_far(track: PoseTrack, side: kin.SideChoice) -> bool:
+    """A single-leg set whose working leg is the one away from the camera (its knee and ankle
+    seen less well than the free leg's)."""
+    if not side.single_leg or side.side not in kin.SIDES:
+        return False
+    other = "left" if side.side == "right" else "right"
+    near = float(np.nanmedian(leg_visibility(track, other)))
+    return float(np.nanmedian(leg_visibility(track, side.side))) < near - FAR_LEG_VISIBILITY_GAP
+
+
+def judge(
+    reps: list[Rep], profile: Profile, signals: Signals, view: str, far_working_leg: bool = False
+) -> Findings:
     """Every check the view supports, the sets, and the scores; the rest is said to be unmeasurable."""
     not_measurable, partly = view_limits(view, profile.single_leg or signals.free_side_sign != 0.0)
+    if far_working_leg and view != "front":
+        not_measurable["foot_placement"] = FAR_WORKING_LEG
     skip_measures: set[str] = set()
     if view == "front":  # the drive signal is a lift, not an angle: no angle may be judged from it
         not_measurable |= dict.fromkeys(ANGLE_CODES, FRONT_VIEW_REASON)
@@ -169,6 +197,10 @@ def judge(reps: list[Rep], profile: Profile, signals: Signals, view: str) -> Fin
             not_measurable["foot_placement"] = why
         elif hidden:
             partly["foot_placement"] = f"not judged on rep(s) {', '.join(map(str, hidden))}: {why}"
+        if not profile.fault("foot_placement").get("judge_feet_out", True):
+            known = partly.get("foot_placement")
+            partly["foot_placement"] = f"{known}; {FEET_OUT_UNJUDGED}" if known else FEET_OUT_UNJUDGED
+    partly = {code: why for code, why in partly.items() if code not in not_measurable}
     groups = split_sets(reps, profile.sets)
     skip = set(not_measurable)
     faults = check_reps(reps, profile, skip=skip, signals=signals, groups=groups, skip_measures=skip_measures)
@@ -221,7 +253,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         knee_cave=kin.knee_cave_world(track.world, working_leg) if front else None,
         free_side_sign=free,
     )
-    found = judge(reps, profile, signals, view.view)
+    found = judge(reps, profile, signals, view.view, far_working_leg=working_leg_is_far(track, side))
     n = max(track.n_frames, 1)
     return Analysis(
         source=track.source,

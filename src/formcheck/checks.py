@@ -234,6 +234,8 @@ def check_foot_placement(rep: Rep, profile: Profile, signals: Signals | None = N
         return None
     # with the shin vertical the knee reads 90 minus the thigh's slope (= the torso's, at lockout)
     out = rep.top_knee_deg > 90.0 - rep.top_torso_deg
+    if out and not rule.get("judge_feet_out", True):
+        return None
     where = "feet too far out (shins slope away from the hips)" if out else "feet too close (knees ahead)"
     return make_fault(
         "foot_placement",
@@ -267,8 +269,12 @@ def _enabled(code: str, profile: Profile, skip: set[str]) -> bool:
 def check_depth(reps: list[Rep], profile: Profile) -> list[Fault]:
     """Descents of one set that stop far from the set's typical bottom."""
     rule = profile.fault("inconsistent_depth")
-    # where each descent ends: the bottom the next drive starts from (or the clip's last bottom)
-    depth = np.array([np.nan if r.end_hip_deg is None else r.end_hip_deg for r in reps], dtype=float)
+    # where each descent ends: the bottom the next drive starts from (or the clip's last bottom);
+    # "torso" reads it from the trunk's slope, which both legs share (B-stance: the near leg
+    # may be the kickstand, whose hip angle swings less than the working leg's)
+    torso = rule.get("measure", "hip") == "torso"
+    ends = [r.end_torso_deg if torso else r.end_hip_deg for r in reps]
+    depth = np.array([np.nan if d is None else d for d in ends], dtype=float)
     if np.isfinite(depth).sum() < rule["min_reps"]:
         return []
     median = float(np.nanmedian(depth))
@@ -289,10 +295,10 @@ def check_depth(reps: list[Rep], profile: Profile) -> list[Fault]:
                 severity=severity_by_excess(dev - limit, rule["severity_steps"]),
                 measured=round(float(dev), 1),
                 limit=round(limit, 1),
-                unit="deg from the set's median bottom",
+                unit=f"deg from the set's median bottom ({'trunk slope' if torso else 'hip angle'})",
                 comparison="<=",
-                message=f"descent stopped at {d:.0f} deg, {dev:.0f} deg {how} than the set's median "
-                f"bottom ({median:.0f} deg)",
+                message=f"descent stopped at {d:.0f} deg {'trunk slope' if torso else 'hip angle'},"
+                f" {dev:.0f} deg {how} than the set's median bottom ({median:.0f} deg)",
             )
         )
     return found

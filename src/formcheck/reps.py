@@ -64,6 +64,7 @@ class Rep:
     top_shin_deg: float
     top_torso_deg: float
     complete: bool
+    end_torso_deg: float | None = None  # trunk at the bottom the descent reached: depth from either leg
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,7 @@ def _measure(
         top_shin_deg=_nanmedian(sr.shin[top_slice]),
         top_torso_deg=_nanmedian(sr.torso[top_slice]),
         complete=down_end is not None,
+        end_torso_deg=None if end_bottom is None else float(sr.torso[s + end_bottom]),
     )
     return rep, ""
 
