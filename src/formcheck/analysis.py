@@ -47,6 +47,7 @@ class Analysis:
     partly_measurable: dict[str, str] = field(default_factory=dict)  # fault code -> what was not judged
     sets: list[TrainingSet] = field(default_factory=list)
     scores: Scores = Scores({}, [])
+    variant_detected: dict | None = None  # with --variant auto: name, confidence, reason
 
     @property
     def rep_count(self) -> int:

@@ -43,8 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("clip", nargs="?", help="video file (not needed with --track)")
     an.add_argument(
         "--variant",
-        default="hip_thrust",
-        help=f"exercise variant or a profile .json (default hip_thrust; known: {', '.join(builtin_names())})",
+        default="auto",
+        help="exercise variant or a profile .json (default auto: bench or floor, one leg or two, from the"
+        f" clip; known: {', '.join(builtin_names())})",
     )
     an.add_argument("--json", metavar="F", help="write the report as JSON (schema formcheck.report/1)")
     an.add_argument("--csv", metavar="F", help="write one CSV row per rep")
@@ -129,12 +130,13 @@ def _write(kind: str, path: str, writer: Callable[[str], None]) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from . import report
-    from .analysis import analyze_track
+    from .variants import AUTO, analyze_variant
 
-    try:
-        profile = load_profile(args.variant)
-    except ProfileError as exc:
-        raise UsageError(str(exc)) from exc
+    if args.variant != AUTO:  # a bad name fails before the model runs
+        try:
+            load_profile(args.variant)
+        except ProfileError as exc:
+            raise UsageError(str(exc)) from exc
     if args.track:
         from .pose import load_track
 
@@ -145,7 +147,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError("analyze needs a CLIP or --track FILE")
     if args.save_track:
         _write("track", args.save_track, track.save)
-    result = analyze_track(track, profile)
+    result, profile, _ = analyze_variant(track, args.variant)
     if args.json:
         _write("JSON report", args.json, lambda p: report.write_json(p, result, profile))
     if args.csv:

@@ -138,7 +138,11 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
         "schema": REPORT_SCHEMA,
         "formcheck_version": __version__,
         "source": analysis.source,
-        "variant": {"name": analysis.variant, "title": analysis.variant_title},
+        "variant": {
+            "name": analysis.variant,
+            "title": analysis.variant_title,
+            "detected": analysis.variant_detected,  # null when the user named the variant
+        },
         "clip": {
             "frames": analysis.n_frames,
             "fps": _num(analysis.fps, 3),
@@ -242,8 +246,14 @@ def _fmt(x: float | None, nd: int = 2) -> str:
 def render_text(analysis: Analysis, profile: Profile) -> str:
     """The terminal report: header, per-rep table, faults with the guide's words, set summary."""
     codes = _codes_by_rep(analysis)
+    guess = analysis.variant_detected
     lines = [
         f"{Path(analysis.source).name or 'track'}: {analysis.variant_title}",
+        *(
+            [f"variant: {guess['name']}, detected (confidence {guess['confidence']:.2f}): {guess['reason']}"]
+            if guess
+            else []
+        ),
         f"view: {analysis.view.view} (confidence {analysis.view.confidence:.2f}); "
         f"measured side: {analysis.side.side} ({analysis.side.reason}); "
         f"{analysis.duration_s:.1f} s, pose usable in {analysis.usable_fraction:.0%} of frames",
