@@ -13,11 +13,17 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import FormcheckError, TruncatedVideo
 from .profiles import ProfileError, builtin_names, load_profile
 from .track import PoseTrack
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+    from .profiles import Profile
 
 
 class UsageError(FormcheckError):
@@ -49,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     an.add_argument("--json", metavar="F", help="write the report as JSON (schema formcheck.report/1)")
     an.add_argument("--csv", metavar="F", help="write one CSV row per rep")
+    an.add_argument(
+        "--html", metavar="F", help="write a self-contained HTML report (plots, key frames, checklist)"
+    )
+    an.add_argument(
+        "--annotate",
+        metavar="F",
+        help="write the clip with skeleton, hip angle, reps and faults drawn on (H.264 MP4)",
+    )
     an.add_argument("--save-track", metavar="F", help="save the pose track (.npz) for fast re-analysis")
     an.add_argument(
         "--track", metavar="F", help="re-analyse a saved pose track instead of a video (no model)"
@@ -62,7 +76,69 @@ def build_parser() -> argparse.ArgumentParser:
     )
     an.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     an.set_defaults(func=cmd_analyze)
+    _add_batch_parser(sub)
     return parser
+
+
+def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
+    bt = sub.add_parser(
+        "batch",
+        help="score every clip under folders: one JSON per clip and summary.csv; parallel, resumable",
+        description="Score every video under PATH... (recursive, found by content) into DIR: one JSON"
+        " per clip and summary.csv. A rerun skips clips already scored with the same bytes and"
+        " settings; pose tracks are cached, so new thresholds or another variant skip the model."
+        " Exit 0 when every clip scored, 4 when any failed or was truncated (see summary.csv).",
+    )
+    bt.add_argument("paths", nargs="+", metavar="PATH", help="video files and/or folders")
+    bt.add_argument("--out", required=True, metavar="DIR", help="results folder (on this machine)")
+    bt.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="clips scored at once, one core each (default: one per core; with --executor ray and no"
+        " --address, the CPUs of the local Ray instance)",
+    )
+    bt.add_argument("--variant", default="hip_thrust", help="exercise variant or a profile .json")
+    bt.add_argument("--model", metavar="F", help="pose model .task file (default: the bundled model)")
+    bt.add_argument("--cache", metavar="DIR", help="pose-track cache folder (default: DIR/.tracks)")
+    bt.add_argument("--executor", choices=("local", "ray"), default="local", help="default: local")
+    bt.add_argument(
+        "--address", metavar="A", help="Ray cluster to use: auto, or ray://HOST:10001 (default: a local Ray)"
+    )
+    bt.add_argument("--retry-failed", action="store_true", help="retry clips an earlier run could not score")
+    bt.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    bt.set_defaults(func=cmd_batch)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from . import batch
+
+    try:
+        profile = load_profile(args.variant)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.address and args.executor != "ray":
+        raise UsageError("--address needs --executor ray")
+    settings = batch.BatchSettings.create(profile, model=args.model)
+    try:
+        result = batch.run_batch(
+            args.paths,
+            args.out,
+            settings,
+            jobs=args.jobs,
+            executor=args.executor,
+            address=args.address,
+            cache_dir=args.cache,
+            retry_failed=args.retry_failed,
+            progress="off" if args.quiet else "auto",
+        )
+    except OSError as exc:
+        raise OutputError(f"cannot write to {args.out}: {exc.strerror or exc}") from exc
+    sys.stdout.write(batch.render_outcome(result, args.out))
+    for row in result.rows:
+        if row["status"] != "ok":
+            print(f"formcheck: {row['status']}: {row['error']}", file=sys.stderr)
+    return result.exit_code
 
 
 def _progress_printer(quiet: bool) -> Callable[[int, int], None]:
@@ -128,6 +204,47 @@ def _write(kind: str, path: str, writer: Callable[[str], None]) -> None:
         raise OutputError(f"cannot write {kind} {path}: {exc.strerror or exc}") from exc
 
 
+def _check_picture_outputs(args: argparse.Namespace) -> None:
+    """Before any work: --annotate needs the video, and no output may overwrite it."""
+    if args.annotate and not args.clip:
+        raise UsageError("--annotate needs the CLIP: a pose track holds no pictures (give CLIP and --track)")
+    for out in (args.annotate, args.html):
+        if out and args.clip and Path(out).resolve() == Path(args.clip).resolve():
+            raise UsageError(f"{out}: would overwrite the input clip")
+
+
+def _write_pictures(args: argparse.Namespace, track: PoseTrack, result: Analysis, profile: Profile) -> None:
+    """--html and --annotate, after the reports (the slowest output last)."""
+    if not (args.html or args.annotate):
+        return
+    from .annotate import write_annotated
+    from .html_report import write_html
+    from .viz import overlay_data
+
+    clip = args.clip
+    if clip and args.track:
+        _check_track_matches(clip, track)
+    if args.html:
+        _write("HTML report", args.html, lambda p: write_html(p, result, profile, track, clip))
+    if args.annotate:
+        data = overlay_data(track, result, profile)
+        _write("annotated video", args.annotate, lambda p: write_annotated(clip, p, data))
+
+
+def _check_track_matches(clip: str, track: PoseTrack) -> None:
+    """A saved track drawn over another clip would put the skeleton beside the body."""
+    from .io import probe
+
+    info = probe(clip)
+    tolerance = max(2, round(0.01 * track.n_frames))
+    same_length = not info.frame_count or abs(info.frame_count - track.n_frames) <= tolerance
+    if (info.width, info.height) != (track.width, track.height) or not same_length:
+        raise UsageError(
+            f"{clip} ({info.width}x{info.height}, {info.frame_count} frames) is not the clip the track"
+            f" was made from ({track.width}x{track.height}, {track.n_frames} frames)"
+        )
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from . import report
     from .variants import AUTO, analyze_variant
@@ -137,6 +254,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             load_profile(args.variant)
         except ProfileError as exc:
             raise UsageError(str(exc)) from exc
+    _check_picture_outputs(args)
     if args.track:
         from .pose import load_track
 
@@ -153,6 +271,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.csv:
         _write("CSV report", args.csv, lambda p: report.write_csv(p, result, profile))
     sys.stdout.write(report.render_text(result, profile))
+    sys.stdout.flush()  # the table is on screen while the pictures render
+    _write_pictures(args, track, result, profile)
     truncated = _truncation(track)
     if truncated:  # everything above is written; the exit code still says the input was damaged
         raise truncated

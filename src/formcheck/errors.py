@@ -78,3 +78,15 @@ class ModelLoadError(FormcheckError):
     """The pose model file exists but the runtime refused it."""
 
     exit_code = 19
+
+
+class VideoTooLarge(FormcheckError):
+    """The frames are too large to decode safely (beyond 8K); scale the clip down first."""
+
+    exit_code = 21
+
+
+class NoClipsFound(FormcheckError):
+    """Batch scoring found no video under the given paths."""
+
+    exit_code = 22

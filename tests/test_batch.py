@@ -1,0 +1,409 @@
+"""Batch scoring: discovery by content, resume, track cache, bad files, crashes, executors.
+
+Where the pose model is not the point, `fake_score` stands in for it (a synthetic 3-rep track);
+the real model runs on a few 4-second cuts of the rendered sample clips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import in_ci
+from synthetic import RepPlan, plan_track
+
+from formcheck import batch
+from formcheck.batch import BatchSettings, ClipOutcome, ClipTask
+from formcheck.cache import TrackCache, atomic_write, atomic_write_text
+from formcheck.errors import FormcheckError, NoClipsFound
+from formcheck.profiles import load_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_videos"
+SHORT_FRAMES = 96  # 4 s at 24 fps: a rep or so, seconds of model time
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def cut(src: Path, dst: Path, frames: int, size: tuple[int, int] | None = None) -> Path:
+    """The first `frames` frames of a clip, re-encoded (mp4v) by OpenCV."""
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    writer = None
+    for _ in range(frames):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if size:
+            frame = cv2.resize(frame, size)
+        if writer is None:
+            h, w = frame.shape[:2]
+            writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        writer.write(frame)
+    cap.release()
+    writer.release()
+    return dst
+
+
+@pytest.fixture(scope="session")
+def short_clips(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("short")
+    names = ["hip_thrust_side_clean", "glute_bridge_side_clean", "hip_thrust_side_short_lockout",
+             "hip_thrust_oblique_overextension"]
+    return [cut(SAMPLES / f"{n}.mp4", folder / f"{n}_4s.mp4", SHORT_FRAMES) for n in names]
+
+
+def settings(variant: str = "hip_thrust") -> BatchSettings:
+    return BatchSettings.create(load_profile(variant))
+
+
+def fake_score(task: ClipTask) -> ClipOutcome:
+    """A stand-in for score_clip without the model: every clip is a synthetic 3-rep set;
+    a clip named crash* kills its worker process, as a decoder crash would."""
+    if Path(task.source).name.startswith("crash"):
+        os._exit(3)
+    track = batch.rebase(plan_track(RepPlan(reps=3), noise_px=1.0), task.source)
+    out = batch.analyse(track, task.settings)
+    out.track = track
+    return out
+
+
+def never_called(task: ClipTask) -> ClipOutcome:
+    raise AssertionError(f"the pose model was asked for {task.source}")
+
+
+def fake_clips(folder: Path, names: list[str]) -> list[Path]:
+    """Files that sniff as MP4 (distinct bytes each); only fake_score can 'score' them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names:
+        p = folder / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + name.encode())
+        paths.append(p)
+    return paths
+
+
+def read_summary(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "summary.csv", newline="") as fh:
+        return {row["clip"]: row for row in csv.DictReader(fh)}
+
+
+def comparable(doc: dict) -> dict:
+    """A clip's JSON without what differs between runs of the same work (timing, who ran it)."""
+    doc = json.loads(json.dumps(doc))
+    for key in ("seconds", "worker", "finished_at", "executor", "track_from_cache"):
+        doc["batch"].pop(key, None)
+    return doc
+
+
+# ------------------------------------------------------------------ discovery
+
+
+def test_sniff_knows_containers_by_their_first_bytes(tmp_path):
+    cases = {
+        "mp4": (SAMPLES / "hip_thrust_side_clean.mp4").read_bytes()[:64],
+        "mkv": b"\x1a\x45\xdf\xa3" + bytes(60),
+        "avi": b"RIFF\x00\x10\x00\x00AVI LIST" + bytes(48),
+        "ts": bytes([0x47] + [0] * 187) * 3,
+        "m4a": b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A isom",
+        "wav": b"RIFF\x00\x10\x00\x00WAVEfmt " + bytes(48),
+        "txt": b"ftyp is how an mp4 starts\n" * 4,
+    }
+    got = {}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        got[name] = batch.sniff(tmp_path / name)
+    assert got == {"mp4": "mp4/mov", "mkv": "matroska/webm", "avi": "avi", "ts": "mpeg-ts", "m4a": None,
+                   "wav": None, "txt": None}
+
+
+def test_discovery_is_recursive_and_by_content(tmp_path):
+    src = tmp_path / "clips"
+    (src / "athlete_a" / "day1").mkdir(parents=True)
+    shutil.copy(SAMPLES / "hip_thrust_side_clean.mp4", src / "athlete_a" / "day1" / "set1.mp4")
+    shutil.copy(SAMPLES / "glute_bridge_side_clean.mp4", src / "athlete_a" / "renamed_mov")  # no extension
+    (src / "notes.mp4").write_text("not a video\n")  # a video's name: tried, then reported
+    (src / "labels.csv").write_text("clip,reps\n")  # neither: ignored
+    (src / "._set1.mp4").write_bytes(b"\x00\x05\x16\x07")  # macOS fork: hidden, ignored
+    (src / ".cache").mkdir()
+    shutil.copy(SAMPLES / "hip_thrust_side_clean.mp4", src / ".cache" / "copy.mp4")
+    out = src / "results"  # an output folder inside the input is not searched
+    out.mkdir()
+    shutil.copy(SAMPLES / "hip_thrust_side_clean.mp4", out / "old.mp4")
+    found = batch.discover([src], exclude=[out])
+    assert sorted(c.name for c in found.clips) == [
+        "clips/athlete_a/day1/set1.mp4", "clips/athlete_a/renamed_mov", "clips/notes.mp4"
+    ]
+    assert found.ignored == 1
+
+
+def test_discovery_keeps_names_apart_and_files_once(tmp_path):
+    a, b = fake_clips(tmp_path / "a", ["clip.mp4"])[0], fake_clips(tmp_path / "b", ["clip.mp4"])[0]
+    found = batch.discover([a, b, a])
+    names = [c.name for c in found.clips]
+    assert len(names) == 2 and len(set(names)) == 2 and all(n.startswith("clip.mp4~") for n in names)
+
+
+def test_mp4_duration_from_the_header():
+    clip = SAMPLES / "hip_thrust_side_clean.mp4"
+    assert batch.mp4_duration(clip) == pytest.approx(380 / 24.0, abs=0.1)
+    assert batch.mp4_duration(ROOT / "README.md") is None
+
+
+# ------------------------------------------------------------------ resume, cache, results
+
+
+def test_rerun_skips_what_is_scored_and_rescoring_skips_the_model(tmp_path):
+    clips = fake_clips(tmp_path / "in", ["a.mp4", "b.mp4", "sub/c.mov"])
+    out = tmp_path / "out"
+    first = batch.run_batch([tmp_path / "in"], out, settings(), executor="inline", task_fn=fake_score,
+                            progress="off")
+    assert first.exit_code == 0 and first.scored == 3 and first.earlier == 0
+    docs = {p.name: json.loads(p.read_text()) for p in out.rglob("*.json")}
+    assert set(docs) == {"a.mp4.json", "b.mp4.json", "c.mov.json"}
+    assert all(d["schema"] == "formcheck.report/1" and d["batch"]["status"] == "ok" for d in docs.values())
+    assert len(list((out / ".tracks").glob("*.npz"))) == 3
+
+    again = batch.run_batch([tmp_path / "in"], out, settings(), executor="inline", task_fn=never_called,
+                            progress="off")
+    assert again.earlier == 3 and again.scored == 0
+    assert all(r["from_earlier_run"] for r in again.rows)
+
+    clips[0].write_bytes(clips[0].read_bytes() + b"changed")  # new bytes: scored again
+    changed = batch.run_batch([tmp_path / "in"], out, settings(), executor="inline", task_fn=fake_score,
+                              progress="off")
+    assert changed.scored == 1 and changed.earlier == 2
+
+    t0 = time.perf_counter()
+    rescored = batch.run_batch([tmp_path / "in"], out, settings("glute_bridge"), executor="inline",
+                               task_fn=never_called, progress="off")
+    assert time.perf_counter() - t0 < 5.0
+    assert rescored.from_cache == 3 and rescored.scored == 0 and rescored.exit_code == 0
+    rows = read_summary(out)
+    assert {r["variant"] for r in rows.values()} == {"glute_bridge"}
+    assert json.loads((out / "in/a.mp4.json").read_text())["batch"]["track_from_cache"] is True
+
+
+def test_identical_clips_run_the_model_once(tmp_path):
+    a = fake_clips(tmp_path / "in", ["a.mp4"])[0]
+    shutil.copy(a, tmp_path / "in" / "copy_of_a.mp4")
+    calls = []
+
+    def counting(task):
+        calls.append(task.source)
+        return fake_score(task)
+
+    res = batch.run_batch([tmp_path / "in"], tmp_path / "out", settings(), executor="inline",
+                          task_fn=counting, progress="off")
+    assert len(calls) == 1 and res.scored == 1 and res.from_cache == 1
+    doc = json.loads((tmp_path / "out/in/copy_of_a.mp4.json").read_text())
+    assert doc["source"].endswith("copy_of_a.mp4")
+
+
+def test_summary_has_one_row_per_clip_with_the_asked_columns(tmp_path):
+    fake_clips(tmp_path / "in", ["a.mp4", "b.mp4"])
+    (tmp_path / "in" / "bad.mp4").write_text("no video here\n")
+    res = batch.run_batch([tmp_path / "in"], tmp_path / "out", settings(), executor="inline",
+                          task_fn=batch.score_clip, cache_dir=tmp_path / "tracks", progress="off")
+    rows = read_summary(tmp_path / "out")
+    assert set(rows) == {"in/a.mp4", "in/b.mp4", "in/bad.mp4"}
+    for column in ("status", "variant", "view", "reps", "faults", "score", "seconds", "error"):
+        assert column in rows["in/a.mp4"]
+    bad = rows["in/bad.mp4"]
+    assert bad["status"] == "failed" and bad["error_code"] == "13" and "not a video" in bad["error"]
+    # the fake mp4 headers are not decodable either: every clip fails, each with its own line
+    assert res.exit_code == batch.EXIT_SOME_FAILED and res.failed == 3
+
+
+def test_failed_clips_are_not_retried_unless_asked(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bad.mp4").write_text("no video here\n")
+    out = tmp_path / "out"
+    batch.run_batch([tmp_path / "in"], out, settings(), executor="inline", progress="off")
+    again = batch.run_batch([tmp_path / "in"], out, settings(), executor="inline", task_fn=never_called,
+                            progress="off")
+    assert again.earlier == 1 and again.exit_code == batch.EXIT_SOME_FAILED
+    with pytest.raises(AssertionError, match="pose model was asked"):
+        batch.run_batch([tmp_path / "in"], out, settings(), executor="inline", task_fn=never_called,
+                        retry_failed=True, progress="off")
+
+
+def test_a_damaged_cached_track_is_recomputed(tmp_path):
+    fake_clips(tmp_path / "in", ["a.mp4"])
+    out = tmp_path / "out"
+    batch.run_batch([tmp_path / "in"], out, settings(), executor="inline", task_fn=fake_score, progress="off")
+    (npz,) = (out / ".tracks").glob("*.npz")
+    npz.write_bytes(b"garbage")
+    res = batch.run_batch([tmp_path / "in"], out, settings("glute_bridge"), executor="inline",
+                          task_fn=fake_score, progress="off")
+    assert res.scored == 1 and TrackCache(out / ".tracks").get(npz.stem) is not None
+
+
+def test_atomic_write_leaves_the_old_file_and_no_temp_on_failure(tmp_path):
+    target = tmp_path / "r.json"
+    atomic_write_text(target, "old")
+
+    def boom(fh):
+        fh.write(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, boom)
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["r.json"]
+
+
+def test_stale_temps_are_cleared_and_a_second_writer_is_refused(tmp_path):
+    fake_clips(tmp_path / "in", ["a.mp4"])
+    out = tmp_path / "out"
+    (out / "in").mkdir(parents=True)
+    stale = out / "in" / ".a.mp4.json.x1y2.tmp"
+    stale.write_text('{"half": ')
+    batch.run_batch([tmp_path / "in"], out, settings(), executor="inline", task_fn=fake_score, progress="off")
+    assert not stale.exists()
+    with open(out / batch.LOCK_NAME, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(FormcheckError, match="another formcheck batch"):
+            batch.run_batch([tmp_path / "in"], out, settings(), executor="inline", task_fn=fake_score)
+
+
+def test_nothing_to_score_is_an_error(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("hello\n")
+    with pytest.raises(NoClipsFound, match="1 other file"):
+        batch.run_batch([tmp_path / "in"], tmp_path / "out", settings(), executor="inline")
+
+
+def test_progress_shows_an_eta(tmp_path, capsys):
+    fake_clips(tmp_path / "in", ["a.mp4", "b.mp4"])
+    batch.run_batch([tmp_path / "in"], tmp_path / "o1", settings(), executor="inline", task_fn=fake_score,
+                    progress="lines")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("[1/2] in/") and "ETA" in lines[0]
+    batch.run_batch([tmp_path / "in"], tmp_path / "o2", settings(), executor="inline", task_fn=fake_score,
+                    progress="bar")
+    err = capsys.readouterr().err
+    assert "2/2" in err and "clip" in err and "<" in err  # tqdm: elapsed<remaining
+
+
+# ------------------------------------------------------------------ local processes
+
+
+def test_a_clip_that_kills_its_worker_is_recorded_and_the_rest_are_scored(tmp_path):
+    fake_clips(tmp_path / "in", ["a.mp4", "crash.mp4", "b.mp4"])
+    res = batch.run_batch([tmp_path / "in"], tmp_path / "out", settings(), jobs=2, executor="local",
+                          task_fn=fake_score, progress="off")
+    status = {r["clip"]: (r["status"], r["error"]) for r in res.rows}
+    assert status["in/a.mp4"][0] == status["in/b.mp4"][0] == "ok"
+    assert status["in/crash.mp4"][0] == "failed" and "worker process died" in status["in/crash.mp4"][1]
+    assert res.exit_code == batch.EXIT_SOME_FAILED
+
+
+def test_bad_files_through_the_command(tmp_path, short_clips, make_video):
+    """Every kind of bad input is recorded with its error; the good clip is scored; exit 4."""
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(short_clips[0], src / "good.mp4")
+    shutil.copy(short_clips[1], src / "good_renamed")  # found by content
+    (src / "empty.mp4").write_bytes(b"")
+    (src / "notes.mp4").write_text("sets and reps\n" * 40)
+    data = short_clips[2].read_bytes()
+    (src / "cut_short.mp4").write_bytes(data[: len(data) // 2])
+    shutil.copy(make_video("grey.mp4", n_frames=20), src / "nobody.mp4")
+    huge = cv2.VideoWriter(str(src / "huge.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 24.0, (8000, 6000))
+    huge.write(np.zeros((6000, 8000, 3), np.uint8))
+    huge.release()
+    (src / "README.txt").write_text("ignored\n")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "formcheck", "batch", str(src), "--out", str(out), "--jobs", "2"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == batch.EXIT_SOME_FAILED, proc.stderr
+    assert "Traceback" not in proc.stderr
+    rows = read_summary(out)
+    assert set(rows) == {f"in/{n}" for n in ("good.mp4", "good_renamed", "empty.mp4", "notes.mp4",
+                                              "cut_short.mp4", "nobody.mp4", "huge.avi")}
+    got = {name.removeprefix("in/"): (r["status"], r["error_code"]) for name, r in rows.items()}
+    assert got["good.mp4"] == ("ok", "") and got["good_renamed"] == ("ok", "")
+    assert got["empty.mp4"] == ("failed", "12") and got["notes.mp4"] == ("failed", "13")
+    assert got["cut_short.mp4"][1] == "14"  # truncated: scored as far as it decodes, or not at all
+    assert got["nobody.mp4"] == ("failed", "16") and got["huge.avi"] == ("failed", "21")
+    assert "8000x6000" in rows["in/huge.avi"]["error"]
+    failures = [line for line in proc.stderr.splitlines() if line.startswith("formcheck: ")]
+    assert len(failures) == 5
+    assert "7 clips: 2 ok, 5 failed" in proc.stdout
+
+
+def test_kill_9_mid_run_loses_nothing_and_a_rerun_finishes(tmp_path, short_clips):
+    src = tmp_path / "in"
+    src.mkdir()
+    for p in short_clips:
+        shutil.copy(p, src / p.name)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "formcheck", "batch", str(src), "--out", str(out), "--jobs", "1", "-q"]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    proc = subprocess.Popen(argv, start_new_session=True, **quiet)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(out.rglob("*.mp4.json")) and time.monotonic() < deadline:
+            assert proc.poll() is None, "the batch ended before the kill"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the workers die with the driver; this is a safety net
+    results = list(out.rglob("*.json"))
+    assert 1 <= len(results) < len(short_clips)
+    for r in results:
+        doc = json.loads(r.read_text())  # whole, parseable documents only
+        assert doc["batch"]["status"] == "ok" and doc["summary"]["rep_count"] >= 0
+    assert not [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")
+                and p.suffix not in (".json", ".csv", ".npz")]
+    done_before = {r.relative_to(out).as_posix() for r in results}
+
+    rerun = subprocess.run(argv[:-1], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    rows = read_summary(out)
+    assert len(rows) == len(short_clips) and all(r["status"] == "ok" for r in rows.values())
+    assert {r["result"] for r in rows.values() if r["from_earlier_run"] == "True"} == done_before
+    assert f"{len(done_before)} kept from an earlier run" in rerun.stdout
+    assert not list(out.rglob(".*.tmp"))
+
+
+# ------------------------------------------------------------------ Ray
+
+
+def test_ray_executor_gives_the_local_results(tmp_path, short_clips):
+    if not in_ci():
+        pytest.importorskip("ray")  # under CI Ray is installed by the test extra: a missing Ray fails
+    src = tmp_path / "in"
+    src.mkdir()
+    for p in short_clips[:2]:
+        shutil.copy(p, src / p.name)
+    from formcheck import cli
+
+    local, ray_out = tmp_path / "local", tmp_path / "ray"
+    assert cli.main(["batch", str(src), "--out", str(local), "--jobs", "2", "-q"]) == 0
+    assert cli.main(["batch", str(src), "--out", str(ray_out), "--executor", "ray", "--jobs", "2", "-q"]) == 0
+    names = sorted(p.relative_to(local) for p in local.rglob("*.json"))
+    assert len(names) == 2 and names == sorted(p.relative_to(ray_out) for p in ray_out.rglob("*.json"))
+    for name in names:
+        a, b = json.loads((local / name).read_text()), json.loads((ray_out / name).read_text())
+        assert b["batch"]["executor"] == "ray" and b["batch"]["track_from_cache"] is False
+        assert comparable(a) == comparable(b)
+        assert a["summary"]["rep_count"] >= 0 and a["clip"]["frames"] == SHORT_FRAMES
