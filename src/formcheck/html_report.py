@@ -1,0 +1,343 @@
+"""The report a coach sends an athlete: ONE self-contained HTML file.
+
+Everything is inline: CSS in the page, the plots as inline SVG (matplotlib), the key frames as
+base64 JPEG; no script, no font, no link leaves the file, so it opens offline, mails as one
+attachment and prints. The numbers and words shown come from report.to_dict (the versioned JSON),
+so the page and the JSON never disagree; the series for the plots come from the Analysis itself.
+All text goes through Jinja2's HTML escaping.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import report
+from .analysis import Analysis
+from .checks import Fault, lockout_limit, overextension_limit
+from .profiles import FAULT_CODES, Profile
+from .track import PoseTrack
+
+KEY_FRAME_SIDE = 560  # px, the longer side of a key frame in the page
+PHASE_COLOURS = {"up": "#3a9d5d", "top": "#e0a800", "down": "#3b7dd8", "bottom": "#9aa0a6"}
+FAULT_COLOUR = "#d93025"
+NO_PICTURES = "key frames need the video: pass the CLIP along with --track to see them"
+
+
+def label(code: str) -> str:
+    """incomplete_lockout -> Incomplete lockout."""
+    return code.replace("_", " ").capitalize()
+
+
+# ------------------------------------------------------------------ key frames
+
+
+def key_frame_index(fault: Fault, analysis: Analysis) -> int:
+    """The frame that shows a fault best: the top of its (last) rep when the top lies inside the
+    fault's span (lockout, arching, hip roll...: the moment it fell short), else the span's middle
+    (a rushed descent, a jerky drive)."""
+    t = analysis.timestamps
+    by_index = {r.index: r for r in analysis.reps}
+    for rep_no in reversed(fault.reps or (fault.rep,)):
+        rep = by_index.get(rep_no)
+        if rep is not None and fault.start_s - 1e-3 <= t[rep.top_frame] <= fault.end_s + 1e-3:
+            return int(rep.top_frame)
+    middle = 0.5 * (fault.start_s + fault.end_s)
+    return int(np.clip(np.searchsorted(t, middle), 0, max(len(t) - 1, 0)))
+
+
+def key_frames(
+    clip: str | Path, track: PoseTrack, analysis: Analysis, profile: Profile, max_side: int = KEY_FRAME_SIDE
+) -> list[str]:
+    """Per fault, a data: URI of its key frame (JPEG) with the full overlay drawn on it.
+
+    Decodes the clip once up to the last frame needed (seeking is not frame-exact in every codec)."""
+    import cv2
+
+    from .annotate import grab_frames, output_size
+    from .viz import Layout, draw_frame, overlay_data
+
+    wanted = [key_frame_index(f, analysis) for f in analysis.faults]
+    if not wanted:
+        return []
+    frames = grab_frames(clip, sorted(set(wanted)))
+    data = overlay_data(track, analysis, profile)
+    uris: dict[int, str] = {}
+    for i, frame in frames.items():
+        width, height, scale = output_size(frame.shape[1], frame.shape[0], max_side)
+        small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+        draw_frame(small, i, data, Layout.for_size(width, height), scale)
+        ok, jpeg = cv2.imencode(
+            ".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82]
+        )
+        if ok:
+            uris[i] = "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii")
+    return [uris.get(i, "") for i in wanted]
+
+
+# ------------------------------------------------------------------ checklist
+
+
+@dataclass(frozen=True)
+class ChecklistRow:
+    code: str
+    label: str
+    item: str  # the guide's checklist words
+    status: str  # "pass", "fail", "not measurable", "not judged"
+    note: str  # the cue for a failure, the reason otherwise
+    reps: str  # where it failed
+
+
+def checklist(data: dict[str, Any], profile: Profile) -> list[ChecklistRow]:
+    """The guide's checklist, one row per enabled check, in the guide's order.
+
+    fail: a fault of that code was found (with the coaching cue); not measurable: this camera view
+    cannot show it (with why); not judged: no rep was found, so nothing was; pass otherwise (a
+    partly measured check says what was left out)."""
+    faults = data["faults"]
+    measurement = data["measurement"]
+    rows = []
+    for code in FAULT_CODES:
+        rule = profile.fault(code)
+        if not rule.get("enabled"):
+            continue
+        guide = rule.get("guide", {})
+        found = [f for f in faults if f["code"] == code]
+        reps = sorted({r for f in found for r in (f.get("reps") or [f["rep"]])})
+        if code in measurement["not_measurable"]:
+            status, note = "not measurable", measurement["not_measurable"][code]
+        elif found:
+            status, note = "fail", guide.get("cue", "") or found[0]["cue"]
+        elif not data["reps"]:
+            status, note = "not judged", "no rep was found in the clip"
+        else:
+            status, note = "pass", measurement["partly_measurable"].get(code, "")
+            note = f"partly measured: {note}" if note else ""
+        rows.append(
+            ChecklistRow(
+                code, label(code), guide.get("checklist", ""), status, note, ", ".join(map(str, reps))
+            )
+        )
+    return rows
+
+
+# ------------------------------------------------------------------ plots
+
+
+def _svg(fig: Any, prefix: str) -> str:
+    """A matplotlib figure as inline SVG: text as text (small, selectable), no metadata, and no
+    namespace URLs (inline SVG in HTML needs none), so the page holds no http(s) address at all.
+    Ids get `prefix`: two inline SVGs share one id space, and url(#id) finds the first match."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "formcheck"}):
+        fig.savefig(
+            buf,
+            format="svg",
+            bbox_inches="tight",
+            metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
+        )
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r'\b(id="|url\(#|href="#)', rf"\g<1>{prefix}-", svg)
+    return svg.replace("<svg", '<svg role="img"', 1)
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_subplot()
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8, colors="#444")
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def hip_plot(analysis: Analysis, profile: Profile, key_times: list[float]) -> str:
+    """Hip angle over time, reps shaded and numbered, the lockout line, faults marked."""
+    fig, ax = _figure(9.0, 3.2)
+    t = analysis.timestamps
+    hip = np.asarray(analysis.hip, dtype=float)
+    readable = np.isfinite(hip).any()
+    for stretch in analysis.unusable:
+        ax.axvspan(stretch.start_s, stretch.end_s, color="#bbb", alpha=0.35, lw=0, hatch="//")
+    for k, rep in enumerate(analysis.reps):
+        ax.axvspan(rep.start_s, rep.end_s, color="#4c8bf5" if k % 2 == 0 else "#7aa7f7", alpha=0.13, lw=0)
+        ax.text(
+            0.5 * (rep.start_s + rep.end_s),
+            1.0,
+            str(rep.index),
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="#1a56c4",
+        )
+    if readable:
+        ax.plot(t, hip, color="#222", lw=1.3, label="hip angle")
+        if profile.fault("incomplete_lockout").get("enabled"):
+            ax.axhline(lockout_limit(profile), color="#e0a800", lw=1.2, ls="--", label="lockout line")
+        if profile.fault("overextension").get("enabled"):
+            ax.axhline(
+                overextension_limit(profile), color=FAULT_COLOUR, lw=0.8, ls=":", label="overextension"
+            )
+        ax.set_ylabel("hip angle (deg)", fontsize=8)
+    else:
+        ax.set_yticks([])
+        ax.text(
+            0.5,
+            0.5,
+            "hip angle not readable from this camera view: reps and faults only",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="#666",
+        )
+    ys = np.interp(key_times, t, np.where(np.isfinite(hip), hip, np.nanmedian(hip))) if readable else None
+    for n, (fault, when) in enumerate(zip(analysis.faults, key_times, strict=True), start=1):
+        ax.axvspan(fault.start_s, fault.end_s, color=FAULT_COLOUR, alpha=0.12, lw=0)
+        y = ys[n - 1] if ys is not None else 0.5
+        ax.plot(
+            [when],
+            [y],
+            marker="v",
+            color=FAULT_COLOUR,
+            ms=7,
+            ls="none",
+            transform=ax.transData if ys is not None else ax.get_xaxis_transform(),
+        )
+        ax.annotate(
+            f"F{n}",
+            (when, y),
+            xytext=(0, 7),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+            color=FAULT_COLOUR,
+            xycoords="data" if ys is not None else ax.get_xaxis_transform(),
+        )
+    ax.set_xlim(0, max(analysis.duration_s, 1e-3))
+    ax.set_xlabel("time (s)", fontsize=8)
+    if readable:
+        ax.legend(fontsize=7, loc="lower right", frameon=False, ncol=3)
+    return _svg(fig, "hip")
+
+
+def tempo_plot(data: dict[str, Any]) -> str:
+    """Per rep, one bar split into its phases (up, top pause, down, bottom pause), in seconds."""
+    reps = data["reps"]
+    fig, ax = _figure(9.0, 0.6 + 0.32 * max(len(reps), 1))
+    keys = (("up_s", "up"), ("top_pause_s", "top"), ("down_s", "down"), ("bottom_pause_s", "bottom"))
+    y = np.arange(len(reps))
+    left = np.zeros(len(reps))
+    for key, phase in keys:
+        secs = np.array([r[key] if r[key] is not None else 0.0 for r in reps], dtype=float)
+        ax.barh(y, secs, left=left, color=PHASE_COLOURS[phase], height=0.62, label=phase)
+        for yi, x0, s in zip(y, left, secs, strict=True):
+            if s >= 0.25:
+                ax.text(x0 + s / 2, yi, f"{s:.1f}", ha="center", va="center", fontsize=7, color="white")
+        left += secs
+    ax.set_yticks(y, [f"rep {r['rep']}" for r in reps])
+    ax.invert_yaxis()
+    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("seconds", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right", frameon=False, ncol=4, bbox_to_anchor=(1.0, 1.0))
+    return _svg(fig, "tempo")
+
+
+# ------------------------------------------------------------------ the page
+
+
+def _fmt(x: Any, nd: int = 1, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    return f"{x:.{nd}f}{unit}"
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("formcheck", "templates"),
+        autoescape=True,  # every value is escaped unless marked safe (only our own SVG is)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = _fmt
+    env.filters["label"] = label
+    return env
+
+
+def render_html(
+    analysis: Analysis, profile: Profile, images: list[str] | None = None, images_note: str = NO_PICTURES
+) -> str:
+    """The page as a string. images: a data: URI per fault (from key_frames), or None without video."""
+    from markupsafe import Markup
+
+    data = report.to_dict(analysis, profile)
+    key_times = [float(analysis.timestamps[key_frame_index(f, analysis)]) for f in analysis.faults]
+    faults = [
+        {
+            **f,
+            "n": n,
+            "label": label(f["code"]),
+            "image": (images[n - 1] if images else ""),
+            "key_s": key_times[n - 1],
+            "which": _which(f),
+        }
+        for n, f in enumerate(data["faults"], start=1)
+    ]
+    context = {
+        "d": data,
+        "name": Path(analysis.source).name or "pose track",
+        "faults": faults,
+        "images_note": "" if images is not None else images_note,
+        "checklist": checklist(data, profile),
+        "hip_svg": Markup(hip_plot(analysis, profile, key_times)),
+        "tempo_svg": Markup(tempo_plot(data)) if data["reps"] else "",
+        "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").get("enabled") else None,
+        "angles_readable": "incomplete_lockout" not in analysis.not_measurable,
+        "several_sets": len(data["sets"]) > 1,
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def _which(fault: dict[str, Any]) -> str:
+    reps = fault.get("reps") or [fault["rep"]]
+    return f"reps {reps[0]}–{reps[-1]}" if len(reps) > 1 else f"rep {reps[0]}"
+
+
+def write_html(
+    path: str | Path,
+    analysis: Analysis,
+    profile: Profile,
+    track: PoseTrack | None = None,
+    clip: str | Path | None = None,
+) -> None:
+    """Render and write atomically (temp file, then rename). Key frames need the clip and its track."""
+    images = key_frames(clip, track, analysis, profile) if clip is not None and track is not None else None
+    text = render_html(analysis, profile, images)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
