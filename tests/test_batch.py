@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import fcntl
 import json
 import os
@@ -28,7 +29,6 @@ from formcheck import batch
 from formcheck.batch import BatchSettings, ClipOutcome, ClipTask
 from formcheck.cache import TrackCache, atomic_write, atomic_write_text
 from formcheck.errors import FormcheckError, NoClipsFound
-from formcheck.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_videos"
@@ -67,7 +67,7 @@ def short_clips(tmp_path_factory) -> list[Path]:
 
 
 def settings(variant: str = "hip_thrust") -> BatchSettings:
-    return BatchSettings.create(load_profile(variant))
+    return BatchSettings.create(variant)
 
 
 def fake_score(task: ClipTask) -> ClipOutcome:
@@ -196,6 +196,32 @@ def test_rerun_skips_what_is_scored_and_rescoring_skips_the_model(tmp_path):
     rows = read_summary(out)
     assert {r["variant"] for r in rows.values()} == {"glute_bridge"}
     assert json.loads((out / "in/a.mp4.json").read_text())["batch"]["track_from_cache"] is True
+
+
+def test_auto_variant_is_detected_per_clip_and_named_in_the_summary(tmp_path):
+    fake_clips(tmp_path / "in", ["a.mp4"])
+    res = batch.run_batch([tmp_path / "in"], tmp_path / "out", settings("auto"), executor="inline",
+                          task_fn=fake_score, progress="off")
+    doc = json.loads((tmp_path / "out/in/a.mp4.json").read_text())
+    assert doc["variant"]["detected"]["name"] == doc["variant"]["name"] == res.rows[0]["variant"]
+    assert doc["batch"]["variant"] == "auto"
+
+
+def test_settings_hash_follows_profile_contents(tmp_path):
+    base = json.loads((ROOT / "src/formcheck/profiles/hip_thrust.json").read_text())
+    (tmp_path / "mine.json").write_text(json.dumps(base))
+    base.setdefault("reps", {})["min_rep_s"] = 0.9
+    (tmp_path / "stricter.json").write_text(json.dumps(base))
+    hashes = {settings(str(tmp_path / n)).sha256 for n in ("mine.json", "stricter.json")}
+    assert len(hashes) == 2 and settings("hip_thrust").sha256 == settings("hip_thrust").sha256
+
+
+def test_a_worker_with_other_code_refuses(tmp_path):
+    clip = fake_clips(tmp_path, ["a.mp4"])[0]
+    task = ClipTask(str(clip), str(clip), dataclasses.replace(settings(), code_sha256="0" * 64),
+                    check_code=True)
+    out = batch.score_clip(task)
+    assert out.status == "failed" and "is not the driver's" in out.error
 
 
 def test_identical_clips_run_the_model_once(tmp_path):

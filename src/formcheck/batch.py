@@ -257,23 +257,44 @@ def _mediapipe_version() -> str:
         return "unknown"
 
 
+def code_sha256() -> str:
+    """Fingerprint of the analysis code and the built-in profiles: a result scored by other code
+    (an upgrade, a local edit, a cluster node with another install) is never taken for current."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted([*root.glob("*.py"), *root.glob("profiles/*.json")]):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class BatchSettings:
     """Everything a clip's result depends on besides its bytes."""
 
-    profile: Profile
+    variant: str  # "auto" (detected per clip), a built-in name, or a profile .json
+    profile: Profile | None  # the named profile, carried to the workers; None for "auto"
     model_sha256: str
     model_path: str | None = None  # None: each machine finds the bundled model itself
     fps: float | None = None
     max_pixels: int = MAX_PIXELS
+    code_sha256: str = ""
 
     @classmethod
-    def create(cls, profile: Profile, model: str | Path | None = None, fps: float | None = None,
-               max_pixels: int = MAX_PIXELS) -> BatchSettings:
+    def create(
+        cls,
+        variant: str = "auto",
+        model: str | Path | None = None,
+        fps: float | None = None,
+        max_pixels: int = MAX_PIXELS,
+    ) -> BatchSettings:
+        """Raises ProfileError for an unknown variant, ModelNotFound for a missing model."""
         from .pose import find_model, sha256_file  # model lookup only, no MediaPipe import
+        from .profiles import load_profile
+        from .variants import AUTO
 
-        path = find_model(model)
-        return cls(profile, sha256_file(path), str(model) if model else None, fps, max_pixels)
+        profile = None if variant == AUTO else load_profile(variant)
+        model_sha = sha256_file(find_model(model))
+        return cls(variant, profile, model_sha, str(model) if model else None, fps, max_pixels, code_sha256())
 
     def extraction(self) -> dict[str, Any]:
         """How the model runs: one landmarker over the whole clip (batch parallelism is per clip,
@@ -295,8 +316,10 @@ class BatchSettings:
         return canonical_sha256(
             {
                 "formcheck": __version__,
+                "code": self.code_sha256,
                 "report": REPORT_SCHEMA,
-                "profile": dataclasses.asdict(self.profile),
+                "variant": self.variant if self.profile is None else None,
+                "profile": dataclasses.asdict(self.profile) if self.profile is not None else None,
                 "model": self.model_sha256,
                 "extraction": self.extraction(),
             }
@@ -314,6 +337,7 @@ class ClipTask:
     read_path: str  # where the worker reads it; unused when `data` is shipped
     settings: BatchSettings
     data: bytes | None = None  # the clip's bytes, for workers that cannot see the driver's files
+    check_code: bool = False  # on another machine: refuse to score with other formcheck code
 
 
 @dataclass
@@ -380,9 +404,13 @@ def analyse(track: PoseTrack, settings: BatchSettings) -> ClipOutcome:
     """Report of a track under the batch's profile; a truncated clip is scored and flagged."""
     from . import report
     from .analysis import analyze_track
+    from .variants import AUTO, analyze_variant
 
-    result = analyze_track(track, settings.profile)
-    out = ClipOutcome(report=report.to_dict(result, settings.profile))
+    if settings.profile is None:
+        result, profile, _ = analyze_variant(track, AUTO)
+    else:
+        result, profile = analyze_track(track, settings.profile), settings.profile
+    out = ClipOutcome(report=report.to_dict(result, profile))
     if track.meta.get("truncated"):
         exc = TruncatedVideo(
             f"{track.source}: decoded {track.meta.get('frames_decoded', track.n_frames)} of"
@@ -424,6 +452,12 @@ def score_clip(task: ClipTask) -> ClipOutcome:
     start = time.perf_counter()
     read = ""
     try:
+        if task.check_code and task.settings.code_sha256 != code_sha256():
+            raise FormcheckError(
+                f"{task.source}: formcheck on {socket.gethostname()} ({__version__}, code"
+                f" {code_sha256()[:12]}) is not the driver's (code {task.settings.code_sha256[:12]});"
+                " install the same formcheck everywhere"
+            )
         with _readable(task) as read:
             track = rebase(extract(read, task.settings), task.source)
         out = analyse(track, task.settings)
@@ -555,7 +589,7 @@ def _ship(task: ClipTask) -> ClipTask:
         data = Path(task.read_path).read_bytes()
     except OSError:
         return task  # the task then fails on the worker with the usual error
-    return dataclasses.replace(task, data=data, read_path="")
+    return dataclasses.replace(task, data=data, read_path="", check_code=True)
 
 
 def run_ray(
@@ -813,7 +847,7 @@ class _Run:
             return item, failure(exc)
         item.key = self.settings.track_key(content)
         item.facts = {"content_sha256": content, "size_bytes": size, "settings_sha256": self.settings_sha,
-                      "variant": self.settings.profile.name, "track_key": item.key,
+                      "variant": self.settings.variant, "track_key": item.key,
                       "executor": self.executor, "track_from_cache": False}
         if size == 0:
             return item, failure(EmptyVideo(f"{p}: file is empty (0 bytes)"))

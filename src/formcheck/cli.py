@@ -98,7 +98,11 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
         help="clips scored at once, one core each (default: one per core; with --executor ray and no"
         " --address, the CPUs of the local Ray instance)",
     )
-    bt.add_argument("--variant", default="hip_thrust", help="exercise variant or a profile .json")
+    bt.add_argument(
+        "--variant",
+        default="auto",
+        help="exercise variant or a profile .json (default auto: detected for each clip)",
+    )
     bt.add_argument("--model", metavar="F", help="pose model .task file (default: the bundled model)")
     bt.add_argument("--cache", metavar="DIR", help="pose-track cache folder (default: DIR/.tracks)")
     bt.add_argument("--executor", choices=("local", "ray"), default="local", help="default: local")
@@ -113,13 +117,12 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     from . import batch
 
-    try:
-        profile = load_profile(args.variant)
-    except ProfileError as exc:
-        raise UsageError(str(exc)) from exc
     if args.address and args.executor != "ray":
         raise UsageError("--address needs --executor ray")
-    settings = batch.BatchSettings.create(profile, model=args.model)
+    try:
+        settings = batch.BatchSettings.create(args.variant, model=args.model)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from exc
     try:
         result = batch.run_batch(
             args.paths,
