@@ -292,6 +292,15 @@ def test_atomic_write_leaves_the_old_file_and_no_temp_on_failure(tmp_path):
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["r.json"]
 
 
+def test_results_are_readable_like_any_new_file(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "r.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
+
+
 def test_stale_temps_are_cleared_and_a_second_writer_is_refused(tmp_path):
     fake_clips(tmp_path / "in", ["a.mp4"])
     out = tmp_path / "out"
