@@ -15,7 +15,7 @@ from .errors import ClipTooShort, NoPersonDetected
 from .profiles import Profile
 from .reps import Rep, segment
 from .scoring import Scores, score_all
-from .sets import TrainingSet, build_sets, split_sets, without_rests
+from .sets import TrainingSet, build_sets, compare_sides, split_sets, without_rests
 from .track import PoseTrack
 
 
@@ -48,6 +48,7 @@ class Analysis:
     sets: list[TrainingSet] = field(default_factory=list)
     scores: Scores = Scores({}, [])
     variant_detected: dict | None = None  # with --variant auto: name, confidence, reason
+    sides: dict | None = None  # single-leg work on both legs: per-side figures and imbalances
 
     @property
     def rep_count(self) -> int:
@@ -168,6 +169,40 @@ class Findings:
     partly_measurable: dict[str, str]
 
 
+SWITCH_MIN_SIDE_S = 4.0  # each leg must work this long before a clip counts as switching legs
+SWITCH_BLANK_S = 0.3  # the change of legs itself is no rep: blanked either side of the switch
+SWITCH_KNEE_GAP_DEG = 30.0
+
+
+def leg_switches(track: PoseTrack) -> np.ndarray | None:
+    """Per-frame working leg of a single-leg clip that switches legs, else None (one leg all along)."""
+    legs = kin.working_leg_by_frame(track.image, track.fps, SWITCH_KNEE_GAP_DEG)
+    seconds = {leg: float((legs == leg).sum()) / track.fps for leg in kin.SIDES}
+    return legs if min(seconds.values()) >= SWITCH_MIN_SIDE_S else None
+
+
+def leg_order(legs: np.ndarray) -> list[str]:
+    change = np.flatnonzero(legs[1:] != legs[:-1]) + 1
+    return [str(legs[i]) for i in [0, *change.tolist()]]
+
+
+def switched_points(
+    track: PoseTrack, legs: np.ndarray, cfg: sig.SignalConfig, cuts: np.ndarray
+) -> np.ndarray:
+    """Each frame's working-leg points, blank around each change of legs."""
+    left = prepared_points(track, "left", cfg, cuts)
+    right = prepared_points(track, "right", cfg, cuts)
+    points = np.where((legs == "left")[:, None, None], left, right)
+    pad = int(round(SWITCH_BLANK_S * track.fps))
+    for i in np.flatnonzero(legs[1:] != legs[:-1]) + 1:
+        points[max(0, i - pad) : i + pad] = np.nan
+    return points
+
+
+def switched_leg_visibility(track: PoseTrack, legs: np.ndarray) -> np.ndarray:
+    return np.where(legs == "left", leg_visibility(track, "left"), leg_visibility(track, "right"))
+
+
 def working_leg_is_far(track: PoseTrack, side: kin.SideChoice) -> bool:
     """A single-leg set whose working leg is the one away from the camera (its knee and ankle
     seen less well than the free leg's)."""
@@ -238,21 +273,32 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         drive = partial(
             kin.front_lift, scale=kin.shoulder_width(track.image), gain_deg=profile.view.front_lift_gain_deg
         )
-    ang = drive(prepared_points(track, "mid" if front else side.side, cfg, cuts, drive))
+    legs = leg_switches(track) if side.single_leg and not front else None
+    if legs is None:
+        points = prepared_points(track, "mid" if front else side.side, cfg, cuts, drive)
+    else:
+        points = switched_points(track, legs, cfg, cuts)
+        order = " then ".join(leg_order(legs))
+        side = kin.SideChoice(side.side, f"planted working leg, switching legs: {order}", True)
+    ang = drive(points)
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
     seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps)
-    reps = without_rests(seg.reps, profile.sets)
+    reps = seg.reps
+    if side.single_leg and side.side in kin.SIDES:
+        reps = [replace(r, leg=str(legs[r.top_frame]) if legs is not None else side.side) for r in reps]
+    reps = without_rests(reps, profile.sets)
     if front:  # the drive signal is a lift, not an angle: no angle may be reported from it
         reps = [replace(r, bottom_hip_deg=np.nan, top_hip_deg=np.nan, end_hip_deg=None) for r in reps]
     signals = Signals(
         track.timestamps,
         ang.hip,
-        leg_visibility(track, side.side),
+        leg_visibility(track, side.side) if legs is None else switched_leg_visibility(track, legs),
         # only where the view can use them (view_limits): the rest are reported not measurable
         pelvis_roll=None if view.view == "side" else kin.pelvis_roll_world(track.world),
         knee_cave=kin.knee_cave_world(track.world, working_leg) if front else None,
         free_side_sign=free,
+        free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),
     )
     found = judge(reps, profile, signals, view.view, far_working_leg=working_leg_is_far(track, side))
     n = max(track.n_frames, 1)
@@ -283,4 +329,5 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         partly_measurable=found.partly_measurable,
         sets=found.sets,
         scores=found.scores,
+        sides=compare_sides(reps, profile.sets),
     )

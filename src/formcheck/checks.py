@@ -47,6 +47,12 @@ class Signals:
     pelvis_roll: np.ndarray | None = None  # hip line against shoulder line about the trunk, deg (world)
     knee_cave: np.ndarray | None = None  # knees' swing toward the midline, deg (world)
     free_side_sign: float = 0.0  # single-leg: +1 free leg left, -1 right (a drop of it reads +); 0 both legs
+    free_side_by_frame: np.ndarray | None = None  # the same per frame, when the lifter switches legs
+
+    def free_side_at(self, rep: Rep) -> float:
+        if self.free_side_by_frame is not None:
+            return float(self.free_side_by_frame[min(rep.top_frame, len(self.free_side_by_frame) - 1)])
+        return self.free_side_sign
 
 
 def lockout_limit(profile: Profile) -> float:
@@ -444,7 +450,8 @@ def pelvis_drops(reps: list[Rep], rule: dict[str, Any], signals: Signals, roll: 
     base = set_bottom_median(reps, signals, roll, rule)
     tops = np.array([window_median(signals.t, roll, hold_middle(r, rule["top_trim_frac"])) for r in reps])
     change = tops - base
-    return change * signals.free_side_sign if signals.free_side_sign else np.abs(change)
+    sign = np.array([signals.free_side_at(r) for r in reps])
+    return np.where(sign != 0, change * sign, np.abs(change))
 
 
 def check_hip_rotation(reps: list[Rep], profile: Profile, signals: Signals | None) -> list[Fault]:

@@ -133,6 +133,37 @@ def choose_side(
     )
 
 
+def working_leg_by_frame(
+    image: np.ndarray, fps: float, min_gap_deg: float = 40.0, window_s: float = 2.0
+) -> np.ndarray:
+    """Per frame, the planted leg of a single-leg set ("left"/"right"), from which knee is bent
+    more (the free leg is held much straighter). The knee gap is median-filtered over window_s so
+    a rep's own swing does not flip it; frames with no clear gap take the nearest clear label."""
+    from scipy.ndimage import median_filter
+
+    knees = {
+        name: knee_angle(image[:, h, :2], image[:, k, :2], image[:, a, :2])
+        for name, (_, h, k, a) in SIDES.items()
+    }
+    gap = knees["left"] - knees["right"]  # > 0: left straighter, so the right leg works
+    n = len(gap)
+    labels = np.full(n, "", dtype="<U5")
+    ok = np.isfinite(gap)
+    if not ok.any():
+        return labels
+    filled = np.interp(np.arange(n), np.flatnonzero(ok), gap[ok])
+    smooth = median_filter(filled, size=max(1, int(round(window_s * fps))) | 1, mode="nearest")
+    clear = np.abs(smooth) >= min_gap_deg
+    if not clear.any():
+        return labels
+    which = np.where(smooth > 0, "right", "left")
+    idx = np.flatnonzero(clear)
+    nearest = idx[np.clip(np.searchsorted(idx, np.arange(n)), 0, len(idx) - 1)]
+    before = idx[np.clip(np.searchsorted(idx, np.arange(n)) - 1, 0, len(idx) - 1)]
+    pick = np.where(np.abs(before - np.arange(n)) < np.abs(nearest - np.arange(n)), before, nearest)
+    return which[pick]
+
+
 @dataclass(frozen=True)
 class Angles:
     """Per-frame angle series, degrees, NaN where not measurable."""

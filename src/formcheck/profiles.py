@@ -44,6 +44,10 @@ class SetConfig:
 
     min_rest_s: float = 20.0
     compare_reps: int = 2  # the first rep of a set is compared with this many last reps of the one before
+    # single-leg sets on both legs: the sides differ (an imbalance) beyond these
+    side_top_diff_deg: float = 8.0
+    side_range_diff_deg: float = 10.0
+    side_tempo_ratio: float = 1.3
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,7 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
         "reps": [
             {
                 "rep": r.index,
+                "leg": r.leg,
                 "start_s": _num(r.start_s, 3),
                 "end_s": _num(r.end_s, 3),
                 "bottom_hip_deg": _num(r.bottom_hip_deg, 1),
@@ -191,6 +192,7 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
             for r in analysis.reps
         ],
         "sets": sets_list(analysis),
+        "sides": analysis.sides,
         "faults": [asdict(f) for f in analysis.faults],
         "unusable": [
             asdict(s) | {"start_s": _num(s.start_s, 3), "end_s": _num(s.end_s, 3)} for s in analysis.unusable
@@ -299,6 +301,7 @@ def render_text(analysis: Analysis, profile: Profile) -> str:
     faults = ", ".join(f"{code} x{n}" for code, n in s["fault_counts"].items()) or "none"
     lines.append(f"  faults: {faults}")
     lines += _set_lines(analysis)
+    lines += _side_lines(analysis)
     for code, why in analysis.not_measurable.items():
         lines.append(f"  {code}: not measurable from this view ({why})")
     for code, why in analysis.partly_measurable.items():
@@ -314,6 +317,21 @@ def _rep_score(analysis: Analysis, rep: int) -> float | None:
 
 def _deduction_text(score: Score) -> str:
     return "; ".join(f"-{d.points:g} {d.code} ({d.severity})" for d in score.deductions)
+
+
+def _side_lines(analysis: Analysis) -> list[str]:
+    if not analysis.sides:
+        return []
+    out = ["", "sides (single-leg, both legs worked):"]
+    for leg in ("left", "right"):
+        d = analysis.sides[leg]
+        out.append(
+            f"  {leg:5s}: {d['reps']} reps, top {_fmt(d['top_hip_deg'], 1)}°,"
+            f" range {_fmt(d['range_deg'], 1)}°, up {_fmt(d['up_s'])} s, down {_fmt(d['down_s'])} s"
+        )
+    found = [f"  imbalance: {text}" for text in analysis.sides["imbalances"]]
+    out += found or ["  no imbalance beyond the limits"]
+    return out
 
 
 def _set_lines(analysis: Analysis) -> list[str]:

@@ -65,6 +65,7 @@ class Rep:
     top_torso_deg: float
     complete: bool
     end_torso_deg: float | None = None  # trunk at the bottom the descent reached: depth from either leg
+    leg: str | None = None  # single-leg sets: the working leg ("left"/"right"); None with both legs
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ def split_sets(reps: list[Rep], cfg: SetConfig) -> list[list[Rep]]:
     if not reps:
         return []
     gaps = np.array([b.start_s - a.end_s for a, b in zip(reps, reps[1:], strict=False)])
-    cuts = np.flatnonzero(gaps >= cfg.min_rest_s) + 1
+    switched = np.array([a.leg != b.leg for a, b in zip(reps, reps[1:], strict=False)], dtype=bool)
+    cuts = np.flatnonzero((gaps >= cfg.min_rest_s) | switched) + 1  # single-leg: one set per side
     bounds = [0, *cuts.tolist(), len(reps)]
     return [reps[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
@@ -85,7 +86,8 @@ def build_sets(
     faults: list[Fault] = []
     check = bool(profile.fault("short_rest").get("enabled", False)) and "short_rest" not in skip
     for i, group in enumerate(groups):
-        previous = groups[i - 1] if i else []
+        # the rest rule compares a set with the previous one on the same leg (single-leg sides)
+        previous = next((g for g in reversed(groups[:i]) if g[0].leg == group[0].leg), [])
         found = []
         if previous:
             found = [d for d in rest_drifts(group[0], previous, profile) if d.measure not in skip_measures]
@@ -105,3 +107,46 @@ def build_sets(
             )
         )
     return out, faults
+
+
+def side_summary(reps: list[Rep]) -> dict[str, float | int | None]:
+    """One leg's reps: count, median lockout, range and tempo."""
+
+    def med(values: list[float | None]) -> float | None:
+        v = np.array([np.nan if x is None else x for x in values], dtype=float)
+        return round(float(np.nanmedian(v)), 2) if np.isfinite(v).any() else None
+
+    return {
+        "reps": len(reps),
+        "top_hip_deg": med([r.top_hip_deg for r in reps]),
+        "range_deg": med([r.top_hip_deg - r.bottom_hip_deg for r in reps]),
+        "up_s": med([r.up_s for r in reps]),
+        "down_s": med([r.down_s for r in reps]),
+    }
+
+
+def compare_sides(reps: list[Rep], cfg: SetConfig) -> dict[str, Any] | None:
+    """Single-leg work on both legs: per side figures and where they differ beyond the profile's
+    limits (lockout and range in degrees, tempo as a ratio). None unless both legs worked."""
+    sides = {leg: [r for r in reps if r.leg == leg] for leg in ("left", "right")}
+    if not all(sides.values()):
+        return None
+    summary = {leg: side_summary(rs) for leg, rs in sides.items()}
+    left, right = summary["left"], summary["right"]
+    imbalances = []
+    for key, limit, label in (
+        ("top_hip_deg", cfg.side_top_diff_deg, "lockout"),
+        ("range_deg", cfg.side_range_diff_deg, "range"),
+    ):
+        a, b = left[key], right[key]
+        if a is not None and b is not None and abs(a - b) > limit:
+            weaker = "left" if a < b else "right"
+            imbalances.append(f"{label}: {weaker} side {abs(a - b):.0f} deg less (limit {limit:g})")
+    for key, label in (("up_s", "drive"), ("down_s", "descent")):
+        a, b = left[key], right[key]
+        ratio = max(a, b) / min(a, b) if a and b else 1.0
+        if ratio > cfg.side_tempo_ratio:
+            slower = "left" if a > b else "right"
+            limit = cfg.side_tempo_ratio
+            imbalances.append(f"{label}: {slower} side {ratio:.2f}x as long (limit {limit:g}x)")
+    return {**summary, "imbalances": imbalances}
