@@ -57,6 +57,10 @@ def test_working_leg_is_read_per_frame():
 def test_reps_are_counted_per_side_and_each_side_is_its_own_set(switching):
     assert [r.leg for r in switching.reps] == ["left"] * 4 + ["right"] * 4
     assert [s.rep_count for s in switching.sets] == [4, 4]
+    # each leg's signal is its own: the change of legs costs nothing beyond the switch itself
+    paused = [r.bottom_pause_s is not None for r in switching.reps]
+    assert paused == [True, True, True, False] * 2
+    assert switching.usable_fraction > 0.9
     assert "switching legs: left then right" in switching.side.reason
 
 
@@ -73,3 +77,14 @@ def test_one_leg_all_along_has_no_side_comparison():
     assert result.sides is None and {r.leg for r in result.reps} == {"right"}
     both = analyze_track(side_track(RepPlan(reps=4), "left", seed=3), load_profile("hip_thrust"))
     assert both.sides is None
+
+
+def test_the_report_marks_each_rep_with_its_leg_and_compares_the_sides(switching):
+    from formcheck import report
+
+    text = report.render_text(switching, SL)
+    assert " 1L   1.00 " in text and " 5R  " in text
+    assert "imbalance: lockout: right side" in text
+    data = report.to_dict(switching, SL)
+    assert [r["leg"] for r in data["reps"]] == ["left"] * 4 + ["right"] * 4
+    assert data["sides"]["right"]["reps"] == 4 and data["sides"]["imbalances"]

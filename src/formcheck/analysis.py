@@ -189,10 +189,14 @@ def leg_order(legs: np.ndarray) -> list[str]:
 def switched_points(
     track: PoseTrack, legs: np.ndarray, cfg: sig.SignalConfig, cuts: np.ndarray
 ) -> np.ndarray:
-    """Each frame's working-leg points, blank around each change of legs."""
-    left = prepared_points(track, "left", cfg, cuts)
-    right = prepared_points(track, "right", cfg, cuts)
-    points = np.where((legs == "left")[:, None, None], left, right)
+    """Each frame's working-leg points, blank around each change of legs. Each leg is cleaned on
+    its own working frames only: while raised, its angles are no part of its signal."""
+    own = {}
+    for leg in kin.SIDES:
+        vis = track.visibility.copy()
+        vis[legs != leg] = 0.0
+        own[leg] = prepared_points(replace(track, visibility=vis), leg, cfg, cuts)
+    points = np.where((legs == "left")[:, None, None], own["left"], own["right"])
     pad = int(round(SWITCH_BLANK_S * track.fps))
     for i in np.flatnonzero(legs[1:] != legs[:-1]) + 1:
         points[max(0, i - pad) : i + pad] = np.nan

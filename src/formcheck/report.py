@@ -31,6 +31,7 @@ from typing import Any
 from . import __version__
 from .analysis import Analysis
 from .profiles import Profile
+from .reps import Rep
 from .scoring import Score
 from .sets import rep_goals as _set_rep_goals
 
@@ -265,7 +266,7 @@ def render_text(analysis: Analysis, profile: Profile) -> str:
     ]
     for r in analysis.reps:
         lines.append(
-            f"{r.index:>3} {r.start_s:>6.2f} {r.end_s:>6.2f} "
+            f"{_rep_label(analysis, r):>3} {r.start_s:>6.2f} {r.end_s:>6.2f} "
             f"{_fmt(r.bottom_hip_deg, 1):>8} {_fmt(r.top_hip_deg, 1):>6} "
             f"{_fmt(r.up_s):>5} {_fmt(r.top_pause_s):>6} {_fmt(r.down_s):>6} {_fmt(r.bottom_pause_s):>6} "
             f"{_fmt(_rep_score(analysis, r.index), 0):>5}  {', '.join(codes.get(r.index, [])) or '-'}"
@@ -317,6 +318,11 @@ def _rep_score(analysis: Analysis, rep: int) -> float | None:
 
 def _deduction_text(score: Score) -> str:
     return "; ".join(f"-{d.points:g} {d.code} ({d.severity})" for d in score.deductions)
+
+
+def _rep_label(analysis: Analysis, rep: Rep) -> str:
+    """The rep number, with L/R when the lifter worked both legs."""
+    return f"{rep.index}{rep.leg[0].upper()}" if analysis.sides and rep.leg else str(rep.index)
 
 
 def _side_lines(analysis: Analysis) -> list[str]:
