@@ -618,10 +618,12 @@ def run_ray(
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                    "logging_level": logging.ERROR}
         try:
-            if address:
-                ray.init(address=address, **options)
-            else:
-                ray.init(num_cpus=jobs or default_jobs(), **options)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a failure is reported below, once
+                if address:
+                    ray.init(address=address, **options)
+                else:
+                    ray.init(num_cpus=jobs or default_jobs(), **options)
         except Exception as exc:  # ConnectionError, RuntimeError, ... : one line, not a traceback
             raise RayUnavailable(f"cannot start or reach Ray ({address or 'local'}): {exc}") from exc
     try:
