@@ -150,3 +150,13 @@ def test_grab_frames_returns_the_frames_asked_for(lockout_set, tmp_path):
         assert abs(int(np.median(frame[2:14, 2:14, 1])) - strip_level(i)) <= 6
     assert annotate.grab_frames(clip, []) == {}
     assert cv2 is not None
+
+
+def test_an_encoder_failure_is_an_oserror_and_leaves_nothing(lockout_set, tmp_path):
+    track, analysis, profile = lockout_set
+    clip = clip_for(track, tmp_path / "in.mp4")
+    with pytest.raises(OSError, match="FFmpeg"):
+        annotate.write_annotated(
+            clip, tmp_path / "a.mp4", overlay_data(track, analysis, profile), preset="bogus"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

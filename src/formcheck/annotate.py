@@ -185,7 +185,22 @@ def write_annotated(
     crf: int = DEFAULT_CRF,
 ) -> AnnotatedClip:
     """Decode `clip` again (upright, as the pose pass saw it), draw `data` on every frame and write
-    the H.264 MP4 to out_path atomically. Raises OSError when the output cannot be written."""
+    the H.264 MP4 to out_path atomically. Raises OSError when the output cannot be written (FFmpeg's
+    own failures included), FormcheckError when the clip cannot be read."""
+    import av
+
+    try:
+        return _render(clip, out_path, data, fps, max_side, preset, crf)
+    except av.error.FFmpegError as exc:
+        if isinstance(exc, OSError):
+            raise
+        raise OSError(f"FFmpeg: {exc}") from exc
+
+
+def _render(
+    clip: str | Path, out_path: str | Path, data: FrameData, fps: float | None, max_side: int, preset: str,
+    crf: int,
+) -> AnnotatedClip:  # fmt: skip
     start = time.perf_counter()
     with open_video(clip, fps=fps) as reader:
         info = reader.info
@@ -196,13 +211,14 @@ def write_annotated(
         encoder = _Encoder(writer)
         encoder.start()
         try:
-            for i, frame in enumerate(prefetch(reader)):
-                if scale != 1.0:
-                    frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-                elif any(pad):
-                    frame = cv2.copyMakeBorder(frame, 0, pad[0], 0, pad[1], cv2.BORDER_REPLICATE)
-                draw_frame(frame, i, data, lay, scale)
-                encoder.put(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420))
+            with contextlib.closing(prefetch(reader)) as frames:  # closing() joins the decode thread
+                for i, frame in enumerate(frames):
+                    if scale != 1.0:
+                        frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+                    elif any(pad):
+                        frame = cv2.copyMakeBorder(frame, 0, pad[0], 0, pad[1], cv2.BORDER_REPLICATE)
+                    draw_frame(frame, i, data, lay, scale)
+                    encoder.put(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420))
             encoder.finish()
             writer.close()
         except BaseException:

@@ -24,6 +24,7 @@ from . import report
 from .analysis import Analysis
 from .checks import Fault, lockout_limit, overextension_limit
 from .profiles import FAULT_CODES, Profile
+from .sets import rep_goals
 from .track import PoseTrack
 
 KEY_FRAME_SIDE = 560  # px, the longer side of a key frame in the page
@@ -314,8 +315,16 @@ def render_html(
         "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").get("enabled") else None,
         "angles_readable": "incomplete_lockout" not in analysis.not_measurable,
         "several_sets": len(data["sets"]) > 1,
+        "rep_ranges": rep_ranges(data, profile),
     }
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def rep_ranges(data: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:
+    """The guide's rep ranges, each marked when the report names it as a goal of the set (or a set)."""
+    named = set(data["summary"]["rep_range_goals"]) | {g for s in data["sets"] for g in s["rep_range_goals"]}
+    texts = [rep_goals(r["min"], [r])[0] for r in profile.rep_ranges]  # worded as the report words them
+    return [{"text": t, "hit": t in named} for t in texts]
 
 
 def _which(fault: dict[str, Any]) -> str:

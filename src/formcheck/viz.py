@@ -8,6 +8,7 @@ so drawing overlaps decoding and encoding on other threads.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -335,7 +336,9 @@ def fault_label(fault: Fault) -> str:
     return text.encode("ascii", "replace").decode("ascii")
 
 
+@functools.lru_cache(maxsize=256)
 def _fit_scale(text: str, width: int, scale: float, thick: int) -> float:
+    """The font scale at which a banner line fits the width (the same few lines recur every frame)."""
     w = cv2.getTextSize(text, FONT, scale, thick)[0][0]
     return scale if w <= width else max(scale * width / w, 0.3)
 
