@@ -102,6 +102,17 @@ def read_summary(out: Path) -> dict[str, dict[str, str]]:
         return {row["clip"]: row for row in csv.DictReader(fh)}
 
 
+def alive_in_group(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                pids.append(int(stat.parent.name))
+    return pids
+
+
 def comparable(doc: dict) -> dict:
     """A clip's JSON without what differs between runs of the same work (timing, who ran it)."""
     doc = json.loads(json.dumps(doc))
@@ -397,8 +408,12 @@ def test_kill_9_mid_run_loses_nothing_and_a_rerun_finishes(tmp_path, short_clips
         while not list(out.rglob("*.mp4.json")) and time.monotonic() < deadline:
             assert proc.poll() is None, "the batch ended before the kill"
             time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, signal.SIGKILL)  # the driver only: its workers must go by themselves
         proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while alive_in_group(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive_in_group(proc.pid), "worker processes outlived their killed driver"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the workers die with the driver; this is a safety net
