@@ -50,7 +50,11 @@ def test_annotated_clip_is_browser_playable_h264_with_the_inputs_frames(lockout_
         got = [int(np.median(f[2:14, 2:14, 1])) for f in reader]
         assert reader.info.fps == pytest.approx(30.0)
     assert len(got) == track.n_frames
-    assert all(abs(g - strip_level(i)) <= 6 for i, g in enumerate(got))
+    got, expected = np.array(got), np.array([strip_level(i) for i in range(track.n_frames)])
+    error = np.abs(got - expected)  # x264 may spend few bits on the frame before a jump
+    assert np.median(error) <= 3 and error.max() <= 16
+    wraps = np.flatnonzero(np.diff(got) < -100) + 1  # the strip falls back to 0 every 30 frames
+    assert list(wraps) == list(range(30, track.n_frames, 30))
 
 
 def test_colours_survive_the_round_trip(lockout_set, tmp_path):
