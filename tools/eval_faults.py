@@ -63,6 +63,19 @@ def truth_rep(truth: dict, start: float, end: float) -> int | None:
     return rep
 
 
+def rendered_findings(truth: dict, result) -> tuple[set, set]:
+    """(rep, code) pairs injected and found; set-level codes count once per clip (rep None)."""
+    expected = {
+        (None if INJECTED[f["type"]] in SET_LEVEL else r["rep"], INJECTED[f["type"]])
+        for r in truth["reps"]
+        for f in r["faults"]
+    }
+    found = {
+        (None if f.code in SET_LEVEL else truth_rep(truth, f.start_s, f.end_s), f.code) for f in result.faults
+    }
+    return expected, found
+
+
 def eval_rendered(folder: Path, verbose: bool) -> tuple[Counter, Counter, Counter]:
     from formcheck.analysis import analyze_track
     from formcheck.profiles import load_profile
@@ -74,15 +87,7 @@ def eval_rendered(folder: Path, verbose: bool) -> tuple[Counter, Counter, Counte
             continue
         truth = json.loads(meta.read_text())
         result = analyze_track(cached_track(clip), load_profile(truth["spec"]["variant"]))
-        expected = {
-            (None if INJECTED[f["type"]] in SET_LEVEL else r["rep"], INJECTED[f["type"]])
-            for r in truth["reps"]
-            for f in r["faults"]
-        }
-        found = {
-            (None if f.code in SET_LEVEL else truth_rep(truth, f.start_s, f.end_s), f.code)
-            for f in result.faults
-        }
+        expected, found = rendered_findings(truth, result)
         for rep, code in found:
             (tp if (rep, code) in expected else fp)[code] += 1
         for _rep, code in expected - found:
