@@ -84,7 +84,11 @@ def _resized(track, width, height, frames):
 
 @pytest.mark.parametrize(
     ("size", "fps", "max_side", "expected_size"),
-    [((161, 121), 24000 / 1001, 1280, (162, 122)), ((640, 360), 924 / 31, 320, (320, 180))],
+    [
+        ((161, 121), 24000 / 1001, 1280, (638, 480)),
+        ((641, 481), 30.0, 1280, (642, 482)),
+        ((640, 360), 924 / 31, 320, (320, 180)),
+    ],
 )
 def test_odd_sizes_are_padded_large_ones_scaled_and_odd_rates_kept(
     size, fps, max_side, expected_size, tmp_path
@@ -110,9 +114,13 @@ def test_frame_rate_fractions():
 
 def test_output_size_is_even_and_bounded():
     assert annotate.output_size(640, 656) == (640, 656, 1.0)
-    assert annotate.output_size(641, 361) == (642, 362, 1.0)
+    assert annotate.output_size(641, 481) == (642, 482, 1.0)  # kept, padded by a pixel
     w, h, scale = annotate.output_size(1080, 1920)
     assert (w, h) == (720, 1280) and scale == pytest.approx(2 / 3)
+    w, h, scale = annotate.output_size(512, 288)  # small: enlarged for readable text
+    assert (w, h) == (854, 480) and scale == pytest.approx(480 / 288)
+    w, h, scale = annotate.output_size(1200, 200)  # the long side's limit wins
+    assert (w, h) == (1280, 214) and scale == pytest.approx(1280 / 1200)
 
 
 def test_an_unwritable_output_is_an_oserror_and_leaves_nothing(lockout_set, tmp_path):

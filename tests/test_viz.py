@@ -127,7 +127,7 @@ def test_gauge_shows_the_lockout_line_only_when_angles_are_readable(lockout_set,
     data = viz.overlay_data(track, blind, profile)
     assert data.lockout_deg is None and data.overextension_deg is None
     lay = viz.Layout.for_size(track.width, track.height)
-    viz.draw_frame(_blank(track), 50, data, lay)  # draws "--" instead of a needle, without error
+    viz.draw_frame(_blank(track), 50, data, lay)  # draws "n/a" instead of a needle, without error
 
 
 def test_frames_beyond_the_track_are_left_alone(lockout_set, profile):

@@ -33,6 +33,7 @@ DEFAULT_PRESET = "superfast"
 X264_PARAMS = "mbtree=1:rc-lookahead=10"
 DEFAULT_CRF = 23
 MAX_SIDE = 1280  # the annotated clip is for watching on a phone or laptop: 720p is plenty
+MIN_SIDE = 480  # a smaller clip is enlarged so the overlay's text stays readable
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,17 @@ def frame_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def output_size(width: int, height: int, max_side: int = MAX_SIDE) -> tuple[int, int, float]:
-    """Even (width, height) no longer than max_side, and the scale from input pixels.
+def output_size(
+    width: int, height: int, max_side: int = MAX_SIDE, min_side: int = MIN_SIDE
+) -> tuple[int, int, float]:
+    """Even (width, height) with the short side at least min_side (small clips are enlarged, for the
+    overlay's text) and the long side at most max_side (which wins), and the scale from input pixels.
 
-    yuv420p halves chroma in both directions, so x264 needs even sizes; an odd input is padded by a
-    pixel rather than resampled (which would soften every frame)."""
-    scale = min(1.0, max_side / max(width, height))
-    if scale < 1.0:
+    yuv420p halves chroma in both directions, so x264 needs even sizes; an odd input kept at its
+    size is padded by a pixel rather than resampled (which would soften every frame)."""
+    scale = max(1.0, min_side / min(width, height))
+    scale = min(scale, max_side / max(width, height))
+    if abs(scale - 1.0) > 1e-9:
         w, h = int(round(width * scale / 2)) * 2, int(round(height * scale / 2)) * 2
         return max(w, 2), max(h, 2), scale
     return width + width % 2, height + height % 2, 1.0
@@ -167,6 +172,10 @@ class _Encoder(threading.Thread):
             raise self.error
 
 
+def _interpolation(scale: float) -> int:
+    return cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+
+
 def grab_frames(clip: str | Path, indices: list[int], fps: float | None = None) -> dict[int, np.ndarray]:
     """Upright RGB frames at the given indices, decoding in order up to the last one (OpenCV's
     seeking is not frame-exact in every codec, and these are the frames the track was made from)."""
@@ -190,6 +199,7 @@ def write_annotated(
     data: FrameData,
     fps: float | None = None,
     max_side: int = MAX_SIDE,
+    min_side: int = MIN_SIDE,
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
 ) -> AnnotatedClip:
@@ -199,7 +209,7 @@ def write_annotated(
     import av
 
     try:
-        return _render(clip, out_path, data, fps, max_side, preset, crf)
+        return _render(clip, out_path, data, fps, (max_side, min_side), preset, crf)
     except av.error.FFmpegError as exc:
         if isinstance(exc, OSError):
             raise
@@ -207,13 +217,14 @@ def write_annotated(
 
 
 def _render(
-    clip: str | Path, out_path: str | Path, data: FrameData, fps: float | None, max_side: int, preset: str,
+    clip: str | Path, out_path: str | Path, data: FrameData, fps: float | None, sides: tuple[int, int],
+    preset: str,
     crf: int,
 ) -> AnnotatedClip:  # fmt: skip
     start = time.perf_counter()
     with open_video(clip, fps=fps) as reader:
         info = reader.info
-        width, height, scale = output_size(info.width, info.height, max_side)
+        width, height, scale = output_size(info.width, info.height, *sides)
         pad = (height - info.height, width - info.width) if scale == 1.0 else (0, 0)
         lay = Layout.for_size(width, height)
         writer = H264Writer(out_path, width, height, info.fps, preset=preset, crf=crf)
@@ -223,7 +234,7 @@ def _render(
             with contextlib.closing(prefetch(reader)) as frames:  # closing() joins the decode thread
                 for i, frame in enumerate(frames):
                     if scale != 1.0:
-                        frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+                        frame = cv2.resize(frame, (width, height), interpolation=_interpolation(scale))
                     elif any(pad):
                         frame = cv2.copyMakeBorder(frame, 0, pad[0], 0, pad[1], cv2.BORDER_REPLICATE)
                     draw_frame(frame, i, data, lay, scale)

@@ -74,7 +74,9 @@ def key_frames(
     uris: dict[int, str] = {}
     for i, frame in frames.items():
         width, height, scale = output_size(frame.shape[1], frame.shape[0], max_side)
-        small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            frame, (width, height), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        )
         draw_frame(small, i, data, Layout.for_size(width, height), scale)
         ok, jpeg = cv2.imencode(
             ".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82]

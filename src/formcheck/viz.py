@@ -245,7 +245,7 @@ def _degree_text(
     (w, h), _ = cv2.getTextSize(value, FONT, scale, thick)
     x = centre_x - w // 2
     _text(frame, value, (x, base_y), scale, colour, thick)
-    if value != "--":
+    if value[:1].isdigit():
         r = max(2, h // 5)
         cv2.circle(frame, (x + w + r + 2, base_y - h + r), r, colour, max(1, thick // 2), cv2.LINE_AA)
 
@@ -310,7 +310,7 @@ def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout) -> N
         cv2.circle(frame, (cx, cy), lay.px(4), WHITE, -1, cv2.LINE_AA)
         _degree_text(frame, f"{hip:.0f}", cx, cy + lay.px(28), 0.8 * lay.unit, lay.px(2), colour)
     else:
-        _degree_text(frame, "--", cx, cy + lay.px(28), 0.8 * lay.unit, lay.px(2), DIM_COLOUR)
+        _degree_text(frame, "n/a", cx, cy + lay.px(26), 0.6 * lay.unit, lay.px(2), DIM_COLOUR)
 
 
 def draw_counter(frame: np.ndarray, rep: int, total: int, phase: str, lay: Layout) -> None:
