@@ -173,3 +173,34 @@ def test_unwritable_path_is_an_oserror_and_leaves_no_temp(lockout_set, profile, 
     with pytest.raises(OSError):
         html_report.write_html(target, analysis, profile)
     assert not (tmp_path / "r.html.tmp").exists()
+
+
+def test_several_sets_get_a_row_each_with_their_goal(profile):
+    from synthetic import sets_track
+
+    track = sets_track([RepPlan(reps=5), RepPlan(reps=3, lead_s=0.5)], rest_s=40.0)
+    analysis = analyze_track(track, profile)
+    assert len(analysis.sets) == 2
+    page = html_report.render_html(analysis, profile)
+    assert parse(page).text_by_id["rep-count"].strip() == "8"
+    assert "4-6 reps: strength-focused work with crisp positions" in page  # set 1's goal
+    assert "outside the guide&#39;s rep ranges" in page  # set 2: 3 reps
+
+
+def test_both_legs_and_a_detected_variant_are_shown(lockout_set, profile):
+    _, analysis = lockout_set
+    legs = ["left", "left", "right", "right"]
+    reps = [dataclasses.replace(r, leg=leg) for r, leg in zip(analysis.reps, legs, strict=True)]
+    side = {"reps": 2, "top_hip_deg": 180.0, "range_deg": 70.0, "up_s": 0.8, "down_s": 1.5}
+    sides = {
+        "left": side,
+        "right": side | {"top_hip_deg": 168.0},
+        "imbalances": ["lockout: right side 12 deg less"],
+    }
+    guess = {"name": "hip_thrust", "confidence": 0.9, "reason": "trunk slopes 20 deg at the top"}
+    both = dataclasses.replace(analysis, reps=reps, sides=sides, variant_detected=guess)
+    page = html_report.render_html(both, profile)
+    doc = parse(page)
+    assert "Imbalance: lockout: right side 12 deg less" in doc.text_by_id["sides"]
+    assert re.findall(r'<td class="num">(\dL|\dR)</td>', page) == ["1L", "2L", "3R", "4R"]
+    assert "detected from the video (confidence 0.90), trunk slopes 20 deg at the top" in page

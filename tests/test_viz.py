@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from synthetic import RepPlan, plan_track
 
+from formcheck import kinematics as kin
 from formcheck import viz
 from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
@@ -98,7 +99,8 @@ def test_skeleton_is_drawn_where_the_landmarks_are_and_not_where_unsure(lockout_
     data = viz.overlay_data(track, analysis, profile)
     lay = viz.Layout.for_size(track.width, track.height)
     i = 100
-    hip = data.points[i, data.measured[1]]  # the measured side's hip: ringed in the chain's colour
+    assert data.measured(i) == tuple(int(j) for j in kin.SIDES[analysis.side.side])
+    hip = data.points[i, data.measured(i)[1]]  # the measured side's hip: ringed in the chain's colour
     frame = viz.draw_frame(_blank(track), i, data, lay)
     x, y = int(hip[0]), int(hip[1])
     patch = frame[y - 8 : y + 9, x - 8 : x + 9].reshape(-1, 3)
@@ -143,3 +145,19 @@ def test_fault_label_is_ascii_with_rep_and_message(lockout_set):
     fault = next(f for f in analysis.faults if f.code == "incomplete_lockout")
     text = viz.fault_label(dataclasses.replace(fault, message="161° short"))
     assert text.startswith("INCOMPLETE LOCKOUT (rep 2): ") and text.isascii()
+
+
+def test_the_highlighted_leg_follows_each_reps_working_leg(lockout_set, profile):
+    """A single-leg lifter who switches legs: every rep's own leg is the one drawn as measured."""
+    _, track, analysis = lockout_set
+    legs = ["left", "left", "right", "right"]
+    reps = [dataclasses.replace(r, leg=leg) for r, leg in zip(analysis.reps, legs, strict=True)]
+    switched = dataclasses.replace(analysis, reps=reps, sides={"left": {}, "right": {}, "imbalances": []})
+    data = viz.overlay_data(track, switched, profile)
+    left, right = (tuple(int(j) for j in kin.SIDES[s]) for s in ("left", "right"))
+    assert data.measured(reps[1].top_frame) == left and data.measured(reps[2].top_frame) == right
+    assert data.measured(reps[3].end_frame) == right
+    one_leg = viz.overlay_data(track, analysis, profile)  # no switch: the measured side all along
+    assert {one_leg.measured(r.top_frame) for r in reps} == {
+        tuple(int(j) for j in kin.SIDES[analysis.side.side])
+    }

@@ -21,6 +21,8 @@ from .profiles import Profile
 from .track import Landmark, PoseTrack
 
 PHASES = ("", "up", "top", "down", "bottom")  # codes 0-4 of FrameData.phase; 0 = outside a rep
+CHAIN_SIDES = ("", "left", "right")  # codes of FrameData.chain; "" = no one side (front view)
+CHAINS = {"": (), **{side: tuple(int(i) for i in idx) for side, idx in SIDES.items()}}
 MIN_VISIBILITY = 0.5  # a landmark the model is less sure of is not drawn
 GAUGE_RANGE = (90.0, 210.0)  # hip angles the dial spans, left end to right end
 
@@ -67,13 +69,17 @@ class FrameData:
     active: np.ndarray  # (T, F) bool: faults[f] happens at frame i
     faults: tuple[Fault, ...]
     rep_total: int
-    measured: tuple[int, ...] = ()  # landmark indices of the measured shoulder-hip-knee-ankle chain
+    chain: np.ndarray | None = None  # (T,) int8 index into CHAINS: the measured leg on each frame
     lockout_deg: float | None = None  # lowest top angle counted as a straight line (model reading)
     overextension_deg: float | None = None  # highest top angle before it counts as arching past it
 
     @property
     def n_frames(self) -> int:
         return len(self.rep)
+
+    def measured(self, i: int) -> tuple[int, ...]:
+        """Landmarks of the shoulder-hip-knee-ankle chain measured on frame i (none from the feet)."""
+        return CHAINS[CHAIN_SIDES[self.chain[i]]] if self.chain is not None else ()
 
 
 def _frames_between(t: np.ndarray, start_s: float, end_s: float, tol: float) -> tuple[int, int]:
@@ -119,6 +125,19 @@ def fault_activity(analysis: Analysis) -> np.ndarray:
     return active
 
 
+def measured_chain(analysis: Analysis) -> np.ndarray:
+    """(T,) code into CHAIN_SIDES: the measured side, or, when a single-leg lifter switched legs,
+    each rep's working leg from its drive to the next rep's."""
+    side = analysis.side.side if analysis.side.side in SIDES else ""
+    chain = np.full(analysis.n_frames, CHAIN_SIDES.index(side), dtype=np.int8)
+    if analysis.sides:
+        ends = [r.start_frame for r in analysis.reps[1:]] + [analysis.n_frames]
+        for rep, end in zip(analysis.reps, ends, strict=True):
+            if rep.leg in SIDES:
+                chain[rep.start_frame : end] = CHAIN_SIDES.index(rep.leg)
+    return chain
+
+
 def visible_points(track: PoseTrack, min_visibility: float = MIN_VISIBILITY) -> np.ndarray:
     """(T, 33, 2) float32 image points, NaN where the model is not sure enough of a landmark."""
     pts = track.image[..., :2].astype(np.float32, copy=True)
@@ -147,7 +166,7 @@ def overlay_data(track: PoseTrack, analysis: Analysis, profile: Profile) -> Fram
         active=fault_activity(analysis),
         faults=tuple(analysis.faults),
         rep_total=analysis.rep_count,
-        measured=tuple(int(i) for i in SIDES.get(analysis.side.side, ())),
+        chain=measured_chain(analysis),
         lockout_deg=lockout,
         overextension_deg=over,
     )
@@ -361,7 +380,7 @@ def draw_frame(frame: np.ndarray, i: int, data: FrameData, lay: Layout, scale: f
     """Draw frame i's overlay onto `frame` (RGB uint8, already resized by `scale`), in place."""
     if i >= data.n_frames:  # a frame the track does not cover: leave it as it is
         return frame
-    draw_skeleton(frame, data.points[i], data.measured, scale, lay)
+    draw_skeleton(frame, data.points[i], data.measured(i), scale, lay)
     draw_gauge(frame, float(data.hip[i]), data, lay)
     draw_counter(frame, int(data.rep[i]), data.rep_total, PHASES[data.phase[i]], lay)
     draw_banner(frame, [data.faults[f] for f in np.flatnonzero(data.active[i])], lay)
