@@ -62,12 +62,22 @@ def comparable(doc: dict) -> dict:
     return doc
 
 
-def same_results(a: Path, b: Path) -> bool:
-    def load(path: Path) -> dict:
-        return comparable(json.loads(path.read_text()))
-
+def differences(a: Path, b: Path) -> list[str]:
+    """Where the two runs' results differ: 'clip.json: key.path', timing and host fields aside."""
+    out = []
     names = sorted(p.relative_to(a) for p in a.rglob("*.json"))
-    return bool(names) and all(load(a / n) == load(b / n) for n in names)
+    for n in names:
+        da, db = (comparable(json.loads(p.read_text())) for p in (a / n, b / n))
+        out += [f"{n}: {where}" for where in _diff(da, db, "")]
+    return out if names else ["no results"]
+
+
+def _diff(x: object, y: object, at: str) -> list[str]:
+    if isinstance(x, dict) and isinstance(y, dict):
+        return [d for k in sorted(set(x) | set(y)) for d in _diff(x.get(k), y.get(k), f"{at}.{k}")]
+    if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+        return [d for i, (u, v) in enumerate(zip(x, y, strict=True)) for d in _diff(u, v, f"{at}[{i}]")]
+    return [] if x == y else [at or "."]
 
 
 def main() -> None:
@@ -82,7 +92,7 @@ def main() -> None:
         wall1 = run_batch(folder, one, "--jobs", "1")
         walln = run_batch(folder, many, "--jobs", str(args.jobs))
         clips, ok, frames = scored(many)
-        identical = same_results(one, many)
+        diffs = differences(one, many)
         rescore = run_batch(folder, many, "--jobs", str(args.jobs), "--variant", "glute_bridge")
         resume = run_batch(folder, many, "--jobs", str(args.jobs), "--variant", "glute_bridge")
     load_after = os.getloadavg()
@@ -95,7 +105,7 @@ def main() -> None:
     print(f"ratio parallel / single-process: {ratio:.2f}x (floor {RATIO_FLOOR}x) "
           f"{'OK' if ratio >= RATIO_FLOOR else 'BELOW FLOOR'}")
     print(f"results of --jobs 1 and --jobs {args.jobs} identical (timing fields aside): "
-          f"{'yes' if identical else 'NO'}")
+          f"{'yes' if not diffs else 'NO: ' + '; '.join(diffs[:5])}")
     print(f"re-score with another variant (tracks from the cache, no model): {rescore:.2f} s")
     print(f"resume (every clip kept from the earlier run): {resume:.2f} s")
     print(f"load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} "
