@@ -26,11 +26,12 @@ import numpy as np
 from .io import open_video, prefetch
 from .viz import FrameData, Layout, draw_frame
 
-# x264 'superfast' plus its macroblock-tree rate control (on from 'veryfast' up): on the 16 s
-# 640x656 benchmark clip ~0.7 MB (vs 1.5 MB without the tree, 0.6 MB 'veryfast') at ~3/4 of
-# 'veryfast's encode time; see benchmarks/bench_annotate.py
-DEFAULT_PRESET = "superfast"
-X264_PARAMS = "mbtree=1:rc-lookahead=10"
+# x264 'ultrafast' with two of the cheap things it leaves out, CABAC and the macroblock-tree rate
+# control: on the 16 s 640x656 benchmark clip 1.26 MB (ultrafast alone 2.64 MB, 'superfast' with
+# the tree 0.71 MB) for 2/3 of superfast's encode time. Encoding is most of the annotate cost,
+# and PyAV holds the GIL for part of it; bench_annotate.py compares presets.
+DEFAULT_PRESET = "ultrafast"
+X264_PARAMS = "cabac=1:mbtree=1:rc-lookahead=10"
 DEFAULT_CRF = 23
 MAX_SIDE = 1280  # the annotated clip is for watching on a phone or laptop: 720p is plenty
 MIN_SIDE = 480  # a smaller clip is enlarged so the overlay's text stays readable
