@@ -56,7 +56,7 @@ print(json.dumps({{"analysis": t1 - t0, "annotate": t2 - t1, "bytes": os.path.ge
 STAGES = """
 import json, time, cv2, numpy as np
 from formcheck.analysis import analyze_track
-from formcheck.annotate import H264Writer, output_size
+from formcheck.annotate import H264Writer, output_size, resize
 from formcheck.io import open_video
 from formcheck.pose import extract_track
 from formcheck.profiles import load_profile
@@ -73,7 +73,7 @@ out["decode"] = time.perf_counter() - t
 w, h, scale = output_size(frames[0].shape[1], frames[0].shape[0])
 lay = Layout.for_size(w, h)
 t = time.perf_counter()
-frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) if scale != 1 else f for f in frames]
+frames = [resize(f, w, h) if scale != 1 else f for f in frames]
 for i, f in enumerate(frames):
     draw_frame(f, i, data, lay, scale)
 out["draw"] = time.perf_counter() - t

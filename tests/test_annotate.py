@@ -117,11 +117,22 @@ def test_output_size_is_even_and_bounded():
     assert annotate.output_size(640, 656) == (640, 656, 1.0)
     assert annotate.output_size(641, 481) == (642, 482, 1.0)  # kept, padded by a pixel
     w, h, scale = annotate.output_size(1080, 1920)
-    assert (w, h) == (720, 1280) and scale == pytest.approx(2 / 3)
+    assert (w, h) == (540, 960) and scale == pytest.approx(0.5)
     w, h, scale = annotate.output_size(512, 288)  # small: enlarged for readable text
     assert (w, h) == (854, 480) and scale == pytest.approx(480 / 288)
-    w, h, scale = annotate.output_size(1200, 200)  # the long side's limit wins
-    assert (w, h) == (1280, 214) and scale == pytest.approx(1280 / 1200)
+    w, h, scale = annotate.output_size(900, 150)  # the long side's limit wins
+    assert (w, h) == (960, 160) and scale == pytest.approx(960 / 900)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (3840, 2160), (300, 200)])
+def test_resize_gives_the_size_asked_for_and_keeps_the_picture(size):
+    w, h = size
+    frame = np.zeros((h, w, 3), np.uint8)
+    frame[:, : w // 2] = (200, 40, 40)
+    tw, th, _ = annotate.output_size(w, h)
+    out = annotate.resize(frame, tw, th)
+    assert out.shape == (th, tw, 3)
+    assert (out[th // 2, tw // 4] == (200, 40, 40)).all() and (out[th // 2, 3 * tw // 4] == 0).all()
 
 
 def test_an_unwritable_output_is_an_oserror_and_leaves_nothing(lockout_set, tmp_path):

@@ -63,7 +63,7 @@ def key_frames(
     Decodes the clip once up to the last frame needed (seeking is not frame-exact in every codec)."""
     import cv2
 
-    from .annotate import grab_frames, output_size
+    from .annotate import grab_frames, output_size, resize
     from .viz import Layout, draw_frame, overlay_data
 
     wanted = [key_frame_index(f, analysis) for f in analysis.faults]
@@ -74,9 +74,7 @@ def key_frames(
     uris: dict[int, str] = {}
     for i, frame in frames.items():
         width, height, scale = output_size(frame.shape[1], frame.shape[0], max_side)
-        small = cv2.resize(
-            frame, (width, height), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        )
+        small = resize(frame, width, height)
         draw_frame(small, i, data, Layout.for_size(width, height), scale)
         ok, jpeg = cv2.imencode(
             ".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82]
