@@ -56,7 +56,8 @@ print(json.dumps({{"analysis": t1 - t0, "annotate": t2 - t1, "bytes": os.path.ge
 STAGES = """
 import json, time, cv2, numpy as np
 from formcheck.analysis import analyze_track
-from formcheck.annotate import H264Writer, output_size, resize
+from formcheck.annotate import output_size, resize
+from formcheck.h264 import H264Writer
 from formcheck.io import open_video
 from formcheck.pose import extract_track
 from formcheck.profiles import load_profile

@@ -1,0 +1,176 @@
+"""Browser-playable H.264 MP4 out of raw frames.
+
+OpenCV's pip wheel cannot encode H.264, so frames go to libx264 through PyAV (its wheels bundle
+FFmpeg with x264). The file is what browsers play: H.264 in MP4, yuv420p, even width and height,
+the index (moov) at the front so playback starts before the download ends, constant frame rate.
+
+`ThreadEncoder` runs the writer on its own thread, so encoding overlaps decoding and drawing.
+PyAV holds the GIL for part of each encode call; an encoder in a child process fed through a
+pipe was tried and was slower (1.5-2.0 s against 1.3-1.5 s for the 16 s benchmark clip, and
+more CPU: the frames' copies through the pipe and the child's start cost more than the GIL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+# x264 'ultrafast' with two of the cheap things it leaves out, CABAC and the macroblock-tree rate
+# control: on the 16 s 640x656 benchmark clip 1.26 MB (ultrafast alone 2.64 MB, 'superfast' with
+# the tree 0.71 MB) for 2/3 of superfast's encode time; bench_annotate.py compares presets.
+DEFAULT_PRESET = "ultrafast"
+X264_PARAMS = "cabac=1:mbtree=1:rc-lookahead=10"
+DEFAULT_CRF = 23
+
+
+def frame_rate(fps: float) -> Fraction:
+    """The container's rate as a fraction: 29.97... -> 30000/1001, 924/31 stays exact."""
+    return Fraction(fps).limit_denominator(1001)
+
+
+def temp_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + ".tmp")
+
+
+class H264Writer:
+    """I420 frames (the writer's size) in, a browser-playable MP4 out, written atomically:
+    to `path.tmp` first, renamed on close(); abort() leaves no file behind."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: float | Fraction,
+        preset: str = DEFAULT_PRESET,
+        crf: int = DEFAULT_CRF,
+    ) -> None:
+        import av  # imported here: only the annotated clip needs it
+
+        if width % 2 or height % 2:
+            raise ValueError(f"H.264 in yuv420p needs an even size, got {width}x{height}")
+        self.path = Path(path)
+        self._tmp = temp_path(self.path)
+        open(self._tmp, "wb").close()  # a plain OSError for an unwritable place, before FFmpeg's own
+        self.width, self.height = width, height
+        self.rate = fps if isinstance(fps, Fraction) else frame_rate(fps)
+        self.frames = 0
+        self._av = av
+        try:
+            self._out = av.open(str(self._tmp), "w", format="mp4", options={"movflags": "+faststart"})
+            stream = self._out.add_stream("libx264", rate=self.rate)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            # BT.601 limited range: what cv2's RGB->I420 produces; tagged so players do not guess
+            cc = stream.codec_context
+            cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 1, 6, 6, 6
+            stream.options = {
+                "preset": preset,
+                "crf": str(crf),
+                "profile": "high",
+                "x264-params": X264_PARAMS,
+            }
+            self._stream = stream
+        except BaseException:
+            self._discard()
+            raise
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.width * self.height * 3 // 2
+
+    def write(self, frame_rgb: np.ndarray) -> None:
+        import cv2
+
+        self.write_i420(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2YUV_I420))
+
+    def write_i420(self, yuv: np.ndarray) -> None:
+        """One frame already converted (cv2.COLOR_RGB2YUV_I420: (3h/2, w) uint8)."""
+        frame = self._av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        frame.pts = self.frames
+        frame.time_base = 1 / self.rate
+        self._out.mux(self._stream.encode(frame))
+        self.frames += 1
+
+    def close(self) -> None:
+        """Flush the encoder, write the index and move the file into place."""
+        try:
+            self._out.mux(self._stream.encode(None))
+            self._out.close()
+        except BaseException:
+            self._discard()
+            raise
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        self._discard()
+
+    def _discard(self) -> None:
+        with contextlib.suppress(Exception):
+            self._out.close()
+        with contextlib.suppress(OSError):
+            self._tmp.unlink()
+
+
+def as_oserror(exc: BaseException) -> BaseException:
+    """FFmpeg's failures that are not OSErrors already (a bad option, an encoder error) as one."""
+    import av
+
+    if isinstance(exc, av.error.FFmpegError) and not isinstance(exc, OSError):
+        return OSError(f"FFmpeg: {exc}")
+    return exc
+
+
+class ThreadEncoder(threading.Thread):
+    """The writer on its own thread, fed from a bounded queue (memory stays flat)."""
+
+    def __init__(self, path: str | Path, width: int, height: int, fps: float, preset: str, crf: int) -> None:
+        super().__init__(name="formcheck-encode", daemon=True)
+        self.writer = H264Writer(path, width, height, fps, preset=preset, crf=crf)
+        self.queue: queue.Queue = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    self.writer.write_i420(item)
+                except BaseException as exc:  # re-raised by the producer
+                    self.error = exc
+
+    def put(self, yuv: np.ndarray) -> None:
+        if self.error is not None:
+            raise as_oserror(self.error)
+        self.queue.put(yuv)
+
+    def finish(self) -> int:
+        """Encode what is queued, write the file into place; the number of frames written."""
+        self.queue.put(None)
+        self.join()
+        if self.error is not None:
+            self.writer.abort()
+            raise as_oserror(self.error)
+        try:
+            self.writer.close()
+        except Exception as exc:
+            converted = as_oserror(exc)
+            if converted is exc:
+                raise
+            raise converted from exc
+        return self.writer.frames
+
+    def abort(self) -> None:
+        self.error = self.error or RuntimeError("stopped")  # the thread drains the queue unwritten
+        self.queue.put(None)
+        self.join()
+        self.writer.abort()
