@@ -345,6 +345,14 @@ def test_progress_shows_an_eta(tmp_path, capsys):
     assert "2/2" in err and "clip" in err and "<" in err  # tqdm: elapsed<remaining
 
 
+def test_eta_counts_clips_by_their_expected_work(monkeypatch, capsys):
+    clock = iter([0.0, 90.0])  # the start, then when the long clip is done
+    monkeypatch.setattr(batch.time, "monotonic", lambda: next(clock))
+    progress = batch.Progress({"long.mp4": 90.0, "short.mp4": 10.0}, "lines")
+    progress.update({"clip": "long.mp4", "status": "ok", "reps": 3, "score": 90.0, "seconds": 90.0})
+    assert "[1/2] long.mp4: ok" in (err := capsys.readouterr().err) and "ETA 0:10" in err
+
+
 # ------------------------------------------------------------------ local processes
 
 

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import io
 import json
+import math
 import os
 import socket
 import sys
@@ -58,6 +59,7 @@ TRACKS_DIR = ".tracks"
 EXIT_SOME_FAILED = 4  # the batch ran; at least one clip failed or was truncated (see summary.csv)
 MAX_PIXELS = 40_000_000  # per frame: 8K (DCI 8192x4320 is 35 MP) passes, beyond is refused
 SUMMARY_EVERY_S = 5.0
+CACHED_WEIGHT = 0.05  # progress weight of a clip whose track is cached, against its video's seconds
 CRASH_ERROR_TYPE = "WorkerCrashed"
 # failures that the same bytes and settings would repeat: a rerun skips them (--retry-failed retries)
 DETERMINISTIC_CODES = frozenset({12, 13, 14, 15, 16, 17, 21})
@@ -742,30 +744,44 @@ def summary_csv(rows: Iterable[dict[str, Any]]) -> str:
 
 
 class Progress:
-    """A tqdm bar with ETA on a terminal; elsewhere (logs, CI) one line per clip with an ETA."""
+    """A tqdm bar with ETA on a terminal; elsewhere (logs, CI) one line per clip with an ETA.
 
-    def __init__(self, total: int, mode: str = "auto") -> None:
+    Clips count by their expected work (seconds of video for the model, a token amount for a
+    cached track), so the ETA holds although the longest clips go first."""
+
+    def __init__(self, weights: dict[str, float], mode: str = "auto") -> None:
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "lines"
-        self.mode, self.total, self.done = mode, total, 0
+        self.mode, self.weights = mode, weights
+        self.total, self.total_weight = len(weights), sum(weights.values())
+        self.done, self.done_weight = 0, 0.0
         self.start = time.monotonic()
         self.bar = None
-        if mode == "bar" and total:
+        if mode == "bar" and self.total:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="clip", file=sys.stderr, dynamic_ncols=True, smoothing=0.2)
+            self.bar = tqdm(
+                total=self.total_weight,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                smoothing=0.2,
+                bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]",
+            )
 
     def update(self, row: dict[str, Any]) -> None:
+        weight = self.weights.get(row["clip"], 0.0)
         self.done += 1
+        self.done_weight += weight
         what = f"{row['clip']}: {row['status']}"
         if row["status"] != "failed":
             what += f", {row['reps']} reps, score {row['score']}"
         if self.bar is not None:
-            self.bar.set_postfix_str(what[-60:], refresh=False)
-            self.bar.update(1)
+            self.bar.set_postfix_str(f"{self.done}/{self.total} clips, {what[-50:]}", refresh=False)
+            self.bar.update(weight)
         elif self.mode == "lines":
             elapsed = time.monotonic() - self.start
-            eta = elapsed / self.done * (self.total - self.done)
+            left = self.total_weight - self.done_weight
+            eta = elapsed * left / self.done_weight if self.done_weight > 0 else float("nan")
             print(f"[{self.done}/{self.total}] {what} ({row['seconds']} s; elapsed {_clock(elapsed)},"
                   f" ETA {_clock(eta)})", file=sys.stderr, flush=True)
 
@@ -775,6 +791,8 @@ class Progress:
 
 
 def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
     s = int(round(seconds))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
@@ -951,11 +969,13 @@ def _score(run: _Run, work: list[_Item], jobs: int, executor: str, address: str 
            task_fn: TaskFn) -> None:
     """Cached tracks here, the rest through the executor; a clip whose bytes another clip in this
     run also has waits for that one's track instead of running the model twice."""
-    run.progress = Progress(len(work), "off" if progress == "off" else progress)
+    cached = {it.clip.name for it in work if run.cache.path(it.key).is_file()}
+    weights = {it.clip.name: CACHED_WEIGHT if it.clip.name in cached else max(it.cost, 0.1) for it in work}
+    run.progress = Progress(weights, progress)
     try:
         todo: list[_Item] = []
         for item in work:
-            track = run.cache.get(item.key)
+            track = run.cache.get(item.key) if item.clip.name in cached else None  # loaded one at a time
             if track is not None:
                 run.from_cache(item, track)
             else:
