@@ -302,6 +302,7 @@ class BatchSettings:
         """How the model runs: one landmarker over the whole clip (batch parallelism is per clip,
         so a result never depends on how many jobs or machines produced it)."""
         return {
+            "formcheck": __version__,  # a release may read video or run the model differently
             "backend": "mediapipe-pose-landmarker",
             "mediapipe": _mediapipe_version(),
             "workers": 1,
