@@ -492,7 +492,7 @@ def run_inline(tasks: Sequence[ClipTask], on_done: OnDone, task_fn: TaskFn = sco
         on_done(i, task_fn(task))
 
 
-def _worker_init() -> None:
+def _worker_init(preload: bool = True) -> None:
     """Local worker processes: Ctrl-C is the driver's to handle, and a worker dies with its driver
     (so a kill -9 of the driver leaves no orphan burning a core)."""
     import signal
@@ -505,19 +505,19 @@ def _worker_init() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
             if os.getppid() == 1:  # the driver died before prctl took effect
                 os._exit(1)
-    # imported once here, so no clip's time includes the imports
-    import mediapipe  # noqa: F401
+    if preload:  # imported once here, so no clip's time includes the imports
+        import mediapipe  # noqa: F401
 
-    import formcheck.pose  # noqa: F401
+        import formcheck.pose  # noqa: F401
 
 
-def _new_pool(jobs: int):  # -> ProcessPoolExecutor
+def _new_pool(jobs: int, preload: bool = True):  # -> ProcessPoolExecutor
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn: MediaPipe's and OpenCV's threads do not survive fork
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init)
+    return ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(preload,))
 
 
 def _stop_pool(pool: Any) -> None:
@@ -542,31 +542,40 @@ def run_local(tasks: Sequence[ClipTask], jobs: int, on_done: OnDone, task_fn: Ta
     in_flight: dict[Any, int] = {}
     solo: set[int] = set()
     pool = None
+
+    def hand_out(queue: deque[int]) -> None:
+        i = queue[0]
+        in_flight[pool.submit(task_fn, tasks[i])] = i  # raises BrokenProcessPool once a worker died
+        queue.popleft()
+        if queue is suspects:
+            solo.add(i)
+
     try:
         while pending or suspects or in_flight:
             if pool is None:
-                pool = _new_pool(jobs)
-            if suspects and not in_flight:
-                i = suspects.popleft()
-                solo.add(i)
-                in_flight[pool.submit(task_fn, tasks[i])] = i
-            while not suspects and pending and len(in_flight) < jobs:
-                i = pending.popleft()
-                in_flight[pool.submit(task_fn, tasks[i])] = i
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                pool = _new_pool(jobs, preload=task_fn is score_clip)
             broken = False
-            for fut in done:
-                i = in_flight.pop(fut)
-                try:
-                    outcome = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    in_flight[fut] = i  # settled below with the others that died with the pool
-                    continue
-                on_done(i, outcome)
+            try:
+                if suspects and not in_flight:
+                    hand_out(suspects)
+                while not suspects and pending and len(in_flight) < jobs:
+                    hand_out(pending)
+            except BrokenProcessPool:
+                broken = True
+            if not broken:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    outcome = _settled(fut)
+                    if outcome is None:
+                        broken = True  # settled below with the others that died with the pool
+                    else:
+                        on_done(in_flight.pop(fut), outcome)
             if broken:
-                for i in in_flight.values():
-                    if i in solo:
+                for fut, i in in_flight.items():
+                    outcome = _settled(fut)
+                    if outcome is not None:  # finished before the pool broke
+                        on_done(i, outcome)
+                    elif i in solo:
                         on_done(i, crash_outcome("the worker process died while scoring this clip"
                                                  " (a crash in the decoder or the model, or out of memory)"))
                     else:
@@ -580,6 +589,16 @@ def run_local(tasks: Sequence[ClipTask], jobs: int, on_done: OnDone, task_fn: Ta
                 _stop_pool(pool)
             else:
                 pool.shutdown(wait=True)
+
+
+def _settled(fut: Any) -> ClipOutcome | None:
+    """A finished task's outcome; None if it had not finished or its worker died."""
+    if not fut.done():
+        return None
+    try:
+        return fut.result()
+    except Exception:  # BrokenProcessPool (the task function itself never raises)
+        return None
 
 
 class RayUnavailable(FormcheckError):
