@@ -224,7 +224,7 @@ def hip_plot(analysis: Analysis, profile: Profile, key_times: list[float]) -> st
         ax.annotate(
             f"F{n}",
             (when, y),
-            xytext=(0, 7),
+            xytext=(0, 10),
             textcoords="offset points",
             ha="center",
             fontsize=7,
