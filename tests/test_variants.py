@@ -32,21 +32,21 @@ def with_top_trunk(result, degrees: float):
 )
 def test_bench_or_floor_from_the_trunk_at_the_top(bench_set, slope, name):
     track, result = bench_set
-    guess = guess_variant(track, with_top_trunk(result, slope))
+    guess = guess_variant(with_top_trunk(result, slope))
     assert guess.name == name and guess.confidence == 1.0
     assert ("bench" if name == "hip_thrust" else "floor") in guess.reason
 
 
 def test_a_trunk_near_the_line_is_a_low_confidence_guess(bench_set):
     track, result = bench_set
-    guess = guess_variant(track, with_top_trunk(result, FLOOR_TOP_TORSO_DEG + 1.5))
+    guess = guess_variant(with_top_trunk(result, FLOOR_TOP_TORSO_DEG + 1.5))
     assert guess.name == "glute_bridge" and 0.2 < guess.confidence < 0.3
 
 
 def test_from_the_feet_bench_is_assumed_and_said(bench_set):
     track, result = bench_set
     front = replace(result, view=ViewEstimate("front", 0.9, 0.8))
-    guess = guess_variant(track, front)
+    guess = guess_variant(front)
     assert guess.name == "hip_thrust" and guess.confidence == 0.0 and "--variant" in guess.reason
 
 

@@ -460,25 +460,17 @@ def check_hip_rotation(reps: list[Rep], profile: Profile, signals: Signals | Non
     if signals is None or signals.pelvis_roll is None or len(reps) < rule["min_reps"]:
         return []
     drops = pelvis_drops(reps, rule, signals, signals.pelvis_roll)
-    limit = rule["max_roll_deg"]
     how = "the free side dropped" if signals.free_side_sign else "hip line turned against the shoulders"
-    return [
-        make_fault(
-            "hip_rotation",
-            rule,
-            rep,
-            (rep.top_start_s, rep.top_end_s),
-            severity=severity_by_excess(d - limit, rule["severity_steps"]),
-            measured=round(float(d), 1),
-            limit=round(limit, 1),
-            unit="deg pelvis roll vs the set's bottoms",
-            comparison="<=",
-            message=f"pelvis rolled {d:.0f} deg at the top ({how}) against the set's bottoms "
-            f"(hip line vs shoulder line, 3D)",
-        )
-        for rep, d in zip(reps, drops, strict=True)
-        if d > limit
-    ]
+    return top_excess_faults(
+        "hip_rotation",
+        rule,
+        reps,
+        drops,
+        rule["max_roll_deg"],
+        unit="deg pelvis roll vs the set's bottoms",
+        describe=lambda d: f"pelvis rolled {d:.0f} deg at the top ({how}) against the set's bottoms "
+        f"(hip line vs shoulder line, 3D)",
+    )
 
 
 def check_knee_cave(reps: list[Rep], profile: Profile, signals: Signals | None) -> list[Fault]:
@@ -492,29 +484,44 @@ def check_knee_cave(reps: list[Rep], profile: Profile, signals: Signals | None) 
     tops = top_values(reps, signals.t, signals.knee_cave)
     if not np.isfinite(tops).any():
         return []
-    widest = float(np.nanmin(tops))
-    limit = rule["max_cave_deg"]
-    found = []
-    for rep, top in zip(reps, tops, strict=True):
-        cave = top - widest
-        if not cave > limit:
-            continue
-        found.append(
-            make_fault(
-                "knee_cave",
-                rule,
-                rep,
-                (rep.top_start_s, rep.top_end_s),
-                severity=severity_by_excess(cave - limit, rule["severity_steps"]),
-                measured=round(float(cave), 1),
-                limit=round(limit, 1),
-                unit="deg knees in vs the set's widest top",
-                comparison="<=",
-                message=f"knees {cave:.0f} deg further in at the top than on the set's widest rep "
-                f"(knee vs the hip-ankle line, 3D)",
-            )
+    return top_excess_faults(
+        "knee_cave",
+        rule,
+        reps,
+        tops - float(np.nanmin(tops)),
+        rule["max_cave_deg"],
+        unit="deg knees in vs the set's widest top",
+        describe=lambda cave: f"knees {cave:.0f} deg further in at the top than on the set's widest rep "
+        f"(knee vs the hip-ankle line, 3D)",
+    )
+
+
+def top_excess_faults(
+    code: str,
+    rule: dict[str, Any],
+    reps: list[Rep],
+    values: np.ndarray,
+    limit: float,
+    unit: str,
+    describe: Callable[[float], str],
+) -> list[Fault]:
+    """One fault per rep whose value at the top exceeds the limit (NaN never does)."""
+    return [
+        make_fault(
+            code,
+            rule,
+            rep,
+            (rep.top_start_s, rep.top_end_s),
+            severity=severity_by_excess(v - limit, rule["severity_steps"]),
+            measured=round(float(v), 1),
+            limit=round(limit, 1),
+            unit=unit,
+            comparison="<=",
+            message=describe(v),
         )
-    return found
+        for rep, v in zip(reps, values, strict=True)
+        if v > limit
+    ]
 
 
 # the parts of fatigue_drift / short_rest that need a hip angle

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import kinematics as kin
 from .analysis import Analysis, analyze_track
 from .profiles import Profile, load_profile
 from .track import PoseTrack
@@ -40,16 +39,17 @@ class VariantGuess:
         return {"name": self.name, "confidence": round(self.confidence, 2), "reason": self.reason}
 
 
-def guess_variant(track: PoseTrack, first_pass: Analysis) -> VariantGuess:
-    """Variant from a first analysis under the bench profile (its reps' top trunk slope)."""
-    side = kin.choose_side(track.image, track.visibility)
-    legs = f"one leg ({side.reason})" if side.single_leg else "both legs (the knees bend alike)"
+def guess_variant(first_pass: Analysis) -> VariantGuess:
+    """Variant from a first analysis under the bench profile: its reps' top trunk slope, and the
+    side choice it already made (one leg or two)."""
+    single = first_pass.side.single_leg
+    legs = "one leg (one knee stays much straighter)" if single else "both legs (the knees bend alike)"
     tops = np.array([r.top_torso_deg for r in first_pass.reps], dtype=float)
     tops = tops[np.isfinite(tops)]
     if first_pass.view.view == "front" or not len(tops):
         why = "camera at the feet" if first_pass.view.view == "front" else "no rep to read the trunk at"
         return VariantGuess(
-            NAMES[(False, side.single_leg)],
+            NAMES[(False, single)],
             0.0,
             f"{legs}; bench or floor cannot be told ({why}), bench assumed: pass --variant if not",
         )
@@ -62,7 +62,7 @@ def guess_variant(track: PoseTrack, first_pass: Analysis) -> VariantGuess:
         else f"upper back on a bench (trunk {slope:+.0f} deg from level at the top)"
     )
     return VariantGuess(
-        NAMES[(floor, side.single_leg)], min(1.0, margin / CONFIDENT_MARGIN_DEG), f"{where}; {legs}"
+        NAMES[(floor, single)], min(1.0, margin / CONFIDENT_MARGIN_DEG), f"{where}; {legs}"
     )
 
 
@@ -73,7 +73,7 @@ def analyze_variant(track: PoseTrack, variant: str = AUTO) -> tuple[Analysis, Pr
         return analyze_track(track, profile), profile, None
     bench = load_profile("hip_thrust")
     first = analyze_track(track, bench)
-    guess = guess_variant(track, first)
+    guess = guess_variant(first)
     profile = bench if guess.name == bench.name else load_profile(guess.name)
     result = first if profile is bench else analyze_track(track, profile)
     return replace(result, variant_detected=guess.as_dict()), profile, guess
