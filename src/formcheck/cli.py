@@ -9,6 +9,7 @@ expensive part) and atomically, so a later failure never loses an earlier result
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 import warnings
@@ -77,7 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     an.set_defaults(func=cmd_analyze)
     _add_batch_parser(sub)
+    for module in _COMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
     return parser
+
+
+# Subcommands that live in their own package; each module's add_parser(sub) registers the
+# command, its options and a func(args) -> exit code, importing anything heavy only when run.
+_COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
