@@ -1,0 +1,229 @@
+"""The JSON API (/api/...) and the result files, documented in the app's OpenAPI schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from ..variants import AUTO
+from .db import DONE, FAILED, STATUSES, Job
+from .intake import AppContext, accept
+from .schemas import AthleteDetail, AthleteOut, ErrorOut, JobOut, Variants, athlete_out, job_out, trend
+from .storage import RESULT_FILES, UploadError, clip_path, result_dir
+
+router = APIRouter()
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "empty clip, or not a multipart/form-data body"},
+    413: {"model": ErrorOut, "description": "the clip is larger than the server's upload limit"},
+    415: {"model": ErrorOut, "description": "the content is not a video (checked by content, not by name)"},
+    422: {
+        "model": ErrorOut,
+        "description": "athlete missing, unknown variant, or a clip that cannot be decoded",
+    },
+}
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file", "athlete"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "the video (any common container)",
+                    },
+                    "athlete": {
+                        "type": "string",
+                        "maxLength": 100,
+                        "description": "who is lifting; new names are added",
+                    },
+                    "variant": {"type": "string", "default": AUTO, "description": "see GET /api/variants"},
+                    "note": {
+                        "type": "string",
+                        "maxLength": 500,
+                        "description": "free text, e.g. load and set",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def ctx_of(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def find_job(ctx: AppContext, job_id: str) -> Job:
+    job = ctx.db.job(job_id) if len(job_id) == 32 else None
+    if job is None:
+        raise HTTPException(404, f"no job {job_id[:40]!r}")
+    return job
+
+
+def describe(ctx: AppContext, job: Job) -> JobOut:
+    return job_out(job, ctx.db.queue_position(job) if job.status == "queued" else None)
+
+
+@router.post(
+    "/api/jobs",
+    status_code=201,
+    response_model=JobOut,
+    responses=ERRORS,
+    tags=["jobs"],
+    summary="Upload a clip for an athlete and queue its analysis",
+    openapi_extra={"requestBody": UPLOAD_BODY},
+)
+async def create_job(request: Request) -> JobOut | JSONResponse:
+    ctx = ctx_of(request)
+    try:
+        job = await accept(request, ctx)
+    except UploadError as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+    return describe(ctx, job)
+
+
+@router.get("/api/jobs", response_model=list[JobOut], tags=["jobs"], summary="Jobs, newest first")
+def list_jobs(
+    request: Request,
+    athlete: str | None = Query(None, description="an athlete's slug"),
+    status: str | None = Query(None, description="queued, running, done or failed"),
+    limit: int = Query(50, ge=1, le=500),
+) -> list[JobOut]:
+    ctx = ctx_of(request)
+    if status is not None and status not in STATUSES:
+        raise HTTPException(422, f"unknown status {status[:20]!r}; known: {', '.join(STATUSES)}")
+    athlete_id = None
+    if athlete is not None:
+        found = ctx.db.athlete_by_slug(athlete)
+        if found is None:
+            raise HTTPException(404, f"no athlete {athlete[:60]!r}")
+        athlete_id = found.id
+    return [describe(ctx, j) for j in ctx.db.jobs(athlete_id, status, limit)]
+
+
+@router.get(
+    "/api/jobs/{job_id}",
+    response_model=JobOut,
+    responses={404: {"model": ErrorOut}},
+    tags=["jobs"],
+    summary="A job's status, progress and summary",
+)
+def get_job(request: Request, job_id: str) -> JobOut:
+    ctx = ctx_of(request)
+    return describe(ctx, find_job(ctx, job_id))
+
+
+@router.post(
+    "/api/jobs/{job_id}/retry",
+    response_model=JobOut,
+    tags=["jobs"],
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    summary="Queue a failed job again",
+)
+def retry_job(request: Request, job_id: str) -> JobOut:
+    ctx = ctx_of(request)
+    job = find_job(ctx, job_id)
+    if job.status != FAILED or not ctx.db.retry(job.uid):
+        raise HTTPException(409, f"only a failed job can be retried; this one is {job.status}")
+    if ctx.workers is not None:
+        ctx.workers.notify()
+    return describe(ctx, find_job(ctx, job_id))
+
+
+@router.get(
+    "/api/jobs/{job_id}/report",
+    tags=["jobs"],
+    summary="The analysis report (formcheck.report/1)",
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+def get_report(request: Request, job_id: str) -> FileResponse:
+    return result_file(request, job_id, "report.json")
+
+
+@router.get(
+    "/api/athletes",
+    response_model=list[AthleteOut],
+    tags=["athletes"],
+    summary="Athletes, most recent upload first",
+)
+def list_athletes(request: Request) -> list[AthleteOut]:
+    return [athlete_out(a, n, last) for a, n, last in ctx_of(request).db.athletes()]
+
+
+@router.get(
+    "/api/athletes/{slug}",
+    response_model=AthleteDetail,
+    responses={404: {"model": ErrorOut}},
+    tags=["athletes"],
+    summary="An athlete's sessions and their trend",
+)
+def get_athlete(request: Request, slug: str) -> AthleteDetail:
+    ctx = ctx_of(request)
+    athlete = ctx.db.athlete_by_slug(slug)
+    if athlete is None:
+        raise HTTPException(404, f"no athlete {slug[:60]!r}")
+    jobs = ctx.db.jobs(athlete.id, limit=500)
+    last = max((j.created_at for j in jobs), default=None)
+    base = athlete_out(athlete, len(jobs), last)
+    return AthleteDetail(**base.model_dump(), jobs=[describe(ctx, j) for j in jobs], trend=trend(jobs))
+
+
+@router.get("/api/variants", response_model=Variants, tags=["meta"], summary="Variants a job can ask for")
+def variants(request: Request) -> Variants:
+    return Variants(default=AUTO, names=ctx_of(request).variants)
+
+
+@router.get("/api/health", tags=["meta"], summary="Liveness, the database in use and the queue")
+def health(request: Request) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    return {
+        "status": "ok",
+        "database": ctx.db.engine.dialect.name,
+        "jobs": ctx.db.counts(),
+        "workers": ctx.settings.job_workers,
+        "max_upload_bytes": ctx.settings.max_upload_bytes,
+    }
+
+
+@router.get(
+    "/jobs/{job_id}/files/{name}",
+    tags=["files"],
+    summary="A finished job's result file",
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+def result_file(request: Request, job_id: str, name: str, download: bool = False) -> FileResponse:
+    ctx = ctx_of(request)
+    job = find_job(ctx, job_id)
+    if name not in RESULT_FILES:  # a fixed set of names: nothing from the URL reaches a path
+        raise HTTPException(404, f"no result file {name[:40]!r}; there are {', '.join(RESULT_FILES)}")
+    if job.status != DONE:
+        raise HTTPException(409, f"the job is {job.status}, its results are not ready")
+    path = result_dir(ctx.settings, job.uid) / name
+    if not path.is_file():
+        raise HTTPException(404, f"{name} is missing from this job's results")
+    stem = job.display_name.rsplit(".", 1)[0] or "clip"
+    filename = f"{stem}.{name}" if download else None
+    return FileResponse(
+        path,
+        media_type=RESULT_FILES[name],
+        filename=filename,
+        content_disposition_type="attachment" if download else "inline",
+    )
+
+
+@router.get(
+    "/jobs/{job_id}/clip", tags=["files"], summary="The uploaded clip", responses={404: {"model": ErrorOut}}
+)
+def original_clip(request: Request, job_id: str) -> FileResponse:
+    ctx = ctx_of(request)
+    job = find_job(ctx, job_id)
+    clip = ctx.db.clip(job.clip_sha256)
+    path = clip_path(ctx.settings, clip.file_name) if clip is not None else None
+    if path is None or not path.is_file():
+        raise HTTPException(404, "the clip is missing from the data dir")
+    return FileResponse(path, filename=job.display_name, content_disposition_type="attachment")

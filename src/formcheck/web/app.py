@@ -1,0 +1,83 @@
+"""The ASGI app: `create_app(settings)` wires the database, the job workers, the API and the pages."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from .. import __version__
+from . import api, pages
+from .db import Database
+from .intake import AppContext
+from .settings import WebSettings
+from .storage import clean_incoming
+from .worker import Workers
+
+STATIC = Path(__file__).resolve().parent / "static"
+# everything the pages use is served from here: a page that tried to load anything else would be blocked
+CSP = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline';"
+    " script-src 'self'; frame-src 'self'; frame-ancestors 'self'; object-src 'none'; base-uri 'none';"
+    " form-action 'self'"
+)
+
+
+def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
+    """The app; its workers start with it (lifespan) unless start_workers is False or job_workers is 0."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.prepare()
+        clean_incoming(settings)
+        db = Database(settings.db_url)
+        workers = Workers(db, settings) if start_workers else None
+        app.state.ctx = AppContext(settings, db, workers)
+        if workers is not None:
+            workers.start()
+        try:
+            yield
+        finally:
+            if workers is not None:
+                workers.stop()
+            db.close()
+
+    app = FastAPI(
+        title="formcheck coach app",
+        version=__version__,
+        description="Upload athletes' hip thrust and glute bridge clips, follow the analysis, read the"
+        " reports and each athlete's history. Uploads are multipart/form-data (`file`, `athlete`,"
+        " `variant`, `note`); jobs run in the background, poll GET /api/jobs/{id} for progress.",
+        lifespan=lifespan,
+        docs_url=None,  # the interactive docs page loads its script from a CDN: not offered offline
+        redoc_url=None,
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """JSON for the API and files, a page for a person's browser."""
+        wants_page = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(
+            "/api/"
+        )
+        if wants_page and "/files/" not in request.url.path:
+            return pages.error_page(request, exc.status_code, str(exc.detail))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,444 @@
+"""The web app's database: athletes, stored clips and analysis jobs (one job = one session).
+
+SQLAlchemy 2, so the same code runs on the embedded SQLite file (the default) and on a team's
+PostgreSQL. The job table is also the queue: a worker claims the oldest queued job with a
+guarded UPDATE (SKIP LOCKED on PostgreSQL), keeps a heartbeat while it runs, and every write it
+makes afterwards is guarded by its own worker id, so a worker taken for dead can never overwrite
+the job after another worker picked it up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+    func,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+STATUSES = (QUEUED, RUNNING, DONE, FAILED)
+MAX_NAME = 100
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Athlete(Base):
+    __tablename__ = "athletes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(MAX_NAME + 12), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Clip(Base):
+    """An uploaded video, stored once per content (its sha256 names the file)."""
+
+    __tablename__ = "clips"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    container: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(
+        String(80)
+    )  # under DATA/clips: "<sha256><ext>", never a user's name
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # queue order
+    uid: Mapped[str] = mapped_column(String(32), unique=True, index=True, default=lambda: uuid.uuid4().hex)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athletes.id"), index=True)
+    clip_sha256: Mapped[str] = mapped_column(ForeignKey("clips.sha256"))
+    display_name: Mapped[str] = mapped_column(String(255))  # the uploaded file's name: text, never a path
+    variant: Mapped[str] = mapped_column(String(64), default="auto")
+    note: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
+    stage: Mapped[str] = mapped_column(String(80), default="waiting for a worker")
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    warning: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the report's summary, kept here for the athlete's history (the report itself is a file)
+    variant_used: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    view: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    rep_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mean_top_hip_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mean_up_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mean_down_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mean_top_pause_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    faults: Mapped[str | None] = mapped_column(String(500), nullable=True)  # "code:n;code:n"
+    job_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    athlete: Mapped[Athlete] = relationship(lazy="joined")
+
+
+SUMMARY_FIELDS = (
+    "variant_used",
+    "view",
+    "rep_count",
+    "mean_top_hip_deg",
+    "mean_up_s",
+    "mean_down_s",
+    "mean_top_pause_s",
+    "score",
+    "duration_s",
+    "faults",
+    "job_seconds",
+)
+
+
+def slugify(name: str) -> str:
+    """A URL-safe key for an athlete's name; names that differ only in case or accents are one athlete."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:MAX_NAME]
+    if slug:
+        return slug
+    # a name with no Latin letters at all still needs a stable key
+    return "athlete-" + uuid.uuid5(uuid.NAMESPACE_URL, name.casefold()).hex[:10]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    uid: str
+    clip_sha256: str
+    clip_file: str
+    display_name: str
+    variant: str
+    attempts: int
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL lets pages read while the worker writes; busy_timeout makes writers wait, not fail."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = self._engine(url)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        Base.metadata.create_all(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @staticmethod
+    def _engine(url: str) -> Engine:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(url, pool_pre_ping=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._session() as s, s.begin():
+            yield s
+
+    # ------------------------------------------------------------ writes from uploads
+
+    def athlete(self, name: str) -> Athlete:
+        """The athlete of that name, created on first use (safe under concurrent uploads)."""
+        slug = slugify(name)
+        for _ in range(3):
+            with self.session() as s:
+                found = s.scalar(select(Athlete).where(Athlete.slug == slug))
+                if found is not None:
+                    return found
+            try:
+                with self.session() as s:
+                    created = Athlete(slug=slug, name=name)
+                    s.add(created)
+                return created
+            except IntegrityError:  # another upload created it in between
+                continue
+        raise RuntimeError(f"cannot create athlete {name!r}")
+
+    def add_clip(self, sha256: str, size: int, container: str, file_name: str) -> None:
+        with contextlib.suppress(IntegrityError), self.session() as s:
+            if s.get(Clip, sha256) is None:
+                s.add(Clip(sha256=sha256, size_bytes=size, container=container, file_name=file_name))
+
+    def create_job(
+        self, athlete: Athlete, clip_sha256: str, display_name: str, variant: str, note: str = ""
+    ) -> Job:
+        with self.session() as s:
+            job = Job(
+                athlete_id=athlete.id,
+                clip_sha256=clip_sha256,
+                display_name=display_name,
+                variant=variant,
+                note=note,
+            )
+            s.add(job)
+            s.flush()
+            s.refresh(job)
+            return job
+
+    def retry(self, uid: str) -> bool:
+        """A failed job queued again (after its cause was fixed, e.g. a model installed)."""
+        with self.session() as s:
+            res = s.execute(
+                update(Job)
+                .where(Job.uid == uid, Job.status == FAILED)
+                .values(
+                    status=QUEUED,
+                    stage="waiting for a worker",
+                    error=None,
+                    error_code=None,
+                    attempts=0,
+                    progress_done=0,
+                    progress_total=0,
+                    worker=None,
+                    finished_at=None,
+                )
+            )
+            return res.rowcount == 1
+
+    # ------------------------------------------------------------ the queue
+
+    def claim(self, worker: str) -> Claimed | None:
+        """Take the oldest queued job for `worker`, or None when the queue is empty."""
+        for _ in range(5):
+            with self.session() as s:
+                pick = select(Job.id).where(Job.status == QUEUED).order_by(Job.id).limit(1)
+                if self.is_postgres:
+                    pick = pick.with_for_update(skip_locked=True)
+                job_id = s.scalar(pick)
+                if job_id is None:
+                    return None
+                t = now()
+                res = s.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == QUEUED)
+                    .values(
+                        status=RUNNING,
+                        worker=worker,
+                        started_at=t,
+                        heartbeat_at=t,
+                        attempts=Job.attempts + 1,
+                        stage="starting",
+                        progress_done=0,
+                        progress_total=0,
+                    )
+                )
+                if res.rowcount != 1:  # another worker took it first
+                    continue
+                job = s.get(Job, job_id)
+                clip = s.get(Clip, job.clip_sha256)
+                return Claimed(
+                    job.uid, job.clip_sha256, clip.file_name, job.display_name, job.variant, job.attempts
+                )
+        return None
+
+    def _mine(self, uid: str, worker: str) -> Any:
+        return update(Job).where(Job.uid == uid, Job.status == RUNNING, Job.worker == worker)
+
+    def progress(
+        self,
+        uid: str,
+        worker: str,
+        stage: str | None = None,
+        done: int | None = None,
+        total: int | None = None,
+    ) -> bool:
+        """Heartbeat with progress; False when the job is no longer this worker's."""
+        values: dict[str, Any] = {"heartbeat_at": now()}
+        if stage is not None:
+            values["stage"] = stage[:80]
+        if done is not None:
+            values["progress_done"] = done
+        if total is not None:
+            values["progress_total"] = total
+        with self.session() as s:
+            return s.execute(self._mine(uid, worker).values(**values)).rowcount == 1
+
+    def finish(self, uid: str, worker: str, summary: dict[str, Any], warning: str | None = None) -> bool:
+        values = {k: summary.get(k) for k in SUMMARY_FIELDS}
+        with self.session() as s:
+            res = s.execute(
+                self._mine(uid, worker).values(
+                    status=DONE,
+                    stage="done",
+                    warning=warning,
+                    finished_at=now(),
+                    heartbeat_at=now(),
+                    **values,
+                )
+            )
+            return res.rowcount == 1
+
+    def fail(self, uid: str, worker: str, error: str, code: int | None) -> bool:
+        with self.session() as s:
+            res = s.execute(
+                self._mine(uid, worker).values(
+                    status=FAILED, stage="failed", error=error, error_code=code, finished_at=now()
+                )
+            )
+            return res.rowcount == 1
+
+    def release(self, uid: str, worker: str) -> bool:
+        """Back to the queue, not counted as an attempt (the server is stopping, not the job failing)."""
+        with self.session() as s:
+            res = s.execute(
+                self._mine(uid, worker).values(
+                    status=QUEUED,
+                    stage="waiting for a worker (the server stopped while it ran)",
+                    worker=None,
+                    attempts=Job.attempts - 1,
+                    progress_done=0,
+                    progress_total=0,
+                )
+            )
+            return res.rowcount == 1
+
+    def recover(
+        self, stale_after_s: float, max_attempts: int, is_dead: Callable[[str], bool] = lambda worker: False
+    ) -> list[str]:
+        """Running jobs whose worker is gone (no heartbeat for stale_after_s, or known dead): queued
+        again, or failed once they were interrupted max_attempts times. Returns their uids."""
+        cutoff = now() - timedelta(seconds=stale_after_s)
+        moved = []
+        with self.session() as s:
+            rows = s.execute(
+                select(Job.uid, Job.worker, Job.heartbeat_at, Job.attempts).where(Job.status == RUNNING)
+            ).all()
+        for uid, worker, beat, attempts in rows:
+            if not ((beat is not None and beat < cutoff) or is_dead(worker or "")):
+                continue
+            guard = update(Job).where(Job.uid == uid, Job.status == RUNNING, Job.worker == worker)
+            with self.session() as s:
+                if attempts >= max_attempts:
+                    res = s.execute(
+                        guard.values(
+                            status=FAILED,
+                            stage="failed",
+                            error_code=1,
+                            finished_at=now(),
+                            error=f"the job was interrupted {attempts} times (its worker stopped or crashed"
+                            " while it ran); not retried again",
+                        )
+                    )
+                else:
+                    res = s.execute(
+                        guard.values(
+                            status=QUEUED,
+                            worker=None,
+                            progress_done=0,
+                            stage="waiting for a worker (re-queued after an interruption)",
+                        )
+                    )
+                if res.rowcount == 1:
+                    moved.append(uid)
+        return moved
+
+    # ------------------------------------------------------------ reads
+
+    def job(self, uid: str) -> Job | None:
+        with self.session() as s:
+            return s.scalar(select(Job).where(Job.uid == uid))
+
+    def clip(self, sha256: str) -> Clip | None:
+        with self.session() as s:
+            return s.get(Clip, sha256)
+
+    def queue_position(self, job: Job) -> int:
+        """How many queued jobs are ahead of this one."""
+        with self.session() as s:
+            return int(
+                s.scalar(select(func.count()).select_from(Job).where(Job.status == QUEUED, Job.id < job.id))
+                or 0
+            )
+
+    def jobs(
+        self,
+        athlete_id: int | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        oldest_first: bool = False,
+    ) -> list[Job]:
+        q = select(Job)
+        if athlete_id is not None:
+            q = q.where(Job.athlete_id == athlete_id)
+        if status is not None:
+            q = q.where(Job.status == status)
+        q = q.order_by(Job.id if oldest_first else Job.id.desc()).limit(limit)
+        with self.session() as s:
+            return list(s.scalars(q))
+
+    def athletes(self) -> list[tuple[Athlete, int, datetime | None]]:
+        """Every athlete with its session count and latest upload, most recent first."""
+        q = (
+            select(Athlete, func.count(Job.id), type_coerce(func.max(Job.created_at), UTCDateTime))
+            .outerjoin(Job, Job.athlete_id == Athlete.id)
+            .group_by(Athlete.id)
+            .order_by(func.max(Job.id).desc().nullslast(), Athlete.name)
+        )
+        with self.session() as s:
+            return [(a, int(n), last) for a, n, last in s.execute(q)]
+
+    def athlete_by_slug(self, slug: str) -> Athlete | None:
+        with self.session() as s:
+            return s.scalar(select(Athlete).where(Athlete.slug == slug))
+
+    def counts(self) -> dict[str, int]:
+        with self.session() as s:
+            rows = s.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+        return {status: 0 for status in STATUSES} | {k: int(v) for k, v in rows}

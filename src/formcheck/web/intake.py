@@ -1,0 +1,77 @@
+"""Turning an upload request into a queued job: the one path both the API and the upload page use."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from functools import cached_property
+
+import anyio
+from starlette.requests import Request
+
+from ..profiles import builtin_names
+from ..variants import AUTO
+from .db import MAX_NAME, Database, Job
+from .settings import WebSettings
+from .storage import Upload, UploadError, check_decodable, receive_upload, store
+from .worker import Workers
+
+MAX_NOTE = 500
+
+
+@dataclass
+class AppContext:
+    settings: WebSettings
+    db: Database
+    workers: Workers | None
+
+    @cached_property
+    def variants(self) -> list[str]:
+        return [AUTO, *builtin_names()]
+
+
+def form_fields(upload: Upload, variants: list[str]) -> tuple[str, str, str]:
+    """athlete, variant, note from the form; UploadError 422 when they are missing or unknown."""
+    athlete = " ".join(upload.fields.get("athlete", "").split())
+    if not athlete:
+        raise UploadError(422, "name the athlete: the form field 'athlete' is missing or empty")
+    if len(athlete) > MAX_NAME:
+        raise UploadError(422, f"the athlete's name is longer than {MAX_NAME} characters")
+    variant = upload.fields.get("variant", "").strip() or AUTO
+    if variant not in variants:
+        raise UploadError(422, f"unknown variant {variant[:64]!r}; known: {', '.join(variants)}")
+    note = upload.fields.get("note", "").strip()
+    if len(note) > MAX_NOTE:
+        raise UploadError(422, f"the note is longer than {MAX_NOTE} characters")
+    return athlete, variant, note
+
+
+async def accept(request: Request, ctx: AppContext) -> Job:
+    """Receive, check and store the clip, then queue its job. Raises UploadError."""
+    upload = await receive_upload(
+        request.headers.get("content-type", ""),
+        request.headers.get("content-length"),
+        request.stream(),
+        ctx.settings,
+    )
+    assert upload.clip is not None
+    try:
+        athlete_name, variant, note = form_fields(upload, ctx.variants)
+        await anyio.to_thread.run_sync(check_decodable, upload.clip.path)
+        clip = await anyio.to_thread.run_sync(store, ctx.settings, upload.clip)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            upload.clip.path.unlink(missing_ok=True)
+        raise
+
+    def record() -> Job:
+        ctx.db.add_clip(clip.sha256, clip.size, clip.container, clip.file_name)
+        athlete = ctx.db.athlete(athlete_name)
+        job = ctx.db.create_job(athlete, clip.sha256, upload.display_name, variant, note)
+        job.athlete = athlete
+        return job
+
+    job = await anyio.to_thread.run_sync(record)
+    if ctx.workers is not None:
+        ctx.workers.notify()
+    return job

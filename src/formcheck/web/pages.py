@@ -1,0 +1,164 @@
+"""The HTML pages: upload, a job (progress, then the report), athletes and an athlete's history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from ..html_report import label
+from .charts import Series, trend_svg
+from .db import Job
+from .intake import AppContext, accept
+from .schemas import job_out, parse_faults
+from .storage import UploadError
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+
+
+def _when(t: datetime | None) -> str:
+    return t.astimezone().strftime("%Y-%m-%d %H:%M") if t else ""
+
+
+def _num(v: Any, digits: int = 1, unit: str = "") -> str:
+    return "–" if v is None else f"{v:.{digits}f}{unit}"
+
+
+templates.env.filters["when"] = _when
+templates.env.filters["num"] = _num
+templates.env.filters["label"] = label
+templates.env.globals["parse_faults"] = parse_faults
+
+
+def ctx_of(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    ctx = ctx_of(request)
+    base = {"max_upload_bytes": ctx.settings.max_upload_bytes, "variants": ctx.variants}
+    return templates.TemplateResponse(request, name, base | context, status_code=status_code)
+
+
+def home_page(request: Request, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    ctx = ctx_of(request)
+    return render(
+        request,
+        "home.html",
+        status_code,
+        error=error,
+        jobs=ctx.db.jobs(limit=15),
+        athletes=ctx.db.athletes(),
+        counts=ctx.db.counts(),
+        workers=ctx.settings.job_workers,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    return home_page(request)
+
+
+@router.post("/upload")
+async def upload(request: Request) -> Any:
+    """The form's non-script path (the page's script posts to /api/jobs instead)."""
+    try:
+        job = await accept(request, ctx_of(request))
+    except UploadError as exc:
+        return home_page(request, exc.detail, exc.status)
+    return RedirectResponse(f"/jobs/{job.uid}", status_code=303)
+
+
+def _job(request: Request, job_id: str) -> Job:
+    job = ctx_of(request).db.job(job_id) if len(job_id) == 32 else None
+    if job is None:
+        raise HTTPException(404, "no such job")
+    return job
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str) -> HTMLResponse:
+    ctx = ctx_of(request)
+    job = _job(request, job_id)
+    position = ctx.db.queue_position(job) if job.status == "queued" else None
+    return render(request, "job.html", job=job, info=job_out(job, position), faults=parse_faults(job.faults))
+
+
+@router.post("/jobs/{job_id}/retry")
+def retry(request: Request, job_id: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    job = _job(request, job_id)
+    if ctx.db.retry(job.uid) and ctx.workers is not None:
+        ctx.workers.notify()
+    return RedirectResponse(f"/jobs/{job.uid}", status_code=303)
+
+
+def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
+    titles = {
+        404: "Not found",
+        405: "Not allowed",
+        413: "Too large",
+        415: "Not a video",
+        422: "Cannot accept that",
+    }
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "status_code": status_code,
+            "detail": detail,
+            "title": titles.get(status_code, "Something went wrong"),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/athletes", response_class=HTMLResponse)
+def athletes_page(request: Request) -> HTMLResponse:
+    return render(request, "athletes.html", athletes=ctx_of(request).db.athletes())
+
+
+def athlete_charts(jobs: list[Job]) -> list[Markup]:
+    done = sorted((j for j in jobs if j.status == "done"), key=lambda j: j.id)
+    labels = [j.created_at.astimezone().strftime("%b %d") for j in done]
+    return [
+        Markup(svg)
+        for svg in (
+            trend_svg("Reps per session", labels, [Series("reps", [j.rep_count for j in done])], digits=0),
+            trend_svg(
+                "Lockout: mean top hip angle (°)",
+                labels,
+                [Series("top", [j.mean_top_hip_deg for j in done])],
+                unit="°",
+                reference=(180.0, "straight line 180°"),
+            ),
+            trend_svg(
+                "Tempo: mean seconds per phase",
+                labels,
+                [
+                    Series("down", [j.mean_down_s for j in done]),
+                    Series("up", [j.mean_up_s for j in done]),
+                    Series("top pause", [j.mean_top_pause_s for j in done]),
+                ],
+                unit=" s",
+                digits=2,
+            ),
+            trend_svg("Score (0–100)", labels, [Series("score", [j.score for j in done])], digits=0),
+        )
+    ]
+
+
+@router.get("/athletes/{slug}", response_class=HTMLResponse)
+def athlete_page(request: Request, slug: str) -> HTMLResponse:
+    ctx = ctx_of(request)
+    athlete = ctx.db.athlete_by_slug(slug)
+    if athlete is None:
+        raise HTTPException(404, "no such athlete")
+    jobs = ctx.db.jobs(athlete.id, limit=500)
+    return render(request, "athlete.html", athlete=athlete, jobs=jobs, charts=athlete_charts(jobs))
