@@ -19,13 +19,8 @@ from formcheck.profiles import load_profile
 
 # (rep, code) pairs the pose model does not carry, measured, not guessed:
 KNOWN_MISSES = {
-    # MediaPipe's hip point sits high on the front of the pelvis and rises as the hips sag: true
-    # 165 deg tops read 179-180, clean 180 deg tops 185-188 on this body, while a real lifter's
-    # (hip_thrust_dumbbell_slow_side_a) 172-174 must pass; a 25 deg re-render read 170.6-171.5
-    # against the limit of 170
-    "hip_thrust_side_short_lockout": {(1, "incomplete_lockout"), (2, "incomplete_lockout"),
-                                      (3, "incomplete_lockout")},
     # the model's knees stay 38-40 px apart at every top while the true gap falls from 56 to 10 px
+    # (the same with the frames upscaled 2x)
     "banded_glute_bridge_front_knee_cave": {(2, "knee_cave"), (3, "knee_cave")},
 }  # fmt: skip
 KNOWN_FALSE = {
