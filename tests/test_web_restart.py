@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+from pathlib import Path
 
 from test_web_support import (
     CLEAN,
@@ -22,6 +23,15 @@ def statuses(data_dir) -> dict[str, str]:
     """Straight from the database file, as a server that is down leaves it."""
     with sqlite3.connect(data_dir / "formcheck.db") as con:
         return dict(con.execute("select uid, status from jobs"))
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit may wait for a reaper that a container lacks)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def stopped_cleanly(server: ServerProcess) -> None:
@@ -50,8 +60,12 @@ def test_restarts_lose_nothing_and_resume_the_queue(tmp_path):
         assert server.stop(signal.SIGKILL) == -signal.SIGKILL
     finally:
         server.stop(signal.SIGKILL)
-    for pid in runners:
-        kill_quietly(pid)  # PR_SET_PDEATHSIG has ended it already; never leave one behind
+    try:  # the job's process dies with its server (PR_SET_PDEATHSIG): no orphan keeps a core busy
+        wait_for(lambda: {"alive": [p for p in runners if running(p)]},
+                 lambda s: not s["alive"], "the killed server's job process")  # fmt: skip
+    finally:
+        for pid in runners:
+            kill_quietly(pid)
     assert statuses(data) == {done_uid: "done", killed_uid: "running"}
 
     # back up without workers: the killed job is queued again at once (its worker's process is gone)

@@ -48,6 +48,13 @@ def form_fields(upload: Upload, variants: list[str]) -> tuple[str, str, str]:
 
 async def accept(request: Request, ctx: AppContext) -> Job:
     """Receive, check and store the clip, then queue its job. Raises UploadError."""
+    try:
+        return await _accept(request, ctx)
+    except OSError as exc:  # the data dir is full or gone: the client's clip was fine
+        raise UploadError(507, f"the server cannot store the clip: {exc.strerror or exc}") from exc
+
+
+async def _accept(request: Request, ctx: AppContext) -> Job:
     upload = await receive_upload(
         request.headers.get("content-type", ""),
         request.headers.get("content-length"),

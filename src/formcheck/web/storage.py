@@ -243,11 +243,7 @@ async def receive_upload(
         await anyio.to_thread.run_sync(sink.close)
         reader.upload.clip = StoredClip(sink.hash.hexdigest(), sink.size, sink.container or "", "", sink.path)
         return reader.upload
-    except UploadError:
-        if reader.sink is not None:
-            reader.sink.discard()
-        raise
-    except BaseException:  # a client that disconnects mid-upload, a full disk: no temp file stays
+    except BaseException:  # refused, a client that disconnects mid-upload, a full disk: no temp file stays
         if reader.sink is not None:
             reader.sink.discard()
         raise
