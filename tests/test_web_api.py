@@ -318,3 +318,37 @@ def test_serve_command_fails_with_one_line(tmp_path, capsys):
     assert cli.main(["serve", "--data", str(tmp_path / "d"), "--database-url", "nosuchdb://x"]) == 23
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot open the database" in err[0]
+
+
+def test_inbox_folder_queues_settled_clips_per_athlete_and_sets_aside_the_rest(tmp_path):
+    from formcheck.web.inbox import Inbox
+
+    settings = settings_for(tmp_path / "data", job_workers=0)
+    inbox_dir = tmp_path / "inbox"
+    (inbox_dir / "Sam Lee").mkdir(parents=True)
+    (inbox_dir / "Alex Kim").mkdir()
+    with TestClient(create_app(settings)) as client:
+        inbox = Inbox(inbox_dir, client.app.state.ctx.db, settings)
+        clip = inbox_dir / "Sam Lee" / "set 1.mp4"
+        clip.write_bytes(CLEAN.read_bytes()[:100_000])  # a copy in progress
+        (inbox_dir / "Alex Kim" / "notes.mp4").write_text("not a video\n" * 100)
+        (inbox_dir / "Alex Kim" / "upload.mp4.part").write_bytes(RUSHED.read_bytes())
+        (inbox_dir / "loose.mp4").write_bytes(RUSHED.read_bytes())  # no athlete folder: left alone
+        assert inbox.scan() == []  # first sight: nothing has settled yet
+        clip.write_bytes(CLEAN.read_bytes())  # the copy finished
+        outcomes = {o.path.name: o for o in inbox.scan()}
+        assert set(outcomes) == {"notes.mp4"} and "not a video" in outcomes["notes.mp4"].refused
+        outcomes = {o.path.name: o for o in inbox.scan()}
+        assert set(outcomes) == {"set 1.mp4"} and outcomes["set 1.mp4"].job
+        job = job_of(client, outcomes["set 1.mp4"].job)
+        assert (job["athlete"], job["file_name"], job["status"]) == ("Sam Lee", "set 1.mp4", "queued")
+        assert inbox.scan() == []  # each file is taken once
+    assert files_under(inbox_dir) == sorted(
+        [f".imported/Sam Lee/{p.name}" for p in (inbox_dir / ".imported" / "Sam Lee").iterdir()]
+        + [f".refused/Alex Kim/{p.name}" for p in (inbox_dir / ".refused" / "Alex Kim").iterdir()]
+        + ["Alex Kim/upload.mp4.part", "loose.mp4"]
+    )
+    why = next((inbox_dir / ".refused" / "Alex Kim").glob("*.why.txt")).read_text()
+    assert "notes.mp4" in why and "not a video" in why
+    assert (next((inbox_dir / ".imported" / "Sam Lee").iterdir())).read_bytes() == CLEAN.read_bytes()
+    assert files_under(settings.clips_dir) == [file_sha256(CLEAN) + ".mp4"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from starlette.responses import Response
 from .. import __version__
 from . import api, pages
 from .db import Database
+from .inbox import Inbox, InboxWatcher
 from .intake import AppContext
 from .settings import WebSettings
 from .storage import clean_incoming
@@ -39,11 +41,15 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
         db = Database(settings.db_url)
         workers = Workers(db, settings) if start_workers else None
         app.state.ctx = AppContext(settings, db, workers)
+        stop_inbox = threading.Event()
         if workers is not None:
             workers.start()
+            if settings.inbox is not None:
+                InboxWatcher(Inbox(settings.inbox, db, settings, workers.notify), stop_inbox).start()
         try:
             yield
         finally:
+            stop_inbox.set()
             if workers is not None:
                 workers.stop()
             db.close()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import FormcheckError
+
+if TYPE_CHECKING:
+    from .settings import WebSettings
 
 
 class ServeError(FormcheckError):
@@ -73,6 +78,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--pose-workers", type=_count, metavar="N", help="pose workers per clip (default: one per core)"
     )
+    serve.add_argument(
+        "--inbox",
+        metavar="DIR",
+        help="also watch DIR: a clip put in DIR/<athlete name>/ is queued for that athlete, then moved to"
+        " DIR/.imported/ (or DIR/.refused/ with the reason)",
+    )
     serve.add_argument("--model", metavar="F", help="pose model .task file (default: the bundled model)")
     serve.set_defaults(func=run)
 
@@ -87,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         job_workers=args.jobs,
         pose_workers=args.pose_workers or None,
         model=args.model,
+        inbox=Path(args.inbox).expanduser().resolve() if args.inbox else None,
     )
     _check(settings)
     import uvicorn
@@ -108,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(settings) -> None:  # -> None; settings: WebSettings
+def _check(settings: WebSettings) -> None:
     """Fail with one line before the server starts: unwritable data dir, bad database URL, no model."""
     from ..pose import find_model
     from .db import Database
@@ -119,6 +131,11 @@ def _check(settings) -> None:  # -> None; settings: WebSettings
         raise ServeError(f"cannot use the data dir {settings.data_dir}: {exc.strerror or exc}") from exc
     if not os.access(settings.data_dir, os.W_OK):
         raise ServeError(f"cannot write to the data dir {settings.data_dir}")
+    if settings.inbox is not None:
+        try:
+            settings.inbox.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServeError(f"cannot use the inbox folder {settings.inbox}: {exc.strerror or exc}") from exc
     find_model(settings.model)  # ModelNotFound (exit 18) now, not at the first clip
     try:
         Database(settings.db_url).close()

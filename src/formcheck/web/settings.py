@@ -32,6 +32,7 @@ class WebSettings:
     max_attempts: int = 3  # a job interrupted this many times is failed instead of re-queued
     poll_s: float = 1.0  # how often an idle worker looks for jobs other servers queued
     runner: tuple[str, ...] = field(default_factory=default_runner)
+    inbox: Path | None = None  # a watched folder: clips in INBOX/<athlete>/ are queued
 
     @property
     def db_url(self) -> str:
