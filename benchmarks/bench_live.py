@@ -1,0 +1,111 @@
+"""Live mode under a camera-like stream: throughput, drops, latency and memory over a long session.
+
+Usage: python benchmarks/bench_live.py [--clip CLIP] [--fps 30] [--minutes 20] [--variant V]
+
+A clip is looped and paced at --fps (as a webcam delivers frames) into a headless live session
+(the display frame is composed as for a window, not shown). It prints frames processed per
+second, frames dropped, capture-to-display and capture-to-pose latency (median, p95), the live
+analysis' cost, and the process RSS over the stream (its growth from the first sample, taken
+once the model has loaded and the first frames have passed). Floors from the issue: median
+capture-to-display latency < 100 ms, RSS growth over 20 minutes < 50 MB. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_CLIP = REPO.parent / "shared" / "videos" / "hip_thrust_box_bodyweight_side.mp4"
+SAMPLE_CLIP = REPO / "sample_videos" / "hip_thrust_side_clean.mp4"
+WARMUP_S = 10.0
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def sample_rss(stop: threading.Event, every_s: float, out: list[tuple[float, float]]) -> None:
+    start = time.perf_counter()
+    while not stop.wait(every_s):
+        out.append((time.perf_counter() - start, rss_mb()))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clip", default=str(SHARED_CLIP if SHARED_CLIP.exists() else SAMPLE_CLIP))
+    ap.add_argument("--fps", type=float, default=30.0, help="pace of the stream (default 30)")
+    ap.add_argument("--minutes", type=float, default=20.0)
+    ap.add_argument("--variant", default="auto")
+    args = ap.parse_args()
+
+    from formcheck.live.session import LiveOptions, LiveSession
+    from formcheck.live.sources import ClipSource
+    from formcheck.pose import MediaPipePoseBackend
+
+    source = ClipSource(args.clip, realtime=True, loop=True, fps=args.fps)
+    backend = MediaPipePoseBackend()
+    with tempfile.TemporaryDirectory(prefix="bench_live_") as tmp:
+        options = LiveOptions(variant=args.variant, out=str(Path(tmp) / "s"), headless=True, quiet=True)
+        session = LiveSession(options, source, backend, stdout=io.StringIO(), stderr=sys.stderr)
+        rss: list[tuple[float, float]] = []
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_rss, args=(stop, 5.0, rss), daemon=True)
+        timer = threading.Timer(args.minutes * 60.0, session.request_stop)
+        print(
+            f"bench_live: {Path(args.clip).name} ({source.width}x{source.height}) looped, paced at"
+            f" {args.fps:g} fps for {args.minutes:g} min, headless; pid {os.getpid()},"
+            f" load average {os.getloadavg()[0]:.2f} at start",
+            flush=True,
+        )
+        started = time.perf_counter()
+        sampler.start()
+        timer.start()
+        result = session.run()
+        stop.set()
+        backend.close()
+        report(result.doc, rss, time.perf_counter() - started)
+    return 0
+
+
+def report(doc: dict, rss: list[tuple[float, float]], wall_s: float) -> None:
+    frames, lat = doc["frames"], doc["latency_ms"]
+    stream_s = frames["captured"] / doc["fps"]["source"]
+    shown, pose = lat["capture_to_display"], lat["capture_to_pose"]
+    print(
+        f"stream: {stream_s / 60:.1f} min ({frames['captured']} frames captured), wall {wall_s / 60:.1f} min"
+    )
+    print(
+        f"frames processed: {frames['processed']} ({frames['processed'] / stream_s:.1f}/s);"
+        f" dropped: {frames['dropped']} ({100.0 * frames['dropped'] / max(frames['captured'], 1):.2f}%)"
+    )
+    print(
+        f"capture-to-display latency: median {shown['median']} ms, p95 {shown['p95']} ms,"
+        f" max {shown['max']} ms"
+    )
+    print(f"capture-to-pose latency: median {pose['median']} ms, p95 {pose['p95']} ms")
+    runs, secs = doc["analysis"]["runs"], doc["analysis"]["seconds"]
+    print(f"live analysis: {runs} runs, {secs:.1f} s in all ({1000.0 * secs / max(runs, 1):.1f} ms per run)")
+    live_reps = len(doc["live_reps"])
+    print(f"reps counted live: {live_reps}; load average at end {os.getloadavg()[0]:.2f}")
+    steady = [mb for t, mb in rss if t >= WARMUP_S]
+    if steady:
+        print(
+            f"RSS: {steady[0]:.1f} MB at {WARMUP_S:.0f} s, {steady[-1]:.1f} MB at the end,"
+            f" max {max(steady):.1f} MB;"
+            f" growth {steady[-1] - steady[0]:+.1f} MB (floor < 50 MB over 20 min)"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

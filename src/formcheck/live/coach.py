@@ -1,0 +1,94 @@
+"""The coaching loop, on its own thread: re-analyse every `interval_s`, turn verdicts and setup
+advice into cues (CuePolicy), say them (AudioOut), and keep what the display shows and the log.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from formcheck.checks import Fault
+
+from .audio import AudioOut
+from .cues import Cue, CuePolicy
+from .online import LiveAnalyzer, LiveState, Verdict
+from .setup import SetupStatus
+
+INTERVAL_S = 0.3
+
+
+class Coach:
+    def __init__(
+        self,
+        analyzer: LiveAnalyzer,
+        policy: CuePolicy,
+        setup_status: Callable[[], tuple[SetupStatus, float] | None],
+        audio: AudioOut | None = None,
+        interval_s: float = INTERVAL_S,
+    ) -> None:
+        self.analyzer = analyzer
+        self.policy = policy
+        self.setup_status = setup_status  # the newest setup status and its session time
+        self.audio = audio
+        self.interval_s = interval_s
+        self.log: list[Cue] = []
+        self.cue: Cue | None = None  # the newest cue, for the display
+        self.banner: tuple[tuple[Fault, ...], float] = ((), 0.0)  # the last verdict's faults and when
+        self.analysis_s = 0.0  # time spent analysing (for the benchmark)
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="formcheck-live-coach", daemon=True)
+
+    @property
+    def state(self) -> LiveState:
+        return self.analyzer.state
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval_s):
+                self.tick()
+        except BaseException as exc:  # reported by the session; counting stops, saving does not
+            self.error = exc
+
+    def tick(self, final: bool = False) -> None:
+        """One round: setup advice, then the analysis and its verdicts."""
+        latest = self.setup_status()
+        if latest is not None:
+            status, now = latest
+            for cue in self.policy.on_setup(status, now):
+                self._emit(cue)
+        started = time.perf_counter()
+        verdicts = self.analyzer.update(final=final)
+        self.analysis_s += time.perf_counter() - started
+        for verdict in verdicts:
+            self._on_verdict(verdict)
+
+    def _on_verdict(self, verdict: Verdict) -> None:
+        now = self.analyzer.state.analysed_to
+        if verdict.first:
+            with self._lock:
+                self.banner = (verdict.rep.faults, now)
+        for cue in self.policy.on_verdict(verdict, now):
+            self._emit(cue)
+
+    def _emit(self, cue: Cue) -> None:
+        with self._lock:
+            self.log.append(cue)
+            self.cue = cue
+        if self.audio is not None:
+            self.audio.say(cue)
+
+    def finish(self) -> None:
+        """The set is over: a last analysis of everything, every complete rep judged."""
+        if self._thread.is_alive():
+            self.stop()
+        self.tick(final=True)

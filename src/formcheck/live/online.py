@@ -1,0 +1,213 @@
+"""Live reps, phase and faults: the offline analysis re-run on a bounded recent window.
+
+Every update analyses the set so far (at most `window_s` of it) with the same code as
+`formcheck analyze`, so live counts and faults agree with it by construction; the window keeps
+the cost flat over a long session (~15 ms per minute of track). When the set outgrows the
+window, the reps of its older half are frozen and the window restarts where the last frozen
+rep ended (at the bottom, between reps), so no rep is cut in two.
+
+A rep is counted as soon as the analysis finds its drive; its verdict (faults or a good rep)
+is given once it is settled: the next rep has begun, or `settle_s` has passed since its descent
+ended (the zero-phase filter and the bottom pause need a moment of what comes after).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formcheck import kinematics as kin
+from formcheck.analysis import Analysis
+from formcheck.checks import Fault, lockout_limit, overextension_limit
+from formcheck.errors import FormcheckError
+from formcheck.profiles import Profile
+from formcheck.report import _codes_by_rep
+from formcheck.variants import analyze_variant
+
+from .recorder import TrackRecorder
+
+SETTLE_S = 0.75
+WINDOW_S = 90.0
+PHASE_SPEED_DPS = 25.0  # raw hip-angle speed below which the hips count as holding (jitter ~10 deg/s)
+
+
+@dataclass
+class LiveRep:
+    number: int  # 1-based over the whole session
+    start_s: float
+    end_s: float
+    complete: bool
+    codes: tuple[str, ...]  # fault codes as the latest analysis that held this rep sees them
+    faults: tuple[Fault, ...] = ()
+    leg: str | None = None
+    verdict_at: float | None = None  # session time the verdict was given
+    verdict_codes: tuple[str, ...] | None = None  # codes at that moment
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rep: LiveRep
+    new_codes: tuple[str, ...]  # codes not cued for this rep before (all of them at first verdict)
+    first: bool  # the rep's first verdict (False: a later analysis added a code, e.g. a set-level one)
+
+
+@dataclass
+class LiveState:
+    reps: list[LiveRep] = field(default_factory=list)
+    analysis: Analysis | None = None
+    profile: Profile | None = None
+    side: str | None = None  # measured side ("left"/"right"; None from the feet or before any analysis)
+    low: float = float("nan")  # hysteresis levels of the latest analysis (phase display)
+    high: float = float("nan")
+    lockout_deg: float | None = None
+    overextension_deg: float | None = None
+    variant: str | None = None
+    analysed_to: float = 0.0  # session time of the last frame analysed
+
+    @property
+    def rep_count(self) -> int:
+        return len(self.reps)
+
+
+class LiveAnalyzer:
+    """Owns the rep ledger; `update()` re-analyses the window and returns the verdicts due."""
+
+    def __init__(
+        self,
+        recorder: TrackRecorder,
+        variant: str,
+        window_s: float = WINDOW_S,
+        settle_s: float = SETTLE_S,
+    ) -> None:
+        self.recorder = recorder
+        self.variant = variant
+        self.window_s = window_s
+        self.settle_s = settle_s
+        self.set_start: int | None = None  # first frame of the set (None: counting not started)
+        self.start: int | None = None  # first frame of the current window
+        self.frozen: list[LiveRep] = []
+        self.state = LiveState()
+        self.runs = 0
+
+    def arm(self, index: int) -> None:
+        if self.set_start is None:
+            self.set_start = self.start = index
+
+    def update(self, final: bool = False) -> list[Verdict]:
+        """Analyse the window up to the newest frame. `final`: the set is over, every complete
+        rep gets its verdict now."""
+        n = self.recorder.n_frames
+        if self.start is None or n - self.start < 2:
+            return []
+        window = self.recorder.track(self.start, n)
+        try:
+            analysis, profile, _ = analyze_variant(window, self.variant)
+        except FormcheckError:  # too short yet, or nobody in it: nothing to count so far
+            return []
+        self.runs += 1
+        previous = {r.number: r for r in self.state.reps}
+        current = self._ledger(analysis, previous)
+        self.state = self._state(analysis, profile, current, float(window.timestamps[-1]))
+        verdicts = self._verdicts(current, float(window.timestamps[-1]), final)
+        self._maybe_slide(analysis, current, n)
+        return verdicts
+
+    def _ledger(self, analysis: Analysis, previous: dict[int, LiveRep]) -> list[LiveRep]:
+        codes = _codes_by_rep(analysis)
+        by_rep: dict[int, list[Fault]] = {}
+        for f in analysis.faults:
+            for r in f.reps or (f.rep,):
+                by_rep.setdefault(r, []).append(f)
+        out = list(self.frozen)
+        for rep in analysis.reps:
+            number = len(self.frozen) + rep.index
+            old = previous.get(number)
+            out.append(
+                LiveRep(
+                    number,
+                    rep.start_s,
+                    rep.end_s,
+                    rep.complete,
+                    tuple(codes.get(rep.index, [])),
+                    tuple(by_rep.get(rep.index, [])),
+                    rep.leg,
+                    old.verdict_at if old else None,
+                    old.verdict_codes if old else None,
+                )
+            )
+        return out
+
+    def _state(self, analysis: Analysis, profile: Profile, reps: list[LiveRep], now: float) -> LiveState:
+        readable = "incomplete_lockout" not in analysis.not_measurable
+        side = analysis.side.side if analysis.side.side in kin.SIDES else None
+        return LiveState(
+            reps=reps,
+            analysis=analysis,
+            profile=profile,
+            side=side,
+            low=analysis.low_threshold,
+            high=analysis.high_threshold,
+            lockout_deg=lockout_limit(profile) if readable else None,
+            overextension_deg=overextension_limit(profile) if readable else None,
+            variant=profile.name,
+            analysed_to=now,
+        )
+
+    def _verdicts(self, reps: list[LiveRep], now: float, final: bool) -> list[Verdict]:
+        out = []
+        for i, rep in enumerate(reps):
+            if not rep.complete:
+                continue
+            settled = final or i + 1 < len(reps) or now - rep.end_s >= self.settle_s
+            if rep.verdict_at is None and settled:
+                rep.verdict_at, rep.verdict_codes = now, rep.codes
+                out.append(Verdict(rep, rep.codes, True))
+            elif rep.verdict_at is not None:
+                added = tuple(c for c in rep.codes if c not in (rep.verdict_codes or ()))
+                if added:  # e.g. inconsistent_depth, judged once enough reps exist
+                    rep.verdict_codes = tuple(rep.verdict_codes or ()) + added
+                    out.append(Verdict(rep, added, False))
+        return out
+
+    def _maybe_slide(self, analysis: Analysis, reps: list[LiveRep], n: int) -> None:
+        """Past the window's length: freeze the reps of its older half and restart after them,
+        always between two reps (a rep cut in two would be lost or counted twice)."""
+        assert self.start is not None
+        fps = self.recorder.estimated_fps()
+        if n - self.start < self.window_s * fps:
+            return
+        cut = int(n - self.window_s * fps / 2) - self.start  # in window frames
+        done = [r for r in analysis.reps if r.end_frame < cut and r.complete]
+        if done:
+            last = done[-1]
+            self.frozen = reps[: len(self.frozen) + last.index]
+            self.start += last.end_frame
+        elif not analysis.reps or analysis.reps[0].start_frame > cut:  # the older half holds no rep
+            self.start += cut
+        # else a rep straddles the cut: slide once it is over
+
+
+def live_phase(hip: np.ndarray, t: np.ndarray, low: float, high: float) -> str:
+    """Phase at the newest frame from the last few raw hip angles: the display's guess for the
+    moment the analysis has not reached yet ("" when it cannot tell)."""
+    ok = np.isfinite(hip)
+    if ok.sum() < 3 or not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    speed = float(np.polyfit(t[ok], hip[ok], 1)[0])
+    level = float(hip[ok][-1])
+    if abs(speed) < PHASE_SPEED_DPS:
+        if level >= high:
+            return "top"
+        return "bottom" if level <= low else ""
+    return "up" if speed > 0 else "down"
+
+
+def hip_angle(row: np.ndarray | None, side: str | None) -> float:
+    """The raw signed hip angle of one frame on the measured side (NaN when it cannot be read)."""
+    if row is None or side not in kin.SIDES:
+        return float("nan")
+    pts = row[list(kin.SIDES[side]), :2].astype(np.float64)[None]
+    if (row[list(kin.SIDES[side]), 6] < 0.3).any():
+        return float("nan")
+    return float(kin.angles_from_points(pts).hip[0])

@@ -1,0 +1,149 @@
+"""The session's pose track, written to disk as it grows so memory stays flat however long it runs.
+
+Rows are kept in fixed-size chunks; a full chunk is written to the spool folder at once (so a
+crash loses at most one chunk) and stays in memory only while it is inside the recent window the
+live analysis reads. The whole track is read back from the spool once, at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from formcheck.pose import ROW_WIDTH
+from formcheck.track import N_LANDMARKS, PoseTrack
+
+CHUNK_FRAMES = 900  # 30 s at 30 fps: 0.8 MB of landmarks per chunk
+
+
+@dataclass
+class _Chunk:
+    start: int  # index of its first frame in the session
+    rows: np.ndarray  # (CHUNK_FRAMES, 33, 7) float32, NaN where no pose
+    t: np.ndarray  # (CHUNK_FRAMES,) float64
+    n: int = 0
+    path: Path | None = None  # where it was written once full
+
+
+@dataclass
+class TrackRecorder:
+    """Append-only pose track of a live session.
+
+    fps: the source's frame rate, or None to estimate it from the capture times (a webcam's
+    advertised rate is often not what it delivers in dim light)."""
+
+    spool: Path
+    width: int
+    height: int
+    fps: float | None
+    source: str = ""
+    model: str = ""
+    keep_frames: int = 3600
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.spool = Path(self.spool)
+        self.spool.mkdir(parents=True, exist_ok=True)
+        self._chunks: list[_Chunk] = []  # every chunk; only recent ones keep their rows in memory
+        self._last_t = -np.inf
+        self._lock = threading.Lock()  # the processor appends while the coach thread reads
+        self.n_frames = 0
+        self.n_detected = 0
+
+    def append(self, t: float, row: np.ndarray | None) -> int:
+        """Add the frame captured at t (seconds) with its landmarks (or None: no pose / dropped)."""
+        with self._lock:
+            return self._append(t, row)
+
+    def _append(self, t: float, row: np.ndarray | None) -> int:
+        chunk = self._chunks[-1] if self._chunks and self._chunks[-1].n < CHUNK_FRAMES else self._new_chunk()
+        t = max(float(t), self._last_t + 1e-6)  # the track's times must increase strictly
+        chunk.t[chunk.n] = self._last_t = t
+        if row is not None:
+            chunk.rows[chunk.n] = row
+            self.n_detected += 1
+        chunk.n += 1
+        self.n_frames += 1
+        if chunk.n == CHUNK_FRAMES:
+            self._spill(chunk)
+        return self.n_frames - 1
+
+    def _new_chunk(self) -> _Chunk:
+        rows = np.full((CHUNK_FRAMES, N_LANDMARKS, ROW_WIDTH), np.nan, dtype=np.float32)
+        chunk = _Chunk(self.n_frames, rows, np.zeros(CHUNK_FRAMES))
+        self._chunks.append(chunk)
+        return chunk
+
+    def _spill(self, chunk: _Chunk) -> None:
+        path = self.spool / f"chunk-{len(self._chunks) - 1:06d}.npz"
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, rows=chunk.rows, t=chunk.t)
+        os.replace(tmp, path)
+        chunk.path = path
+        self._forget_old()
+
+    def _forget_old(self) -> None:
+        """Drop the rows of written chunks that lie wholly before the recent window."""
+        oldest_kept = self.n_frames - self.keep_frames
+        for chunk in self._chunks:
+            if chunk.path is not None and chunk.start + CHUNK_FRAMES <= oldest_kept:
+                chunk.rows = chunk.t = None  # type: ignore[assignment]
+
+    def _arrays(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        rows, times = [], []
+        with self._lock:
+            parts = [(c.rows, c.t, c.path, c.start, c.n) for c in self._chunks]
+        for chunk_rows, chunk_t, path, first, n in parts:
+            a, b = max(start, first), min(stop, first + n)
+            if a >= b:
+                continue
+            if chunk_rows is None:  # out of memory: read it back from the spool
+                with np.load(path) as data:
+                    chunk_rows, chunk_t = data["rows"], data["t"]
+            rows.append(chunk_rows[a - first : b - first].copy())
+            times.append(chunk_t[a - first : b - first].copy())
+        if not rows:
+            return np.zeros((0, N_LANDMARKS, ROW_WIDTH), np.float32), np.zeros(0)
+        return np.concatenate(rows), np.concatenate(times)
+
+    @property
+    def last_t(self) -> float:
+        """Session time of the newest frame (0 before any)."""
+        return float(self._last_t) if self.n_frames else 0.0
+
+    def estimated_fps(self) -> float:
+        if self.fps:
+            return self.fps
+        _, t = self._arrays(max(0, self.n_frames - 300), self.n_frames)
+        dt = np.diff(t)
+        return float(1.0 / np.median(dt)) if len(dt) else 30.0
+
+    def track(self, start: int = 0, stop: int | None = None) -> PoseTrack:
+        """Frames [start, stop) as a PoseTrack (times stay on the session clock)."""
+        stop = self.n_frames if stop is None else min(stop, self.n_frames)
+        rows, t = self._arrays(start, stop)
+        return PoseTrack(
+            image=np.ascontiguousarray(rows[..., 0:3]),
+            world=np.ascontiguousarray(rows[..., 3:6]),
+            visibility=np.nan_to_num(rows[..., 6], nan=0.0),
+            timestamps=t,
+            fps=self.estimated_fps(),
+            width=self.width,
+            height=self.height,
+            source=self.source,
+            model=self.model,
+            meta=dict(self.meta),
+        )
+
+    def in_memory_bytes(self) -> int:
+        return sum(c.rows.nbytes + c.t.nbytes for c in self._chunks if c.rows is not None)
+
+    def discard_spool(self) -> None:
+        """After the whole track is saved elsewhere: the chunks are no longer needed."""
+        shutil.rmtree(self.spool, ignore_errors=True)

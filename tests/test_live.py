@@ -1,0 +1,418 @@
+"""`formcheck live` without a camera or the model: synthetic tracks replayed through the live pipeline.
+
+A `FakeSource` yields blank frames on a track's clock and `ReplayBackend` returns the track's
+landmarks for them, so the whole session (capture thread, queue, pose thread, setup check, live
+analysis, cues, display composition, saving) runs as with a webcam, in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+from synthetic import RepPlan, plan_track, sets_track
+
+from formcheck import cli
+from formcheck.analysis import analyze_track
+from formcheck.kinematics import ViewConfig
+from formcheck.live.audio import AudioOut, AudioUnavailable, speech_synth, tone_wav
+from formcheck.live.capture import FrameQueue
+from formcheck.live.cues import CuePolicy
+from formcheck.live.display import Hud, Overlay
+from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict
+from formcheck.live.recorder import CHUNK_FRAMES, TrackRecorder
+from formcheck.live.session import LiveOptions, LiveSession
+from formcheck.live.setup import SetupCheck
+from formcheck.live.sources import Frame, SourceLost
+from formcheck.pose import ReplayBackend
+from formcheck.profiles import load_profile
+from formcheck.report import to_dict
+from formcheck.track import PoseTrack
+
+
+class FakeSource:
+    """Blank frames at the track's size and rate; `fail_after` frames then a lost camera."""
+
+    is_camera = False
+
+    def __init__(self, track: PoseTrack, realtime: bool = False, fail_after: int | None = None) -> None:
+        self.name, self.path = "fake camera", "fake"
+        self.fps, self.width, self.height = track.fps, track.width, track.height
+        self.realtime = realtime
+        self.n = track.n_frames if fail_after is None else fail_after
+        self.fail = fail_after is not None
+        self.closed = False
+        self.delivered = 0
+
+    def frames(self):
+        image = np.zeros((self.height, self.width, 3), np.uint8)
+        image[:, :, 1] = 120  # not "too dark"
+        for i in range(self.n):
+            self.delivered += 1
+            yield Frame(i, i / self.fps, time.perf_counter(), image, int(round(i * 1000.0 / self.fps)))
+        if self.fail:
+            raise SourceLost(f"{self.name} stopped sending pictures after {self.n / self.fps:.1f} s")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _codes(report: dict) -> list[tuple[int, list[str]]]:
+    return [(r["rep"], sorted(r["faults"])) for r in report["reps"]]
+
+
+def _live_codes(doc: dict) -> list[tuple[int, list[str]]]:
+    return [(r["rep"], sorted(r["faults"])) for r in doc["live_reps"]]
+
+
+@pytest.fixture(scope="module")
+def lockout_track() -> PoseTrack:
+    """4 reps, the second 28 deg short of the line: incomplete_lockout on rep 2 only."""
+    plan = RepPlan(reps=4, top_degs=[188.0, 160.0, 188.0, 188.0], down_s=1.5, bottom_s=0.8, lead_s=1.5)
+    return plan_track(plan, noise_px=0.5)
+
+
+def _session(track: PoseTrack, tmp_path, **kw) -> tuple[LiveSession, FakeSource]:
+    fail_after = kw.pop("fail_after", None)
+    source = FakeSource(track, fail_after=fail_after)
+    options = LiveOptions(variant="hip_thrust", out=str(tmp_path / "s"), headless=True, quiet=True, **kw)
+    return LiveSession(options, source, ReplayBackend(track), stdout=_Sink(), stderr=_Sink()), source
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+# ------------------------------------------------------------------ capture queue and recorder
+
+
+def _frame(i: int) -> Frame:
+    return Frame(i, i / 30.0, 0.0, np.zeros((2, 2, 3), np.uint8), i * 33)
+
+
+def test_queue_drops_the_oldest_frames_and_hands_their_times_over_in_order():
+    q = FrameQueue(3)
+    for i in range(7):
+        q.put(_frame(i))
+    assert q.dropped_count == 4
+    batch = q.take(0)
+    assert [i for i, _ in batch.dropped] == [0, 1, 2, 3] and batch.frame.index == 4
+    assert q.take(0).dropped == [] and q.take(0).frame.index == 6
+    q.close()
+    assert q.take(0) is None
+
+
+def test_lossless_queue_waits_for_the_consumer_instead_of_dropping():
+    q = FrameQueue(2, lossless=True)
+    taken = []
+
+    def consume():
+        while (batch := q.take(1.0)) is not None:
+            if batch.frame is not None:
+                taken.append(batch.frame.index)
+                time.sleep(0.002)
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    for i in range(50):
+        q.put(_frame(i))
+    q.close()
+    worker.join()
+    assert taken == list(range(50)) and q.dropped_count == 0
+
+
+def test_recorder_spills_chunks_keeps_memory_bounded_and_reassembles_exactly(tmp_path):
+    rec = TrackRecorder(tmp_path / "spool", 64, 48, 30.0, keep_frames=CHUNK_FRAMES)
+    rng = np.random.default_rng(1)
+    n = CHUNK_FRAMES * 4 + 17
+    rows = rng.random((n, 33, 7)).astype(np.float32)
+    for i in range(n):
+        rec.append(i / 30.0, None if i % 50 == 0 else rows[i])
+    assert len(list((tmp_path / "spool").glob("chunk-*.npz"))) == 4
+    assert rec.in_memory_bytes() <= 3 * rows[:CHUNK_FRAMES].nbytes  # not the 5 chunks recorded
+    track = rec.track()
+    assert track.n_frames == n and rec.n_detected == n - len(range(0, n, 50))
+    expect = rows.copy()
+    expect[::50] = np.nan
+    np.testing.assert_array_equal(track.image, expect[..., 0:3])
+    np.testing.assert_array_equal(track.visibility, np.nan_to_num(expect[..., 6]))
+    np.testing.assert_array_equal(track.timestamps, np.arange(n) / 30.0)
+    part = rec.track(100, 2000)  # a window spanning spilled chunks
+    np.testing.assert_array_equal(part.world, expect[100:2000, :, 3:6])
+
+
+# ------------------------------------------------------------------ setup check
+
+
+def _row(track: PoseTrack, i: int) -> np.ndarray:
+    return np.concatenate([track.image[i], track.world[i], track.visibility[i][:, None]], axis=1)
+
+
+def _setup(track: PoseTrack, variant: str = "hip_thrust", hold_s: float = 1.0) -> SetupCheck:
+    return SetupCheck(track.width, track.height, track.fps, variant, ViewConfig(), hold_s)
+
+
+def test_setup_arms_after_the_hold_and_counts_from_the_start_of_it(lockout_track):
+    check = _setup(lockout_track)
+    for i in range(10):  # nobody yet
+        status = check.update(i, i / 30, None, 120.0)
+    assert [a.code for a in status.advice] == ["no_person"] and not status.armed
+    for i in range(10, 39):  # in position for 29 frames: not yet a second
+        status = check.update(i, i / 30, _row(lockout_track, i), 120.0)
+    assert status.in_position and not status.armed and 0.9 < status.hold_progress < 1.0
+    status = check.update(39, 39 / 30, _row(lockout_track, 39), 120.0)
+    assert status.armed and status.arm_index == 10 and status.arm_t == pytest.approx(10 / 30)
+
+
+def test_setup_a_short_dropout_does_not_restart_the_hold_but_a_long_one_does(lockout_track):
+    check = _setup(lockout_track)
+    for i in range(20):
+        check.update(i, i / 30, _row(lockout_track, i), 120.0)
+    for i in range(20, 24):  # 0.13 s without a pose
+        check.update(i, i / 30, None, 120.0)
+    for i in range(24, 31):
+        status = check.update(i, i / 30, _row(lockout_track, i), 120.0)
+    assert status.armed and status.arm_index == 0
+    check = _setup(lockout_track)
+    for i in range(20):
+        check.update(i, i / 30, _row(lockout_track, i), 120.0)
+    for i in range(20, 35):  # 0.5 s without a pose: the hold starts again
+        check.update(i, i / 30, None, 120.0)
+    for i in range(35, 50):
+        status = check.update(i, i / 30, _row(lockout_track, i), 120.0)
+    assert not status.armed and status.hold_progress == pytest.approx(15 / 30)
+
+
+def test_setup_names_what_is_out_of_the_picture_and_where_on_the_mirrored_screen(lockout_track):
+    check = _setup(lockout_track)
+    row = _row(lockout_track, 0)
+    row[[27, 28, 29, 30, 31, 32], 0] += lockout_track.width  # feet past the camera's right edge
+    status = check.update(0, 0.0, row, 120.0)
+    advice = {a.code: a for a in status.advice}
+    assert advice["out_of_frame"].blocking
+    assert "feet" in advice["out_of_frame"].text and "left edge" in advice["out_of_frame"].text
+    status = check.update(1, 1 / 30, row, 20.0)
+    assert any(a.code == "too_dark" and not a.blocking for a in status.advice)
+
+
+def test_setup_straight_legs_block_and_the_wrong_view_is_advice_only(lockout_track):
+    check = _setup(lockout_track)
+    row = _row(lockout_track, 0)
+    hip, knee = row[24, :2], row[26, :2]
+    for side in ((23, 25, 27), (24, 26, 28)):  # put the ankles on the thigh's line: straight knees
+        row[side[2], :2] = row[side[1], :2] + (knee - hip)
+    assert any(a.code == "straight_legs" and a.blocking for a in check.update(0, 0, row, 120.0).advice)
+    front = _setup(lockout_track, variant="banded_hip_thrust")
+    for i in range(40):
+        status = front.update(i, i / 30, _row(lockout_track, i), 120.0)
+    assert status.view == "side" and status.armed
+    assert [a.code for a in status.advice] == ["face_camera"] and not status.advice[0].blocking
+
+
+# ------------------------------------------------------------------ cues
+
+
+def _verdict(number: int, codes: tuple[str, ...], first: bool = True) -> Verdict:
+    profile = load_profile("hip_thrust")
+    faults = tuple(
+        dataclasses.replace(
+            _any_fault(), code=c, rep=number, reps=(number,), cue=profile.fault(c)["guide"]["cue"]
+        )
+        for c in codes
+    )
+    rep = LiveRep(number, 0.0, 1.0, True, codes, faults)
+    return Verdict(rep, codes, first)
+
+
+def _any_fault():
+    from formcheck.checks import Fault
+
+    return Fault("x", "moderate", 1, 0.0, 1.0, 0.0, 0.0, "s", "<", "", "", "", "")
+
+
+def test_cues_do_not_repeat_a_fault_on_every_rep_and_praise_good_reps():
+    policy = CuePolicy(quiet_reps=3)
+    kinds = []
+    for n in range(1, 9):
+        (cue,) = policy.on_verdict(_verdict(n, ("no_top_pause",)), float(n))
+        kinds.append((cue.kind, cue.speak))
+    assert kinds == [("fault", True), *[("repeat", False)] * 3, ("fault", True), *[("repeat", False)] * 3]
+    (cue,) = policy.on_verdict(_verdict(9, ()), 9.0)
+    assert cue.kind == "better" and cue.speak
+    (cue,) = policy.on_verdict(_verdict(10, ()), 10.0)
+    assert cue.kind == "good" and not cue.speak and cue.sound == "chime"
+
+
+def test_cues_say_the_worst_fault_first_then_the_next_one_not_said_lately():
+    policy = CuePolicy()
+    major = dataclasses.replace(_verdict(1, ("no_top_pause", "incomplete_lockout")))
+    faults = tuple(
+        dataclasses.replace(f, severity="major" if f.code == "no_top_pause" else "minor")
+        for f in major.rep.faults
+    )
+    rep = dataclasses.replace(major.rep, faults=faults)
+    (cue,) = policy.on_verdict(Verdict(rep, rep.codes, True), 1.0)
+    assert cue.code == "no_top_pause"
+    rep2 = dataclasses.replace(rep, number=2)
+    (cue,) = policy.on_verdict(Verdict(rep2, rep2.codes, True), 2.0)
+    assert cue.code == "incomplete_lockout" and cue.kind == "fault"
+
+
+# ------------------------------------------------------------------ audio
+
+
+def test_audio_plays_cues_through_the_player_and_a_failure_only_turns_it_off():
+    played, problems = [], []
+    out = AudioOut("speech", problems.append, player=played.append, synth=lambda text: tone_wav("go") + b"")
+    policy = CuePolicy()
+    for n in range(1, 3):
+        for cue in policy.on_verdict(_verdict(n, ("incomplete_lockout",) if n == 1 else ()), float(n)):
+            out.say(cue)
+            time.sleep(0.05)
+    out.close()
+    assert len(played) == 2 and played[0][:4] == b"RIFF" and not problems
+
+    def broken(_: bytes) -> None:
+        raise AudioUnavailable("aplay failed: audio open error: No such device")
+
+    out = AudioOut("tone", problems.append, player=broken)
+    for cue in policy.on_verdict(_verdict(3, ()), 3.0):
+        out.say(cue)
+    out.close()
+    assert not out.enabled and len(problems) == 1 and "audio open error" in problems[0]
+
+
+def test_audio_without_espeak_says_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(AudioUnavailable, match="espeak-ng"):
+        speech_synth()
+    problems = []
+    out = AudioOut("speech", problems.append, player=lambda data: None)
+    assert not out.enabled and "apt-get install espeak-ng" in problems[0]
+
+
+# ------------------------------------------------------------------ display
+
+
+def test_hud_mirrors_the_picture_and_the_skeleton_together(lockout_track):
+    hud = Hud(lockout_track.width, lockout_track.height, mirror=True)
+    image = np.zeros((lockout_track.height, lockout_track.width, 3), np.uint8)
+    image[:, :40] = 200  # a bright band on the camera's left
+    row = _row(lockout_track, 60)
+    overlay = Overlay(2, "up", 150.0, 170.0, 203.0, "right", None, None, (), "30 fps")
+    out = hud.compose(image, row, overlay)
+    assert out.shape == image.shape and image[:, :40].min() == 200  # input untouched
+    assert out[lockout_track.height // 2, -20].min() > 150  # the band is now on the right
+    knee = row[26, :2]
+    mx, my = int(lockout_track.width - 1 - knee[0]), int(knee[1])
+    assert out[my - 3 : my + 4, mx - 3 : mx + 4].max() > 200  # a joint dot where the mirrored knee is
+
+
+# ------------------------------------------------------------------ the live analysis
+
+
+def test_windowed_live_analysis_counts_a_long_session_as_the_offline_analysis_does(tmp_path):
+    """Three sets of 6 reps with rests, analysed live in a 25 s window (so it slides many times)."""
+    plans = [
+        RepPlan(reps=6, lead_s=1.0, tail_s=0.5, top_degs=[188, 188, 160, 188, 188, 188]) for _ in range(3)
+    ]
+    track = sets_track(plans, rest_s=22.0, noise_px=0.4)
+    rec = TrackRecorder(tmp_path / "spool", track.width, track.height, track.fps, keep_frames=900)
+    live = LiveAnalyzer(rec, "hip_thrust", window_s=25.0)
+    live.arm(0)
+    verdicts = []
+    for i in range(track.n_frames):
+        rec.append(track.timestamps[i], _row(track, i) if track.detected[i] else None)
+        if i % 9 == 8:
+            verdicts += live.update()
+    verdicts += live.update(final=True)
+    offline = to_dict(analyze_track(track, load_profile("hip_thrust")), load_profile("hip_thrust"))
+    assert live.set_start == 0 and live.start > 0  # the window did slide
+    assert [(r.number, sorted(r.codes)) for r in live.state.reps] == _codes(offline)
+    assert len(live.state.reps) == 18
+    firsts = [v.rep.number for v in verdicts if v.first]
+    assert firsts == sorted(set(firsts)) and len(firsts) >= 17  # each rep judged once, as it ended
+
+
+# ------------------------------------------------------------------ whole sessions
+
+
+def test_session_counts_cues_and_saves_what_analyze_reproduces(lockout_track, tmp_path, capsys):
+    session, source = _session(lockout_track, tmp_path)
+    result = session.run()
+    folder = result.folder
+    assert result.ended_by == "end_of_clip" and result.exit_code == 0 and source.closed
+    assert sorted(p.name for p in folder.iterdir()) == ["report.json", "session.json", "track.npz"]
+    report = json.loads((folder / "report.json").read_text())
+    doc = json.loads((folder / "session.json").read_text())
+    assert doc["frames"]["processed"] == lockout_track.n_frames and doc["frames"]["dropped"] == 0
+    assert doc["set"]["counting_started"] and doc["set"]["start_frame"] == 0
+    assert _live_codes(doc) == _codes(report) == [(1, []), (2, ["incomplete_lockout"]), (3, []), (4, [])]
+    said = [(c["kind"], c["rep"]) for c in doc["cues"]]
+    assert ("armed", None) in said and ("fault", 2) in said and ("good", 1) in said
+    assert "set: 4 reps" in session.stdout.text and str(folder) in session.stdout.text
+    again = tmp_path / "again.json"
+    argv = ["analyze", "--track", str(folder / "track.npz"), "--variant", "hip_thrust", "--json", str(again)]
+    assert cli.main(argv) == 0
+    assert json.loads(again.read_text())["reps"] == report["reps"]
+
+
+def test_the_setup_before_the_set_is_left_out_of_it(tmp_path):
+    """Lying flat with straight legs for 2 s (no start position), then the set."""
+    track = plan_track(RepPlan(reps=3, setup_flat_s=2.0, lead_s=1.0))
+    session, _ = _session(track, tmp_path)
+    result = session.run()
+    start = result.doc["set"]["start_frame"]
+    assert 1.9 * track.fps <= start <= 2.6 * track.fps
+    saved = PoseTrack.load(result.folder / "track.npz")
+    assert saved.n_frames == track.n_frames - start and saved.timestamps[0] == pytest.approx(
+        start / track.fps
+    )
+    assert result.analysis.rep_count == 3
+
+
+def test_a_camera_lost_mid_set_keeps_what_was_recorded(lockout_track, tmp_path):
+    cut = int(lockout_track.n_frames * 0.6)
+    session, _ = _session(lockout_track, tmp_path, fail_after=cut)
+    result = session.run()
+    assert result.ended_by == "source_lost" and result.exit_code == SourceLost.exit_code
+    saved = PoseTrack.load(result.folder / "track.npz")
+    assert saved.n_frames == cut
+    report = json.loads((result.folder / "report.json").read_text())
+    doc = json.loads((result.folder / "session.json").read_text())
+    assert report["summary"]["rep_count"] >= 2 and "stopped sending pictures" in doc["error"]
+    assert _live_codes(doc) == _codes(report)
+
+
+def test_no_start_position_means_no_set_but_the_recording_is_kept(tmp_path):
+    track = plan_track(RepPlan(reps=0, setup_flat_s=3.0, lead_s=0.0, tail_s=0.0))
+    session, _ = _session(track, tmp_path)
+    result = session.run()
+    assert result.exit_code == 0 and result.analysis is None
+    assert not (result.folder / "report.json").exists() and (result.folder / "track.npz").exists()
+    assert "counting never started" in session.stdout.text
+    assert "start position" in session.stdout.text
+
+
+def test_live_cli_bad_inputs_give_one_line_and_their_codes(tmp_path, capsys):
+    assert cli.main(["live", "--camera", "7", "--headless"]) == 23
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("formcheck: error: cannot open camera 7")
+    assert cli.main(["live", "--source", str(tmp_path / "none.mp4"), "--headless"]) == 10
+    assert cli.main(["live", "--variant", "nope", "--headless"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["live", "--audio", "loud"])
+    assert exc.value.code == 2
+    assert cli.main(["live", "--realtime", "--headless"]) == 2
