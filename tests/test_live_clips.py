@@ -1,0 +1,70 @@
+"""Live mode agrees with `formcheck analyze` on every labelled real clip (../shared/videos).
+
+Each clip is fed as a camera would (`--source CLIP --realtime --headless`), with the real model.
+What live counted and judged must equal what `formcheck analyze` finds:
+- always on the frames live processed (`analyze --track` of the session's saved track), and the
+  rep count on the clip itself;
+- on the clip itself, rep by rep with the fault codes, when no frame was dropped. A busy machine
+  can make a camera-paced run drop frames (they get no pose, as with a real camera); the clip is
+  then fed once more without pacing (`--source CLIP`, nothing dropped) and that run must equal
+  `analyze` exactly, so every clip is checked in full whatever the machine's load.
+Under CI=true a missing clip fails (conftest.shared_videos and the check below).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import in_ci
+from test_real_clips import _label_rows
+
+from formcheck import cli
+
+
+def _reps(report: dict) -> list[tuple[int, list[str]]]:
+    return [(r["rep"], sorted(r["faults"])) for r in report["reps"]]
+
+
+def _live_reps(doc: dict) -> list[tuple[int, list[str]]]:
+    return [(r["rep"], sorted(r["faults"])) for r in doc["live_reps"]]
+
+
+def _analyze(args: list[str], out: Path) -> dict:
+    assert cli.main(["analyze", *args, "--json", str(out), "-q"]) == 0
+    return json.loads(out.read_text())
+
+
+def _live(clip: Path, variant: str, out: Path, realtime: bool) -> tuple[dict, dict]:
+    argv = ["live", "--source", str(clip), "--headless", "--variant", variant, "--out", str(out)]
+    assert cli.main([*argv, "--realtime"] if realtime else argv) == 0
+    return json.loads((out / "session.json").read_text()), json.loads((out / "report.json").read_text())
+
+
+@pytest.mark.parametrize("row", _label_rows())
+def test_live_counts_and_faults_agree_with_analyze(row, shared_videos, tmp_path, capsys):
+    clip = shared_videos / row["clip"]
+    if not clip.exists():
+        (pytest.fail if in_ci() else pytest.skip)(f"{clip.name} not in this shared folder")
+    variant = row["variant"]
+    expected = _analyze([str(clip), "--variant", variant], tmp_path / "analyze.json")
+
+    doc, report = _live(clip, variant, tmp_path / "rt", realtime=True)
+    frames = doc["frames"]
+    assert doc["ended_by"] == "end_of_clip" and frames["captured"] == expected["clip"]["frames"]
+    assert frames["processed"] + frames["dropped"] == frames["captured"] == frames["recorded"]
+    assert doc["set"]["counting_started"]
+    first = min((r["start_s"] for r in expected["reps"]), default=None)
+    assert first is None or doc["set"]["start_s"] <= first, "counting started after the first rep"
+    on_processed = _analyze(
+        ["--track", str(tmp_path / "rt" / "track.npz"), "--variant", variant], tmp_path / "t.json"
+    )
+    assert _live_reps(doc) == _reps(report) == _reps(on_processed)
+    assert len(doc["live_reps"]) == expected["summary"]["rep_count"], f"{frames['dropped']} frames dropped"
+
+    if frames["dropped"]:
+        doc, report = _live(clip, variant, tmp_path / "lossless", realtime=False)
+        assert doc["frames"]["dropped"] == 0
+    assert _live_reps(doc) == _reps(report) == _reps(expected)
+    assert "live:" in capsys.readouterr().out
