@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands that live in their own package; each module's add_parser(sub) registers the
 # command, its options and a func(args) -> exit code, importing anything heavy only when run.
-_COMMAND_MODULES: tuple[str, ...] = ("formcheck.web.command",)
+_COMMAND_MODULES: tuple[str, ...] = ("formcheck.live.command", "formcheck.web.command")
 
 
 def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
