@@ -7,6 +7,7 @@ model (the browser test runs it end to end)."""
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import warnings
@@ -282,6 +283,12 @@ def test_pages_and_errors_for_people(queue_only):
     )
     assert ok.status_code == 303 and ok.headers["location"].startswith("/jobs/")
     assert client.get("/static/upload.js").status_code == 200
+    # names are text on every page: a name that is markup is shown, not run
+    upload(client, CLEAN, athlete="<script>alert(1)</script>", filename="<img src=x onerror=alert(1)>.mp4")
+    for path in ("/", "/athletes", "/athletes/script-alert-1-script"):
+        text = client.get(path).text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert" not in text, path
+    assert "<img src=x" not in client.get("/").text
     assert client.get("/athletes").status_code == 200 and "Sam" in client.get("/athletes").text
 
 
@@ -318,6 +325,13 @@ def test_serve_command_fails_with_one_line(tmp_path, capsys):
     assert cli.main(["serve", "--data", str(tmp_path / "d"), "--database-url", "nosuchdb://x"]) == 23
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot open the database" in err[0]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        assert cli.main(["serve", "--data", str(tmp_path / "d"), "--port", port]) == 23
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cannot listen on 127.0.0.1:{port}" in err[0]
 
 
 def test_inbox_folder_queues_settled_clips_per_athlete_and_sets_aside_the_rest(tmp_path):

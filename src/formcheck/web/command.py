@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         inbox=Path(args.inbox).expanduser().resolve() if args.inbox else None,
     )
     _check(settings)
+    _check_port(args.host, args.port)
     import uvicorn
 
     from .app import create_app
@@ -142,6 +143,23 @@ def _check(settings: WebSettings) -> None:
     except Exception as exc:  # an unknown driver, a wrong password, a server that is down
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServeError(f"cannot open the database {_redacted(settings.db_url)}: {first}") from exc
+
+
+def _check_port(host: str, port: int) -> None:
+    """A port already taken is one line now, not uvicorn's log of the failed bind."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot listen on {host}: {exc.strerror or exc}") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            s.bind(address)
+        except OSError as exc:
+            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 def _shown_host(host: str) -> str:
