@@ -41,6 +41,19 @@ def files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
+FORM = "multipart/form-data; boundary=b0undary"
+
+
+def chunked_form(clip: Path):
+    """A multipart body as a generator, so the client sends it chunked, without a length."""
+    yield b'--b0undary\r\nContent-Disposition: form-data; name="athlete"\r\n\r\nSam\r\n'
+    yield b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="c.mp4"\r\n\r\n'
+    data = clip.read_bytes()
+    for i in range(0, len(data), 65536):
+        yield data[i : i + 65536]
+    yield b"\r\n--b0undary--\r\n"
+
+
 @pytest.fixture
 def queue_only(tmp_path):
     """An app that accepts and queues uploads but runs no job."""
@@ -109,6 +122,7 @@ def test_upload_is_stored_by_content_and_queued(queue_only):
     ("case", "status", "words"),
     [
         ("too_big", 413, "larger than"),
+        ("too_big_streamed", 413, "larger than"),
         ("text_named_mp4", 415, "not a video"),
         ("empty", 400, "empty"),
         ("unknown_variant", 422, "unknown variant"),
@@ -120,11 +134,13 @@ def test_upload_is_stored_by_content_and_queued(queue_only):
     ],
 )
 def test_bad_uploads_are_refused_and_leave_nothing(tmp_path, case, status, words):
-    limit = 300_000 if case == "too_big" else 500 * 1024 * 1024
+    limit = 300_000 if case.startswith("too_big") else 500 * 1024 * 1024
     settings = settings_for(tmp_path / "data", job_workers=0, max_upload_bytes=limit)
     with TestClient(create_app(settings)) as client:
         if case == "too_big":
             r = upload(client, CLEAN)  # 499 KB against 300 KB
+        elif case == "too_big_streamed":  # chunked, no Content-Length: the limit holds while it streams
+            r = client.post("/api/jobs", content=chunked_form(CLEAN), headers={"content-type": FORM})
         elif case == "text_named_mp4":
             r = upload(client, b"just some notes, not a video\n" * 100, filename="clip.mp4")
         elif case == "empty":
@@ -366,3 +382,11 @@ def test_inbox_folder_queues_settled_clips_per_athlete_and_sets_aside_the_rest(t
     assert "notes.mp4" in why and "not a video" in why
     assert (next((inbox_dir / ".imported" / "Sam Lee").iterdir())).read_bytes() == CLEAN.read_bytes()
     assert files_under(settings.clips_dir) == [file_sha256(CLEAN) + ".mp4"]
+
+
+def test_a_chunked_upload_without_length_is_accepted(queue_only):
+    client, settings = queue_only
+    r = client.post("/api/jobs", content=chunked_form(CLEAN), headers={"content-type": FORM})
+    assert r.status_code == 201 and r.json()["file_name"] == "c.mp4"
+    assert files_under(settings.clips_dir) == [file_sha256(CLEAN) + ".mp4"]
+    assert (settings.clips_dir / f"{file_sha256(CLEAN)}.mp4").stat().st_mode & 0o044  # readable, not 0600
