@@ -250,7 +250,7 @@ def estimated_cost(path: Path) -> float:
 
 
 @functools.lru_cache(maxsize=1)
-def _mediapipe_version() -> str:
+def mediapipe_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -304,7 +304,7 @@ class BatchSettings:
         return {
             "formcheck": __version__,  # a release may read video or run the model differently
             "backend": "mediapipe-pose-landmarker",
-            "mediapipe": _mediapipe_version(),
+            "mediapipe": mediapipe_version(),
             "workers": 1,
             "fps": self.fps,
         }
@@ -492,7 +492,7 @@ def run_inline(tasks: Sequence[ClipTask], on_done: OnDone, task_fn: TaskFn = sco
         on_done(i, task_fn(task))
 
 
-def _worker_init(preload: bool = True) -> None:
+def worker_init(preload: bool = True) -> None:
     """Local worker processes: Ctrl-C is the driver's to handle, and a worker dies with its driver
     (so a kill -9 of the driver leaves no orphan burning a core)."""
     import signal
@@ -517,7 +517,7 @@ def _new_pool(jobs: int, preload: bool = True):  # -> ProcessPoolExecutor
 
     # spawn: MediaPipe's and OpenCV's threads do not survive fork
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(preload,))
+    return ProcessPoolExecutor(jobs, mp_context=context, initializer=worker_init, initargs=(preload,))
 
 
 def _stop_pool(pool: Any) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..batch import sniff
-from ..cache import TEMP_SUFFIX, _file_mode
+from ..cache import TEMP_SUFFIX, file_mode
 from .db import MAX_NAME, Database
 from .settings import WebSettings
 from .storage import StoredClip, UploadError, check_decodable, display_name, store
@@ -101,7 +101,7 @@ class Inbox:
         if container is None:
             raise UploadError(415, "the file is not a video (by its content, whatever its name says)")
         fd, tmp = tempfile.mkstemp(prefix=".inbox-", suffix=TEMP_SUFFIX, dir=self.settings.incoming_dir)
-        os.fchmod(fd, _file_mode())  # as an ordinary file would be, not mkstemp's 0600
+        os.fchmod(fd, file_mode())  # as an ordinary file would be, not mkstemp's 0600
         h = hashlib.sha256()
         with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
             while chunk := src.read(1 << 20):

@@ -35,12 +35,12 @@ def emit(**message: Any) -> None:
 
 def extraction(pose_workers: int) -> dict[str, Any]:
     """How the model runs, for the track cache key (the share count changes where detection restarts)."""
-    from ..batch import _mediapipe_version
+    from ..batch import mediapipe_version
 
     return {
         "formcheck": __version__,
         "backend": "mediapipe-pose-landmarker",
-        "mediapipe": _mediapipe_version(),
+        "mediapipe": mediapipe_version(),
         "workers": pose_workers,
         "fps": None,
     }
@@ -148,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     # the protocol gets its own copy of stdout; anything else printing (native libraries) goes to stderr
     _out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
-    from ..batch import _worker_init, failure
+    from ..batch import failure, worker_init
 
-    _worker_init(preload=False)  # dies with the server, leaves Ctrl-C to it
+    worker_init(preload=False)  # dies with the server, leaves Ctrl-C to it
     spec = json.loads(argv[0])
     try:
         run(spec)

@@ -21,7 +21,7 @@ import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..batch import sniff
-from ..cache import TEMP_SUFFIX, _file_mode, remove_stale_temps
+from ..cache import TEMP_SUFFIX, file_mode, remove_stale_temps
 from .settings import WebSettings
 
 SNIFF_BYTES = 1024  # what batch.sniff reads
@@ -101,7 +101,7 @@ class _FileSink:
     def __init__(self, settings: WebSettings) -> None:
         self.limit = settings.max_upload_bytes
         fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=TEMP_SUFFIX, dir=settings.incoming_dir)
-        os.fchmod(fd, _file_mode())  # as an ordinary file would be, not mkstemp's 0600
+        os.fchmod(fd, file_mode())  # as an ordinary file would be, not mkstemp's 0600
         self.path = Path(tmp)
         self.fh = os.fdopen(fd, "wb")
         self.hash = hashlib.sha256()
