@@ -9,14 +9,12 @@ Screenshots are kept in test-artifacts/ (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import av
 import pytest
+from browser import launched_browser
 from clips import clip_for
-from conftest import in_ci
 from synthetic import RepPlan, plan_track
 
 from formcheck import cli, html_report
@@ -28,34 +26,10 @@ ARTIFACTS = ROOT / "test-artifacts"
 SAMPLE = ROOT / "sample_videos" / "hip_thrust_side_rushed_descent.mp4"
 
 
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("FORMCHECK_CHROMIUM"), "chromium", "chromium-browser"):
-        found = candidate and shutil.which(candidate)
-        if found:
-            return found
-    return None
-
-
-def _unavailable(why: str) -> None:
-    if in_ci():
-        pytest.fail(f"{why} (CI=true: the browser test must run)")
-    pytest.skip(why)
-
-
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    path = chromium_path()
-    if path is None:
-        _unavailable("no chromium on PATH (apt-get install chromium; .ci/run does)")
-    with sync_playwright() as pw:
-        # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start
-        b = pw.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
+    with launched_browser() as b:
         yield b
-        b.close()
 
 
 def open_report(browser, report: Path, shot: str) -> dict:

@@ -13,14 +13,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import in_ci
-from test_report_browser import chromium_path
+from browser import launched_browser
 from test_web_support import CLEAN, ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-QUIET = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", "--disable-quic"]  # fmt: skip
 DROP = """([b64, name, type]) => {
     const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
     const dt = new DataTransfer();
@@ -29,25 +26,10 @@ DROP = """([b64, name, type]) => {
 }"""
 
 
-def _unavailable(why: str) -> None:
-    if in_ci():
-        pytest.fail(f"{why} (CI=true: the browser test must run)")
-    pytest.skip(why)
-
-
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    path = chromium_path()
-    if path is None:
-        _unavailable("no chromium on PATH (apt-get install chromium; .ci/run does)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, headless=True, args=QUIET)
+    with launched_browser() as b:
         yield b
-        b.close()
 
 
 class Watch:
