@@ -39,6 +39,7 @@ def sample_rss(stop: threading.Event, every_s: float, out: list[tuple[float, flo
     start = time.perf_counter()
     while not stop.wait(every_s):
         out.append((time.perf_counter() - start, rss_mb()))
+    out.append((time.perf_counter() - start, rss_mb()))
 
 
 def main() -> int:
@@ -61,7 +62,13 @@ def main() -> int:
         rss: list[tuple[float, float]] = []
         stop = threading.Event()
         sampler = threading.Thread(target=sample_rss, args=(stop, 5.0, rss), daemon=True)
-        timer = threading.Timer(args.minutes * 60.0, session.request_stop)
+
+        def end_stream() -> None:  # memory is measured over the stream, not the summary after it
+            stop.set()
+            sampler.join()
+            session.request_stop()
+
+        timer = threading.Timer(args.minutes * 60.0, end_stream)
         print(
             f"bench_live: {Path(args.clip).name} ({source.width}x{source.height}) looped, paced at"
             f" {args.fps:g} fps for {args.minutes:g} min, headless; pid {os.getpid()},"
@@ -72,9 +79,10 @@ def main() -> int:
         sampler.start()
         timer.start()
         result = session.run()
-        stop.set()
+        final_rss = rss_mb()
         backend.close()
         report(result.doc, rss, time.perf_counter() - started)
+        print(f"RSS after the set summary (the whole track analysed once): {final_rss:.1f} MB")
     return 0
 
 
@@ -100,6 +108,8 @@ def report(doc: dict, rss: list[tuple[float, float]], wall_s: float) -> None:
     print(f"reps counted live: {live_reps}; load average at end {os.getloadavg()[0]:.2f}")
     steady = [mb for t, mb in rss if t >= WARMUP_S]
     if steady:
+        minutes = [mb for t, mb in rss if t >= WARMUP_S and (t - WARMUP_S) % 60 < 5]
+        print("RSS per minute (MB): " + " ".join(f"{mb:.0f}" for mb in minutes))
         print(
             f"RSS: {steady[0]:.1f} MB at {WARMUP_S:.0f} s, {steady[-1]:.1f} MB at the end,"
             f" max {max(steady):.1f} MB;"

@@ -37,9 +37,10 @@ from formcheck.track import PoseTrack
 class FakeSource:
     """Blank frames at the track's size and rate; `fail_after` frames then a lost camera."""
 
-    is_camera = False
-
-    def __init__(self, track: PoseTrack, realtime: bool = False, fail_after: int | None = None) -> None:
+    def __init__(
+        self, track: PoseTrack, realtime: bool = False, fail_after: int | None = None, is_camera: bool = False
+    ) -> None:
+        self.is_camera = is_camera
         self.name, self.path = "fake camera", "fake"
         self.fps, self.width, self.height = track.fps, track.width, track.height
         self.realtime = realtime
@@ -78,7 +79,7 @@ def lockout_track() -> PoseTrack:
 
 def _session(track: PoseTrack, tmp_path, **kw) -> tuple[LiveSession, FakeSource]:
     fail_after = kw.pop("fail_after", None)
-    source = FakeSource(track, fail_after=fail_after)
+    source = FakeSource(track, fail_after=fail_after, is_camera=fail_after is not None)
     options = LiveOptions(variant="hip_thrust", out=str(tmp_path / "s"), headless=True, quiet=True, **kw)
     return LiveSession(options, source, ReplayBackend(track), stdout=_Sink(), stderr=_Sink()), source
 
@@ -387,7 +388,7 @@ def test_a_camera_lost_mid_set_keeps_what_was_recorded(lockout_track, tmp_path):
     cut = int(lockout_track.n_frames * 0.6)
     session, _ = _session(lockout_track, tmp_path, fail_after=cut)
     result = session.run()
-    assert result.ended_by == "source_lost" and result.exit_code == SourceLost.exit_code
+    assert result.ended_by == "camera_lost" and result.exit_code == SourceLost.exit_code
     saved = PoseTrack.load(result.folder / "track.npz")
     assert saved.n_frames == cut
     report = json.loads((result.folder / "report.json").read_text())

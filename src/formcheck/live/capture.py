@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from formcheck.errors import FormcheckError
 
@@ -85,7 +85,6 @@ class CaptureStats:
     error: FormcheckError | None = None  # how the source ended, if it failed
     ended: bool = False
     last_t: float = 0.0
-    messages: list[str] = field(default_factory=list)
 
 
 class CaptureThread:

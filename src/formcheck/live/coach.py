@@ -16,6 +16,7 @@ from .online import LiveAnalyzer, LiveState, Verdict
 from .setup import SetupStatus
 
 INTERVAL_S = 0.3
+MAX_SHARE = 0.15  # of one core: on a busy machine the analysis runs less often, the pose model first
 
 
 class Coach:
@@ -53,9 +54,12 @@ class Coach:
         self._thread.join()
 
     def _run(self) -> None:
+        wait = self.interval_s
         try:
-            while not self._stop.wait(self.interval_s):
+            while not self._stop.wait(wait):
+                started = time.perf_counter()
                 self.tick()
+                wait = max(self.interval_s, (time.perf_counter() - started) / MAX_SHARE)
         except BaseException as exc:  # reported by the session; counting stops, saving does not
             self.error = exc
 

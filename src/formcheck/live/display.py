@@ -26,7 +26,8 @@ from .setup import SetupStatus
 CUE_SHOW_S = 3.0
 BANNER_SHOW_S = 3.0
 SETUP_WRAP = 52  # characters per line of setup advice (fits 640 px at the overlay font)
-WINDOW_TITLE = "formcheck live (q or Esc to finish)"
+WINDOW_SHORT_SIDE = 720  # a small camera picture is shown enlarged up to this
+WINDOW_TITLE = "formcheck live (q or Esc: finish, f: full screen)"
 CUE_COLOURS = {  # RGB
     "fault": (255, 200, 60),
     "repeat": (200, 200, 200),
@@ -100,12 +101,12 @@ class Hud:
         armed = ov.setup is None or ov.setup.armed
         if armed:
             self._counter(frame, ov.rep, ov.phase)
+            self._line(frame, ov.stats, (lay.px(12), lay.px(96)), 0.4, (200, 200, 200))  # under the counter
             viz.draw_banner(frame, list(ov.banner), lay)
         else:
             self._setup_panel(frame, ov.setup)
         if ov.cue is not None:
             self._cue(frame, ov.cue, above=len(ov.banner) if armed else 0)
-        self._line(frame, ov.stats, (lay.px(8), lay.height - lay.px(8)), 0.4, (180, 180, 180))
         return frame
 
     def _gauge_for(self, lock: float | None, over: float | None) -> viz.FrameData:
@@ -180,21 +181,30 @@ def _shade(frame: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
 
 
 class Window:
-    """An OpenCV window (main thread only). `show` returns False once the user wants to stop:
-    q or Esc pressed, or the window closed."""
+    """An OpenCV window (main thread only), sized for being read from the bench. `show` returns
+    False once the user wants to stop: q or Esc pressed, or the window closed; f toggles full
+    screen."""
 
     def __init__(self, title: str = WINDOW_TITLE) -> None:
         self.title = title
         no_display = display_missing()
         if no_display:
             raise DisplayUnavailable(f"cannot open a window: {no_display}; run with --headless")
+        _quiet_qt()
         try:
-            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+            cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         except cv2.error as exc:
             why = str(exc).strip().splitlines()[-1] if str(exc).strip() else "OpenCV has no GUI here"
             raise DisplayUnavailable(f"cannot open a window ({why}); run with --headless") from exc
+        self._sized = False
+        self._fullscreen = False
 
     def show(self, frame_rgb: np.ndarray) -> bool:
+        if not self._sized:  # a webcam's 640x480 is small from a few metres away
+            h, w = frame_rgb.shape[:2]
+            k = min(1.6, max(1.0, WINDOW_SHORT_SIDE / min(h, w)))
+            cv2.resizeWindow(self.title, int(w * k), int(h * k))
+            self._sized = True
         cv2.imshow(self.title, cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
         return self.poll()
 
@@ -202,6 +212,10 @@ class Window:
         key = cv2.waitKey(1) & 0xFF
         if key in (ord("q"), ord("Q"), 27):
             return False
+        if key in (ord("f"), ord("F")):
+            self._fullscreen = not self._fullscreen
+            mode = cv2.WINDOW_FULLSCREEN if self._fullscreen else cv2.WINDOW_NORMAL
+            cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN, mode)
         try:
             return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
         except cv2.error:
@@ -213,6 +227,15 @@ class Window:
             cv2.waitKey(1)
         except cv2.error:
             pass
+
+
+def _quiet_qt() -> None:
+    """OpenCV's Qt wheel ships no fonts and says so on every frame: point it at the system's
+    (a setting the user made wins)."""
+    for folder in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype", "/usr/share/fonts"):
+        if Path(folder).is_dir():
+            os.environ.setdefault("QT_QPA_FONTDIR", folder)
+            break
 
 
 def display_missing() -> str | None:

@@ -57,7 +57,7 @@ class Latest:
 
 
 class Processor:
-    """Runs on its own thread until the queue is closed and drained (or stop(drain=False))."""
+    """Runs on its own thread until the capture side closes the queue and it is drained."""
 
     def __init__(
         self,
@@ -78,16 +78,10 @@ class Processor:
         self.error: BaseException | None = None
         self._last_ms = -1
         self._armed = False
-        self._abandon = threading.Event()
         self._thread = threading.Thread(target=self._run, name="formcheck-live-pose", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
-
-    def stop(self, drain: bool = True) -> None:
-        """drain: process what is queued first (the queue must be closed by the capture side)."""
-        if not drain:
-            self._abandon.set()
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -98,25 +92,22 @@ class Processor:
 
     def _run(self) -> None:
         try:
-            while not self._abandon.is_set():
+            while True:
                 batch = self.queue.take(timeout=0.1)
                 if batch is None:
                     return
                 for _, t in batch.dropped:  # no pose for them: the analysis bridges short gaps
-                    self._record(t, None)
+                    self.recorder.append(t, None)
                 if batch.frame is not None:
                     self._process(batch.frame)
         except BaseException as exc:  # handed to the session, which saves what there is
             self.error = exc
 
-    def _record(self, t: float, row: np.ndarray | None) -> int:
-        return self.recorder.append(t, row)
-
     def _process(self, frame: Frame) -> None:
         ms = max(frame.ms, self._last_ms + 1)  # VIDEO mode needs increasing timestamps
         self._last_ms = ms
         row = self.backend.process(frame.image, ms)
-        index = self._record(frame.t, row)
+        index = self.recorder.append(frame.t, row)
         status = self.setup.update(index, frame.t, row, brightness(frame.image))
         if status.armed and not self._armed and status.arm_index is not None:
             self._armed = True

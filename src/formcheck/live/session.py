@@ -55,7 +55,7 @@ class LiveOptions:
     mirror: bool = True
     hold_s: float = 1.0
     max_lag_s: float = 0.3  # how far the pose may fall behind the camera before frames are dropped
-    window_s: float = 90.0
+    window_s: float = 60.0  # the live analysis' span (online.WINDOW_S)
     quiet: bool = False  # no status lines on stderr
 
 
