@@ -18,6 +18,7 @@ from synthetic import RepPlan, plan_track, sets_track
 
 from formcheck import cli
 from formcheck.analysis import analyze_track
+from formcheck.errors import CameraUnavailable, SourceLost
 from formcheck.kinematics import ViewConfig
 from formcheck.live.audio import AudioOut, AudioUnavailable, speech_synth, tone_wav
 from formcheck.live.capture import FrameQueue
@@ -27,7 +28,7 @@ from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict
 from formcheck.live.recorder import CHUNK_FRAMES, TrackRecorder
 from formcheck.live.session import LiveOptions, LiveSession
 from formcheck.live.setup import SetupCheck
-from formcheck.live.sources import Frame, SourceLost
+from formcheck.live.sources import Frame
 from formcheck.pose import ReplayBackend
 from formcheck.profiles import load_profile
 from formcheck.report import to_dict
@@ -408,7 +409,7 @@ def test_no_start_position_means_no_set_but_the_recording_is_kept(tmp_path):
 
 
 def test_live_cli_bad_inputs_give_one_line_and_their_codes(tmp_path, capsys):
-    assert cli.main(["live", "--camera", "7", "--headless"]) == 23
+    assert cli.main(["live", "--camera", "7", "--headless"]) == CameraUnavailable.exit_code
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("formcheck: error: cannot open camera 7")
     assert cli.main(["live", "--source", str(tmp_path / "none.mp4"), "--headless"]) == 10

@@ -90,3 +90,22 @@ class NoClipsFound(FormcheckError):
     """Batch scoring found no video under the given paths."""
 
     exit_code = 22
+
+
+class CameraUnavailable(FormcheckError):
+    """`formcheck live`: the camera cannot be opened or never delivers a picture."""
+
+    exit_code = 26
+
+
+class SourceLost(FormcheckError):
+    """`formcheck live`: the camera (or clip) stopped delivering frames mid-session; what was
+    recorded is saved first."""
+
+    exit_code = 27
+
+
+class DisplayUnavailable(FormcheckError):
+    """`formcheck live`: no window can be opened (no display); --headless runs without one."""
+
+    exit_code = 28

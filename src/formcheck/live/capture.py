@@ -15,9 +15,9 @@ import collections
 import threading
 from dataclasses import dataclass
 
-from formcheck.errors import FormcheckError
+from formcheck.errors import FormcheckError, SourceLost
 
-from .sources import Frame, Source, SourceLost
+from .sources import Frame, Source
 
 
 @dataclass

@@ -18,7 +18,7 @@ import numpy as np
 
 from formcheck import viz
 from formcheck.checks import Fault
-from formcheck.errors import FormcheckError
+from formcheck.errors import DisplayUnavailable
 
 from .cues import Cue
 from .setup import SetupStatus
@@ -250,9 +250,3 @@ def display_missing() -> str | None:
     if local and not Path(f"/tmp/.X11-unix/X{local.group(1)}").exists():
         return f"no X server at DISPLAY={display}"
     return None
-
-
-class DisplayUnavailable(FormcheckError):
-    """No window can be opened (no display, or an OpenCV built without a GUI)."""
-
-    exit_code = 25

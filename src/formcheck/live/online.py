@@ -211,3 +211,11 @@ def hip_angle(row: np.ndarray | None, side: str | None) -> float:
     if (row[list(kin.SIDES[side]), 6] < 0.3).any():
         return float("nan")
     return float(kin.angles_from_points(pts).hip[0])
+
+
+def nearer_side(row: np.ndarray | None) -> str | None:
+    """The side the model sees better in one frame (the gauge's side before the first analysis)."""
+    if row is None:
+        return None
+    vis = {side: float(row[list(idx), 6].mean()) for side, idx in kin.SIDES.items()}
+    return max(vis, key=lambda k: vis[k])

@@ -36,7 +36,7 @@ from .capture import CaptureThread, FrameQueue
 from .coach import Coach
 from .cues import CuePolicy
 from .display import BANNER_SHOW_S, CUE_SHOW_S, Hud, Overlay, Window
-from .online import LiveAnalyzer, hip_angle, live_phase
+from .online import LiveAnalyzer, hip_angle, live_phase, nearer_side
 from .pipeline import Processed, Processor
 from .recorder import TrackRecorder
 from .report import session_doc, summary_text
@@ -187,7 +187,10 @@ class LiveSession:
 
     def _compose(self, item: Processed) -> np.ndarray:
         state = self.coach.state
-        hip = hip_angle(item.row, state.side)
+        side = state.side
+        if state.analysis is None and item.setup.view != "front":  # before the set: the nearer side
+            side = nearer_side(item.row)
+        hip = hip_angle(item.row, side)
         self.display.hips.append((item.frame.t, hip))
         hips = np.array(self.display.hips, dtype=float)
         phase = live_phase(hips[:, 1], hips[:, 0], state.low, state.high) if state.analysis else ""
@@ -200,7 +203,7 @@ class LiveSession:
             hip=hip,
             lockout_deg=state.lockout_deg,
             overextension_deg=state.overextension_deg,
-            side=state.side,
+            side=side,
             setup=item.setup,
             cue=cue,
             banner=faults if now - at < BANNER_SHOW_S else (),

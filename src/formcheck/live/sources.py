@@ -21,23 +21,11 @@ from typing import Protocol
 
 import numpy as np
 
-from formcheck.errors import FormcheckError
+from formcheck.errors import CameraUnavailable, SourceLost
 
 DEFAULT_CAMERA_FPS = 30.0
 FIRST_FRAME_TIMEOUT_S = 5.0  # a camera that opens but sends nothing for this long is not working
 LOST_AFTER_S = 2.0  # this long without a frame from an open camera: it was unplugged or failed
-
-
-class CameraUnavailable(FormcheckError):
-    """The camera cannot be opened or never delivers a frame."""
-
-    exit_code = 23
-
-
-class SourceLost(FormcheckError):
-    """The camera (or clip) stopped delivering frames in the middle of a session."""
-
-    exit_code = 24
 
 
 @dataclass(frozen=True)
