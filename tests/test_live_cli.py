@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from formcheck import cli
 from formcheck.io import probe
 from formcheck.track import PoseTrack
@@ -55,7 +57,8 @@ def test_live_from_a_clip_equals_analyze(tmp_path, capsys):
     assert report["reps"] == json.loads((tmp_path / "1.json").read_text())["reps"]
 
 
-def test_ctrl_c_mid_set_prints_the_summary_and_saves_the_session(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_ctrl_c_or_kill_mid_set_prints_the_summary_and_saves_the_session(tmp_path, sig):
     out = tmp_path / "session"
     cmd = [sys.executable, "-m", "formcheck", "live", "--source", str(SAMPLE), "--realtime", "--headless"]
     proc = subprocess.Popen(
@@ -69,7 +72,7 @@ def test_ctrl_c_mid_set_prints_the_summary_and_saves_the_session(tmp_path):
         started = proc.stderr.readline()  # printed once the model is loaded and frames flow
         assert "formcheck: live:" in started, started
         time.sleep(4.0)  # a few seconds of the set (the clip lasts ~16 s)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         proc.kill()

@@ -31,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="coach a set live from a webcam (or a clip fed as one)",
         description="Coach a set live: the mirrored camera picture with the skeleton, rep counter, phase,"
         " hip-angle gauge with the lockout line and cues. A setup check says what to fix and starts"
-        " counting once the start position is held. q or Esc (or Ctrl-C) ends the session: the set"
+        " counting once the start position is held. q or Esc (or Ctrl-C) ends the session, f toggles full"
+        " screen. At the end the set"
         " summary is printed and the session saved (track.npz, report.json, session.json).",
     )
     live.add_argument("--camera", type=int, default=0, metavar="N", help="webcam index (default 0)")

@@ -148,10 +148,11 @@ class LiveSession:
                 flush=True,
             )
         try:
-            self.capture.start()
-            self.processor.start()
-            self.coach.start()
-            ended_by = self._loop(window)
+            with _sigterm_as_interrupt():
+                self.capture.start()
+                self.processor.start()
+                self.coach.start()
+                ended_by = self._loop(window)
         except KeyboardInterrupt:
             ended_by = "interrupted"
         finally:
@@ -272,6 +273,23 @@ class LiveSession:
                 f"{self.source.name}: the clip ends early or is corrupt; saved as far as read"
             )
         return None
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A `kill` (SIGTERM) ends the session as Ctrl-C does: saved, not lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
