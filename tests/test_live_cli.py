@@ -25,24 +25,15 @@ def _reps(report: dict) -> list[tuple[int, list[str]]]:
 
 
 def test_live_from_a_clip_equals_analyze(tmp_path, capsys):
+    """Read without pacing nothing is dropped, and one landmarker tracks the clip from start to end as
+    `analyze --workers 1` does: the very same reps, numbers and faults."""
     out = tmp_path / "session"
-    assert (
-        cli.main(
-            ["live", "--source", str(SAMPLE), "--headless", "--variant", "hip_thrust", "--out", str(out)]
-        )
-        == 0
-    )
+    argv = ["live", "--source", str(SAMPLE), "--headless", "--variant", "hip_thrust", "--out", str(out)]
+    assert cli.main(argv) == 0
     printed = capsys.readouterr()
     assert "set: " in printed.out and "saved: " in printed.out and "live: " in printed.err
     doc = json.loads((out / "session.json").read_text())
     report = json.loads((out / "report.json").read_text())
-    argv = ["analyze", str(SAMPLE), "--variant", "hip_thrust", "--json", str(tmp_path / "a.json"), "-q"]
-    assert cli.main(argv) == 0
-    expected = json.loads((tmp_path / "a.json").read_text())
-    assert doc["frames"]["dropped"] == 0 and doc["frames"]["processed"] == expected["clip"]["frames"]
-    live = [(r["rep"], sorted(r["faults"])) for r in doc["live_reps"]]
-    assert live == _reps(report) == _reps(expected) and len(live) >= 3
-    # one landmarker tracking the clip from start to end, as live does: the very same numbers
     argv = [
         "analyze",
         str(SAMPLE),
@@ -51,10 +42,14 @@ def test_live_from_a_clip_equals_analyze(tmp_path, capsys):
         "--workers",
         "1",
         "--json",
-        str(tmp_path / "1.json"),
+        str(tmp_path / "a.json"),
     ]
     assert cli.main([*argv, "-q"]) == 0
-    assert report["reps"] == json.loads((tmp_path / "1.json").read_text())["reps"]
+    expected = json.loads((tmp_path / "a.json").read_text())
+    assert doc["frames"]["dropped"] == 0 and doc["frames"]["processed"] == expected["clip"]["frames"]
+    live = [(r["rep"], sorted(r["faults"])) for r in doc["live_reps"]]
+    assert live == _reps(report) == _reps(expected) and len(live) >= 3
+    assert report["reps"] == expected["reps"] and report["faults"] == expected["faults"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
@@ -67,6 +62,8 @@ def test_ctrl_c_or_kill_mid_set_prints_the_summary_and_saves_the_session(tmp_pat
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # as in a terminal: a shell running the tests in the background passes SIGINT on ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         started = proc.stderr.readline()  # printed once the model is loaded and frames flow
