@@ -104,7 +104,7 @@ _STDERR_LOCK = threading.Lock()  # fd 2 is process-wide: landmarkers on several 
 
 
 @contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+def native_stderr_silenced() -> Iterator[None]:
     """Drop what C++ code writes to fd 2 meanwhile (MediaPipe's glog/TFLite start-up notes).
 
     Python-level errors are unaffected: MediaPipe reports failures as exceptions.
@@ -176,7 +176,7 @@ class MediaPipePoseBackend:
 
     def _create(self):  # -> mediapipe PoseLandmarker
         try:
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 return self._mp.tasks.vision.PoseLandmarker.create_from_options(self._options)
         except Exception as exc:  # mediapipe maps C++ statuses to assorted Python types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -198,7 +198,7 @@ class MediaPipePoseBackend:
             result = self._landmarker.detect_for_video(image, timestamp_ms)
         else:  # the graph logs its start-up warnings on the first frame
             self._used = True
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 result = self._landmarker.detect_for_video(image, timestamp_ms)
         if not result.pose_landmarks:
             return None

@@ -134,7 +134,7 @@ def sets_list(analysis: Analysis) -> list[dict[str, Any]]:
 
 def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
     """The whole report as plain JSON-ready data."""
-    codes = _codes_by_rep(analysis)
+    codes = codes_by_rep(analysis)
     return {
         "schema": REPORT_SCHEMA,
         "formcheck_version": __version__,
@@ -203,7 +203,7 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
     }
 
 
-def _codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
+def codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for f in analysis.faults:
         for rep in f.reps or (f.rep,):
@@ -248,7 +248,7 @@ def _fmt(x: float | None, nd: int = 2) -> str:
 
 def render_text(analysis: Analysis, profile: Profile) -> str:
     """The terminal report: header, per-rep table, faults with the guide's words, set summary."""
-    codes = _codes_by_rep(analysis)
+    codes = codes_by_rep(analysis)
     guess = analysis.variant_detected
     lines = [
         f"{Path(analysis.source).name or 'track'}: {analysis.variant_title}",

@@ -226,7 +226,7 @@ def draw_skeleton(
             cv2.circle(frame, (int(hip[0]), int(hip[1])), lay.px(6), MEASURED_COLOUR, lay.px(2), cv2.LINE_AA)
 
 
-def _shade(
+def shade(
     frame: np.ndarray,
     x0: int,
     y0: int,
@@ -301,7 +301,7 @@ def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout) -> N
     r = lay.px(52)
     pad = lay.px(10)
     cx, cy = lay.width - pad - r - lay.px(8), pad + r + lay.px(14)
-    _shade(frame, cx - r - lay.px(12), pad, cx + r + lay.px(12), cy + lay.px(34))
+    shade(frame, cx - r - lay.px(12), pad, cx + r + lay.px(12), cy + lay.px(34))
     lo, hi = GAUGE_RANGE
     band = lay.px(7)
     lock, over = data.lockout_deg, data.overextension_deg
@@ -335,7 +335,7 @@ def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout) -> N
 def draw_counter(frame: np.ndarray, rep: int, total: int, phase: str, lay: Layout) -> None:
     """Rep counter and the current phase in the top-left corner."""
     pad = lay.px(10)
-    _shade(frame, pad, pad, pad + lay.px(150), pad + lay.px(70))
+    shade(frame, pad, pad, pad + lay.px(150), pad + lay.px(70))
     _text(frame, f"REP {rep}/{total}", (pad + lay.px(8), pad + lay.px(32)), 0.9 * lay.unit, WHITE, lay.px(2))
     if phase:
         _text(
@@ -356,7 +356,7 @@ def fault_label(fault: Fault) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _fit_scale(text: str, width: int, scale: float, thick: int) -> float:
+def fit_scale(text: str, width: int, scale: float, thick: int) -> float:
     """The font scale at which a banner line fits the width (the same few lines recur every frame)."""
     w = cv2.getTextSize(text, FONT, scale, thick)[0][0]
     return scale if w <= width else max(scale * width / w, 0.3)
@@ -368,11 +368,11 @@ def draw_banner(frame: np.ndarray, faults: list[Fault], lay: Layout) -> None:
         return
     line_h = lay.px(26)
     y0 = lay.height - line_h * len(faults) - lay.px(6)
-    _shade(frame, 0, y0, lay.width, lay.height, tint=(150, 10, 10), keep=0.3)
+    shade(frame, 0, y0, lay.width, lay.height, tint=(150, 10, 10), keep=0.3)
     thick = max(1, lay.px(1.5))
     for k, fault in enumerate(faults):
         text = fault_label(fault)
-        scale = _fit_scale(text, lay.width - lay.px(20), 0.55 * lay.unit, thick)
+        scale = fit_scale(text, lay.width - lay.px(20), 0.55 * lay.unit, thick)
         _text(frame, text, (lay.px(10), y0 + line_h * (k + 1) - lay.px(6)), scale, WHITE, thick)
 
 

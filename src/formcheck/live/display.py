@@ -117,7 +117,7 @@ class Hud:
     def _counter(self, frame: np.ndarray, rep: int, phase: str) -> None:
         lay = self.lay
         pad = lay.px(10)
-        _shade(frame, pad, pad, pad + lay.px(150), pad + lay.px(70))
+        viz.shade(frame, pad, pad, pad + lay.px(150), pad + lay.px(70))
         self._line(frame, f"REP {rep}", (pad + lay.px(8), pad + lay.px(32)), 0.9, viz.WHITE, 2)
         if phase:
             colour = viz.PHASE_COLOURS.get(phase, viz.WHITE)
@@ -135,7 +135,7 @@ class Hud:
             lines.append(("In position: hold it...", viz.GOOD_COLOUR))
         line_h, x0, y0 = lay.px(22), lay.px(10), lay.px(10)
         width = lay.width - lay.px(180)  # clear of the gauge
-        _shade(frame, x0, y0, x0 + width + lay.px(16), y0 + line_h * len(lines) + lay.px(22))
+        viz.shade(frame, x0, y0, x0 + width + lay.px(16), y0 + line_h * len(lines) + lay.px(22))
         for k, (text, colour) in enumerate(lines):
             self._line(frame, text, (x0 + lay.px(8), y0 + line_h * (k + 1)), 0.5, colour, 1, width)
         if setup is not None:
@@ -147,7 +147,7 @@ class Hud:
         lay = self.lay
         y1 = lay.height - lay.px(26) * above - lay.px(24)
         y0 = y1 - lay.px(52)
-        _shade(frame, 0, y0, lay.width, y1)
+        viz.shade(frame, 0, y0, lay.width, y1)
         colour = CUE_COLOURS.get(cue.kind, viz.WHITE)
         width = lay.width - lay.px(20)
         self._line(frame, cue.text.upper(), (lay.px(10), y0 + lay.px(24)), 0.75, colour, 2, width)
@@ -167,17 +167,13 @@ class Hud:
         """One line of text; with `width`, shrunk to fit it (as viz's banner lines are)."""
         text, scale, thick = _ascii(text), scale * self.lay.unit, self.lay.px(thick)
         if width is not None:
-            scale = viz._fit_scale(text, width, scale, thick)
+            scale = viz.fit_scale(text, width, scale, thick)
         cv2.putText(frame, text, org, viz.FONT, scale, colour, thick, cv2.LINE_AA)
 
 
 def _ascii(text: str) -> str:
     """The overlay's Hershey font has ASCII only."""
     return text.encode("ascii", "replace").decode("ascii")
-
-
-def _shade(frame: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
-    viz._shade(frame, x0, y0, x1, y1)
 
 
 class Window:

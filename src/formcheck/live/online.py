@@ -22,7 +22,7 @@ from formcheck.analysis import Analysis
 from formcheck.checks import Fault, lockout_limit, overextension_limit
 from formcheck.errors import FormcheckError
 from formcheck.profiles import Profile
-from formcheck.report import _codes_by_rep
+from formcheck.report import codes_by_rep
 from formcheck.variants import analyze_variant
 
 from .recorder import TrackRecorder
@@ -114,7 +114,7 @@ class LiveAnalyzer:
         return verdicts
 
     def _ledger(self, analysis: Analysis, previous: dict[int, LiveRep]) -> list[LiveRep]:
-        codes = _codes_by_rep(analysis)
+        codes = codes_by_rep(analysis)
         by_rep: dict[int, list[Fault]] = {}
         for f in analysis.faults:
             for r in f.reps or (f.rep,):

@@ -126,7 +126,7 @@ class CameraSource:
     def __init__(self, index: int, width: int = 640, height: int = 480) -> None:
         import cv2
 
-        from formcheck.pose import _native_stderr_silenced
+        from formcheck.pose import native_stderr_silenced
 
         self.index = index
         self.name = f"camera {index}"
@@ -134,7 +134,7 @@ class CameraSource:
         previous = log.getLogLevel()
         log.setLogLevel(log.LOG_LEVEL_SILENT)
         try:
-            with _native_stderr_silenced():  # V4L2's own complaints about a missing device
+            with native_stderr_silenced():  # V4L2's own complaints about a missing device
                 cap = cv2.VideoCapture(index)
         finally:
             log.setLogLevel(previous)
