@@ -30,6 +30,7 @@ from typing import Any
 
 from . import __version__
 from .analysis import Analysis
+from .checks import Fault
 from .profiles import Profile
 from .reps import Rep
 from .scoring import Score
@@ -203,13 +204,18 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
     }
 
 
-def codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
+def faults_by_rep(analysis: Analysis) -> dict[int, list[Fault]]:
+    """Each rep's faults; a set-level fault counts for every rep it names."""
+    out: dict[int, list[Fault]] = {}
     for f in analysis.faults:
         for rep in f.reps or (f.rep,):
-            if f.code not in out.setdefault(rep, []):
-                out[rep].append(f.code)
+            out.setdefault(rep, []).append(f)
     return out
+
+
+def codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
+    """Each rep's fault codes, once each, in the order found."""
+    return {rep: list(dict.fromkeys(f.code for f in fs)) for rep, fs in faults_by_rep(analysis).items()}
 
 
 def _atomic_write(path: str | Path, text: str) -> None:

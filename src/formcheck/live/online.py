@@ -22,7 +22,7 @@ from formcheck.analysis import Analysis
 from formcheck.checks import Fault, lockout_limit, overextension_limit
 from formcheck.errors import FormcheckError
 from formcheck.profiles import Profile
-from formcheck.report import codes_by_rep
+from formcheck.report import faults_by_rep
 from formcheck.variants import analyze_variant
 
 from .recorder import TrackRecorder
@@ -114,23 +114,20 @@ class LiveAnalyzer:
         return verdicts
 
     def _ledger(self, analysis: Analysis, previous: dict[int, LiveRep]) -> list[LiveRep]:
-        codes = codes_by_rep(analysis)
-        by_rep: dict[int, list[Fault]] = {}
-        for f in analysis.faults:
-            for r in f.reps or (f.rep,):
-                by_rep.setdefault(r, []).append(f)
+        by_rep = faults_by_rep(analysis)
         out = list(self.frozen)
         for rep in analysis.reps:
             number = len(self.frozen) + rep.index
             old = previous.get(number)
+            faults = by_rep.get(rep.index, [])
             out.append(
                 LiveRep(
                     number,
                     rep.start_s,
                     rep.end_s,
                     rep.complete,
-                    tuple(codes.get(rep.index, [])),
-                    tuple(by_rep.get(rep.index, [])),
+                    tuple(dict.fromkeys(f.code for f in faults)),
+                    tuple(faults),
                     rep.leg,
                     old.verdict_at if old else None,
                     old.verdict_codes if old else None,
