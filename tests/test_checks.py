@@ -274,3 +274,20 @@ def test_a_far_working_leg_is_not_judged_for_foot_placement():
     assert not working_leg_is_far(replace(track, visibility=vis), SideChoice("left", "", False))
     vis[:, [25, 27]] = 0.98  # within the visibility gap: both legs seen alike
     assert not working_leg_is_far(replace(track, visibility=vis), left)
+
+
+def test_a_far_working_leg_is_not_judged_for_bursts_in_the_drive():
+    from dataclasses import replace
+
+    from synthetic import body_points, body_track
+
+    slht = load_profile("single_leg_hip_thrust")
+    track = body_track(body_points(RepPlan(reps=5, up_s=1.0, jerk_reps=[3]), free_leg="right"), 30.0, 15.0)
+    near = analyze_track(track, slht)
+    assert near.side.side == "left" and (3, "jerky_concentric") in {(f.rep, f.code) for f in near.faults}
+    vis = track.visibility.copy()
+    vis[:, [25, 27]] = 0.85  # the working (left) knee and ankle behind the raised leg
+    far = analyze_track(replace(track, visibility=vis), slht)
+    assert far.rep_count == 5 and "jerky_concentric" not in {f.code for f in far.faults}
+    assert "behind the raised leg" in far.not_measurable["jerky_concentric"]
+    assert "behind the raised leg" in far.not_measurable["foot_placement"]

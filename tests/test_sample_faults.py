@@ -26,8 +26,6 @@ KNOWN_MISSES = {
 KNOWN_FALSE = {
     # with the knees caving, the front view's hip-lift signal drifts through the top hold
     "banded_glute_bridge_front_knee_cave": {(3, "no_top_pause")},
-    # the far (working) leg behind the raised one at 45 deg: a 3.3x burst read on a smooth drive
-    "single_leg_glute_bridge_oblique_pelvic_roll": {(2, "jerky_concentric")},
 }
 CLIPS = [pytest.param(p, id=p.stem) for p in truth_files()]
 

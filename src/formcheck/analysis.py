@@ -128,6 +128,11 @@ FAR_WORKING_LEG = (
     "the working leg is the far one, behind the raised leg: the model's reading of its shin is a "
     "guess (a rendered clip read a vertical shin at 31 deg); film from the working leg's side"
 )
+FAR_WORKING_LEG_DRIVE = (
+    "the working leg is the far one, behind the raised leg: its hip angle jumps with the model's "
+    "guess of the hidden knee, so a burst cannot be told from noise (a rendered drive peaking at "
+    "1.9x its mean speed read 2.1-3.4x); film from the working leg's side"
+)
 
 
 def view_limits(view: str, single_leg: bool) -> tuple[dict[str, str], dict[str, str]]:
@@ -224,6 +229,7 @@ def judge(
     not_measurable, partly = view_limits(view, profile.single_leg or signals.free_side_sign != 0.0)
     if far_working_leg and view != "front":
         not_measurable["foot_placement"] = FAR_WORKING_LEG
+        not_measurable["jerky_concentric"] = FAR_WORKING_LEG_DRIVE
     skip_measures: set[str] = set()
     if view == "front":  # the drive signal is a lift, not an angle: no angle may be judged from it
         not_measurable |= dict.fromkeys(ANGLE_CODES, FRONT_VIEW_REASON)
