@@ -15,7 +15,8 @@ from formcheck.profiles import FAULT_CODES, load_profile
 
 HT = load_profile("hip_thrust")
 SLHT = load_profile("single_leg_hip_thrust")
-SIDE, OBLIQUE, FRONT = (0.0, 5.0), (30.0, 15.0), (90.0, 60.0)  # camera yaw, pitch (a phone up high)
+# camera yaw, pitch; FRONT: a phone on a tripod at the feet, looking down a little
+SIDE, OBLIQUE, FRONT = (0.0, 5.0), (30.0, 15.0), (90.0, 20.0)
 CODES = ("hip_rotation", "knee_cave")
 
 
@@ -78,6 +79,27 @@ def test_pelvic_roll_is_found_on_its_reps_with_its_size_from_the_feet():
         assert "hip_rotation" not in result.not_measurable
     small = analyse(FRONT, roll_deg=5.0, roll_reps=[2])
     assert not found(small, "hip_rotation")  # within the limit
+
+
+def test_from_the_feet_the_roll_is_read_from_the_picture_not_the_world_depths():
+    pts = body_points(RepPlan(reps=2), roll_deg=12.0)
+    roll = kin.pelvis_roll_image(body_track(pts, *FRONT).image)
+    # the right side drops: negative, as in the world measure; a 20 deg pitch shrinks it a little
+    shown = np.degrees(np.arctan(np.tan(np.radians(12.0)) * np.cos(np.radians(FRONT[1]))))
+    assert np.nanmin(roll) == pytest.approx(-shown, abs=0.5)
+    mirrored = body_track(pts, *FRONT).image.copy()
+    mirrored[..., 0] *= -1  # the same body seen the other way round: the sign holds
+    assert np.nanmin(kin.pelvis_roll_image(mirrored)) == pytest.approx(np.nanmin(roll), abs=1e-6)
+    # world depths that tilt the hip line at every top (as the model's did on a render) are not read
+    clean = body_points(RepPlan(reps=4))
+    track = body_track(clean, *FRONT)
+    height = clean["left_hip"][:, 2]
+    world = track.world.copy()
+    world[:, 23, 2] += 0.05 * (height - height.min()) / np.ptp(height)  # left hip 5 cm up at the tops
+    result = analyze_track(type(track)(track.image, world, track.visibility, track.timestamps,
+                                       track.fps, track.width, track.height), HT)
+    assert abs(np.nanmax(kin.pelvis_roll_world(world)) - np.nanmin(kin.pelvis_roll_world(world))) > 8.0
+    assert result.view.view == "front" and result.rep_count == 4 and not found(result, "hip_rotation")
 
 
 def test_single_leg_judges_a_drop_of_the_free_side_only():

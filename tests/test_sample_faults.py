@@ -18,15 +18,8 @@ from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
 
 # (rep, code) pairs the pose model does not carry, measured, not guessed:
-KNOWN_MISSES = {
-    # the model's knees stay 38-40 px apart at every top while the true gap falls from 56 to 10 px
-    # (the same with the frames upscaled 2x)
-    "banded_glute_bridge_front_knee_cave": {(2, "knee_cave"), (3, "knee_cave")},
-}  # fmt: skip
-KNOWN_FALSE = {
-    # with the knees caving, the front view's hip-lift signal drifts through the top hold
-    "banded_glute_bridge_front_knee_cave": {(3, "no_top_pause")},
-}
+KNOWN_MISSES: dict[str, set] = {}  # none left; fill as measured, never guessed
+KNOWN_FALSE: dict[str, set] = {}
 CLIPS = [pytest.param(p, id=p.stem) for p in truth_files()]
 
 

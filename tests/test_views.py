@@ -45,6 +45,15 @@ def lift_from_plan(plan: RepPlan) -> np.ndarray:
     return (hip - hip.min()) / (hip.max() - hip.min()) * 40.0  # 40 px of lift for a full rep
 
 
+def test_a_deep_lift_from_the_feet_is_not_gated_as_an_impossible_angle():
+    # a bench thrust from a tripod at the feet lifts ~0.7 shoulder widths: the lift signal's
+    # bottoms then sit far below any hip angle, and they are still the set, not model glitches
+    plan = RepPlan(reps=4)
+    result = analyze_track(front_track(lift_from_plan(plan) * 2.0), BRIDGE)  # 80 px, 0.67 widths
+    assert result.view.view == "front" and result.rep_count == 4
+    assert result.usable_fraction > 0.95 and not result.unusable
+
+
 def test_side_view_is_side():
     view = kin.detect_view(plan_track(RepPlan(reps=2)).image, BRIDGE.view)
     assert view.view == "side" and view.confidence > 0.5

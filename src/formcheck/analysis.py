@@ -222,6 +222,13 @@ def working_leg_is_far(track: PoseTrack, side: kin.SideChoice) -> bool:
     return float(np.nanmedian(leg_visibility(track, side.side))) < near - FAR_LEG_VISIBILITY_GAP
 
 
+def pelvis_roll(track: PoseTrack, view: str) -> np.ndarray | None:
+    """From the feet the picture shows a roll directly; at an angle only the world landmarks can."""
+    if view == "side":
+        return None
+    return kin.pelvis_roll_image(track.image) if view == "front" else kin.pelvis_roll_world(track.world)
+
+
 def judge(
     reps: list[Rep], profile: Profile, signals: Signals, view: str, far_working_leg: bool = False
 ) -> Findings:
@@ -280,9 +287,11 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         side = kin.SideChoice("both", "front view: midpoints of both sides", side.single_leg)
     drive: Drive = kin.angles_from_points
     if front:
-        drive = partial(
-            kin.front_lift, scale=kin.shoulder_width(track.image), gain_deg=profile.view.front_lift_gain_deg
-        )
+        gain = profile.view.front_lift_gain_deg
+        drive = partial(kin.front_lift, scale=kin.shoulder_width(track.image), gain_deg=gain)
+        # the lift is no angle: no anatomical range bounds it, and its speed limit is its own
+        cfg = replace(cfg, plausible_hip_deg=(-np.inf, np.inf),
+                      max_joint_speed_deg_s=gain * profile.view.front_max_lift_speed)
     legs = leg_switches(track) if side.single_leg and not front else None
     if legs is None:
         points = prepared_points(track, "mid" if front else side.side, cfg, cuts, drive)
@@ -305,7 +314,8 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         ang.hip,
         leg_visibility(track, side.side) if legs is None else switched_leg_visibility(track, legs),
         # only where the view can use them (view_limits): the rest are reported not measurable
-        pelvis_roll=None if view.view == "side" else kin.pelvis_roll_world(track.world),
+        pelvis_roll=pelvis_roll(track, view.view),
+        pelvis_roll_from="the picture" if front else "3D",
         knee_cave=kin.knee_cave_world(track.world, working_leg) if front else None,
         free_side_sign=free,
         free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),

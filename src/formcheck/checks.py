@@ -44,7 +44,8 @@ class Signals:
     t: np.ndarray
     drive: np.ndarray  # hip angle, or the front view's lift signal: both are fine for speed ratios
     leg_visibility: np.ndarray  # weaker of knee and ankle visibility on the measured side (NaN: unknown)
-    pelvis_roll: np.ndarray | None = None  # hip line against shoulder line about the trunk, deg (world)
+    pelvis_roll: np.ndarray | None = None  # hip line against shoulder line about the trunk, deg
+    pelvis_roll_from: str = "3D"  # what it was read from: "3D" (world landmarks) or "the picture"
     knee_cave: np.ndarray | None = None  # knees' swing toward the midline, deg (world)
     free_side_sign: float = 0.0  # single-leg: +1 free leg left, -1 right (a drop of it reads +); 0 both legs
     free_side_by_frame: np.ndarray | None = None  # the same per frame, when the lifter switches legs
@@ -469,7 +470,7 @@ def check_hip_rotation(reps: list[Rep], profile: Profile, signals: Signals | Non
         rule["max_roll_deg"],
         unit="deg pelvis roll vs the set's bottoms",
         describe=lambda d: f"pelvis rolled {d:.0f} deg at the top ({how}) against the set's bottoms "
-        f"(hip line vs shoulder line, 3D)",
+        f"(hip line vs shoulder line, {signals.pelvis_roll_from})",
     )
 
 

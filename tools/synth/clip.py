@@ -74,7 +74,8 @@ def props(spec: Spec, rig: Rig) -> list[dict]:
                       "size": [0.46, 1.2, BENCH_HEIGHT - 0.04], "color": [0.08, 0.08, 0.09]})
     if "feet_elevated" in spec.variant:
         x = float(np.mean([a[0] for a in rig.ankles.values()]))
-        boxes.append({"name": "box", "center": [x + 0.03, 0.0, BOX_HEIGHT / 2],
+        # the heels near the box's near edge: the hips hang clear of it at the bottom
+        boxes.append({"name": "box", "center": [x + 0.15, 0.0, BOX_HEIGHT / 2],
                       "size": [0.45, 0.7, BOX_HEIGHT], "color": [0.15, 0.22, 0.35]})
     return boxes
 
