@@ -309,7 +309,7 @@ def pelvis_roll_image(image: np.ndarray) -> np.ndarray:
 
     Seen from the feet the trunk's long axis runs along the lens, so a roll about it turns the
     hip line in the picture; the world landmarks' depth guesses read up to 10 deg at every clean
-    top there (a render), the picture within 3.5. Positive: the left hip lower, as in
+    top there (a render), the picture within 4. Positive: the left hip lower, as in
     pelvis_roll_world, whichever side of the picture the left shoulder is on. A camera looking
     down at pitch p shows a roll shrunk to atan(tan(roll) * cos p)."""
     im = np.asarray(image, dtype=np.float64)
