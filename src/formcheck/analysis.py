@@ -222,11 +222,12 @@ def working_leg_is_far(track: PoseTrack, side: kin.SideChoice) -> bool:
     return float(np.nanmedian(leg_visibility(track, side.side))) < near - FAR_LEG_VISIBILITY_GAP
 
 
-def pelvis_roll(track: PoseTrack, view: str) -> np.ndarray | None:
-    """From the feet the picture shows a roll directly; at an angle only the world landmarks can."""
-    if view == "side":
-        return None
-    return kin.pelvis_roll_image(track.image) if view == "front" else kin.pelvis_roll_world(track.world)
+def pelvis_roll(track: PoseTrack, view: str) -> tuple[np.ndarray | None, str]:
+    """The roll series and what it was read from: from the feet the picture shows a roll
+    directly; at an angle only the world landmarks can; from the side nothing can."""
+    if view == "front":
+        return kin.pelvis_roll_image(track.image), "the picture"
+    return (None if view == "side" else kin.pelvis_roll_world(track.world)), "3D"
 
 
 def judge(
@@ -309,13 +310,14 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     reps = without_rests(reps, profile.sets)
     if front:  # the drive signal is a lift, not an angle: no angle may be reported from it
         reps = [replace(r, bottom_hip_deg=np.nan, top_hip_deg=np.nan, end_hip_deg=None) for r in reps]
+    roll, roll_from = pelvis_roll(track, view.view)
     signals = Signals(
         track.timestamps,
         ang.hip,
         leg_visibility(track, side.side) if legs is None else switched_leg_visibility(track, legs),
         # only where the view can use them (view_limits): the rest are reported not measurable
-        pelvis_roll=pelvis_roll(track, view.view),
-        pelvis_roll_from="the picture" if front else "3D",
+        pelvis_roll=roll,
+        pelvis_roll_from=roll_from,
         knee_cave=kin.knee_cave_world(track.world, working_leg) if front else None,
         free_side_sign=free,
         free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),
