@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from .session import LiveOptions, start_session
 
     if args.realtime and not args.source:
-        from formcheck.cli import UsageError
+        from formcheck.errors import UsageError
 
         raise UsageError("--realtime needs --source CLIP (a camera is always real time)")
     options = LiveOptions(

@@ -10,6 +10,7 @@ the job after another worker picked it up.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import unicodedata
 import uuid
@@ -59,6 +60,29 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class FaultCounts(TypeDecorator):
+    """Fault code -> count, stored as JSON text in the same column the app has always had; rows
+    written before as "code:n;code:n" still read back (no migration needed)."""
+
+    impl = String(500)
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, int] | None, dialect: Any) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> dict[str, int] | None:
+        if value is None:
+            return None
+        if value.startswith("{"):
+            return {str(k): int(v) for k, v in json.loads(value).items()}
+        out: dict[str, int] = {}
+        for item in value.split(";"):  # the older "code:n;code:n"
+            code, _, n = item.partition(":")
+            if code and n.isdigit():
+                out[code] = int(n)
+        return out
 
 
 class Base(DeclarativeBase):
@@ -118,7 +142,7 @@ class Job(Base):
     mean_top_pause_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    faults: Mapped[str | None] = mapped_column(String(500), nullable=True)  # "code:n;code:n"
+    faults: Mapped[dict[str, int] | None] = mapped_column(FaultCounts, nullable=True)
     job_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     athlete: Mapped[Athlete] = relationship(lazy="joined")
