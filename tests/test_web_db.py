@@ -16,7 +16,8 @@ def test_fault_counts_are_stored_as_a_mapping_and_older_rows_still_read(tmp_path
     with db.session() as s:
         s.get(Job, new.id).faults = {"no_top_pause": 2, "rushed_descent": 1}
         # a row as the app wrote it before the typed column: "code:n;code:n"
-        s.execute(text("UPDATE jobs SET faults = 'incomplete_lockout:3;knee_cave:1' WHERE id = :i"), {"i": old.id})
+        legacy = text("UPDATE jobs SET faults = 'incomplete_lockout:3;knee_cave:1' WHERE id = :i")
+        s.execute(legacy, {"i": old.id})
     with db.session() as s:
         assert s.get(Job, new.id).faults == {"no_top_pause": 2, "rushed_descent": 1}
         assert s.get(Job, old.id).faults == {"incomplete_lockout": 3, "knee_cave": 1}
