@@ -10,7 +10,6 @@ the job after another worker picked it up.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import unicodedata
 import uuid
@@ -20,13 +19,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
-    DateTime,
     Float,
     ForeignKey,
     Integer,
     String,
     Text,
-    TypeDecorator,
     create_engine,
     event,
     func,
@@ -38,6 +35,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from .columns import FaultCounts, UTCDateTime
+
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 STATUSES = (QUEUED, RUNNING, DONE, FAILED)
 MAX_NAME = 100
@@ -45,44 +44,6 @@ MAX_NAME = 100
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes on every backend (SQLite stores them naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.astimezone(timezone.utc) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-class FaultCounts(TypeDecorator):
-    """Fault code -> count, stored as JSON text in the same column the app has always had; rows
-    written before as "code:n;code:n" still read back (no migration needed)."""
-
-    impl = String(500)
-    cache_ok = True
-
-    def process_bind_param(self, value: dict[str, int] | None, dialect: Any) -> str | None:
-        return None if value is None else json.dumps(value, separators=(",", ":"))
-
-    def process_result_value(self, value: str | None, dialect: Any) -> dict[str, int] | None:
-        if value is None:
-            return None
-        if value.startswith("{"):
-            return {str(k): int(v) for k, v in json.loads(value).items()}
-        out: dict[str, int] = {}
-        for item in value.split(";"):  # the older "code:n;code:n"
-            code, _, n = item.partition(":")
-            if code and n.isdigit():
-                out[code] = int(n)
-        return out
 
 
 class Base(DeclarativeBase):
