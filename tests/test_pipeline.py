@@ -17,9 +17,7 @@ from formcheck.profiles import load_profile
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    """pose.extract_track replaced by a synthetic track; counts how often the 'model' ran."""
-    import formcheck.pose as pose
-
+    """The model replaced by a synthetic track; counts how often the 'model' ran."""
     track = plan_track(RepPlan(reps=3), noise_px=1.0)
     calls = []
 
@@ -29,7 +27,7 @@ def fake_model(monkeypatch):
             progress(track.n_frames, track.n_frames)
         return dataclasses.replace(track, source=str(path))
 
-    monkeypatch.setattr(pose, "extract_track", extract)
+    monkeypatch.setattr(pipeline, "extract_track", extract)
     monkeypatch.setattr(pipeline, "check_frame_size", lambda *a, **k: None)
     return calls
 
@@ -99,11 +97,10 @@ def test_files_are_written_from_the_report(tmp_path):
 
 
 def test_the_track_is_saved_even_when_the_analysis_then_fails(monkeypatch, tmp_path, capsys):
-    import formcheck.pose as pose
     from formcheck import cli
 
     flat = plan_track(RepPlan(reps=0, lead_s=0.5, tail_s=0.0))
-    monkeypatch.setattr(pose, "extract_track", lambda *a, **k: flat)
+    monkeypatch.setattr(pipeline, "extract_track", lambda *a, **k: flat)
     monkeypatch.setattr(pipeline, "check_frame_size", lambda *a, **k: None)
     saved = tmp_path / "t.npz"
     code = cli.main(["analyze", "clip.mp4", "--save-track", str(saved), "-q"])

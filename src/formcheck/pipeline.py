@@ -16,17 +16,23 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .analysis import Analysis, analyze_track
-from .cache import TrackCache, track_key
-from .errors import OutputError, TruncatedVideo, UsageError
+from .annotate import write_annotated
+from .cache import TrackCache, file_sha256, track_key
+from .errors import OutputError, TruncatedVideo, UsageError, VideoTooLarge
+from .html_report import write_html
+from .io import frame_size, probe
+from .pose import default_workers, extract_track, find_model, sha256_file
 from .profiles import Profile, ProfileError, load_profile
 from .report import Report, build_report, write_csv, write_json
 from .track import PoseTrack
 from .variants import AUTO, analyze_variant
+from .viz import overlay_data
 
 Progress = Callable[[int, int], None]  # frames done, frames advertised (0: unknown)
 Stage = Callable[[str], None]  # what the job is doing now, in a few words
@@ -53,8 +59,6 @@ class Settings:
         return self
 
     def workers(self) -> int:
-        from .pose import default_workers
-
         return self.pose_workers or default_workers()
 
     def extraction(self) -> dict[str, Any]:
@@ -68,8 +72,6 @@ class Settings:
         }
 
     def track_key(self, content_sha256: str) -> str:
-        from .pose import find_model, sha256_file
-
         return track_key(content_sha256, sha256_file(find_model(self.model)), self.extraction())
 
 
@@ -103,8 +105,6 @@ class Outputs:
 
 @lru_cache(maxsize=1)
 def mediapipe_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("mediapipe")
     except PackageNotFoundError:
@@ -127,9 +127,6 @@ def truncation_error(track: PoseTrack) -> TruncatedVideo | None:
 
 def check_frame_size(clip: str | Path, max_pixels: int = MAX_PIXELS) -> None:
     """Refuse frames too large to decode safely, from the container's figures, before decoding."""
-    from .errors import VideoTooLarge
-    from .io import frame_size
-
     width, height = frame_size(clip)
     if width * height > max_pixels:
         raise VideoTooLarge(
@@ -143,8 +140,6 @@ def extract(
 ) -> PoseTrack:
     """The clip's pose track (the model runs here). A truncated clip gives what decoded, flagged in
     the track; `backend`: a PoseBackend instance (`backend=`) or factory (`backend_factory=`)."""
-    from .pose import extract_track
-
     check_frame_size(clip, settings.max_pixels)
     kwargs: dict[str, Any] = {"progress": progress, "fps": settings.fps, **backend}
     if not backend:
@@ -167,8 +162,6 @@ def pose_track(
     then cached. Returns the track and whether it came from the cache."""
     key = None
     if cache is not None:
-        from .cache import file_sha256
-
         key = settings.track_key(content_sha256 or file_sha256(clip))
         track = cache.get(key)
         if track is not None:
@@ -256,8 +249,6 @@ def check_outputs(outputs: Outputs, clip: str | Path | None) -> None:
 
 def check_track_matches(clip: str | Path, track: PoseTrack) -> None:
     """A saved track drawn over another clip would put the skeleton beside the body."""
-    from .io import probe
-
     info = probe(clip)
     tolerance = max(2, round(0.01 * track.n_frames))
     same_length = not info.frame_count or abs(info.frame_count - track.n_frames) <= tolerance
@@ -274,10 +265,6 @@ def write_pictures(
     """The HTML page (key frames need the clip) and the annotated clip: the slowest outputs, last."""
     if not outputs.pictures:
         return
-    from .annotate import write_annotated
-    from .html_report import write_html
-    from .viz import overlay_data
-
     if outputs.html:
         if stage:
             stage("drawing the report")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import sys
@@ -15,12 +16,8 @@ def child_init(preload: bool = False) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
-            import ctypes
-
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
             if os.getppid() == 1:  # the parent died before prctl took effect
                 os._exit(1)
     if preload:
         import mediapipe  # noqa: F401
-
-        import formcheck.pose  # noqa: F401

@@ -25,9 +25,9 @@ from typing import TextIO
 import numpy as np
 
 from formcheck import pipeline
-from formcheck.errors import FormcheckError, TruncatedVideo
-from formcheck.pose import PoseBackend
-from formcheck.profiles import load_profile
+from formcheck.errors import FormcheckError, TruncatedVideo, UsageError
+from formcheck.pose import MediaPipePoseBackend, PoseBackend
+from formcheck.profiles import ProfileError, load_profile
 from formcheck.variants import AUTO
 
 from . import save
@@ -41,7 +41,7 @@ from .processor import Processed, Processor
 from .recorder import TrackRecorder
 from .report import session_doc, summary_text
 from .setup import SetupCheck, SetupStatus
-from .sources import Source
+from .sources import Source, open_source
 
 PHASE_FRAMES = 8  # newest displayed hip angles the phase guess reads
 
@@ -318,12 +318,6 @@ def start_session(
 ) -> SessionResult:
     """Check the variant, open the source, the window and the model (each failing with one
     clear error before anything is recorded), then run the session."""
-    from formcheck.errors import UsageError
-    from formcheck.pose import MediaPipePoseBackend
-    from formcheck.profiles import ProfileError
-
-    from .sources import open_source
-
     if options.variant != AUTO:
         try:
             load_profile(options.variant)
