@@ -108,15 +108,14 @@ def checklist(data: dict[str, Any], profile: Profile) -> list[ChecklistRow]:
     rows = []
     for code in FAULT_CODES:
         rule = profile.fault(code)
-        if not rule.get("enabled"):
+        if not rule.enabled:
             continue
-        guide = rule.get("guide", {})
         found = [f for f in faults if f["code"] == code]
         reps = sorted({r for f in found for r in (f.get("reps") or [f["rep"]])})
         if code in measurement["not_measurable"]:
             status, note = "not measurable", measurement["not_measurable"][code]
         elif found:
-            status, note = "fail", guide.get("cue", "") or found[0]["cue"]
+            status, note = "fail", rule.guide.cue or found[0]["cue"]
         elif not data["reps"]:
             status, note = "not judged", "no rep was found in the clip"
         else:
@@ -124,7 +123,7 @@ def checklist(data: dict[str, Any], profile: Profile) -> list[ChecklistRow]:
             note = f"partly measured: {note}" if note else ""
         rows.append(
             ChecklistRow(
-                code, label(code), guide.get("checklist", ""), status, note, ", ".join(map(str, reps))
+                code, label(code), rule.guide.checklist, status, note, ", ".join(map(str, reps))
             )
         )
     return rows
@@ -189,9 +188,9 @@ def hip_plot(analysis: Analysis, profile: Profile, key_times: list[float]) -> st
         )
     if readable:
         ax.plot(t, hip, color="#222", lw=1.3, label="hip angle")
-        if profile.fault("incomplete_lockout").get("enabled"):
+        if profile.fault("incomplete_lockout").enabled:
             ax.axhline(lockout_limit(profile), color="#e0a800", lw=1.2, ls="--", label="lockout line")
-        if profile.fault("overextension").get("enabled"):
+        if profile.fault("overextension").enabled:
             ax.axhline(
                 overextension_limit(profile), color=FAULT_COLOUR, lw=0.8, ls=":", label="overextension"
             )
@@ -312,7 +311,7 @@ def render_html(
         "checklist": checklist(data, profile),
         "hip_svg": Markup(hip_plot(analysis, profile, key_times)),
         "tempo_svg": Markup(tempo_plot(data)) if data["reps"] else "",
-        "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").get("enabled") else None,
+        "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").enabled else None,
         "angles_readable": "incomplete_lockout" not in analysis.not_measurable,
         "several_sets": len(data["sets"]) > 1,
         "rep_ranges": rep_ranges(data, profile),
