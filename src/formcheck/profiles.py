@@ -15,6 +15,7 @@ import json
 import types
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
@@ -31,6 +32,10 @@ R = TypeVar("R", bound=FaultRule)
 
 class ProfileError(ValueError):
     """A profile name or file that cannot be used."""
+
+
+class UnknownVariant(ProfileError):
+    """A name that is no built-in variant or alias."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class _Object:
     build: Callable[[dict[str, Any]], Any] = dict
 
 
+@cache  # resolving the annotations is most of a load's time; the classes never change
 def _object_of(cls: type) -> _Object:
     """A dataclass as a JSON object: its fields are the keys, those without a default must be given."""
     hints = get_type_hints(cls, include_extras=True)
@@ -254,7 +260,7 @@ def _resolve(name: str) -> tuple[dict[str, Any], str]:
         raw = _read_builtin(variant)
         if raw is not None and name in raw.get("aliases", []):
             return raw, f"formcheck/profiles/{variant}.json"
-    raise ProfileError(f"unknown variant {name!r}; known: {', '.join(builtin_names())}")
+    raise UnknownVariant(f"unknown variant {name!r}; known: {', '.join(builtin_names())}")
 
 
 def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -273,27 +279,38 @@ def _flatten(data: dict[str, Any], label: str, depth: int = 0) -> dict[str, Any]
     if not parent:
         return data
     try:
-        parent_data, parent_label = _resolve(parent)
-    except ProfileError as exc:
+        base = _builtin_chain(parent, depth + 1)
+    except UnknownVariant as exc:
         raise ProfileError(f"profile {label}: extends {exc}") from None
-    base = _flatten(parent_data, parent_label, depth + 1)
     return _merge(base, {k: v for k, v in data.items() if k != "extends"})
+
+
+@cache  # a built-in file and its parents, merged and checked: they do not change while formcheck runs
+def _builtin_chain(name: str, depth: int = 0) -> dict[str, Any]:
+    return _flatten(*_resolve(name), depth)
 
 
 def load_profile(name_or_path: str) -> Profile:
     """A built-in variant by name or alias, or a JSON profile file by path."""
     path = Path(name_or_path)
-    if path.suffix == ".json":
-        try:
-            raw, label = json.loads(path.read_text(encoding="utf-8")), str(path)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ProfileError(f"cannot read profile {path}: {exc}") from exc
-    else:
-        raw, label = _resolve(name_or_path)
+    if path.suffix != ".json":
+        return _builtin_profile(name_or_path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc}") from exc
+    return _build(raw, str(path))
+
+
+@cache  # the built-in files do not change while formcheck runs, and live loads one per update
+def _builtin_profile(name: str) -> Profile:
+    return _build(*_resolve(name))
+
+
+def _build(raw: Any, label: str) -> Profile:
     data = _flatten(raw, label)
     extends = isinstance(raw, dict) and raw.get("extends")
-    chain = f"{label} (with what it extends)" if extends else label
-    top = _checked(data, chain, partial=False)
+    top = _checked(data, f"{label} (with what it extends)" if extends else label, partial=False)
     return Profile(
         name=top["name"],
         title=top.get("title", top["name"]),
