@@ -27,8 +27,11 @@ from synthetic import RepPlan, plan_track
 
 from formcheck import batch
 from formcheck.batch import BatchSettings, ClipOutcome, ClipTask
-from formcheck.cache import TrackCache, atomic_write, atomic_write_text
+from formcheck.batch import progress as batch_progress
+from formcheck.cache import TrackCache
 from formcheck.errors import FormcheckError, NoClipsFound
+from formcheck.files import atomic_write, atomic_write_text
+from formcheck.io import mp4_duration, sniff
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_videos"
@@ -75,7 +78,7 @@ def fake_score(task: ClipTask) -> ClipOutcome:
     a clip named crash* kills its worker process, as a decoder crash would."""
     if Path(task.source).name.startswith("crash"):
         os._exit(3)
-    track = batch.rebase(plan_track(RepPlan(reps=3), noise_px=1.0), task.source)
+    track = plan_track(RepPlan(reps=3), noise_px=1.0).rebase(task.source)
     out = batch.analyse(track, task.settings)
     out.track = track
     return out
@@ -133,13 +136,15 @@ def test_sniff_knows_containers_by_their_first_bytes(tmp_path):
         "m4a": b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A isom",
         "wav": b"RIFF\x00\x10\x00\x00WAVEfmt " + bytes(48),
         "txt": b"ftyp is how an mp4 starts\n" * 4,
+        "gif": b"GIF89a\x10\x00\x10\x00" + bytes(40),
+        "gif87": b"GIF87a\x10\x00\x10\x00" + bytes(40),
     }
     got = {}
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
-        got[name] = batch.sniff(tmp_path / name)
+        got[name] = sniff(tmp_path / name)
     assert got == {"mp4": "mp4/mov", "mkv": "matroska/webm", "avi": "avi", "ts": "mpeg-ts", "m4a": None,
-                   "wav": None, "txt": None}
+                   "wav": None, "txt": None, "gif": "gif", "gif87": "gif"}
 
 
 def test_discovery_is_recursive_and_by_content(tmp_path):
@@ -171,8 +176,8 @@ def test_discovery_keeps_names_apart_and_files_once(tmp_path):
 
 def test_mp4_duration_from_the_header():
     clip = SAMPLES / "hip_thrust_side_clean.mp4"
-    assert batch.mp4_duration(clip) == pytest.approx(380 / 24.0, abs=0.1)
-    assert batch.mp4_duration(ROOT / "README.md") is None
+    assert mp4_duration(clip) == pytest.approx(380 / 24.0, abs=0.1)
+    assert mp4_duration(ROOT / "README.md") is None
 
 
 # ------------------------------------------------------------------ resume, cache, results
@@ -347,7 +352,7 @@ def test_progress_shows_an_eta(tmp_path, capsys):
 
 def test_eta_counts_clips_by_their_expected_work(monkeypatch, capsys):
     clock = iter([0.0, 90.0])  # the start, then when the long clip is done
-    monkeypatch.setattr(batch.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(batch_progress.time, "monotonic", lambda: next(clock))
     progress = batch.Progress({"long.mp4": 90.0, "short.mp4": 10.0}, "lines")
     progress.update({"clip": "long.mp4", "status": "ok", "reps": 3, "score": 90.0, "seconds": 90.0})
     assert "[1/2] long.mp4: ok" in (err := capsys.readouterr().err) and "ETA 0:10" in err

@@ -15,6 +15,12 @@ class FormcheckError(Exception):
     exit_code = 3
 
 
+class UsageError(FormcheckError):
+    """Bad combination of arguments or an unknown variant: same code as argparse's usage errors."""
+
+    exit_code = 2
+
+
 class InputNotFound(FormcheckError):
     """The input path does not exist."""
 
@@ -80,6 +86,12 @@ class ModelLoadError(FormcheckError):
     exit_code = 19
 
 
+class OutputError(FormcheckError):
+    """A result file (report, CSV, track) could not be written."""
+
+    exit_code = 20
+
+
 class VideoTooLarge(FormcheckError):
     """The frames are too large to decode safely (beyond 8K); scale the clip down first."""
 
@@ -90,6 +102,13 @@ class NoClipsFound(FormcheckError):
     """Batch scoring found no video under the given paths."""
 
     exit_code = 22
+
+
+class ClipTimedOut(FormcheckError):
+    """Batch scoring: a clip took longer than its time limit (a decoder or model that hangs); its
+    worker was stopped and replaced."""
+
+    exit_code = 24
 
 
 class CameraUnavailable(FormcheckError):
@@ -109,3 +128,12 @@ class DisplayUnavailable(FormcheckError):
     """`formcheck live`: no window can be opened (no display); --headless runs without one."""
 
     exit_code = 28
+
+
+def describe(exc: BaseException) -> tuple[str, int, str]:
+    """An exception as (one line for the user, exit code, type name): errors the user can act
+    on keep their own code; anything else is an internal error, code 1, named by its type."""
+    if isinstance(exc, FormcheckError):
+        return str(exc), int(exc.exit_code), type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    return f"internal error: {type(exc).__name__}: {lines[0] if lines else ''}", 1, type(exc).__name__

@@ -22,7 +22,6 @@ import csv
 import io
 import json
 import math
-import os
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 from . import __version__
 from .analysis import Analysis
 from .checks import Fault
+from .files import atomic_write_text
 from .profiles import Profile
 from .reps import Rep
 from .scoring import Score
@@ -218,20 +218,12 @@ def codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
     return {rep: list(dict.fromkeys(f.code for f in fs)) for rep, fs in faults_by_rep(analysis).items()}
 
 
-def _atomic_write(path: str | Path, text: str) -> None:
-    """Write via a temp file and rename: a crash never leaves half a report behind."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="")
-    os.replace(tmp, path)
-
-
 def to_json(analysis: Analysis, profile: Profile) -> str:
     return json.dumps(to_dict(analysis, profile), indent=2, ensure_ascii=False) + "\n"
 
 
 def write_json(path: str | Path, analysis: Analysis, profile: Profile) -> None:
-    _atomic_write(path, to_json(analysis, profile))
+    atomic_write_text(path, to_json(analysis, profile))
 
 
 def to_csv(analysis: Analysis, profile: Profile) -> str:
@@ -245,7 +237,7 @@ def to_csv(analysis: Analysis, profile: Profile) -> str:
 
 
 def write_csv(path: str | Path, analysis: Analysis, profile: Profile) -> None:
-    _atomic_write(path, to_csv(analysis, profile))
+    atomic_write_text(path, to_csv(analysis, profile))
 
 
 def _fmt(x: float | None, nd: int = 2) -> str:

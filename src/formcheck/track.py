@@ -7,11 +7,15 @@ visibility, so downstream stages never need a separate "missing" structure.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+
+from .files import atomic_write
 
 TRACK_SCHEMA_VERSION = 1
 N_LANDMARKS = 33
@@ -109,11 +113,8 @@ class PoseTrack:
     def save(self, path: str | Path) -> None:
         """Write the track as a compressed .npz (atomic: temp file then rename)."""
         import json
-        import os
 
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
+        def write(fh: IO[bytes]) -> None:
             np.savez_compressed(
                 fh,
                 schema_version=np.int64(TRACK_SCHEMA_VERSION),
@@ -127,7 +128,15 @@ class PoseTrack:
                 model=np.str_(self.model),
                 meta=np.str_(json.dumps(self.meta)),
             )
-        os.replace(tmp, path)
+
+        atomic_write(path, write)
+
+    def rebase(self, source: str) -> PoseTrack:
+        """The track as if read from `source` (a cached or shipped copy names another path)."""
+        meta = dict(self.meta)
+        if isinstance(meta.get("video"), dict):
+            meta["video"] = {**meta["video"], "path": source}
+        return dataclasses.replace(self, source=source, meta=meta)
 
     @classmethod
     def load(cls, path: str | Path) -> PoseTrack:

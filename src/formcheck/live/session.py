@@ -25,7 +25,7 @@ from typing import TextIO
 import numpy as np
 
 from formcheck.analysis import Analysis
-from formcheck.errors import FormcheckError, TruncatedVideo
+from formcheck.errors import FormcheckError, TruncatedVideo, UsageError
 from formcheck.pose import PoseBackend
 from formcheck.profiles import Profile, load_profile
 from formcheck.variants import AUTO, analyze_variant
@@ -319,7 +319,6 @@ def start_session(
 ) -> SessionResult:
     """Check the variant, open the source, the window and the model (each failing with one
     clear error before anything is recorded), then run the session."""
-    from formcheck.cli import UsageError
     from formcheck.pose import MediaPipePoseBackend
     from formcheck.profiles import ProfileError
 

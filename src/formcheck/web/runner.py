@@ -35,7 +35,7 @@ def emit(**message: Any) -> None:
 
 def extraction(pose_workers: int) -> dict[str, Any]:
     """How the model runs, for the track cache key (the share count changes where detection restarts)."""
-    from ..batch import mediapipe_version
+    from ..pose import mediapipe_version
 
     return {
         "formcheck": __version__,
@@ -69,8 +69,8 @@ def _progress_sender(min_interval_s: float = 0.25) -> Callable[[int, int], None]
 
 def pose_track(spec: dict[str, Any]):  # -> PoseTrack
     """From the cache, or by running the model (then cached for the next job on these bytes)."""
-    from ..batch import check_frame_size, rebase
     from ..cache import TrackCache
+    from ..io import check_frame_size
     from ..pose import extract_track
 
     cache = TrackCache(spec["tracks"])
@@ -91,7 +91,7 @@ def pose_track(spec: dict[str, Any]):  # -> PoseTrack
     else:
         emit(stage="pose track from an earlier analysis of this clip")
         emit(progress=[track.n_frames, track.n_frames])
-    return rebase(track, spec["name"])  # reports name the uploaded file, not the server's path
+    return track.rebase(spec["name"])  # reports name the uploaded file, not the server's path
 
 
 def summary_of(doc: dict[str, Any], seconds: float) -> dict[str, Any]:
@@ -148,15 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     # the protocol gets its own copy of stdout; anything else printing (native libraries) goes to stderr
     _out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
-    from ..batch import failure, worker_init
+    from ..errors import describe
+    from ..procs import worker_init
 
     worker_init(preload=False)  # dies with the server, leaves Ctrl-C to it
     spec = json.loads(argv[0])
     try:
         run(spec)
     except Exception as exc:  # every failure is the job's one-line reason
-        outcome = failure(exc, spec.get("clip", ""), spec.get("name", ""))
-        emit(error=outcome.error, code=outcome.error_code, type=outcome.error_type)
+        text, code, kind = describe(exc)
+        if spec.get("clip") and spec.get("name"):  # the server's copy means nothing to the coach
+            text = text.replace(spec["clip"], spec["name"])
+        emit(error=text, code=code, type=kind)
     return 0
 
 
