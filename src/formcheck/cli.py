@@ -102,7 +102,9 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
     bt.add_argument("--cache", metavar="DIR", help="pose-track cache folder (default: DIR/.tracks)")
     bt.add_argument("--executor", choices=("local", "ray"), default="local", help="default: local")
     bt.add_argument(
-        "--address", metavar="A", help="Ray cluster to use: auto, HOST:6379 or ray://HOST:10001 (default: a local Ray)"
+        "--address",
+        metavar="A",
+        help="Ray cluster to use: auto, HOST:6379 or ray://HOST:10001 (default: a local Ray)",
     )
     bt.add_argument(
         "--retry-failed",

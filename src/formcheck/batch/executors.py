@@ -48,9 +48,13 @@ def _new_pool(jobs: int, preload: bool = True):  # -> ProcessPoolExecutor
 
 def _stop_pool(pool: Any) -> None:
     """Stop at once: kill the workers (a clip may be minutes from done, or hung), then let go."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
         with contextlib.suppress(Exception):
             proc.kill()
+    for proc in procs:  # reaped: gone when this returns, not a zombie holding memory
+        with contextlib.suppress(Exception):
+            proc.join(timeout=5)
     pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -105,6 +105,7 @@ class _Item:
     facts: dict[str, Any] = field(default_factory=dict)
     key: str = ""
     cost: float = 0.0
+    retry: bool = False  # --retry-failed of a failed or truncated clip: decode again, not from the cache
 
 
 class _Run:
@@ -142,6 +143,7 @@ class _Run:
         doc = load_result(result_path(self.out, clip))
         if reusable(doc, content, self.settings_sha, self.retry_failed):
             return item, doc
+        item.retry = self.retry_failed and doc is not None and doc["batch"].get("status") != "ok"
         item.cost = estimated_cost(p)
         return item, None
 
@@ -150,17 +152,21 @@ class _Run:
             self.cache.put(item.key, outcome.track)
             self.result.frames += outcome.track.n_frames
         doc = result_doc(item.clip, outcome, item.facts)
+        row = self.row(item.clip, doc, earlier=False)  # made before the JSON lands: a tiny gap to its row
         write_result(result_path(self.out, item.clip), doc)
         if outcome.report is not None:
             if item.facts.get("track_from_cache"):
                 self.result.from_cache += 1
             else:
                 self.result.scored += 1
-        self.add_row(item.clip, doc, earlier=False)
+        self.add_row(row)
 
-    def add_row(self, clip: Clip, doc: dict[str, Any], earlier: bool) -> None:
-        row = summary_row(doc, result_path(self.out, clip).relative_to(self.out).as_posix(), earlier)
-        self.rows[clip.name] = row
+    def row(self, clip: Clip, doc: dict[str, Any], earlier: bool) -> dict[str, Any]:
+        return summary_row(doc, result_path(self.out, clip).relative_to(self.out).as_posix(), earlier)
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        self.rows[row["clip"]] = row
+        earlier = row["from_earlier_run"]
         self.result.earlier += earlier
         self.result.failed += row["status"] != "ok"
         self.summary.append(row)  # after the clip's JSON is in place: the two agree through a kill
@@ -215,7 +221,7 @@ def run_batch(
         with ThreadPoolExecutor(min(8, 2 * jobs)) as hashers:  # hashlib and file reads release the GIL
             for item, known in hashers.map(run.survey, found.clips):
                 if isinstance(known, dict):
-                    run.add_row(item.clip, known, earlier=True)
+                    run.add_row(run.row(item.clip, known, earlier=True))
                 elif isinstance(known, ClipOutcome):
                     run.record(item, known)
                 else:
@@ -248,7 +254,7 @@ class _Plan:
 def _score(run: _Run, work: list[_Item], plan: _Plan) -> None:
     """Cached tracks here, the rest through the executor; a clip whose bytes another clip in this
     run also has waits for that one's track instead of running the model twice."""
-    cached = {it.clip.name for it in work if run.cache.path(it.key).is_file()}
+    cached = {it.clip.name for it in work if not it.retry and run.cache.path(it.key).is_file()}
     weights = {it.clip.name: CACHED_WEIGHT if it.clip.name in cached else max(it.cost, 0.1) for it in work}
     run.progress = Progress(weights, plan.progress)
     try:
