@@ -120,7 +120,8 @@ class _Run:
         self.summary = summary
 
     def survey(self, clip: Clip) -> tuple[_Item, dict[str, Any] | ClipOutcome | None]:
-        """Hash a clip and decide: an earlier result (dict), a failure known now (outcome), or work (None)."""
+        """Hash a clip and decide: an earlier result (its summary row), a failure known now (outcome),
+        or work (None)."""
         item = _Item(clip)
         p = clip.path
         try:
@@ -142,7 +143,7 @@ class _Run:
             return item, failure(EmptyVideo(f"{p}: file is empty (0 bytes)"))
         doc = load_result(result_path(self.out, clip))
         if reusable(doc, content, self.settings_sha, self.retry_failed):
-            return item, doc
+            return item, self.row(clip, doc, earlier=True)  # the row only: 10,000 reports stay on disk
         item.retry = self.retry_failed and doc is not None and doc["batch"].get("status") != "ok"
         item.cost = estimated_cost(p)
         return item, None
@@ -221,7 +222,7 @@ def run_batch(
         with ThreadPoolExecutor(min(8, 2 * jobs)) as hashers:  # hashlib and file reads release the GIL
             for item, known in hashers.map(run.survey, found.clips):
                 if isinstance(known, dict):
-                    run.add_row(run.row(item.clip, known, earlier=True))
+                    run.add_row(known)
                 elif isinstance(known, ClipOutcome):
                     run.record(item, known)
                 else:
