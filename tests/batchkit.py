@@ -59,7 +59,7 @@ def fake_score(task: ClipTask) -> ClipOutcome:
     a clip named crash* kills its worker process, as a decoder crash would."""
     if Path(task.source).name.startswith("crash"):
         os._exit(3)
-    track = plan_track(RepPlan(reps=3), noise_px=1.0).rebase(task.source)
+    track = plan_track(RepPlan(reps=3), noise_px=1.0).renamed(task.source)
     out = batch.analyse(track, task.settings)
     out.track = track
     return out

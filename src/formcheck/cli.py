@@ -12,21 +12,13 @@ import argparse
 import math
 import sys
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import FormcheckError, OutputError, TruncatedVideo, UsageError
+from .errors import FormcheckError, OutputError, UsageError
 from .live import command as live_command
-from .profiles import ProfileError, builtin_names, load_profile
-from .track import PoseTrack
+from .profiles import ProfileError, builtin_names
 from .web import command as web_command
-
-if TYPE_CHECKING:
-    from .analysis import Analysis
-    from .profiles import Profile
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,110 +186,33 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _extract(clip: str, model: str | None, quiet: bool, workers: int | None = None) -> PoseTrack:
-    from .pose import extract_track  # imported late: --track needs no model or OpenCV
-
-    kwargs = {"progress": _progress_printer(quiet), "workers": workers}
-    if model:
-        kwargs["model_path"] = model
-    with warnings.catch_warnings():
-        # a truncated clip is analysed as far as it decodes, then reported as one error line
-        warnings.simplefilter("ignore")
-        return extract_track(clip, **kwargs)
-
-
-def _truncation(track: PoseTrack) -> TruncatedVideo | None:
-    meta = track.meta
-    if not meta.get("truncated"):
-        return None
-    decoded, advertised = meta.get("frames_decoded", track.n_frames), meta.get("frames_advertised", "?")
-    return TruncatedVideo(
-        f"{track.source}: decoded {decoded} of {advertised} advertised frames, the file ends early or is"
-        f" corrupt; the report covers the first {track.duration:.1f} s",
-        decoded=decoded,
-        advertised=advertised,
-    )
-
-
-def _write(kind: str, path: str, writer: Callable[[str], None]) -> None:
-    try:
-        writer(path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {kind} {path}: {exc.strerror or exc}") from exc
-
-
-def _check_picture_outputs(args: argparse.Namespace) -> None:
-    """Before any work: --annotate needs the video, and no output may overwrite it."""
-    if args.annotate and not args.clip:
-        raise UsageError("--annotate needs the CLIP: a pose track holds no pictures (give CLIP and --track)")
-    for out in (args.annotate, args.html):
-        if out and args.clip and Path(out).resolve() == Path(args.clip).resolve():
-            raise UsageError(f"{out}: would overwrite the input clip")
-
-
-def _write_pictures(args: argparse.Namespace, track: PoseTrack, result: Analysis, profile: Profile) -> None:
-    """--html and --annotate, after the reports (the slowest output last)."""
-    if not (args.html or args.annotate):
-        return
-    from .annotate import write_annotated
-    from .html_report import write_html
-    from .viz import overlay_data
-
-    clip = args.clip
-    if clip and args.track:
-        _check_track_matches(clip, track)
-    if args.html:
-        _write("HTML report", args.html, lambda p: write_html(p, result, profile, track, clip))
-    if args.annotate:
-        data = overlay_data(track, result, profile)
-        _write("annotated video", args.annotate, lambda p: write_annotated(clip, p, data))
-
-
-def _check_track_matches(clip: str, track: PoseTrack) -> None:
-    """A saved track drawn over another clip would put the skeleton beside the body."""
-    from .io import probe
-
-    info = probe(clip)
-    tolerance = max(2, round(0.01 * track.n_frames))
-    same_length = not info.frame_count or abs(info.frame_count - track.n_frames) <= tolerance
-    if (info.width, info.height) != (track.width, track.height) or not same_length:
-        raise UsageError(
-            f"{clip} ({info.width}x{info.height}, {info.frame_count} frames) is not the clip the track"
-            f" was made from ({track.width}x{track.height}, {track.n_frames} frames)"
-        )
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from . import report
-    from .variants import AUTO, analyze_variant
+    from . import pipeline
+    from .report import render_text
 
-    if args.variant != AUTO:  # a bad name fails before the model runs
-        try:
-            load_profile(args.variant)
-        except ProfileError as exc:
-            raise UsageError(str(exc)) from exc
-    _check_picture_outputs(args)
+    settings = pipeline.Settings(variant=args.variant, model=args.model, pose_workers=args.workers).checked()
+    outputs = pipeline.Outputs(
+        json=args.json, csv=args.csv, track=args.save_track, html=args.html, annotate=args.annotate
+    )
+    pipeline.check_outputs(outputs, args.clip)
     if args.track:
         from .pose import load_track
 
         track = load_track(args.track)
+        if args.clip and outputs.pictures:
+            pipeline.check_track_matches(args.clip, track)
     elif args.clip:
-        track = _extract(args.clip, args.model, args.quiet, args.workers)
+        track, _ = pipeline.pose_track(args.clip, settings, progress=_progress_printer(args.quiet))
     else:
         raise UsageError("analyze needs a CLIP or --track FILE")
-    if args.save_track:
-        _write("track", args.save_track, track.save)
-    result, profile, _ = analyze_variant(track, args.variant)
-    if args.json:
-        _write("JSON report", args.json, lambda p: report.write_json(p, result, profile))
-    if args.csv:
-        _write("CSV report", args.csv, lambda p: report.write_csv(p, result, profile))
-    sys.stdout.write(report.render_text(result, profile))
+    pipeline.write_track(track, outputs)
+    result = pipeline.run_track(track, settings)
+    pipeline.write_reports(result, outputs)
+    sys.stdout.write(render_text(result.report))
     sys.stdout.flush()  # the table is on screen while the pictures render
-    _write_pictures(args, track, result, profile)
-    truncated = _truncation(track)
-    if truncated:  # everything above is written; the exit code still says the input was damaged
-        raise truncated
+    pipeline.write_pictures(result, outputs, args.clip)
+    if result.truncation:  # everything above is written; the exit code still says the input was damaged
+        raise result.truncation
     return 0
 
 

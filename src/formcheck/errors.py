@@ -16,7 +16,7 @@ class FormcheckError(Exception):
 
 
 class UsageError(FormcheckError):
-    """Bad combination of arguments or an unknown variant: same code as argparse's usage errors."""
+    """A bad combination of arguments or an unknown variant: the code of argparse's usage errors."""
 
     exit_code = 2
 
@@ -87,7 +87,7 @@ class ModelLoadError(FormcheckError):
 
 
 class OutputError(FormcheckError):
-    """A result file (report, CSV, track) could not be written."""
+    """A result file (report, CSV, track, picture) could not be written."""
 
     exit_code = 20
 
@@ -130,10 +130,15 @@ class DisplayUnavailable(FormcheckError):
     exit_code = 28
 
 
-def describe(exc: BaseException) -> tuple[str, int, str]:
-    """An exception as (one line for the user, exit code, type name): errors the user can act
-    on keep their own code; anything else is an internal error, code 1, named by its type."""
+def describe_failure(exc: BaseException, read_path: str = "", source: str = "") -> tuple[str, int, str]:
+    """A failure as (one-line text, exit code, error type): a FormcheckError keeps its own code,
+    anything else is an internal error, code 1. `read_path` -> `source` in the text: a temp copy's
+    path means nothing to the user."""
     if isinstance(exc, FormcheckError):
-        return str(exc), int(exc.exit_code), type(exc).__name__
-    lines = str(exc).strip().splitlines()
-    return f"internal error: {type(exc).__name__}: {lines[0] if lines else ''}", 1, type(exc).__name__
+        text, code = str(exc), int(exc.exit_code)
+    else:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        text, code = f"internal error: {type(exc).__name__}: {first}", 1
+    if read_path and source:
+        text = text.replace(read_path, source)
+    return text, code, type(exc).__name__

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormcheckError
-from ..procs import worker_init
+from ..procs import child_init
 from .task import ClipOutcome, ClipTask, crash_outcome, score_clip, timeout_outcome
 
 OnDone = Callable[[int, ClipOutcome], None]
@@ -43,7 +43,7 @@ def _new_pool(jobs: int, preload: bool = True):  # -> ProcessPoolExecutor
 
     # spawn: MediaPipe's and OpenCV's threads do not survive fork
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(jobs, mp_context=context, initializer=worker_init, initargs=(preload,))
+    return ProcessPoolExecutor(jobs, mp_context=context, initializer=child_init, initargs=(preload,))
 
 
 def _stop_pool(pool: Any) -> None:

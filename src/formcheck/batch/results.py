@@ -17,8 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from .. import __version__
 from ..files import atomic_write_text
+from ..report import Report
 from .discover import Clip
 from .task import ClipOutcome
 
@@ -104,25 +107,35 @@ def result_doc(clip: Clip, outcome: ClipOutcome, facts: dict[str, Any]) -> dict[
     if outcome.report is None:
         return {"schema": FAILURE_SCHEMA, "formcheck_version": __version__, "source": str(clip.path),
                 "batch": block}
-    return {**outcome.report, "batch": block}
+    return {**outcome.report.as_json_dict(), "batch": block}
+
+
+def report_of(doc: dict[str, Any]) -> Report | None:
+    """The report in a clip's result document; None for a failure document (or an unreadable one)."""
+    if doc.get("schema") == FAILURE_SCHEMA:
+        return None
+    try:
+        return Report.from_json_dict(doc)
+    except (ValueError, ValidationError):
+        return None
 
 
 def summary_row(doc: dict[str, Any], result: str, earlier: bool) -> dict[str, Any]:
     b = doc["batch"]
-    s = doc.get("summary") or {}
-    counts = s.get("fault_counts") or {}
+    rep = report_of(doc)
+    s = rep.summary if rep is not None else None
     return {
         "clip": b.get("clip"),
         "status": b.get("status"),
-        "variant": (doc.get("variant") or {}).get("name") or b.get("variant"),
-        "view": (doc.get("measurement") or {}).get("view"),
-        "reps": s.get("rep_count"),
-        "faults": ";".join(f"{code}:{n}" for code, n in counts.items()),
-        "score": s.get("score"),
+        "variant": rep.variant.name if rep is not None else b.get("variant"),
+        "view": rep.measurement.view if rep is not None else None,
+        "reps": s.rep_count if s else None,
+        "faults": ";".join(f"{code}:{n}" for code, n in s.fault_counts.items()) if s else "",
+        "score": s.score if s else None,
         "seconds": b.get("seconds"),
         "error": b.get("error"),
         "error_code": b.get("error_code"),
-        "duration_s": (doc.get("clip") or {}).get("duration_s"),
+        "duration_s": rep.clip.duration_s if rep is not None else None,
         "from_earlier_run": earlier,
         "result": result,
         "content_sha256": b.get("content_sha256"),

@@ -178,7 +178,7 @@ class _Run:
         start = time.perf_counter()
         item.facts["track_from_cache"] = True
         try:
-            outcome = analyse(track.rebase(str(item.clip.path)), self.settings)
+            outcome = analyse(track.renamed(str(item.clip.path)), self.settings)
         except Exception as exc:
             outcome = failure(exc)
         outcome.seconds = time.perf_counter() - start

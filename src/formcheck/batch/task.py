@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import ClipTimedOut, FormcheckError, ModelLoadError, TruncatedVideo, describe
+from ..errors import ClipTimedOut, FormcheckError, ModelLoadError, describe_failure
 from ..io.video import check_frame_size
+from ..report import Report
 from ..track import PoseTrack
 from .settings import BatchSettings, code_sha256
 
@@ -44,7 +45,7 @@ class ClipTask:
 
 @dataclass
 class ClipOutcome:
-    report: dict[str, Any] | None = None
+    report: Report | None = None
     track: PoseTrack | None = None
     error: str | None = None
     error_code: int | None = None
@@ -78,30 +79,19 @@ def extract(path: str, settings: BatchSettings) -> PoseTrack:
 
 def analyse(track: PoseTrack, settings: BatchSettings) -> ClipOutcome:
     """Report of a track under the batch's profile; a truncated clip is scored and flagged."""
-    from .. import report
-    from ..analysis import analyze_track
-    from ..variants import AUTO, analyze_variant
+    from .. import pipeline
 
-    if settings.profile is None:
-        result, profile, _ = analyze_variant(track, AUTO)
-    else:
-        result, profile = analyze_track(track, settings.profile), settings.profile
-    out = ClipOutcome(report=report.to_dict(result, profile))
-    if track.meta.get("truncated"):
-        exc = TruncatedVideo(
-            f"{track.source}: decoded {track.meta.get('frames_decoded', track.n_frames)} of"
-            f" {track.meta.get('frames_advertised', '?')} advertised frames, the file ends early or is"
-            f" corrupt; scored as far as it decodes"
-        )
-        out.error, out.error_code, out.error_type = str(exc), exc.exit_code, type(exc).__name__
+    result = pipeline.run_track(track, pipeline.Settings(variant=settings.profile or settings.variant))
+    out = ClipOutcome(report=result.report)
+    cut = result.truncation
+    if cut is not None:
+        out.error, out.error_code, out.error_type = str(cut), cut.exit_code, type(cut).__name__
     return out
 
 
 def failure(exc: BaseException, read_path: str = "", source: str = "") -> ClipOutcome:
     """An outcome for an exception: user-facing errors keep their code, anything else is code 1."""
-    text, code, kind = describe(exc)
-    if read_path and source:
-        text = text.replace(read_path, source)  # a shipped copy's temp path means nothing to the user
+    text, code, kind = describe_failure(exc, read_path, source)
     retryable = code not in DETERMINISTIC_CODES
     return ClipOutcome(error=text, error_code=code, error_type=kind, retryable=retryable)
 
@@ -159,7 +149,7 @@ def score_clip(task: ClipTask) -> ClipOutcome:
                 " install the same formcheck everywhere"
             )
         with _readable(task) as read:
-            track = extract(read, task.settings).rebase(task.source)
+            track = extract(read, task.settings).renamed(task.source)
         out = analyse(track, task.settings)
         out.track = track
     except Exception as exc:  # every failure becomes this clip's recorded error

@@ -127,9 +127,8 @@ def _capture(p: Path) -> cv2.VideoCapture:
 
 
 def frame_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) of the stored frames as the container states them, without decoding;
-    (0, 0) when the file cannot be opened (opening it for real then says why)."""
-    cap = _capture(Path(path))
+    """(width, height) of the stored frames, from the container's figures (nothing is decoded)."""
+    cap = _capture(check_path(path))
     try:
         return int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     finally:

@@ -6,6 +6,8 @@ import argparse
 
 from formcheck.errors import UsageError
 
+from .session import LiveOptions, start_session
+
 
 def _positive_float(text: str) -> float:
     try:
@@ -95,8 +97,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .session import LiveOptions, start_session
-
     if args.realtime and not args.source:
         raise UsageError("--realtime needs --source CLIP (a camera is always real time)")
     options = LiveOptions(
