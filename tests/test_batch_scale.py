@@ -95,6 +95,36 @@ def test_a_clip_that_hangs_is_stopped_at_its_time_limit_and_the_rest_are_scored(
     assert again.earlier == 5
 
 
+def test_on_ray_a_clip_that_hangs_is_cancelled_and_the_rest_are_scored(tmp_path, monkeypatch):
+    if not in_ci():
+        pytest.importorskip("ray")
+    monkeypatch.setenv(PIDS_ENV, str(tmp_path))
+    # Ray's workers import the task function by reference: from this folder, through the raylet's env
+    tests = str(Path(__file__).resolve().parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")])))
+    token = tmp_path / "auth_token"  # the local instance's token (ray.init turns token auth on), not ~/.ray's
+    token.write_text(secrets.token_hex(32))
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(token))
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)  # ray.init sets it for this process; undone after
+    fake_clips(tmp_path / "in", ["a.mp4", "hang.mp4", "b.mp4", "c.mp4"])
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        res = batch.run_batch([tmp_path / "in"], tmp_path / "out", settings(), jobs=2, executor="ray",
+                              task_fn=hang_or_score, timeout=20, progress="off")
+        hung = int((tmp_path / "hung.pid").read_text())
+        deadline = time.monotonic() + 30  # the cancel kills the worker asynchronously
+        while not process_gone(hung) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert process_gone(hung), "the hung Ray worker was not killed"  # checked before Ray shuts down
+    finally:
+        ray.shutdown()
+    status = {r["clip"].removeprefix("in/"): r for r in res.rows}
+    assert {n for n, r in status.items() if r["status"] == "ok"} == {"a.mp4", "b.mp4", "c.mp4"}
+    assert status["hang.mp4"]["error_code"] == ClipTimedOut.exit_code
+
+
 def test_the_time_limit_is_a_number_of_seconds():
     with pytest.raises(SystemExit) as exc:
         cli.build_parser().parse_args(["batch", "x", "--out", "y", "--timeout", "-3"])

@@ -218,22 +218,28 @@ def run_batch(
                 + (f" ({found.ignored} other files)" if found.ignored else "")
             )
         run = _Run(out, settings, cache, executor, retry_failed, SummaryFile(out))
-        work: list[_Item] = []
-        with ThreadPoolExecutor(min(8, 2 * jobs)) as hashers:  # hashlib and file reads release the GIL
-            for item, known in hashers.map(run.survey, found.clips):
-                if isinstance(known, dict):
-                    run.add_row(known)
-                elif isinstance(known, ClipOutcome):
-                    run.record(item, known)
-                else:
-                    work.append(item)
         try:
+            work = _survey(run, found.clips, jobs)
             _score(run, work, _Plan(jobs, executor, address, progress, timeout, task_fn))
-        finally:
+        finally:  # also on Ctrl-C: the rows so far, sorted
             run.summary.finish(run.rows.values())
     run.result.rows = sorted(run.rows.values(), key=lambda r: str(r["clip"]))
     run.result.seconds = time.monotonic() - started
     return run.result
+
+
+def _survey(run: _Run, clips: list[Clip], jobs: int) -> list[_Item]:
+    """Earlier results and failures known without the model are recorded; the rest is the work."""
+    work: list[_Item] = []
+    with ThreadPoolExecutor(min(8, 2 * jobs)) as hashers:  # hashlib and file reads release the GIL
+        for item, known in hashers.map(run.survey, clips):
+            if isinstance(known, dict):
+                run.add_row(known)
+            elif isinstance(known, ClipOutcome):
+                run.record(item, known)
+            else:
+                work.append(item)
+    return work
 
 
 @dataclass(frozen=True)
