@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
+import multiprocessing
 import os
 import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +40,7 @@ def run_inline(tasks: Sequence[ClipTask], on_done: OnDone, task_fn: TaskFn = sco
         on_done(i, task_fn(task))
 
 
-def _new_pool(jobs: int, preload: bool = True):  # -> ProcessPoolExecutor
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+def _new_pool(jobs: int, preload: bool = True) -> ProcessPoolExecutor:
     # spawn: MediaPipe's and OpenCV's threads do not survive fork
     context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(jobs, mp_context=context, initializer=child_init, initargs=(preload,))
@@ -90,8 +90,6 @@ def run_local(tasks: Sequence[ClipTask], jobs: int, on_done: OnDone, task_fn: Ta
     recorded as timed out and the pool is killed and replaced (a pool cannot lose one worker);
     the other clips it held are handed out again.
     """
-    from concurrent.futures.process import BrokenProcessPool
-
     pending: deque[int] = deque(range(len(tasks)))
     suspects: deque[int] = deque()
     in_flight: dict[Any, int] = {}
@@ -193,8 +191,6 @@ def _ship(task: ClipTask) -> ClipTask:
 
 def _connect(address: str | None, jobs: int | None) -> bool:
     """ray.init unless Ray already runs here; True when this call started it."""
-    import logging
-
     import ray
 
     if ray.is_initialized():

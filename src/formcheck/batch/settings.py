@@ -12,7 +12,10 @@ from typing import Any
 from .. import __version__
 from ..cache import canonical_sha256, track_key
 from ..io.video import MAX_PIXELS
-from ..profiles import Profile
+from ..pose import find_model, mediapipe_version, sha256_file
+from ..profiles import Profile, load_profile
+from ..report import REPORT_SCHEMA
+from ..variants import AUTO
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 _SKIP = ("web", "live")  # packages whose code no batch result depends on
@@ -49,10 +52,6 @@ class BatchSettings:
         max_pixels: int = MAX_PIXELS,
     ) -> BatchSettings:
         """Raises ProfileError for an unknown variant, ModelNotFound for a missing model."""
-        from ..pose import find_model, sha256_file  # model lookup only, no MediaPipe import
-        from ..profiles import load_profile
-        from ..variants import AUTO
-
         profile = None if variant == AUTO else load_profile(variant)
         model_sha = sha256_file(find_model(model))
         return cls(variant, profile, model_sha, str(model) if model else None, fps, max_pixels, code_sha256())
@@ -60,8 +59,6 @@ class BatchSettings:
     def extraction(self) -> dict[str, Any]:
         """How the model runs: one landmarker over the whole clip (batch parallelism is per clip,
         so a result never depends on how many jobs or machines produced it)."""
-        from ..pose import mediapipe_version
-
         return {
             "formcheck": __version__,  # a release may read video or run the model differently
             "backend": "mediapipe-pose-landmarker",
@@ -75,8 +72,6 @@ class BatchSettings:
 
     @property
     def sha256(self) -> str:
-        from ..report import REPORT_SCHEMA
-
         return canonical_sha256(
             {
                 "formcheck": __version__,

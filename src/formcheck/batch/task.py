@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, pipeline
 from ..errors import ClipTimedOut, FormcheckError, ModelLoadError, describe_failure
 from ..io.video import check_frame_size
+from ..pose import MediaPipePoseBackend, extract_track
 from ..report import Report
 from ..track import PoseTrack
 from .settings import BatchSettings, code_sha256
@@ -63,8 +64,6 @@ class ClipOutcome:
 
 def extract(path: str, settings: BatchSettings) -> PoseTrack:
     """The clip's pose track with the batch's fixed extraction settings (the model runs here)."""
-    from ..pose import MediaPipePoseBackend, extract_track
-
     check_frame_size(path, settings.max_pixels)
     with MediaPipePoseBackend(settings.model_path) as backend:
         if backend.model_sha256 != settings.model_sha256:
@@ -79,8 +78,6 @@ def extract(path: str, settings: BatchSettings) -> PoseTrack:
 
 def analyse(track: PoseTrack, settings: BatchSettings) -> ClipOutcome:
     """Report of a track under the batch's profile; a truncated clip is scored and flagged."""
-    from .. import pipeline
-
     result = pipeline.run_track(track, pipeline.Settings(variant=settings.profile or settings.variant))
     out = ClipOutcome(report=result.report)
     cut = result.truncation
