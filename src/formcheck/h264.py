@@ -13,13 +13,14 @@ more CPU: the frames' copies through the pipe and the child's start cost more th
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from .files import PendingFile
 
 # x264 'ultrafast' with two of the cheap things it leaves out, CABAC and the macroblock-tree rate
 # control: on the 16 s 640x656 benchmark clip 1.26 MB (ultrafast alone 2.64 MB, 'superfast' with
@@ -34,14 +35,9 @@ def frame_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def temp_path(path: str | Path) -> Path:
-    path = Path(path)
-    return path.with_name(path.name + ".tmp")
-
-
 class H264Writer:
     """I420 frames (the writer's size) in, a browser-playable MP4 out, written atomically:
-    to `path.tmp` first, renamed on close(); abort() leaves no file behind."""
+    to a hidden temp file beside it first, renamed on close(); abort() leaves no file behind."""
 
     def __init__(
         self,
@@ -57,8 +53,8 @@ class H264Writer:
         if width % 2 or height % 2:
             raise ValueError(f"H.264 in yuv420p needs an even size, got {width}x{height}")
         self.path = Path(path)
-        self._tmp = temp_path(self.path)
-        open(self._tmp, "wb").close()  # a plain OSError for an unwritable place, before FFmpeg's own
+        self._file = PendingFile(self.path)  # a plain OSError for an unwritable place, before FFmpeg's own
+        self._tmp = self._file.tmp
         self.width, self.height = width, height
         self.rate = fps if isinstance(fps, Fraction) else frame_rate(fps)
         self.frames = 0
@@ -106,7 +102,7 @@ class H264Writer:
         except BaseException:
             self._discard()
             raise
-        os.replace(self._tmp, self.path)
+        self._file.commit()
 
     def abort(self) -> None:
         self._discard()
@@ -114,8 +110,7 @@ class H264Writer:
     def _discard(self) -> None:
         with contextlib.suppress(Exception):
             self._out.close()
-        with contextlib.suppress(OSError):
-            self._tmp.unlink()
+        self._file.abort()
 
 
 def as_oserror(exc: BaseException) -> BaseException:

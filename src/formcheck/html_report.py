@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from .analysis import Analysis
-from .cache import atomic_write_text
 from .checks import Fault, lockout_limit, overextension_limit
+from .files import atomic_write_text
 from .profiles import FAULT_CODES, Profile
 from .report import FaultReport, Report
 from .sets import rep_goals

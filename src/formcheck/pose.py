@@ -8,6 +8,7 @@ back a saved track so tests and analysis work need no model at all.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import os
@@ -95,6 +96,18 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def mediapipe_version() -> str:
+    """The installed MediaPipe's version, from its metadata (no import): part of the track cache
+    key, since another release may place the landmarks differently."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mediapipe")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 # ------------------------------------------------------------------ backends

@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+
+from .files import atomic_write
 
 TRACK_SCHEMA_VERSION = 1
 N_LANDMARKS = 33
@@ -134,11 +137,8 @@ class PoseTrack:
     def save(self, path: str | Path) -> None:
         """Write the track as a compressed .npz (atomic: temp file then rename)."""
         import json
-        import os
 
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
+        def write(fh: IO[bytes]) -> None:
             np.savez_compressed(
                 fh,
                 schema_version=np.int64(TRACK_SCHEMA_VERSION),
@@ -152,7 +152,8 @@ class PoseTrack:
                 model=np.str_(self.model),
                 meta=np.str_(json.dumps(self.meta)),
             )
-        os.replace(tmp, path)
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path: str | Path) -> PoseTrack:
