@@ -288,7 +288,8 @@ def test_real_clip_detection(clip, shared_videos, shared_track):
     rate = track.detected.mean()
     assert rate >= DETECTION_FLOOR_EXCEPTIONS.get(clip, DETECTION_FLOOR), f"{clip}: detected in {rate:.1%}"
     assert track.meta["detection_rate"] == pytest.approx(rate)
-    assert track.n_frames == track.meta["frames_advertised"] and not track.meta["truncated"]
+    assert track.meta["frames_decoded"] == track.meta["frames_advertised"] and not track.meta["truncated"]
+    assert track.n_frames == -(-track.meta["frames_decoded"] // track.meta["frame_stride"])
     hips = track.image[track.detected][:, 23:25, :2]  # left/right hip, pixels of the upright frame
     x, y = np.median(hips[..., 0]), np.median(hips[..., 1])
     assert 0 <= x <= track.width and 0 <= y <= track.height

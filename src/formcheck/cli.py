@@ -24,6 +24,8 @@ from .track import PoseTrack
 
 if TYPE_CHECKING:
     from .analysis import Analysis
+    from .frames import SpillFrames
+    from .pose import FrameSink
     from .profiles import Profile
 
 
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="pose workers, each on its own share of the clip (default: one per core)",
     )
+    _add_every_frame(an)
     an.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     an.set_defaults(func=cmd_analyze)
     _add_batch_parser(sub)
@@ -118,8 +121,18 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
         "--address", metavar="A", help="Ray cluster to use: auto, or ray://HOST:10001 (default: a local Ray)"
     )
     bt.add_argument("--retry-failed", action="store_true", help="retry clips an earlier run could not score")
+    _add_every_frame(bt)
     bt.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     bt.set_defaults(func=cmd_batch)
+
+
+def _add_every_frame(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="run the pose model on every frame (default: clips above 30 fps are analysed at every"
+        " k-th frame, k = ceil(fps / 30), e.g. every 2nd of a 60 fps clip)",
+    )
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -128,7 +141,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.address and args.executor != "ray":
         raise UsageError("--address needs --executor ray")
     try:
-        settings = batch.BatchSettings.create(args.variant, model=args.model)
+        settings = batch.BatchSettings.create(args.variant, model=args.model, every_frame=args.every_frame)
     except ProfileError as exc:
         raise UsageError(str(exc)) from exc
     try:
@@ -183,10 +196,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _extract(clip: str, model: str | None, quiet: bool, workers: int | None = None) -> PoseTrack:
+def _extract(
+    clip: str,
+    model: str | None,
+    quiet: bool,
+    workers: int | None = None,
+    every_frame: bool = False,
+    sink: FrameSink | None = None,
+) -> PoseTrack:
     from .pose import extract_track  # imported late: --track needs no model or OpenCV
 
-    kwargs = {"progress": _progress_printer(quiet), "workers": workers}
+    kwargs = {"progress": _progress_printer(quiet), "workers": workers, "every_frame": every_frame}
+    kwargs["sink"] = sink
     if model:
         kwargs["model_path"] = model
     with warnings.catch_warnings():
@@ -224,22 +245,40 @@ def _check_picture_outputs(args: argparse.Namespace) -> None:
             raise UsageError(f"{out}: would overwrite the input clip")
 
 
-def _write_pictures(args: argparse.Namespace, track: PoseTrack, result: Analysis, profile: Profile) -> None:
+def _picture_frames(args: argparse.Namespace) -> SpillFrames | None:
+    """One decode per job: when pictures will be drawn from a clip the pose pass reads, it keeps a
+    downscaled copy of the frames (all of them for --annotate, the analysed ones for --html)."""
+    if not args.clip or args.track or not (args.html or args.annotate):
+        return None
+    from .frames import SpillFrames
+
+    return SpillFrames(every_frame=bool(args.annotate))
+
+
+def _write_pictures(
+    args: argparse.Namespace,
+    track: PoseTrack,
+    result: Analysis,
+    profile: Profile,
+    spill: SpillFrames | None = None,
+) -> None:
     """--html and --annotate, after the reports (the slowest output last)."""
     if not (args.html or args.annotate):
         return
     from .annotate import write_annotated
+    from .frames import frames_for
     from .html_report import write_html
     from .viz import overlay_data
 
     clip = args.clip
     if clip and args.track:
         _check_track_matches(clip, track)
+    frames = frames_for(clip, spill) if clip else None
     if args.html:
-        _write("HTML report", args.html, lambda p: write_html(p, result, profile, track, clip))
+        _write("HTML report", args.html, lambda p: write_html(p, result, profile, track, clip, frames))
     if args.annotate:
         data = overlay_data(track, result, profile)
-        _write("annotated video", args.annotate, lambda p: write_annotated(clip, p, data))
+        _write("annotated video", args.annotate, lambda p: write_annotated(clip, p, data, frames=frames))
 
 
 def _check_track_matches(clip: str, track: PoseTrack) -> None:
@@ -247,8 +286,10 @@ def _check_track_matches(clip: str, track: PoseTrack) -> None:
     from .io import probe
 
     info = probe(clip)
-    tolerance = max(2, round(0.01 * track.n_frames))
-    same_length = not info.frame_count or abs(info.frame_count - track.n_frames) <= tolerance
+    stride = int(track.meta.get("frame_stride", 1))
+    frames = track.n_frames * stride  # a strided track analysed every stride-th frame of its clip
+    tolerance = max(2, round(0.01 * frames)) + stride
+    same_length = not info.frame_count or abs(info.frame_count - frames) <= tolerance
     if (info.width, info.height) != (track.width, track.height) or not same_length:
         raise UsageError(
             f"{clip} ({info.width}x{info.height}, {info.frame_count} frames) is not the clip the track"
@@ -257,8 +298,7 @@ def _check_track_matches(clip: str, track: PoseTrack) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from . import report
-    from .variants import AUTO, analyze_variant
+    from .variants import AUTO
 
     if args.variant != AUTO:  # a bad name fails before the model runs
         try:
@@ -270,10 +310,22 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from .pose import load_track
 
         track = load_track(args.track)
-    elif args.clip:
-        track = _extract(args.clip, args.model, args.quiet, args.workers)
-    else:
+    elif not args.clip:
         raise UsageError("analyze needs a CLIP or --track FILE")
+    spill = _picture_frames(args)
+    try:
+        if not args.track:
+            track = _extract(args.clip, args.model, args.quiet, args.workers, args.every_frame, spill)
+        return _analyze(args, track, spill)
+    finally:
+        if spill is not None:
+            spill.close()
+
+
+def _analyze(args: argparse.Namespace, track: PoseTrack, spill: SpillFrames | None) -> int:
+    from . import report
+    from .variants import analyze_variant
+
     if args.save_track:
         _write("track", args.save_track, track.save)
     result, profile, _ = analyze_variant(track, args.variant)
@@ -283,7 +335,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _write("CSV report", args.csv, lambda p: report.write_csv(p, result, profile))
     sys.stdout.write(report.render_text(result, profile))
     sys.stdout.flush()  # the table is on screen while the pictures render
-    _write_pictures(args, track, result, profile)
+    _write_pictures(args, track, result, profile, spill)
     truncated = _truncation(track)
     if truncated:  # everything above is written; the exit code still says the input was damaged
         raise truncated

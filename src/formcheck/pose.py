@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import math
 import os
 import sys
 import threading
@@ -283,6 +284,28 @@ def load_track(path: str | Path) -> PoseTrack:
 
 MIN_SEGMENT_S = 4.0  # a worker's share is at least a rep or two long
 MAX_WORKERS = 8
+MAX_ANALYSED_FPS = 30.0  # tempo and angles need no more (issue 14: 60 fps ran the model twice as often)
+FPS_SLACK = 1.01
+
+
+def frame_stride(fps: float, every_frame: bool = False, max_fps: float = MAX_ANALYSED_FPS) -> int:
+    """Every k-th frame is analysed, k = ceil(fps / 30): 60 fps -> 2, 50 -> 2 (25 fps), 120 -> 4.
+    A 1% slack keeps container rounding and phones' variable rates (60.08 fps, 30.2) in their
+    class: 60.08 -> 2, not 3."""
+    if every_frame:
+        return 1
+    return max(1, math.ceil(fps / (max_fps * FPS_SLACK)))
+
+
+class FrameSink(Protocol):
+    """Takes a copy of decoded frames during the pose pass (frames.SpillFrames), so the pictures
+    drawn afterwards need no second decode. put() is called from several pose threads at once."""
+
+    def start(self, info: VideoInfo, stride: int) -> None: ...
+
+    def wants(self, index: int) -> bool: ...
+
+    def put(self, index: int, frame: np.ndarray) -> None: ...
 
 
 def default_workers() -> int:
@@ -296,14 +319,17 @@ def default_workers() -> int:
     )
 
 
-def plan_segments(frame_count: int, fps: float, workers: int) -> list[tuple[int, int | None]]:
+def plan_segments(
+    frame_count: int, fps: float, workers: int, stride: int = 1
+) -> list[tuple[int, int | None]]:
     """Split [0, frame_count) into contiguous (start, stop) shares, the last open-ended.
 
     Each share gets its own landmarker; a share shorter than MIN_SEGMENT_S is not worth a
     second detector start, so short clips (or an unknown frame count) stay in one piece.
+    Shares start on multiples of `stride`, so together they analyse frames 0, k, 2k... as one would.
     """
     n = max(1, min(workers, int(frame_count // max(1.0, MIN_SEGMENT_S * fps))))
-    bounds = [round(i * frame_count / n) for i in range(n + 1)]
+    bounds = [round(i * frame_count / n / stride) * stride for i in range(n + 1)]
     return [(bounds[i], bounds[i + 1] if i < n - 1 else None) for i in range(n)]
 
 
@@ -311,6 +337,7 @@ def plan_segments(frame_count: int, fps: float, workers: int) -> list[tuple[int,
 class _Segment:
     start: int
     stop: int | None  # None: to the end of the clip
+    stride: int = 1
     rows: list[np.ndarray] = field(default_factory=list)
     hit: list[int] = field(default_factory=list)
     done: int = 0
@@ -332,6 +359,7 @@ def _run_segment(
     backend: PoseBackend,
     cancel: threading.Event,
     on_frame: Callable[[], None] | None = None,
+    sink: FrameSink | None = None,
 ) -> None:
     seg.reader = reader
     seg.backend_name, seg.model = backend.name, backend.model
@@ -341,18 +369,29 @@ def _run_segment(
         return
     backend.reset()
     step_ms = 1000.0 / reader.info.fps
-    frames: Iterable[np.ndarray] = reader if seg.stop is None else islice(reader, seg.stop - seg.start)
+    stride = seg.stride
+
+    def wanted(index: int) -> bool:  # frames neither analysed nor kept are only grabbed
+        return index % stride == 0 or (sink is not None and sink.wants(index))
+
+    frames: Iterable[tuple[int, np.ndarray | None]] = reader.sparse(wanted)
+    if seg.stop is not None:
+        frames = islice(frames, seg.stop - seg.start)
     last_ms = -1
     with closing(prefetch(frames)) as stream:  # closing() joins the decode thread first
-        for index, frame in enumerate(stream, start=seg.start):
+        for index, frame in stream:
             if cancel.is_set():
                 return
-            ts = max(int(round(index * step_ms)), last_ms + 1)
-            last_ms = ts
-            row = backend.process(frame, ts)
-            if row is not None:
-                seg.rows.append(row)
-                seg.hit.append(index)
+            if frame is not None and sink is not None and sink.wants(index):
+                sink.put(index, frame)
+            if index % stride == 0:
+                # the frame's real time; VIDEO mode needs it to increase strictly
+                ts = max(int(round(index * step_ms)), last_ms + 1)
+                last_ms = ts
+                row = backend.process(frame, ts)
+                if row is not None:
+                    seg.rows.append(row)
+                    seg.hit.append(index // stride)
             seg.done += 1
             if on_frame is not None:
                 on_frame()
@@ -364,12 +403,13 @@ def _segment_thread(
     fps: float | None,
     make_backend: Callable[[], PoseBackend],
     cancel: threading.Event,
+    sink: FrameSink | None = None,
 ) -> None:
     try:
         with open_video(path, fps=fps) as reader:
             backend = make_backend()
             try:
-                _run_segment(seg, reader, backend, cancel)
+                _run_segment(seg, reader, backend, cancel, sink=sink)
             finally:
                 backend.close()
     except BaseException as exc:  # re-raised by the caller's thread
@@ -385,6 +425,8 @@ def extract_track(
     allow_truncated: bool = True,
     workers: int | None = None,
     backend_factory: Callable[[], PoseBackend] | None = None,
+    every_frame: bool = False,
+    sink: FrameSink | None = None,
 ) -> PoseTrack:
     """Run pose estimation over a clip, streaming frames (memory stays flat).
 
@@ -392,6 +434,11 @@ def extract_track(
     clip is cut into contiguous shares, each read by its own decoder and tracked by its own
     landmarker on its own thread; the model releases the GIL, so throughput scales with
     cores. Each share starts with a fresh detection, as a clip does.
+
+    A clip above 30 fps is analysed at every k-th frame (frame_stride; every_frame=True analyses
+    all): the track's fps is the analysed rate, its timestamps the real times of the frames used,
+    and meta records the stride and the source rate. Skipped frames are grabbed, never converted.
+    A `sink` gets a copy of the frames it wants as they are decoded (see frames.SpillFrames).
 
     Frames without a detection get NaN coordinates and zero visibility. A truncated file
     yields a track of what decoded (meta['truncated'] is set and a warning issued) unless
@@ -413,11 +460,15 @@ def extract_track(
     cancel = threading.Event()
     with open_video(video_path, fps=fps) as first_reader:
         info = first_reader.info
-        segments = [_Segment(a, b) for a, b in plan_segments(info.frame_count, info.fps, workers)]
+        stride = frame_stride(info.fps, every_frame)
+        plan = plan_segments(info.frame_count, info.fps, workers, stride)
+        segments = [_Segment(a, b, stride) for a, b in plan]
+        if sink is not None:
+            sink.start(info, stride)
         threads = [
             threading.Thread(
                 target=_segment_thread,
-                args=(seg, info.path, fps, backend_factory, cancel),
+                args=(seg, info.path, fps, backend_factory, cancel, sink),
                 name=f"formcheck-pose-{i}",
                 daemon=True,
             )
@@ -433,7 +484,7 @@ def extract_track(
                 t.start()
             own = backend if backend is not None else backend_factory()
             try:
-                _run_segment(segments[0], first_reader, own, cancel, on_frame=report_progress)
+                _run_segment(segments[0], first_reader, own, cancel, report_progress, sink)
             finally:
                 if backend is None:
                     own.close()
@@ -463,14 +514,15 @@ def extract_track(
         if not allow_truncated:
             raise TruncatedVideo(message, decoded=n, advertised=info.frame_count)
         warnings.warn(message, stacklevel=2)
-    return _assemble(info, used, n, truncated)
+    return _assemble(info, used, n, truncated, stride)
 
 
-def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool) -> PoseTrack:
+def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool, stride: int = 1) -> PoseTrack:
     hit = [i for seg in used for i in seg.hit]
+    rows = -(-n // stride)  # frames analysed: 0, k, 2k... below n (shares start on multiples of k)
     if not hit:
-        raise NoPersonDetected(f"{info.path}: no person detected in any of {n} frames")
-    data = np.full((n, N_LANDMARKS, ROW_WIDTH), np.nan, dtype=np.float32)
+        raise NoPersonDetected(f"{info.path}: no person detected in any of {rows} frames")
+    data = np.full((rows, N_LANDMARKS, ROW_WIDTH), np.nan, dtype=np.float32)
     data[np.asarray(hit)] = np.stack([row for seg in used for row in seg.rows])
     visibility = np.nan_to_num(data[..., 6], nan=0.0)
     first = used[0]
@@ -480,9 +532,12 @@ def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool) ->
         "codec": info.codec,
         "fps_source": info.fps_source,
         "frames_advertised": info.frame_count,
-        "frames_decoded": n,
+        "frames_decoded": n,  # of the clip, skipped frames included
+        "frames_analysed": rows,
+        "frame_stride": stride,
+        "source_fps": info.fps,
         "truncated": truncated,
-        "detection_rate": len(hit) / n,
+        "detection_rate": len(hit) / rows,
         "backend": first.backend_name,
         "backend_settings": first.settings,
         "pose_workers": len(used),
@@ -494,8 +549,8 @@ def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool) ->
         image=np.ascontiguousarray(data[..., 0:3]),
         world=np.ascontiguousarray(data[..., 3:6]),
         visibility=visibility,
-        timestamps=np.arange(n, dtype=np.float64) / info.fps,
-        fps=info.fps,
+        timestamps=np.arange(rows, dtype=np.float64) * stride / info.fps,
+        fps=info.fps / stride,
         width=info.width,
         height=info.height,
         source=info.path,

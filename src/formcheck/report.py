@@ -14,6 +14,9 @@ removes or renames a field bumps REPORT_SCHEMA. Keys added within formcheck.repo
   reps of the one before.
 - summary.score (rep-weighted mean of the set scores), summary.set_count; with several sets
   summary.rep_range_goals is empty (the guide's ranges are per set, see sets[]).
+- clip.frame_stride, clip.source_fps, clip.analysed_fps: a clip above 30 fps is analysed at every
+  k-th frame (k = frame_stride; 1 with --every-frame); clip.frames and clip.fps keep meaning the
+  frames analysed and their rate (analysed_fps), source_fps is the clip's own rate.
 """
 
 from __future__ import annotations
@@ -146,8 +149,11 @@ def to_dict(analysis: Analysis, profile: Profile) -> dict[str, Any]:
             "detected": analysis.variant_detected,  # null when the user named the variant
         },
         "clip": {
-            "frames": analysis.n_frames,
-            "fps": _num(analysis.fps, 3),
+            "frames": analysis.n_frames,  # analysed: with a frame stride k, about 1/k of the clip's
+            "fps": _num(analysis.fps, 3),  # the analysed rate, as analysed_fps
+            "analysed_fps": _num(analysis.fps, 3),
+            "frame_stride": analysis.frame_stride,
+            "source_fps": _num(analysis.fps * analysis.frame_stride, 3),
             "duration_s": _num(analysis.duration_s, 3),
             "detected_fraction": _num(analysis.detected_fraction, 3),
             "usable_fraction": _num(analysis.usable_fraction, 3),

@@ -43,6 +43,7 @@ def extraction(pose_workers: int) -> dict[str, Any]:
         "mediapipe": mediapipe_version(),
         "workers": pose_workers,
         "fps": None,
+        "every_frame": False,  # the app analyses clips above 30 fps at every k-th frame
     }
 
 
