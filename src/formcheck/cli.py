@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -274,11 +275,37 @@ def _write_pictures(
     if clip and args.track:
         _check_track_matches(clip, track)
     frames = frames_for(clip, spill) if clip else None
-    if args.html:
-        _write("HTML report", args.html, lambda p: write_html(p, result, profile, track, clip, frames))
-    if args.annotate:
-        data = overlay_data(track, result, profile)
-        _write("annotated video", args.annotate, lambda p: write_annotated(clip, p, data, frames=frames))
+    html = None
+    if args.html:  # its plots (matplotlib) overlap the annotated clip's encoding (x264 frees the GIL)
+        page = lambda p: write_html(p, result, profile, track, clip, frames)  # noqa: E731
+        html = _Background(lambda: _write("HTML report", args.html, page))
+    try:
+        if args.annotate:
+            data = overlay_data(track, result, profile)
+            _write("annotated video", args.annotate, lambda p: write_annotated(clip, p, data, frames=frames))
+    finally:
+        if html is not None:
+            html.result()
+
+
+class _Background(threading.Thread):
+    """Runs work on a thread; result() joins it and re-raises what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__(name="formcheck-html", daemon=True)
+        self._work, self._error = work, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # handed to result()
+            self._error = exc
+
+    def result(self) -> None:
+        self.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _check_track_matches(clip: str, track: PoseTrack) -> None:
