@@ -82,9 +82,10 @@ def main() -> int:
         final_rss = rss_mb()
         backend.close()
         report(result.doc, rss, time.perf_counter() - started)
-        if result.analysis is not None:
+        if result.analysed is not None:
             print(
-                f"reps in the set summary (the whole track analysed at the end): {result.analysis.rep_count}"
+                "reps in the set summary (the whole track analysed at the end):",
+                result.analysed.analysis.rep_count,
             )
         print(f"RSS after the set summary (the whole track analysed once): {final_rss:.1f} MB")
     return 0

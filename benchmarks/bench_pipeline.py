@@ -93,7 +93,7 @@ profile = load_profile("hip_thrust")
 t1 = time.perf_counter()
 track = extract_track({str(clip)!r}, workers={workers!r})
 result = analyze_track(track, profile)
-report.write_json(os.path.join(tempfile.mkdtemp(), "r.json"), result, profile)
+report.write_json(os.path.join(tempfile.mkdtemp(), "r.json"), report.build_report(result, profile))
 t2 = time.perf_counter()
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"wall": t2 - t1, "wall_with_start": t2 - t0, "rss_mb": rss,

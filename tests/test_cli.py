@@ -77,7 +77,7 @@ def test_results_written_before_a_failure_are_kept(track_file, tmp_path, capsys)
 
 
 def test_clip_path_runs_extraction_with_progress_and_saves_the_track(monkeypatch, tmp_path, capsys):
-    import formcheck.pose as pose
+    from formcheck import pipeline
 
     synthetic = plan_track(RepPlan(reps=2), noise_px=1.0)
     seen = {}
@@ -88,7 +88,8 @@ def test_clip_path_runs_extraction_with_progress_and_saves_the_track(monkeypatch
             progress(i, synthetic.n_frames)
         return synthetic
 
-    monkeypatch.setattr(pose, "extract_track", fake_extract)
+    monkeypatch.setattr(pipeline, "extract_track", fake_extract)
+    monkeypatch.setattr(pipeline, "check_frame_size", lambda *a, **k: None)  # there is no clip.mp4
     saved = tmp_path / "t.npz"
     code, out, err = run(["analyze", "clip.mp4", "--model", "m.task", "--save-track", str(saved)], capsys)
     assert code == 0 and seen == {"path": "clip.mp4", "model": "m.task"}

@@ -10,6 +10,7 @@ from synthetic import RepPlan, plan_track
 from formcheck import html_report
 from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
+from formcheck.report import build_report
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def checklist_rows(page: str) -> dict[str, str]:
 
 def test_report_shows_rep_count_tables_plots_and_checklist(lockout_set, profile):
     track, analysis = lockout_set
-    page = html_report.render_html(analysis, profile)
+    page = html_report.render_html(build_report(analysis, profile), analysis, profile)
     doc = parse(page)
     assert doc.text_by_id["rep-count"].strip() == "4"
     # the per-rep table: one row per rep with its phases and angles
@@ -79,7 +80,8 @@ def test_report_shows_rep_count_tables_plots_and_checklist(lockout_set, profile)
 def test_report_is_self_contained(lockout_set, profile, tmp_path):
     track, analysis = lockout_set
     out = tmp_path / "r.html"
-    html_report.write_html(out, analysis, profile, track, clip_for(track, tmp_path / "in.mp4"))
+    clip = clip_for(track, tmp_path / "in.mp4")
+    html_report.write_html(out, build_report(analysis, profile), analysis, profile, track, clip)
     page = out.read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page and "//cdn" not in page
     for tag, attrs in parse(page).tags:
@@ -95,7 +97,8 @@ def test_report_is_self_contained(lockout_set, profile, tmp_path):
 def test_every_fault_gets_a_key_frame_with_the_skeleton(lockout_set, profile, tmp_path):
     track, analysis = lockout_set
     out = tmp_path / "r.html"
-    html_report.write_html(out, analysis, profile, track, clip_for(track, tmp_path / "in.mp4"))
+    clip = clip_for(track, tmp_path / "in.mp4")
+    html_report.write_html(out, build_report(analysis, profile), analysis, profile, track, clip)
     page = out.read_text(encoding="utf-8")
     images = [a["src"] for t, a in parse(page).tags if t == "img"]
     assert len(images) == len(analysis.faults) > 0
@@ -125,7 +128,7 @@ def test_key_frame_is_the_top_of_the_short_rep(lockout_set):
 def test_without_the_clip_key_frames_are_said_unavailable(lockout_set, profile, tmp_path):
     track, analysis = lockout_set
     out = tmp_path / "r.html"
-    html_report.write_html(out, analysis, profile, track, None)
+    html_report.write_html(out, build_report(analysis, profile), analysis, profile, track, None)
     page = out.read_text(encoding="utf-8")
     assert "<img" not in page and "key frames need the video" in page
     assert page.count("key frame unavailable") == len(analysis.faults)
@@ -135,9 +138,8 @@ def test_all_text_is_escaped(lockout_set, profile):
     _, analysis = lockout_set
     evil = "<script>alert(1)</script>"
     faults = [dataclasses.replace(f, message=evil, cue=evil) for f in analysis.faults]
-    page = html_report.render_html(
-        dataclasses.replace(analysis, source=f"/x/{evil}.mp4", faults=faults), profile
-    )
+    evil_analysis = dataclasses.replace(analysis, source=f"/x/{evil}.mp4", faults=faults)
+    page = html_report.render_html(build_report(evil_analysis, profile), evil_analysis, profile)
     assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
@@ -145,7 +147,7 @@ def test_no_reps_means_nothing_judged(profile):
     flat = plan_track(RepPlan(reps=0, lead_s=4.0, tail_s=0.0))
     analysis = analyze_track(flat, profile)
     assert analysis.rep_count == 0
-    page = html_report.render_html(analysis, profile)
+    page = html_report.render_html(build_report(analysis, profile), analysis, profile)
     assert parse(page).text_by_id["rep-count"].strip() == "0"
     statuses = set(checklist_rows(page).values())
     assert statuses <= {"not judged", "not measurable"} and "not judged" in statuses
@@ -159,19 +161,20 @@ def test_front_view_plot_says_angles_are_not_readable(lockout_set, profile):
         hip=np.full_like(analysis.hip, np.nan),
         not_measurable={"incomplete_lockout": "from the feet"},
     )
-    page = html_report.render_html(blind, profile)
+    page = html_report.render_html(build_report(blind, profile), blind, profile)
     assert "hip angle not readable from this camera view" in page
     assert checklist_rows(page)["incomplete_lockout"] == "not measurable"
 
 
 def test_unwritable_path_is_an_oserror_and_leaves_no_temp(lockout_set, profile, tmp_path):
     track, analysis = lockout_set
+    rep = build_report(analysis, profile)
     with pytest.raises(OSError):
-        html_report.write_html(tmp_path / "missing" / "r.html", analysis, profile)
+        html_report.write_html(tmp_path / "missing" / "r.html", rep, analysis, profile)
     target = tmp_path / "r.html"
     target.mkdir()  # a directory in the way: the rename fails
     with pytest.raises(OSError):
-        html_report.write_html(target, analysis, profile)
+        html_report.write_html(target, rep, analysis, profile)
     assert not (tmp_path / "r.html.tmp").exists()
 
 
@@ -181,7 +184,7 @@ def test_several_sets_get_a_row_each_with_their_goal(profile):
     track = sets_track([RepPlan(reps=5), RepPlan(reps=3, lead_s=0.5)], rest_s=40.0)
     analysis = analyze_track(track, profile)
     assert len(analysis.sets) == 2
-    page = html_report.render_html(analysis, profile)
+    page = html_report.render_html(build_report(analysis, profile), analysis, profile)
     assert parse(page).text_by_id["rep-count"].strip() == "8"
     assert "4-6 reps: strength-focused work with crisp positions" in page  # set 1's goal
     assert "outside the guide&#39;s rep ranges" in page  # set 2: 3 reps
@@ -199,7 +202,7 @@ def test_both_legs_and_a_detected_variant_are_shown(lockout_set, profile):
     }
     guess = {"name": "hip_thrust", "confidence": 0.9, "reason": "trunk slopes 20 deg at the top"}
     both = dataclasses.replace(analysis, reps=reps, sides=sides, variant_detected=guess)
-    page = html_report.render_html(both, profile)
+    page = html_report.render_html(build_report(both, profile), both, profile)
     doc = parse(page)
     assert "Imbalance: lockout: right side 12 deg less" in doc.text_by_id["sides"]
     assert re.findall(r'<td class="num">(\dL|\dR)</td>', page) == ["1L", "2L", "3R", "4R"]

@@ -31,7 +31,7 @@ from formcheck.live.setup import SetupCheck
 from formcheck.live.sources import Frame
 from formcheck.pose import ReplayBackend
 from formcheck.profiles import load_profile
-from formcheck.report import to_dict
+from formcheck.report import build_report
 from formcheck.track import PoseTrack
 
 
@@ -340,7 +340,8 @@ def test_windowed_live_analysis_counts_a_long_session_as_the_offline_analysis_do
         if i % 9 == 8:
             verdicts += live.update()
     verdicts += live.update(final=True)
-    offline = to_dict(analyze_track(track, load_profile("hip_thrust")), load_profile("hip_thrust"))
+    profile = load_profile("hip_thrust")
+    offline = build_report(analyze_track(track, profile), profile).as_json_dict()
     assert live.set_start == 0 and live.start > 0  # the window did slide
     assert [(r.number, sorted(r.codes)) for r in live.state.reps] == _codes(offline)
     assert len(live.state.reps) == 18
@@ -382,7 +383,7 @@ def test_the_setup_before_the_set_is_left_out_of_it(tmp_path):
     assert saved.n_frames == track.n_frames - start and saved.timestamps[0] == pytest.approx(
         start / track.fps
     )
-    assert result.analysis.rep_count == 3
+    assert result.analysed.analysis.rep_count == 3
 
 
 def test_a_camera_lost_mid_set_keeps_what_was_recorded(lockout_track, tmp_path):
@@ -402,7 +403,7 @@ def test_no_start_position_means_no_set_but_the_recording_is_kept(tmp_path):
     track = plan_track(RepPlan(reps=0, setup_flat_s=3.0, lead_s=0.0, tail_s=0.0))
     session, _ = _session(track, tmp_path)
     result = session.run()
-    assert result.exit_code == 0 and result.analysis is None
+    assert result.exit_code == 0 and result.analysed is None
     assert not (result.folder / "report.json").exists() and (result.folder / "track.npz").exists()
     assert "counting never started" in session.stdout.text
     assert "start position" in session.stdout.text

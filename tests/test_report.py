@@ -20,7 +20,7 @@ def result():
 
 
 def test_json_is_versioned_complete_and_strict(result):
-    text = report.to_json(result, PROFILE)
+    text = report.build_report(result, PROFILE).to_json()
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
     assert data["schema"] == "formcheck.report/1"
     assert data["variant"]["name"] == "hip_thrust"
@@ -37,7 +37,7 @@ def test_json_is_versioned_complete_and_strict(result):
 
 
 def test_json_has_no_nan_even_when_values_are_missing(result):
-    data = json.loads(report.to_json(result, PROFILE))
+    data = json.loads(report.build_report(result, PROFILE).to_json())
     last = data["reps"][-1]
     assert last["bottom_pause_s"] is None
 
@@ -55,8 +55,8 @@ def test_json_has_no_nan_even_when_values_are_missing(result):
 
 
 def test_csv_has_one_row_per_rep_matching_the_json(result):
-    rows = list(csv.DictReader(io.StringIO(report.to_csv(result, PROFILE))))
-    data = json.loads(report.to_json(result, PROFILE))
+    rows = list(csv.DictReader(io.StringIO(report.to_csv(report.build_report(result, PROFILE)))))
+    data = json.loads(report.build_report(result, PROFILE).to_json())
     assert len(rows) == 4 and tuple(rows[0]) == report.CSV_COLUMNS
     assert rows[1]["faults"].split(";")[0] == "incomplete_lockout"
     assert float(rows[2]["top_hip_deg"]) == data["reps"][2]["top_hip_deg"]
@@ -64,7 +64,7 @@ def test_csv_has_one_row_per_rep_matching_the_json(result):
 
 
 def test_text_report_shows_table_faults_guide_and_summary(result):
-    text = report.render_text(result, PROFILE)
+    text = report.render_text(report.build_report(result, PROFILE))
     assert "rep  start    end" in text
     assert "incomplete_lockout (" in text and "Not reaching full hip extension at the top." in text
     assert "set: 4 reps (4-6 reps: strength-focused" in text
@@ -80,8 +80,8 @@ def test_rep_goals_follow_the_guide_ranges():
 
 def test_writes_are_atomic_and_leave_no_temp_files(result, tmp_path):
     out = tmp_path / "r.json"
-    report.write_json(out, result, PROFILE)
-    report.write_csv(tmp_path / "r.csv", result, PROFILE)
+    report.write_json(out, report.build_report(result, PROFILE))
+    report.write_csv(tmp_path / "r.csv", report.build_report(result, PROFILE))
     assert json.loads(out.read_text())["schema"] == "formcheck.report/1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "r.json"]
 
@@ -89,5 +89,28 @@ def test_writes_are_atomic_and_leave_no_temp_files(result, tmp_path):
 def test_side_view_text_keeps_the_angle_summary_beside_unmeasurable_codes(result):
     # from the side some codes cannot be judged, but the hip angles can still be read
     assert result.view.view == "side" and result.not_measurable
-    text = report.render_text(result, load_profile("hip_thrust"))
+    text = report.render_text(report.build_report(result, load_profile("hip_thrust")))
     assert "top hip angle: mean" in text and "not measurable from this view" in text
+
+
+def test_the_report_reads_back_from_its_json_unchanged(result):
+    rep = report.build_report(result, PROFILE)
+    back = report.Report.from_json_dict(json.loads(rep.to_json()))
+    assert back == rep and back.to_json() == rep.to_json()
+    assert report.Report.from_json_dict({**rep.as_json_dict(), "batch": {"status": "ok"}}) == rep
+
+
+def test_a_document_that_is_not_this_report_is_refused(result):
+    from pydantic import ValidationError
+
+    doc = report.build_report(result, PROFILE).as_json_dict()
+    with pytest.raises(ValueError, match="not a formcheck.report/1"):
+        report.Report.from_json_dict({**doc, "schema": "formcheck.report/0"})
+    bad_count = json.loads(json.dumps(doc))
+    bad_count["summary"]["rep_count"] = "four"
+    with pytest.raises(ValidationError, match="rep_count"):
+        report.Report.from_json_dict(bad_count)
+    misspelt = json.loads(json.dumps(doc))
+    misspelt["reps"][0]["top_hip_degs"] = 180.0
+    with pytest.raises(ValidationError, match="top_hip_degs"):
+        report.Report.from_json_dict(misspelt)

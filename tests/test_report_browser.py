@@ -20,6 +20,7 @@ from synthetic import RepPlan, plan_track
 from formcheck import cli, html_report
 from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
+from formcheck.report import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -64,7 +65,8 @@ def test_report_renders_without_errors_and_shows_the_rep_count(browser, tmp_path
     track = plan_track(RepPlan(reps=4, top_degs=[188.0, 160.0, 188.0, 188.0]), noise_px=0.5)
     analysis = analyze_track(track, profile)
     report = tmp_path / "report.html"
-    html_report.write_html(report, analysis, profile, track, clip_for(track, tmp_path / "in.mp4"))
+    clip = clip_for(track, tmp_path / "in.mp4")
+    html_report.write_html(report, build_report(analysis, profile), analysis, profile, track, clip)
     got = open_report(browser, report, "report_synthetic.png")
     assert got["errors"] == [] and got["outside"] == []
     assert got["rep_count_visible"] and got["rep_count"] == "4"

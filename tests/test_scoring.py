@@ -65,12 +65,12 @@ def test_report_explains_scores_in_json_and_text():
     result = analyze_track(
         sets_track([RepPlan(reps=4), RepPlan(reps=4, top_degs=[172.0, 188.0, 188.0, 188.0])], 30.0, 1.0), HT
     )
-    data = json.loads(report.to_json(result, HT))
+    data = json.loads(report.build_report(result, HT).to_json())
     assert [s["rep_count"] for s in data["sets"]] == [4, 4] and data["summary"]["set_count"] == 2
     assert data["sets"][1]["score"]["deductions"][0]["code"] == "short_rest"
     assert data["reps"][0]["score"]["score"] == 100.0
     assert data["summary"]["rep_range_goals"] == []  # per set, with several sets
     assert data["sets"][0]["rep_range_goals"][0].startswith("4-6")
     assert data["faults"][0]["reps"] == [5]
-    text = report.render_text(result, HT)
+    text = report.render_text(report.build_report(result, HT))
     assert "set 2: 4 reps, after" in text and "-10 short_rest (" in text and "score" in text

@@ -82,9 +82,9 @@ def test_one_leg_all_along_has_no_side_comparison():
 def test_the_report_marks_each_rep_with_its_leg_and_compares_the_sides(switching):
     from formcheck import report
 
-    text = report.render_text(switching, SL)
+    text = report.render_text(report.build_report(switching, SL))
     assert " 1L   1.00 " in text and " 5R  " in text
     assert "imbalance: lockout: right side" in text
-    data = report.to_dict(switching, SL)
+    data = report.build_report(switching, SL).as_json_dict()
     assert [r["leg"] for r in data["reps"]] == ["left"] * 4 + ["right"] * 4
     assert data["sides"]["right"]["reps"] == 4 and data["sides"]["imbalances"]

@@ -88,7 +88,7 @@ def test_strided_track_in_the_report(make_video):
     meta = {**plan.meta, "frame_stride": 2}
     track = type(plan)(plan.image, plan.world, plan.visibility, plan.timestamps, plan.fps, plan.width,
                        plan.height, meta=meta)  # fmt: skip
-    clip = report.to_dict(analyze_track(track, profile), profile)["clip"]
+    clip = report.build_report(analyze_track(track, profile), profile).as_json_dict()["clip"]
     assert clip["frame_stride"] == 2 and clip["analysed_fps"] == clip["fps"] == pytest.approx(plan.fps)
     assert clip["source_fps"] == pytest.approx(2 * plan.fps) and clip["frames"] == plan.n_frames
 

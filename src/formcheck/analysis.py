@@ -55,6 +55,14 @@ class Analysis:
     def rep_count(self) -> int:
         return len(self.reps)
 
+    def faults_by_rep(self) -> dict[int, list[Fault]]:
+        """Each rep's faults; a set-level fault counts for every rep it names."""
+        out: dict[int, list[Fault]] = {}
+        for f in self.faults:
+            for rep in f.reps or (f.rep,):
+                out.setdefault(rep, []).append(f)
+        return out
+
 
 Drive = Callable[[np.ndarray], kin.Angles]
 

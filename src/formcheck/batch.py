@@ -45,10 +45,11 @@ from .errors import (
     InputNotFound,
     ModelLoadError,
     NoClipsFound,
-    TruncatedVideo,
     VideoTooLarge,
+    describe_failure,
 )
 from .profiles import Profile
+from .report import Report
 from .track import PoseTrack
 
 RESULT_SCHEMA = "formcheck.batch/1"  # the "batch" block of each clip's JSON
@@ -349,7 +350,7 @@ class ClipTask:
 
 @dataclass
 class ClipOutcome:
-    report: dict[str, Any] | None = None
+    report: Report | None = None
     track: PoseTrack | None = None
     error: str | None = None
     error_code: int | None = None
@@ -411,37 +412,21 @@ def extract(path: str, settings: BatchSettings) -> PoseTrack:
 
 def analyse(track: PoseTrack, settings: BatchSettings) -> ClipOutcome:
     """Report of a track under the batch's profile; a truncated clip is scored and flagged."""
-    from . import report
-    from .analysis import analyze_track
-    from .variants import AUTO, analyze_variant
+    from . import pipeline
 
-    if settings.profile is None:
-        result, profile, _ = analyze_variant(track, AUTO)
-    else:
-        result, profile = analyze_track(track, settings.profile), settings.profile
-    out = ClipOutcome(report=report.to_dict(result, profile))
-    if track.meta.get("truncated"):
-        exc = TruncatedVideo(
-            f"{track.source}: decoded {track.meta.get('frames_decoded', track.n_frames)} of"
-            f" {track.meta.get('frames_advertised', '?')} advertised frames, the file ends early or is"
-            f" corrupt; scored as far as it decodes"
-        )
-        out.error, out.error_code, out.error_type = str(exc), exc.exit_code, type(exc).__name__
+    result = pipeline.run_track(track, pipeline.Settings(variant=settings.profile or settings.variant))
+    out = ClipOutcome(report=result.report)
+    cut = result.truncation
+    if cut is not None:
+        out.error, out.error_code, out.error_type = str(cut), cut.exit_code, type(cut).__name__
     return out
 
 
 def failure(exc: BaseException, read_path: str = "", source: str = "") -> ClipOutcome:
     """An outcome for an exception: user-facing errors keep their code, anything else is code 1."""
-    if isinstance(exc, FormcheckError):
-        text, code = str(exc), int(exc.exit_code)
-    else:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        text, code = f"internal error: {type(exc).__name__}: {first}", 1
-    if read_path and source:
-        text = text.replace(read_path, source)  # a shipped copy's temp path means nothing to the user
-    return ClipOutcome(
-        error=text, error_code=code, error_type=type(exc).__name__, retryable=code not in DETERMINISTIC_CODES
-    )
+    text, code, kind = describe_failure(exc, read_path, source)
+    retryable = code not in DETERMINISTIC_CODES
+    return ClipOutcome(error=text, error_code=code, error_type=kind, retryable=retryable)
 
 
 @contextlib.contextmanager
@@ -499,22 +484,10 @@ def run_inline(tasks: Sequence[ClipTask], on_done: OnDone, task_fn: TaskFn = sco
 
 
 def worker_init(preload: bool = True) -> None:
-    """Local worker processes: Ctrl-C is the driver's to handle, and a worker dies with its driver
-    (so a kill -9 of the driver leaves no orphan burning a core)."""
-    import signal
+    """Local worker processes: see procs.child_init."""
+    from .procs import child_init
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-            if os.getppid() == 1:  # the driver died before prctl took effect
-                os._exit(1)
-    if preload:  # imported once here, so no clip's time includes the imports
-        import mediapipe  # noqa: F401
-
-        import formcheck.pose  # noqa: F401
+    child_init(preload)
 
 
 def _new_pool(jobs: int, preload: bool = True):  # -> ProcessPoolExecutor
@@ -732,25 +705,37 @@ def result_doc(clip: Clip, outcome: ClipOutcome, facts: dict[str, Any]) -> dict[
     if outcome.report is None:
         return {"schema": FAILURE_SCHEMA, "formcheck_version": __version__, "source": str(clip.path),
                 "batch": block}
-    return {**outcome.report, "batch": block}
+    return {**outcome.report.as_json_dict(), "batch": block}
+
+
+def report_of(doc: dict[str, Any]) -> Report | None:
+    """The report in a clip's result document; None for a failure document (or an unreadable one)."""
+    from pydantic import ValidationError
+
+    if doc.get("schema") == FAILURE_SCHEMA:
+        return None
+    try:
+        return Report.from_json_dict(doc)
+    except (ValueError, ValidationError):
+        return None
 
 
 def summary_row(doc: dict[str, Any], result: str, earlier: bool) -> dict[str, Any]:
     b = doc["batch"]
-    s = doc.get("summary") or {}
-    counts = s.get("fault_counts") or {}
+    rep = report_of(doc)
+    s = rep.summary if rep is not None else None
     return {
         "clip": b.get("clip"),
         "status": b.get("status"),
-        "variant": (doc.get("variant") or {}).get("name") or b.get("variant"),
-        "view": (doc.get("measurement") or {}).get("view"),
-        "reps": s.get("rep_count"),
-        "faults": ";".join(f"{code}:{n}" for code, n in counts.items()),
-        "score": s.get("score"),
+        "variant": rep.variant.name if rep is not None else b.get("variant"),
+        "view": rep.measurement.view if rep is not None else None,
+        "reps": s.rep_count if s else None,
+        "faults": ";".join(f"{code}:{n}" for code, n in s.fault_counts.items()) if s else "",
+        "score": s.score if s else None,
         "seconds": b.get("seconds"),
         "error": b.get("error"),
         "error_code": b.get("error_code"),
-        "duration_s": (doc.get("clip") or {}).get("duration_s"),
+        "duration_s": rep.clip.duration_s if rep is not None else None,
         "from_earlier_run": earlier,
         "result": result,
         "content_sha256": b.get("content_sha256"),

@@ -11,35 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import threading
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import FormcheckError, TruncatedVideo
-from .profiles import ProfileError, builtin_names, load_profile
-from .track import PoseTrack
-
-if TYPE_CHECKING:
-    from .analysis import Analysis
-    from .frames import SpillFrames
-    from .pose import FrameSink
-    from .profiles import Profile
-
-
-class UsageError(FormcheckError):
-    """Bad combination of arguments or an unknown variant: same code as argparse's usage errors."""
-
-    exit_code = 2
-
-
-class OutputError(FormcheckError):
-    """A result file (report, CSV, track) could not be written."""
-
-    exit_code = 20
+from .errors import FormcheckError, OutputError, UsageError
+from .profiles import ProfileError, builtin_names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,175 +174,38 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _extract(
-    clip: str,
-    model: str | None,
-    quiet: bool,
-    workers: int | None = None,
-    every_frame: bool = False,
-    sink: FrameSink | None = None,
-) -> PoseTrack:
-    from .pose import extract_track  # imported late: --track needs no model or OpenCV
-
-    kwargs = {"progress": _progress_printer(quiet), "workers": workers, "every_frame": every_frame}
-    kwargs["sink"] = sink
-    if model:
-        kwargs["model_path"] = model
-    with warnings.catch_warnings():
-        # a truncated clip is analysed as far as it decodes, then reported as one error line
-        warnings.simplefilter("ignore")
-        return extract_track(clip, **kwargs)
-
-
-def _truncation(track: PoseTrack) -> TruncatedVideo | None:
-    meta = track.meta
-    if not meta.get("truncated"):
-        return None
-    decoded, advertised = meta.get("frames_decoded", track.n_frames), meta.get("frames_advertised", "?")
-    return TruncatedVideo(
-        f"{track.source}: decoded {decoded} of {advertised} advertised frames, the file ends early or is"
-        f" corrupt; the report covers the first {track.duration:.1f} s",
-        decoded=decoded,
-        advertised=advertised,
-    )
-
-
-def _write(kind: str, path: str, writer: Callable[[str], None]) -> None:
-    try:
-        writer(path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {kind} {path}: {exc.strerror or exc}") from exc
-
-
-def _check_picture_outputs(args: argparse.Namespace) -> None:
-    """Before any work: --annotate needs the video, and no output may overwrite it."""
-    if args.annotate and not args.clip:
-        raise UsageError("--annotate needs the CLIP: a pose track holds no pictures (give CLIP and --track)")
-    for out in (args.annotate, args.html):
-        if out and args.clip and Path(out).resolve() == Path(args.clip).resolve():
-            raise UsageError(f"{out}: would overwrite the input clip")
-
-
-def _picture_frames(args: argparse.Namespace) -> SpillFrames | None:
-    """One decode per job: when pictures will be drawn from a clip the pose pass reads, it keeps a
-    downscaled copy of the frames (all of them for --annotate, the analysed ones for --html)."""
-    if not args.clip or args.track or not (args.html or args.annotate):
-        return None
-    from .frames import SpillFrames
-
-    return SpillFrames(every_frame=bool(args.annotate))
-
-
-def _write_pictures(
-    args: argparse.Namespace,
-    track: PoseTrack,
-    result: Analysis,
-    profile: Profile,
-    spill: SpillFrames | None = None,
-) -> None:
-    """--html and --annotate, after the reports (the slowest output last)."""
-    if not (args.html or args.annotate):
-        return
-    from .annotate import write_annotated
-    from .frames import frames_for
-    from .html_report import write_html
-    from .viz import overlay_data
-
-    clip = args.clip
-    if clip and args.track:
-        _check_track_matches(clip, track)
-    frames = frames_for(clip, spill) if clip else None
-    html = None
-    if args.html:  # its plots (matplotlib) overlap the annotated clip's encoding (x264 frees the GIL)
-        page = lambda p: write_html(p, result, profile, track, clip, frames)  # noqa: E731
-        html = _Background(lambda: _write("HTML report", args.html, page))
-    try:
-        if args.annotate:
-            data = overlay_data(track, result, profile)
-            _write("annotated video", args.annotate, lambda p: write_annotated(clip, p, data, frames=frames))
-    finally:
-        if html is not None:
-            html.result()
-
-
-class _Background(threading.Thread):
-    """Runs work on a thread; result() joins it and re-raises what it raised."""
-
-    def __init__(self, work: Callable[[], None]) -> None:
-        super().__init__(name="formcheck-html", daemon=True)
-        self._work, self._error = work, None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._work()
-        except BaseException as exc:  # handed to result()
-            self._error = exc
-
-    def result(self) -> None:
-        self.join()
-        if self._error is not None:
-            raise self._error
-
-
-def _check_track_matches(clip: str, track: PoseTrack) -> None:
-    """A saved track drawn over another clip would put the skeleton beside the body."""
-    from .io import probe
-
-    info = probe(clip)
-    stride = int(track.meta.get("frame_stride", 1))
-    frames = track.n_frames * stride  # a strided track analysed every stride-th frame of its clip
-    tolerance = max(2, round(0.01 * frames)) + stride
-    same_length = not info.frame_count or abs(info.frame_count - frames) <= tolerance
-    if (info.width, info.height) != (track.width, track.height) or not same_length:
-        raise UsageError(
-            f"{clip} ({info.width}x{info.height}, {info.frame_count} frames) is not the clip the track"
-            f" was made from ({track.width}x{track.height}, {track.n_frames} frames)"
-        )
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .variants import AUTO
+    from . import pipeline
+    from .report import render_text
 
-    if args.variant != AUTO:  # a bad name fails before the model runs
-        try:
-            load_profile(args.variant)
-        except ProfileError as exc:
-            raise UsageError(str(exc)) from exc
-    _check_picture_outputs(args)
-    if args.track:
-        from .pose import load_track
+    settings = pipeline.Settings(
+        variant=args.variant, model=args.model, pose_workers=args.workers, every_frame=args.every_frame
+    ).checked()
+    outputs = pipeline.Outputs(
+        json=args.json, csv=args.csv, track=args.save_track, html=args.html, annotate=args.annotate
+    )
+    pipeline.check_outputs(outputs, args.clip)
+    # one decode per job: the pose pass keeps the frames the pictures need (None with --track)
+    with pipeline.picture_frames(outputs, None if args.track else args.clip) as spill:
+        if args.track:
+            from .pose import load_track
 
-        track = load_track(args.track)
-    elif not args.clip:
-        raise UsageError("analyze needs a CLIP or --track FILE")
-    spill = _picture_frames(args)
-    try:
-        if not args.track:
-            track = _extract(args.clip, args.model, args.quiet, args.workers, args.every_frame, spill)
-        return _analyze(args, track, spill)
-    finally:
-        if spill is not None:
-            spill.close()
-
-
-def _analyze(args: argparse.Namespace, track: PoseTrack, spill: SpillFrames | None) -> int:
-    from . import report
-    from .variants import analyze_variant
-
-    if args.save_track:
-        _write("track", args.save_track, track.save)
-    result, profile, _ = analyze_variant(track, args.variant)
-    if args.json:
-        _write("JSON report", args.json, lambda p: report.write_json(p, result, profile))
-    if args.csv:
-        _write("CSV report", args.csv, lambda p: report.write_csv(p, result, profile))
-    sys.stdout.write(report.render_text(result, profile))
-    sys.stdout.flush()  # the table is on screen while the pictures render
-    _write_pictures(args, track, result, profile, spill)
-    truncated = _truncation(track)
-    if truncated:  # everything above is written; the exit code still says the input was damaged
-        raise truncated
+            track = load_track(args.track)
+            if args.clip and outputs.pictures:
+                pipeline.check_track_matches(args.clip, track)
+        elif args.clip:
+            progress = _progress_printer(args.quiet)
+            track, _ = pipeline.pose_track(args.clip, settings, progress=progress, sink=spill)
+        else:
+            raise UsageError("analyze needs a CLIP or --track FILE")
+        pipeline.write_track(track, outputs)
+        result = pipeline.run_track(track, settings)
+        pipeline.write_reports(result, outputs)
+        sys.stdout.write(render_text(result.report))
+        sys.stdout.flush()  # the table is on screen while the pictures render
+        pipeline.write_pictures(result, outputs, args.clip, spill=spill)
+    if result.truncation:  # everything above is written; the exit code still says the input was damaged
+        raise result.truncation
     return 0
 
 

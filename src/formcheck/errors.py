@@ -15,6 +15,12 @@ class FormcheckError(Exception):
     exit_code = 3
 
 
+class UsageError(FormcheckError):
+    """A bad combination of arguments or an unknown variant: the code of argparse's usage errors."""
+
+    exit_code = 2
+
+
 class InputNotFound(FormcheckError):
     """The input path does not exist."""
 
@@ -80,6 +86,12 @@ class ModelLoadError(FormcheckError):
     exit_code = 19
 
 
+class OutputError(FormcheckError):
+    """A result file (report, CSV, track, picture) could not be written."""
+
+    exit_code = 20
+
+
 class VideoTooLarge(FormcheckError):
     """The frames are too large to decode safely (beyond 8K); scale the clip down first."""
 
@@ -109,3 +121,17 @@ class DisplayUnavailable(FormcheckError):
     """`formcheck live`: no window can be opened (no display); --headless runs without one."""
 
     exit_code = 28
+
+
+def describe_failure(exc: BaseException, read_path: str = "", source: str = "") -> tuple[str, int, str]:
+    """A failure as (one-line text, exit code, error type): a FormcheckError keeps its own code,
+    anything else is an internal error, code 1. `read_path` -> `source` in the text: a temp copy's
+    path means nothing to the user."""
+    if isinstance(exc, FormcheckError):
+        text, code = str(exc), int(exc.exit_code)
+    else:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        text, code = f"internal error: {type(exc).__name__}: {first}", 1
+    if read_path and source:
+        text = text.replace(read_path, source)
+    return text, code, type(exc).__name__

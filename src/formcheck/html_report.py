@@ -2,7 +2,7 @@
 
 Everything is inline: CSS in the page, the plots as inline SVG (matplotlib), the key frames as
 base64 JPEG; no script, no font, no link leaves the file, so it opens offline, mails as one
-attachment and prints. The numbers and words shown come from report.to_dict (the versioned JSON),
+attachment and prints. The numbers and words shown come from the typed Report (what the JSON holds),
 so the page and the JSON never disagree; the series for the plots come from the Analysis itself.
 All text goes through Jinja2's HTML escaping.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import report
 from .analysis import Analysis
+from .cache import atomic_write_text
 from .checks import Fault, lockout_limit, overextension_limit
 from .profiles import FAULT_CODES, Profile
+from .report import FaultReport, Report
 from .sets import rep_goals
 from .track import PoseTrack
 
@@ -109,30 +109,29 @@ class ChecklistRow:
     reps: str  # where it failed
 
 
-def checklist(data: dict[str, Any], profile: Profile) -> list[ChecklistRow]:
+def checklist(report: Report, profile: Profile) -> list[ChecklistRow]:
     """The guide's checklist, one row per enabled check, in the guide's order.
 
     fail: a fault of that code was found (with the coaching cue); not measurable: this camera view
     cannot show it (with why); not judged: no rep was found, so nothing was; pass otherwise (a
     partly measured check says what was left out)."""
-    faults = data["faults"]
-    measurement = data["measurement"]
+    measurement = report.measurement
     rows = []
     for code in FAULT_CODES:
         rule = profile.fault(code)
         if not rule.get("enabled"):
             continue
         guide = rule.get("guide", {})
-        found = [f for f in faults if f["code"] == code]
-        reps = sorted({r for f in found for r in (f.get("reps") or [f["rep"]])})
-        if code in measurement["not_measurable"]:
-            status, note = "not measurable", measurement["not_measurable"][code]
+        found = [f for f in report.faults if f.code == code]
+        reps = sorted({r for f in found for r in f.covered})
+        if code in measurement.not_measurable:
+            status, note = "not measurable", measurement.not_measurable[code]
         elif found:
-            status, note = "fail", guide.get("cue", "") or found[0]["cue"]
-        elif not data["reps"]:
+            status, note = "fail", guide.get("cue", "") or found[0].cue
+        elif not report.reps:
             status, note = "not judged", "no rep was found in the clip"
         else:
-            status, note = "pass", measurement["partly_measurable"].get(code, "")
+            status, note = "pass", measurement.partly_measurable.get(code, "")
             note = f"partly measured: {note}" if note else ""
         rows.append(
             ChecklistRow(
@@ -250,21 +249,21 @@ def hip_plot(analysis: Analysis, profile: Profile, key_times: list[float]) -> st
     return _svg(fig, "hip")
 
 
-def tempo_plot(data: dict[str, Any]) -> str:
+def tempo_plot(report: Report) -> str:
     """Per rep, one bar split into its phases (up, top pause, down, bottom pause), in seconds."""
-    reps = data["reps"]
+    reps = report.reps
     fig, ax = _figure(9.0, 0.6 + 0.32 * max(len(reps), 1))
     keys = (("up_s", "up"), ("top_pause_s", "top"), ("down_s", "down"), ("bottom_pause_s", "bottom"))
     y = np.arange(len(reps))
     left = np.zeros(len(reps))
     for key, phase in keys:
-        secs = np.array([r[key] if r[key] is not None else 0.0 for r in reps], dtype=float)
+        secs = np.array([getattr(r, key) or 0.0 for r in reps], dtype=float)
         ax.barh(y, secs, left=left, color=PHASE_COLOURS[phase], height=0.62, label=phase)
         for yi, x0, s in zip(y, left, secs, strict=True):
             if s >= 0.25:
                 ax.text(x0 + s / 2, yi, f"{s:.1f}", ha="center", va="center", fontsize=7, color="white")
         left += secs
-    ax.set_yticks(y, [f"rep {r['rep']}" for r in reps])
+    ax.set_yticks(y, [f"rep {r.rep}" for r in reps])
     ax.invert_yaxis()
     ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
     ax.grid(axis="y", visible=False)
@@ -298,70 +297,66 @@ def _environment() -> Any:
 
 
 def render_html(
-    analysis: Analysis, profile: Profile, images: list[str] | None = None, images_note: str = NO_PICTURES
+    report: Report,
+    analysis: Analysis,
+    profile: Profile,
+    images: list[str] | None = None,
+    images_note: str = NO_PICTURES,
 ) -> str:
     """The page as a string. images: a data: URI per fault (from key_frames), or None without video."""
     from markupsafe import Markup
 
-    data = report.to_dict(analysis, profile)
     key_times = [float(analysis.timestamps[key_frame_index(f, analysis)]) for f in analysis.faults]
     faults = [
         {
-            **f,
+            **f.model_dump(),
             "n": n,
-            "label": label(f["code"]),
+            "label": label(f.code),
             "image": (images[n - 1] if images else ""),
             "key_s": key_times[n - 1],
             "which": _which(f),
         }
-        for n, f in enumerate(data["faults"], start=1)
+        for n, f in enumerate(report.faults, start=1)
     ]
     context = {
-        "d": data,
-        "name": Path(analysis.source).name or "pose track",
+        "d": report,
+        "name": Path(report.source).name or "pose track",
         "faults": faults,
         "images_note": "" if images is not None else images_note,
-        "checklist": checklist(data, profile),
+        "checklist": checklist(report, profile),
         "hip_svg": Markup(hip_plot(analysis, profile, key_times)),
-        "tempo_svg": Markup(tempo_plot(data)) if data["reps"] else "",
+        "tempo_svg": Markup(tempo_plot(report)) if report.reps else "",
         "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").get("enabled") else None,
-        "angles_readable": "incomplete_lockout" not in analysis.not_measurable,
-        "several_sets": len(data["sets"]) > 1,
-        "rep_ranges": rep_ranges(data, profile),
+        "angles_readable": report.angles_readable,
+        "several_sets": len(report.sets) > 1,
+        "rep_ranges": rep_ranges(report, profile),
     }
     return _environment().get_template("report.html.j2").render(**context)
 
 
-def rep_ranges(data: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:
+def rep_ranges(report: Report, profile: Profile) -> list[dict[str, Any]]:
     """The guide's rep ranges, each marked when the report names it as a goal of the set (or a set)."""
-    named = set(data["summary"]["rep_range_goals"]) | {g for s in data["sets"] for g in s["rep_range_goals"]}
+    named = set(report.summary.rep_range_goals) | {g for s in report.sets for g in s.rep_range_goals}
     texts = [rep_goals(r["min"], [r])[0] for r in profile.rep_ranges]  # worded as the report words them
     return [{"text": t, "hit": t in named} for t in texts]
 
 
-def _which(fault: dict[str, Any]) -> str:
-    reps = fault.get("reps") or [fault["rep"]]
+def _which(fault: FaultReport) -> str:
+    reps = fault.covered
     return f"reps {reps[0]}–{reps[-1]}" if len(reps) > 1 else f"rep {reps[0]}"
 
 
 def write_html(
     path: str | Path,
+    report: Report,
     analysis: Analysis,
     profile: Profile,
     track: PoseTrack | None = None,
     clip: str | Path | None = None,
     frames: ClipFrames | None = None,
 ) -> None:
-    """Render and write atomically (temp file, then rename). Key frames need the clip (or its
-    frames, see frames.py) and its track."""
+    """Render and write atomically. Key frames need the clip (or its frames, see frames.py) and
+    its track."""
     pictures = (clip is not None or frames is not None) and track is not None
     images = key_frames(clip, track, analysis, profile, frames=frames) if pictures else None
-    text = render_html(analysis, profile, images)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, render_html(report, analysis, profile, images))

@@ -149,6 +149,15 @@ def _capture(p: Path) -> cv2.VideoCapture:
         log.setLogLevel(previous)
 
 
+def frame_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of the stored frames, from the container's figures (nothing is decoded)."""
+    cap = _capture(check_path(path))
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    finally:
+        cap.release()
+
+
 def _valid_fps(fps: float) -> bool:
     return math.isfinite(fps) and FPS_RANGE[0] <= fps <= FPS_RANGE[1]
 

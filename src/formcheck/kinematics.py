@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import median_filter
 
 from .track import Landmark
 
@@ -139,8 +140,6 @@ def working_leg_by_frame(
     """Per frame, the planted leg of a single-leg set ("left"/"right"), from which knee is bent
     more (the free leg is held much straighter). The knee gap is median-filtered over window_s so
     a rep's own swing does not flip it; frames with no clear gap take the nearest clear label."""
-    from scipy.ndimage import median_filter
-
     knees = {
         name: knee_angle(image[:, h, :2], image[:, k, :2], image[:, a, :2])
         for name, (_, h, k, a) in SIDES.items()

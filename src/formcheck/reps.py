@@ -16,7 +16,7 @@ split or drop a rep but never invent one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -306,8 +306,6 @@ def _link_bottom_pauses(reps: list[Rep], sr: _Series) -> list[Rep]:
     Only when the next drive follows in the same usable stretch: the last rep's bottom is
     the end of the set, not a pause.
     """
-    from dataclasses import replace
-
     out = []
     for i, rep in enumerate(reps):
         nxt = reps[i + 1] if i + 1 < len(reps) else None

@@ -7,7 +7,7 @@ visibility, so downstream stages never need a separate "missing" structure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
 
@@ -53,6 +53,14 @@ class Landmark(IntEnum):
     RIGHT_HEEL = 30
     LEFT_FOOT_INDEX = 31
     RIGHT_FOOT_INDEX = 32
+
+
+@dataclass(frozen=True)
+class Truncation:
+    """A clip that ended early: frames decoded against those its container advertised."""
+
+    decoded: int
+    advertised: int | None
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,23 @@ class PoseTrack:
     @property
     def duration(self) -> float:
         return self.n_frames / self.fps
+
+    @property
+    def truncation(self) -> Truncation | None:
+        """How much of the clip decoded, when it ended before its advertised length."""
+        if not self.meta.get("truncated"):
+            return None
+        return Truncation(
+            decoded=int(self.meta.get("frames_decoded", self.n_frames)),
+            advertised=self.meta.get("frames_advertised"),
+        )
+
+    def renamed(self, source: str) -> PoseTrack:
+        """The track as if read from `source` (a cached or shipped copy names another path)."""
+        meta = dict(self.meta)
+        if isinstance(meta.get("video"), dict):
+            meta["video"] = {**meta["video"], "path": source}
+        return replace(self, source=source, meta=meta)
 
     def save(self, path: str | Path) -> None:
         """Write the track as a compressed .npz (atomic: temp file then rename)."""

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from formcheck.errors import UsageError
+
+from .session import LiveOptions, start_session
+
 
 def _positive_float(text: str) -> float:
     try:
@@ -93,11 +97,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .session import LiveOptions, start_session
-
     if args.realtime and not args.source:
-        from formcheck.cli import UsageError
-
         raise UsageError("--realtime needs --source CLIP (a camera is always real time)")
     options = LiveOptions(
         variant=args.variant,

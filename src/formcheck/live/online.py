@@ -22,7 +22,6 @@ from formcheck.analysis import Analysis
 from formcheck.checks import Fault, lockout_limit, overextension_limit
 from formcheck.errors import FormcheckError
 from formcheck.profiles import Profile
-from formcheck.report import faults_by_rep
 from formcheck.variants import analyze_variant
 
 from .recorder import TrackRecorder
@@ -114,7 +113,7 @@ class LiveAnalyzer:
         return verdicts
 
     def _ledger(self, analysis: Analysis, previous: dict[int, LiveRep]) -> list[LiveRep]:
-        by_rep = faults_by_rep(analysis)
+        by_rep = analysis.faults_by_rep()
         out = list(self.frozen)
         for rep in analysis.reps:
             number = len(self.frozen) + rep.index

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from formcheck import __version__, report
+from formcheck import __version__
 from formcheck.errors import FormcheckError
+from formcheck.report import render_text
 from formcheck.track import PoseTrack
 
 if TYPE_CHECKING:
@@ -92,8 +93,8 @@ def session_doc(
 def summary_text(s: LiveSession, result: SessionResult, report_error: str | None) -> str:
     doc = result.doc
     lines = []
-    if result.analysis is not None and result.profile is not None:
-        lines.append(report.render_text(result.analysis, result.profile).rstrip("\n"))
+    if result.analysed is not None:
+        lines.append(render_text(result.analysed.report).rstrip("\n"))
     elif not doc["set"]["counting_started"]:
         why = "; ".join(doc["setup_advice_at_end"]) or "the start position was never held"
         lines.append(f"no set: counting never started ({why})")

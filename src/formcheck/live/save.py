@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from formcheck.analysis import Analysis
 from formcheck.errors import FormcheckError
-from formcheck.profiles import Profile
+from formcheck.report import Report, write_json
 from formcheck.track import PoseTrack
 
 SESSION_SCHEMA = "formcheck.live-session/1"
@@ -49,11 +48,9 @@ def save_track(folder: Path, track: PoseTrack) -> Path:
     return path
 
 
-def save_report(folder: Path, analysis: Analysis, profile: Profile) -> Path:
-    from formcheck.report import write_json
-
+def save_report(folder: Path, report: Report) -> Path:
     path = folder / "report.json"
-    write_json(path, analysis, profile)
+    write_json(path, report)
     return path
 
 

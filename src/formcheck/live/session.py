@@ -24,11 +24,11 @@ from typing import TextIO
 
 import numpy as np
 
-from formcheck.analysis import Analysis
-from formcheck.errors import FormcheckError, TruncatedVideo
-from formcheck.pose import PoseBackend
-from formcheck.profiles import Profile, load_profile
-from formcheck.variants import AUTO, analyze_variant
+from formcheck import pipeline
+from formcheck.errors import FormcheckError, TruncatedVideo, UsageError
+from formcheck.pose import MediaPipePoseBackend, PoseBackend
+from formcheck.profiles import ProfileError, load_profile
+from formcheck.variants import AUTO
 
 from . import save
 from .audio import AudioOut
@@ -37,11 +37,11 @@ from .coach import Coach
 from .cues import CuePolicy
 from .display import BANNER_SHOW_S, CUE_SHOW_S, Hud, Overlay, Window
 from .online import LiveAnalyzer, hip_angle, live_phase, nearer_side
-from .pipeline import Processed, Processor
+from .processor import Processed, Processor
 from .recorder import TrackRecorder
 from .report import session_doc, summary_text
 from .setup import SetupCheck, SetupStatus
-from .sources import Source
+from .sources import Source, open_source
 
 PHASE_FRAMES = 8  # newest displayed hip angles the phase guess reads
 
@@ -64,8 +64,7 @@ class SessionResult:
     folder: Path
     ended_by: str  # quit, interrupted, end_of_clip, camera_lost, error
     doc: dict
-    analysis: Analysis | None = None
-    profile: Profile | None = None
+    analysed: pipeline.Result | None = None  # the set's analysis and report (None: no set counted)
     error: FormcheckError | None = None  # what to exit with after saving (camera lost, ...)
     text: str = ""
 
@@ -244,20 +243,20 @@ class LiveSession:
         arm = self.analyzer.set_start
         track = self.recorder.track(arm or 0)
         error = self._ending_error()
-        analysis = profile = None
+        analysed: pipeline.Result | None = None
         report_error = None
         save.save_track(self.folder, track)
         if arm is not None:
             try:
-                analysis, profile, _ = analyze_variant(track, self.opt.variant)
-                save.save_report(self.folder, analysis, profile)
+                analysed = pipeline.run_track(track, pipeline.Settings(variant=self.opt.variant))
+                save.save_report(self.folder, analysed.report)
             except FormcheckError as exc:
                 report_error = str(exc)
                 error = error or exc
         doc = session_doc(self, ended_by, arm, track, report_error, error)
         save.save_session(self.folder, doc)
         self.recorder.discard_spool()
-        result = SessionResult(self.folder, ended_by, doc, analysis, profile, error)
+        result = SessionResult(self.folder, ended_by, doc, analysed, error)
         result.text = summary_text(self, result, report_error)
         return result
 
@@ -319,12 +318,6 @@ def start_session(
 ) -> SessionResult:
     """Check the variant, open the source, the window and the model (each failing with one
     clear error before anything is recorded), then run the session."""
-    from formcheck.cli import UsageError
-    from formcheck.pose import MediaPipePoseBackend
-    from formcheck.profiles import ProfileError
-
-    from .sources import open_source
-
     if options.variant != AUTO:
         try:
             load_profile(options.variant)

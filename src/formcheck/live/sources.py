@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from formcheck.errors import CameraUnavailable, SourceLost
+from formcheck.io import open_video
+from formcheck.pose import native_stderr_silenced
 
 DEFAULT_CAMERA_FPS = 30.0
 FIRST_FRAME_TIMEOUT_S = 5.0  # a camera that opens but sends nothing for this long is not working
@@ -65,8 +68,6 @@ class ClipSource:
     def __init__(
         self, path: str | Path, realtime: bool = True, loop: bool = False, fps: float | None = None
     ) -> None:
-        from formcheck.io import open_video
-
         self.path = str(path)
         self._open = lambda: open_video(path, fps=fps)
         self._reader = self._open()  # validates the file now: bad input fails before any thread
@@ -124,10 +125,6 @@ class CameraSource:
     realtime = True
 
     def __init__(self, index: int, width: int = 640, height: int = 480) -> None:
-        import cv2
-
-        from formcheck.pose import native_stderr_silenced
-
         self.index = index
         self.name = f"camera {index}"
         log = cv2.utils.logging

@@ -1,16 +1,20 @@
-"""`formcheck serve`: the coach web app. Only argument parsing here; the app is imported when it runs."""
+"""`formcheck serve`: the coach web app's command: its options, the checks before the server starts."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import uvicorn
+from sqlalchemy.engine import make_url
 
 from ..errors import FormcheckError
-
-if TYPE_CHECKING:
-    from .settings import WebSettings
+from ..pose import find_model
+from .app import create_app
+from .db import Database
+from .settings import WebSettings, from_env
 
 
 class ServeError(FormcheckError):
@@ -89,8 +93,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .settings import from_env
-
     settings = from_env(
         args.data,
         args.database_url,
@@ -102,10 +104,6 @@ def run(args: argparse.Namespace) -> int:
     )
     _check(settings)
     _check_port(args.host, args.port)
-    import uvicorn
-
-    from .app import create_app
-
     print(
         f"formcheck serve: http://{_shown_host(args.host)}:{args.port}/  data: {settings.data_dir}"
         f"  database: {_redacted(settings.db_url)}",
@@ -123,9 +121,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _check(settings: WebSettings) -> None:
     """Fail with one line before the server starts: unwritable data dir, bad database URL, no model."""
-    from ..pose import find_model
-    from .db import Database
-
     try:
         settings.prepare()
     except OSError as exc:
@@ -147,8 +142,6 @@ def _check(settings: WebSettings) -> None:
 
 def _check_port(host: str, port: int) -> None:
     """A port already taken is one line now, not uvicorn's log of the failed bind."""
-    import socket
-
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -168,8 +161,6 @@ def _shown_host(host: str) -> str:
 
 def _redacted(url: str) -> str:
     """The URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:

@@ -15,7 +15,7 @@ from ..html_report import label
 from .charts import Series, trend_svg
 from .db import Job
 from .intake import AppContext, accept
-from .schemas import job_out, parse_faults
+from .schemas import job_out
 from .storage import UploadError
 
 router = APIRouter(include_in_schema=False)
@@ -33,7 +33,6 @@ def _num(v: Any, digits: int = 1, unit: str = "") -> str:
 templates.env.filters["when"] = _when
 templates.env.filters["num"] = _num
 templates.env.filters["label"] = label
-templates.env.globals["parse_faults"] = parse_faults
 
 
 def ctx_of(request: Request) -> AppContext:
@@ -87,7 +86,7 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
     ctx = ctx_of(request)
     job = _job(request, job_id)
     position = ctx.db.queue_position(job) if job.status == "queued" else None
-    return render(request, "job.html", job=job, info=job_out(job, position), faults=parse_faults(job.faults))
+    return render(request, "job.html", job=job, info=job_out(job, position), faults=job.faults or {})
 
 
 @router.post("/jobs/{job_id}/retry")

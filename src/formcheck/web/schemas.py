@@ -84,15 +84,6 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-def parse_faults(text: str | None) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for item in (text or "").split(";"):
-        code, _, n = item.partition(":")
-        if code and n.isdigit():
-            out[code] = int(n)
-    return out
-
-
 def job_links(job: Job) -> dict[str, str]:
     links = {"page": f"/jobs/{job.uid}", "api": f"/api/jobs/{job.uid}", "clip": f"/jobs/{job.uid}/clip"}
     if job.status == DONE:
@@ -114,7 +105,7 @@ def job_out(job: Job, queue_position: int | None = None) -> JobOut:
             mean_top_pause_s=job.mean_top_pause_s,
             score=job.score,
             duration_s=job.duration_s,
-            faults=parse_faults(job.faults),
+            faults=dict(job.faults or {}),
         )
     return JobOut(
         id=job.uid,

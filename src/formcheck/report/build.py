@@ -1,0 +1,200 @@
+"""Analysis (+ its profile) -> the typed Report: rounding, set/rep scores, the summary. Pure."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict
+
+from .. import __version__
+from ..analysis import Analysis
+from ..profiles import Profile
+from ..scoring import Score
+from ..sets import rep_goals as _set_rep_goals
+from .model import (
+    ClipFacts,
+    Deduction,
+    FaultReport,
+    Measurement,
+    RejectedCycle,
+    Report,
+    RepReport,
+    ScoreReport,
+    SetReport,
+    Sides,
+    Summary,
+    Unusable,
+    VariantGuess,
+    VariantInfo,
+)
+
+HIP_ANGLE = "signed shoulder-hip-knee, image plane, MediaPipe reading (180 = straight line)"
+
+
+def _num(x: float | None, nd: int = 2) -> float | None:
+    """Round for output; NaN and None become null (JSON has no NaN)."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return round(float(x), nd)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _sd(values: list[float]) -> float | None:
+    if len(values) < 2:
+        return None
+    m = sum(values) / len(values)
+    return math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+
+def rep_goals(count: int, profile: Profile) -> list[str]:
+    """The guide's rep-range goals this count falls in (ranges overlap, so maybe several)."""
+    return _set_rep_goals(count, profile.rep_ranges)
+
+
+def score_report(score: Score | None) -> ScoreReport | None:
+    if score is None:
+        return None
+    return ScoreReport(
+        score=_num(score.score, 1),
+        base=_num(score.base, 1),
+        deductions=[Deduction(**asdict(d)) for d in score.deductions],
+        not_scored=dict(score.not_scored),
+    )
+
+
+def summary(analysis: Analysis, profile: Profile) -> Summary:
+    reps = analysis.reps
+    by_code = Counter(f.code for f in analysis.faults)
+    bottoms = [r.bottom_hip_deg for r in reps]
+    return Summary(
+        rep_count=len(reps),
+        complete_reps=sum(r.complete for r in reps),
+        # the guide's ranges are per set: with several sets see sets[].rep_range_goals
+        rep_range_goals=rep_goals(len(reps), profile) if len(analysis.sets) <= 1 else [],
+        mean_up_s=_num(_mean([r.up_s for r in reps])),
+        mean_top_pause_s=_num(_mean([r.top_pause_s for r in reps])),
+        mean_down_s=_num(_mean([r.down_s for r in reps])),
+        mean_bottom_pause_s=_num(_mean([r.bottom_pause_s for r in reps])),
+        mean_top_hip_deg=_num(_mean([r.top_hip_deg for r in reps]), 1),
+        min_top_hip_deg=_num(min((r.top_hip_deg for r in reps), default=None), 1),
+        mean_bottom_hip_deg=_num(_mean(bottoms), 1),
+        bottom_hip_sd_deg=_num(_sd(bottoms), 1),
+        fault_counts=dict(sorted(by_code.items())),
+        reps_with_faults=sorted({f.rep for f in analysis.faults}),
+        usable_fraction=_num(analysis.usable_fraction, 3),
+        set_count=len(analysis.sets),
+        score=_num(analysis.scores.overall, 1),
+    )
+
+
+def _sets(analysis: Analysis) -> list[SetReport]:
+    scores = analysis.scores.sets
+    return [
+        SetReport(
+            set=s.index,
+            reps=list(s.reps),
+            rep_count=s.rep_count,
+            start_s=_num(s.start_s, 3),
+            end_s=_num(s.end_s, 3),
+            rest_before_s=_num(s.rest_before_s, 2),
+            rep_range_goals=list(s.rep_range_goals),
+            vs_previous={k: _num(v, 2) for k, v in s.vs_previous.items()},
+            score=score_report(scores[i] if i < len(scores) else None),
+        )
+        for i, s in enumerate(analysis.sets)
+    ]
+
+
+def _codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for f in analysis.faults:
+        for rep in f.reps or (f.rep,):
+            codes = out.setdefault(rep, [])
+            if f.code not in codes:
+                codes.append(f.code)
+    return out
+
+
+def _reps(analysis: Analysis) -> list[RepReport]:
+    codes = _codes_by_rep(analysis)
+    return [
+        RepReport(
+            rep=r.index,
+            leg=r.leg,
+            start_s=_num(r.start_s, 3),
+            end_s=_num(r.end_s, 3),
+            bottom_hip_deg=_num(r.bottom_hip_deg, 1),
+            top_hip_deg=_num(r.top_hip_deg, 1),
+            up_s=_num(r.up_s),
+            top_pause_s=_num(r.top_pause_s),
+            down_s=_num(r.down_s),
+            bottom_pause_s=_num(r.bottom_pause_s),
+            top_knee_deg=_num(r.top_knee_deg, 1),
+            top_shin_deg=_num(r.top_shin_deg, 1),
+            top_torso_deg=_num(r.top_torso_deg, 1),
+            complete=r.complete,
+            faults=codes.get(r.index, []),
+            score=score_report(analysis.scores.reps.get(r.index)),
+        )
+        for r in analysis.reps
+    ]
+
+
+def _measurement(analysis: Analysis, profile: Profile) -> Measurement:
+    rc = profile.reps
+    return Measurement(
+        view=analysis.view.view,
+        view_confidence=_num(analysis.view.confidence, 2),
+        not_measurable=dict(analysis.not_measurable),
+        partly_measurable=dict(analysis.partly_measurable),
+        side=analysis.side.side,
+        side_reason=analysis.side.reason,
+        single_leg=analysis.side.single_leg,
+        hip_angle=HIP_ANGLE,
+        model_hip_bias_deg=profile.model_hip_bias_deg,
+        hysteresis_deg=[_num(analysis.low_threshold, 1), _num(analysis.high_threshold, 1)],
+        phases=(
+            f"up / top pause / down / bottom pause: a pause is where the hips are both within"
+            f" {rc.band_frac:.0%} of the rep's range (at least {rc.band_min_deg:g} deg) of its top or"
+            f" bottom and nearly still (slower than {rc.hold_speed_frac:.0%} of the rep's peak hip"
+            f" speed, or {rc.hold_speed_min_dps:g} deg/s)"
+        ),
+    )
+
+
+def build_report(analysis: Analysis, profile: Profile) -> Report:
+    """The whole report of one analysed clip."""
+    guess = analysis.variant_detected
+    return Report(
+        formcheck_version=__version__,
+        source=analysis.source,
+        variant=VariantInfo(
+            name=analysis.variant,
+            title=analysis.variant_title,
+            detected=VariantGuess(**guess) if guess else None,
+        ),
+        clip=ClipFacts(
+            frames=analysis.n_frames,
+            fps=_num(analysis.fps, 3),
+            duration_s=_num(analysis.duration_s, 3),
+            detected_fraction=_num(analysis.detected_fraction, 3),
+            usable_fraction=_num(analysis.usable_fraction, 3),
+            truncated=analysis.truncated,
+            analysed_fps=_num(analysis.fps, 3),
+            frame_stride=analysis.frame_stride,
+            source_fps=_num(analysis.fps * analysis.frame_stride, 3),
+        ),
+        measurement=_measurement(analysis, profile),
+        reps=_reps(analysis),
+        sets=_sets(analysis),
+        sides=Sides(**analysis.sides) if analysis.sides else None,
+        faults=[FaultReport(**{**asdict(f), "reps": list(f.reps)}) for f in analysis.faults],
+        unusable=[Unusable(start_s=_num(s.start_s, 3), end_s=_num(s.end_s, 3), reason=s.reason)
+                  for s in analysis.unusable],
+        rejected_cycles=[RejectedCycle(time_s=_num(t, 3), why=why) for t, why in analysis.rejected],
+        summary=summary(analysis, profile),
+    )

@@ -1,0 +1,245 @@
+"""The typed report: what one analysed clip tells a coach, as validated data.
+
+Every output renders from a `Report`: the JSON (schema formcheck.report/1, this model dumped field
+by field), the CSV, the terminal text, the HTML page, the web app's pages and database rows, the
+live summary. A report read back from disk (batch's earlier results, the web app's files) is
+validated into the same model, so no consumer picks a dict apart.
+
+Keys added within formcheck.report/1 (removing or renaming one bumps the schema):
+
+- faults[].reps: every rep a finding covers (set-level findings such as fatigue_drift cover
+  several; faults[].rep is the first of them).
+- measurement.partly_measurable: fault code -> what part of it was not judged, and why.
+- reps[].score and sets[].score: {"score" 0-100, "base", "deductions": [{"code", "severity",
+  "points", "why"}], "not_scored": {code: why}}; a rep's base is 100, a set's the mean of its reps.
+- sets: the clip split at rests (profile sets.min_rest_s), the first rep of each set against the
+  last reps of the one before ("vs_previous": {"top" deg lower, "depth" deg shallower, "up" ratio}).
+- summary.score (rep-weighted mean of the set scores), summary.set_count; with several sets
+  summary.rep_range_goals is empty (the guide's ranges are per set, see sets[]).
+- clip.frame_stride, clip.source_fps, clip.analysed_fps: a clip above 30 fps is analysed at every
+  k-th frame (k = frame_stride; 1 with --every-frame); clip.frames and clip.fps keep meaning the
+  frames analysed and their rate (analysed_fps), source_fps is the clip's own rate.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REPORT_SCHEMA = "formcheck.report/1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VariantGuess(_Model):
+    name: str
+    confidence: float
+    reason: str
+
+
+class VariantInfo(_Model):
+    name: str
+    title: str
+    detected: VariantGuess | None = None  # None when the user named the variant
+
+
+class ClipFacts(_Model):
+    frames: int  # analysed: with a frame stride k, about 1/k of the clip's
+    fps: float | None  # the analysed rate (analysed_fps)
+    duration_s: float | None
+    detected_fraction: float | None
+    usable_fraction: float | None
+    truncated: bool
+    # defaults: reports written before the frame stride read back as every frame analysed
+    analysed_fps: float | None = None
+    frame_stride: int = 1
+    source_fps: float | None = None
+
+
+class Measurement(_Model):
+    view: str
+    view_confidence: float | None
+    not_measurable: dict[str, str]  # fault code -> why this view cannot show it
+    partly_measurable: dict[str, str]  # fault code -> what part was not judged, and why
+    side: str
+    side_reason: str
+    single_leg: bool
+    hip_angle: str
+    model_hip_bias_deg: float
+    hysteresis_deg: list[float | None]
+    phases: str
+
+
+class Deduction(_Model):
+    code: str
+    severity: str
+    points: float
+    why: str
+
+
+class ScoreReport(_Model):
+    score: float | None
+    base: float | None
+    deductions: list[Deduction]
+    not_scored: dict[str, str]
+
+
+class RepReport(_Model):
+    rep: int
+    leg: str | None
+    start_s: float | None
+    end_s: float | None
+    bottom_hip_deg: float | None
+    top_hip_deg: float | None
+    up_s: float | None
+    top_pause_s: float | None
+    down_s: float | None
+    bottom_pause_s: float | None
+    top_knee_deg: float | None
+    top_shin_deg: float | None
+    top_torso_deg: float | None
+    complete: bool
+    faults: list[str]
+    score: ScoreReport | None
+
+
+class SetReport(_Model):
+    set: int
+    reps: list[int]
+    rep_count: int
+    start_s: float | None
+    end_s: float | None
+    rest_before_s: float | None
+    rep_range_goals: list[str]
+    vs_previous: dict[str, float | None]
+    score: ScoreReport | None
+
+
+class SideFigures(_Model):
+    reps: int
+    top_hip_deg: float | None
+    range_deg: float | None
+    up_s: float | None
+    down_s: float | None
+
+
+class Sides(_Model):
+    """Single-leg work on both legs: each leg's figures and where they differ beyond the limits."""
+
+    left: SideFigures
+    right: SideFigures
+    imbalances: list[str]
+
+
+class FaultReport(_Model):
+    code: str
+    severity: Literal["minor", "moderate", "major"]
+    rep: int
+    start_s: float
+    end_s: float
+    measured: float
+    limit: float
+    unit: str
+    comparison: str
+    message: str
+    guide_says: str
+    checklist: str
+    cue: str
+    reps: list[int]
+
+    @property
+    def covered(self) -> list[int]:
+        """Every rep the finding covers."""
+        return self.reps or [self.rep]
+
+
+class Unusable(_Model):
+    start_s: float | None
+    end_s: float | None
+    reason: str
+
+
+class RejectedCycle(_Model):
+    time_s: float | None
+    why: str
+
+
+class Summary(_Model):
+    rep_count: int
+    complete_reps: int
+    rep_range_goals: list[str]
+    mean_up_s: float | None
+    mean_top_pause_s: float | None
+    mean_down_s: float | None
+    mean_bottom_pause_s: float | None
+    mean_top_hip_deg: float | None
+    min_top_hip_deg: float | None
+    mean_bottom_hip_deg: float | None
+    bottom_hip_sd_deg: float | None
+    fault_counts: dict[str, int]
+    reps_with_faults: list[int]
+    usable_fraction: float | None
+    set_count: int
+    score: float | None
+
+
+class Report(_Model):
+    # "schema" would shadow a BaseModel attribute: the field is schema_, "schema" in the JSON
+    schema_: str = Field(default=REPORT_SCHEMA, alias="schema")
+    formcheck_version: str
+    source: str
+    variant: VariantInfo
+    clip: ClipFacts
+    measurement: Measurement
+    reps: list[RepReport]
+    sets: list[SetReport]
+    sides: Sides | None
+    faults: list[FaultReport]
+    unusable: list[Unusable]
+    rejected_cycles: list[RejectedCycle]
+    summary: Summary
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def as_json_dict(self) -> dict:
+        """The formcheck.report/1 document (plain JSON types, keys in the documented order)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_json_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json_dict(cls, data: dict) -> Report:
+        """A formcheck.report/1 document (other top-level keys, e.g. batch's block, are left out).
+        Raises pydantic.ValidationError for anything else."""
+        if data.get("schema") != REPORT_SCHEMA:
+            raise ValueError(f"not a {REPORT_SCHEMA} document (schema {data.get('schema')!r})")
+        known = {f.alias or name for name, f in cls.model_fields.items()}
+        return cls.model_validate({k: v for k, v in data.items() if k in known})
+
+    @property
+    def truncated(self) -> bool:
+        return self.clip.truncated
+
+    @property
+    def angles_readable(self) -> bool:
+        """The hip angle could be read (not filmed from the feet)."""
+        return "incomplete_lockout" not in self.measurement.not_measurable
+
+    def faults_by_rep(self) -> dict[int, list[FaultReport]]:
+        """Each rep's faults; a set-level fault counts for every rep it names."""
+        out: dict[int, list[FaultReport]] = {}
+        for f in self.faults:
+            for rep in f.covered:
+                out.setdefault(rep, []).append(f)
+        return out
+
+    def rep_score(self, rep: int) -> float | None:
+        for r in self.reps:
+            if r.rep == rep:
+                return None if r.score is None else r.score.score
+        return None
