@@ -233,6 +233,39 @@ def bench_pictures(clip: Path, rounds: int) -> None:
     print(f"  load average after: {_load()}")
 
 
+SPLIT_JOB = """
+import json, os, tempfile, time
+from formcheck import pipeline
+from formcheck.frames import SpillFrames
+from formcheck.pose import extract_track
+import mediapipe
+clip, out = {clip!r}, tempfile.mkdtemp()
+settings = pipeline.Settings()
+t = {{}}
+s = time.perf_counter(); extract_track(clip); t["pose pass"] = time.perf_counter() - s
+with SpillFrames() as spill:
+    s = time.perf_counter(); track = extract_track(clip, sink=spill)
+    t["pose pass keeping the frames"] = time.perf_counter() - s
+    result = pipeline.run_track(track, settings)
+    for name, outputs in (("HTML page", pipeline.Outputs(html=os.path.join(out, "r.html"))),
+                          ("annotated clip", pipeline.Outputs(annotate=os.path.join(out, "a.mp4")))):
+        s = time.perf_counter(); pipeline.write_pictures(result, outputs, clip, spill=spill)
+        t[name + " from the kept frames"] = time.perf_counter() - s
+    s = time.perf_counter(); pipeline.write_pictures(result, outputs, clip)
+    t["annotated clip decoding again"] = time.perf_counter() - s
+    t["kept frames, GB on disk"] = spill.count * spill.width * spill.height * 3 / 1e9
+print(json.dumps(t))
+"""
+
+
+def picture_split(clip: Path) -> None:
+    """Where the extra time goes, one stage at a time in one process (one run, not a median)."""
+    split = _run_child(SPLIT_JOB.format(clip=str(clip)))
+    print("  split of one run, stage by stage (s):")
+    for name, value in split.items():
+        print(f"    {name:38s} {value:6.2f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("clip", nargs="?", type=Path, help="--throughput: the clip")
@@ -253,6 +286,7 @@ def main() -> int:
     if args.only != "a":
         if args.clip720.exists():
             bench_pictures(args.clip720, args.rounds)
+            picture_split(args.clip720)
         else:
             print(f"(b) skipped: {args.clip720} not found (pass --clip720)")
     return 0
