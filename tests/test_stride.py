@@ -178,3 +178,31 @@ def test_strided_annotation_draws_every_frame_with_the_nearest_pose(lockout_set,
     assert [strided.row_of(i) for i in range(6)] == [0, 1, 1, 2, 2, 3]
     assert strided.row_of(2 * n - 1) == n - 1 and strided.row_of(2 * n) == n  # past the track: nothing
     assert [data.row_of(i) for i in (0, 7, n)] == [0, 7, n]
+
+
+@pytest.mark.parametrize(
+    ("argv", "every_frame", "spill"),
+    [([], False, None), (["--every-frame"], True, None), (["--annotate", "A"], False, True),
+     (["--html", "H"], False, False)],
+)  # fmt: skip
+def test_analyze_passes_every_frame_and_a_spill_to_the_pose_pass(monkeypatch, tmp_path, argv, every_frame,
+                                                                 spill):
+    from formcheck import pipeline
+    from formcheck.cli import main
+
+    seen = {}
+
+    def fake_extract(path, **kw):
+        seen.update(kw)
+        raise SystemExit(0)  # stop after the pose pass: only what it was given matters here
+
+    monkeypatch.setattr(pipeline, "extract_track", fake_extract)
+    monkeypatch.setattr(pipeline, "check_frame_size", lambda *a, **k: None)
+    argv = [str(tmp_path / a) if a in ("A", "H") else a for a in argv]
+    with pytest.raises(SystemExit):
+        main(["analyze", "clip.mp4", *argv])
+    assert seen["every_frame"] is every_frame
+    if spill is None:
+        assert seen["sink"] is None
+    else:  # --annotate keeps every frame, --html only the analysed ones (its key frames)
+        assert isinstance(seen["sink"], SpillFrames) and seen["sink"].every_frame is spill
