@@ -206,3 +206,16 @@ def test_analyze_passes_every_frame_and_a_spill_to_the_pose_pass(monkeypatch, tm
         assert seen["sink"] is None
     else:  # --annotate keeps every frame, --html only the analysed ones (its key frames)
         assert isinstance(seen["sink"], SpillFrames) and seen["sink"].every_frame is spill
+
+
+def test_spill_of_a_truncated_clip_stops_where_a_single_reader_stops(make_video):
+    from test_io import move_index_first
+
+    path = make_video(n_frames=400, size=(96, 64), fps=30.0)
+    move_index_first(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.5)])
+    with SpillFrames() as spill, pytest.warns(UserWarning, match="of 400 advertised frames"):
+        track = pose.extract_track(path, backend_factory=StripBackend, workers=3, sink=spill)
+    assert track.meta["truncated"] and 0 < spill.count == track.meta["frames_decoded"] < 400
+    assert spill.count == sum(1 for _ in FileFrames(path))

@@ -180,6 +180,11 @@ class SpillFrames:
         with self._lock:
             self.count = max(self.count, slot + 1)
 
+    def finish(self, frames: int) -> None:
+        """Only clip frames [0, frames) count: what a single reader of a truncated clip would give."""
+        with self._lock:
+            self.count = min(self.count, self._slot(frames - 1) + 1 if frames > 0 else 0)
+
     def _slot(self, index: int) -> int:
         return index if self.every_frame else index // self.stride
 

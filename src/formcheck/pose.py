@@ -86,6 +86,10 @@ class FrameSink(Protocol):
 
     def put(self, index: int, frame: np.ndarray) -> None: ...
 
+    def finish(self, frames: int) -> None:
+        """The clip's frames [0, frames) are the ones the track covers (a share after a
+        truncated one may have put later frames, which are to be dropped)."""
+
 
 def default_workers() -> int:
     """Parallel pose workers for one clip: the model runs on one core, so one per core."""
@@ -287,6 +291,8 @@ def extract_track(
         assert ending is not None
         truncated, message = ending.truncated, ending.truncation_message()
     n = sum(seg.done for seg in used)
+    if sink is not None:
+        sink.finish(n)
     if progress is not None and len(segments) > 1:
         progress(n, info.frame_count)
     if truncated:
