@@ -21,7 +21,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .io import VideoInfo, open_video
+from .io import VideoInfo, open_video, prefetch
 
 MAX_SIDE = 960  # annotate.MAX_SIDE: the annotated clip's longer side (see there)
 MIN_SIDE = 480
@@ -96,8 +96,6 @@ class FileFrames:
         self.width, self.height, self.scale = output_size(info.width, info.height, max_side, min_side)
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
-        from .io import prefetch
-
         with open_video(self.clip, fps=self._fps_override) as reader:
             sized = (to_output(f, self.width, self.height, self.scale) for f in reader)
             stream = prefetch(sized)  # decoding overlaps the caller's drawing and encoding
@@ -202,8 +200,6 @@ class SpillFrames:
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         if not self.every_frame:
             raise RuntimeError("this spill kept only the analysed frames")
-        from .io import prefetch
-
         stream = prefetch((self._read(i) for i in range(self.count)), depth=_READ_AHEAD)
         try:
             yield from enumerate(stream)
