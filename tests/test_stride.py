@@ -219,3 +219,31 @@ def test_spill_of_a_truncated_clip_stops_where_a_single_reader_stops(make_video)
         track = pose.extract_track(path, backend_factory=StripBackend, workers=3, sink=spill)
     assert track.meta["truncated"] and 0 < spill.count == track.meta["frames_decoded"] < 400
     assert spill.count == sum(1 for _ in FileFrames(path))
+
+
+def test_annotated_60fps_clip_keeps_every_frame_drawn_from_the_strided_track(lockout_set, tmp_path):
+    import cv2
+    from clips import frames_for as stick_frames
+
+    track, analysis, profile = lockout_set
+    clip = tmp_path / "in60.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 2 * track.fps,
+                             (track.width, track.height))  # fmt: skip
+    for frame in stick_frames(track):  # each analysed frame shown twice: a 60 fps clip of the same motion
+        writer.write(frame)
+        writer.write(frame)
+    writer.release()
+    strided = type(track)(**{**track.__dict__, "meta": {**track.meta, "frame_stride": 2}})
+    data = overlay_data(strided, analysis, profile)
+    assert data.stride == 2
+    with SpillFrames() as spill:
+        pose.extract_track(clip, backend=StripBackend(), sink=spill)
+        out = annotate.write_annotated(clip, tmp_path / "out.mp4", data, frames=spill)
+    assert out.frames == 2 * track.n_frames and float(out.fps) == 2 * track.fps
+    drawn = _decoded(tmp_path / "out.mp4")
+    plain = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in stick_frames(track)]
+    # the overlay is on the skipped frames too: the rep counter's box in the top-left corner is there
+    # on frame 2j+1 as on frame 2j (without it that corner differs from the input by x264's noise)
+    for j in range(0, track.n_frames, 17):
+        for i in (2 * j, 2 * j + 1):
+            assert np.abs(drawn[i][:40, :120].astype(int) - plain[j][:40, :120]).mean() > 15, i
