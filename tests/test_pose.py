@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck import errors, pose
+from formcheck import backends, errors, pose
 from formcheck.pose import MODEL_ENV, ReplayBackend, extract_track, find_model, load_track
 from formcheck.track import N_LANDMARKS, PoseTrack
 
@@ -71,9 +71,9 @@ def test_model_lookup_order(tmp_path, monkeypatch):
     monkeypatch.delenv(MODEL_ENV)
     packaged = tmp_path / "packaged.task"
     packaged.write_bytes(b"p")
-    monkeypatch.setattr(pose, "_packaged_model", lambda: packaged)
+    monkeypatch.setattr(backends, "_packaged_model", lambda: packaged)
     assert find_model() == packaged
-    monkeypatch.setattr(pose, "_packaged_model", lambda: None)
+    monkeypatch.setattr(backends, "_packaged_model", lambda: None)
     assert find_model() == MODEL  # a source checkout falls back to models/
 
 
@@ -84,8 +84,8 @@ def test_model_lookup_errors(tmp_path, monkeypatch):
     with pytest.raises(errors.ModelNotFound, match=MODEL_ENV):
         find_model()
     monkeypatch.delenv(MODEL_ENV)
-    monkeypatch.setattr(pose, "_packaged_model", lambda: None)
-    monkeypatch.setattr(pose, "_repo_model", lambda: tmp_path / "models" / "none.task")
+    monkeypatch.setattr(backends, "_packaged_model", lambda: None)
+    monkeypatch.setattr(backends, "_repo_model", lambda: tmp_path / "models" / "none.task")
     with pytest.raises(errors.ModelNotFound, match="no pose model"):
         find_model()
 
@@ -288,7 +288,8 @@ def test_real_clip_detection(clip, shared_videos, shared_track):
     rate = track.detected.mean()
     assert rate >= DETECTION_FLOOR_EXCEPTIONS.get(clip, DETECTION_FLOOR), f"{clip}: detected in {rate:.1%}"
     assert track.meta["detection_rate"] == pytest.approx(rate)
-    assert track.n_frames == track.meta["frames_advertised"] and not track.meta["truncated"]
+    assert track.meta["frames_decoded"] == track.meta["frames_advertised"] and not track.meta["truncated"]
+    assert track.n_frames == -(-track.meta["frames_decoded"] // track.meta["frame_stride"])
     hips = track.image[track.detected][:, 23:25, :2]  # left/right hip, pixels of the upright frame
     x, y = np.median(hips[..., 0]), np.median(hips[..., 1])
     assert 0 <= x <= track.width and 0 <= y <= track.height

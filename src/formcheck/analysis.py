@@ -44,6 +44,7 @@ class Analysis:
     knee: np.ndarray
     usable: np.ndarray
     truncated: bool = False  # the clip ended before its advertised length
+    frame_stride: int = 1  # every stride-th frame of the clip was analysed (fps is the analysed rate)
     view: kin.ViewEstimate = kin.ViewEstimate("side", 0.0, float("nan"))
     not_measurable: dict[str, str] = field(default_factory=dict)  # fault code -> why, in this view
     partly_measurable: dict[str, str] = field(default_factory=dict)  # fault code -> what was not judged
@@ -357,6 +358,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         knee=ang.knee,
         usable=usable,
         truncated=bool(track.meta.get("truncated", False)),
+        frame_stride=int(track.meta.get("frame_stride", 1)),
         view=view,
         not_measurable=found.not_measurable,
         partly_measurable=found.partly_measurable,

@@ -1,8 +1,13 @@
-"""The annotated clip: the input re-decoded, each frame drawn over (viz), encoded as H.264 MP4.
+"""The annotated clip: every frame of the input drawn over (viz), encoded as H.264 MP4.
 
 Same frame count and constant frame rate as the input, so the same duration; the file format is
-h264.py's (browser-playable). Decoding (a prefetch thread), drawing plus colour conversion (this
-thread) and encoding (a third, see h264.py) overlap.
+h264.py's (browser-playable). The frames are the pose pass's downscaled copy when it kept one
+(frames.SpillFrames), else the clip decoded again. Reading (a read-ahead thread), drawing plus
+colour conversion (this thread) and encoding (a third, see h264.py) overlap.
+
+The annotated clip is for watching on a phone or laptop: 960x540 is plenty (frames.MAX_SIDE), and
+encoding cost grows with pixels while the pose model's does not (a 720p clip annotated at 720p
+took ~35% of its analysis time).
 """
 
 from __future__ import annotations
@@ -16,15 +21,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .frames import MAX_SIDE, MIN_SIDE, ClipFrames, FileFrames, output_size, resize
 from .h264 import DEFAULT_CRF, DEFAULT_PRESET, ThreadEncoder, as_oserror, frame_rate
-from .io import open_video, prefetch
+from .io import open_video
 from .viz import FrameData, Layout, draw_frame
 
-# The annotated clip is for watching on a phone or laptop: 960x540 is plenty, and encoding cost
-# grows with pixels while the pose model's does not (a 720p clip annotated at 720p took ~35%
-# of its analysis time)
-MAX_SIDE = 960
-MIN_SIDE = 480  # a smaller clip is enlarged so the overlay's text stays readable
+__all__ = ["MAX_SIDE", "MIN_SIDE", "AnnotatedClip", "grab_frames", "output_size", "resize", "write_annotated"]
 
 
 @dataclass(frozen=True)
@@ -35,35 +37,6 @@ class AnnotatedClip:
     width: int
     height: int
     seconds: float  # wall time it took
-
-
-def output_size(
-    width: int, height: int, max_side: int = MAX_SIDE, min_side: int = MIN_SIDE
-) -> tuple[int, int, float]:
-    """Even (width, height) with the short side at least min_side (small clips are enlarged, for the
-    overlay's text) and the long side at most max_side (which wins), and the scale from input pixels.
-
-    yuv420p halves chroma in both directions, so x264 needs even sizes; an odd input kept at its
-    size is padded by a pixel rather than resampled (which would soften every frame)."""
-    scale = max(1.0, min_side / min(width, height))
-    scale = min(scale, max_side / max(width, height))
-    if abs(scale - 1.0) > 1e-9:
-        w, h = int(round(width * scale / 2)) * 2, int(round(height * scale / 2)) * 2
-        return max(w, 2), max(h, 2), scale
-    return width + width % 2, height + height % 2, 1.0
-
-
-def resize(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize for display, cheaply: OpenCV's area filter is fast only for whole-number factors
-    (4.5 ms for 720p -> 540p against 0.8 ms bilinear), so it does the whole-number part of a large
-    reduction (no aliasing) and bilinear the rest."""
-    h, w = frame.shape[:2]
-    k = min(w // width, h // height)
-    if k >= 2:
-        frame = cv2.resize(frame, (w // k, h // k), interpolation=cv2.INTER_AREA)
-    if frame.shape[:2] == (height, width):
-        return frame
-    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def grab_frames(clip: str | Path, indices: list[int], fps: float | None = None) -> dict[int, np.ndarray]:
@@ -92,36 +65,36 @@ def write_annotated(
     min_side: int = MIN_SIDE,
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
+    frames: ClipFrames | None = None,
 ) -> AnnotatedClip:
-    """Decode `clip` again (upright, as the pose pass saw it), draw `data` on every frame and write
-    the H.264 MP4 to out_path atomically. Raises OSError when the output cannot be written
-    (FFmpeg's own failures included), FormcheckError when the clip cannot be read."""
+    """Draw `data` on every frame of the clip and write the H.264 MP4 to out_path atomically.
+
+    The frames come from `frames` (the pose pass's copy, see frames.py) or, without it, from
+    decoding `clip` again (upright, as the pose pass saw it). Every frame of the input is written;
+    a frame the model skipped (frame stride) shows the nearest analysed pose. Raises OSError when
+    the output cannot be written (FFmpeg's own failures included), FormcheckError when the clip
+    cannot be read."""
     start = time.perf_counter()
-    with open_video(clip, fps=fps) as reader:
-        info = reader.info
-        width, height, scale = output_size(info.width, info.height, max_side, min_side)
-        pad = (height - info.height, width - info.width) if scale == 1.0 else (0, 0)
-        lay = Layout.for_size(width, height)
-        try:
-            sink = ThreadEncoder(out_path, width, height, info.fps, preset, crf)
-        except Exception as exc:
-            converted = as_oserror(exc)
-            if converted is exc:
-                raise
-            raise converted from exc
-        try:
-            with contextlib.closing(prefetch(reader)) as frames:  # closing() joins the decode thread
-                for i, frame in enumerate(frames):
-                    if scale != 1.0:
-                        frame = resize(frame, width, height)
-                    elif any(pad):
-                        frame = cv2.copyMakeBorder(frame, 0, pad[0], 0, pad[1], cv2.BORDER_REPLICATE)
-                    draw_frame(frame, i, data, lay, scale)
-                    sink.put(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420))
-        except BaseException:
-            sink.abort()
+    source = frames if frames is not None else FileFrames(clip, fps, max_side, min_side)
+    width, height, scale = source.width, source.height, source.scale
+    lay = Layout.for_size(width, height)
+    try:
+        sink = ThreadEncoder(out_path, width, height, source.fps, preset, crf)
+    except Exception as exc:
+        converted = as_oserror(exc)
+        if converted is exc:
             raise
-        written = sink.finish()  # cleans up after itself when it fails
+        raise converted from exc
+    try:
+        stream = iter(source)
+        with contextlib.closing(stream):  # closing() joins the read-ahead thread
+            for i, frame in stream:
+                draw_frame(frame, data.row_of(i), data, lay, scale)
+                sink.put(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420))
+    except BaseException:
+        sink.abort()
+        raise
+    written = sink.finish()  # cleans up after itself when it fails
     return AnnotatedClip(
-        str(out_path), written, frame_rate(info.fps), width, height, time.perf_counter() - start
+        str(out_path), written, frame_rate(source.fps), width, height, time.perf_counter() - start
     )

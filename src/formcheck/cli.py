@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="pose workers, each on its own share of the clip (default: one per core)",
     )
+    _add_every_frame(an)
     an.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     an.set_defaults(func=cmd_analyze)
     _add_batch_parser(sub)
@@ -110,8 +111,18 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
         help="seconds a clip may take before its worker is stopped and it is recorded as failed (code 24);"
         " default 300 + 20 per second of video, 0 for no limit",
     )
+    _add_every_frame(bt)
     bt.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     bt.set_defaults(func=cmd_batch)
+
+
+def _add_every_frame(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="run the pose model on every frame (default: clips above 30 fps are analysed at every"
+        " k-th frame, k = ceil(fps / 30), e.g. every 2nd of a 60 fps clip)",
+    )
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -120,7 +131,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.address and args.executor != "ray":
         raise UsageError("--address needs --executor ray")
     try:
-        settings = batch.BatchSettings.create(args.variant, model=args.model)
+        settings = batch.BatchSettings.create(args.variant, model=args.model, every_frame=args.every_frame)
     except ProfileError as exc:
         raise UsageError(str(exc)) from exc
     try:
@@ -190,27 +201,32 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from . import pipeline
     from .report import render_text
 
-    settings = pipeline.Settings(variant=args.variant, model=args.model, pose_workers=args.workers).checked()
+    settings = pipeline.Settings(
+        variant=args.variant, model=args.model, pose_workers=args.workers, every_frame=args.every_frame
+    ).checked()
     outputs = pipeline.Outputs(
         json=args.json, csv=args.csv, track=args.save_track, html=args.html, annotate=args.annotate
     )
     pipeline.check_outputs(outputs, args.clip)
-    if args.track:
-        from .pose import load_track
+    # one decode per job: the pose pass keeps the frames the pictures need (None with --track)
+    with pipeline.picture_frames(outputs, None if args.track else args.clip) as spill:
+        if args.track:
+            from .pose import load_track
 
-        track = load_track(args.track)
-        if args.clip and outputs.pictures:
-            pipeline.check_track_matches(args.clip, track)
-    elif args.clip:
-        track, _ = pipeline.pose_track(args.clip, settings, progress=_progress_printer(args.quiet))
-    else:
-        raise UsageError("analyze needs a CLIP or --track FILE")
-    pipeline.write_track(track, outputs)
-    result = pipeline.run_track(track, settings)
-    pipeline.write_reports(result, outputs)
-    sys.stdout.write(render_text(result.report))
-    sys.stdout.flush()  # the table is on screen while the pictures render
-    pipeline.write_pictures(result, outputs, args.clip)
+            track = load_track(args.track)
+            if args.clip and outputs.pictures:
+                pipeline.check_track_matches(args.clip, track)
+        elif args.clip:
+            progress = _progress_printer(args.quiet)
+            track, _ = pipeline.pose_track(args.clip, settings, progress=progress, sink=spill)
+        else:
+            raise UsageError("analyze needs a CLIP or --track FILE")
+        pipeline.write_track(track, outputs)
+        result = pipeline.run_track(track, settings)
+        pipeline.write_reports(result, outputs)
+        sys.stdout.write(render_text(result.report))
+        sys.stdout.flush()  # the table is on screen while the pictures render
+        pipeline.write_pictures(result, outputs, args.clip, spill=spill)
     if result.truncation:  # everything above is written; the exit code still says the input was damaged
         raise result.truncation
     return 0

@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from .profiles import FAULT_CODES, Profile
 from .report import FaultReport, Report
 from .sets import rep_goals
 from .track import PoseTrack
+
+if TYPE_CHECKING:
+    from .frames import ClipFrames
 
 KEY_FRAME_SIDE = 560  # px, the longer side of a key frame in the page
 PHASE_COLOURS = {"up": "#3a9d5d", "top": "#e0a800", "down": "#3b7dd8", "bottom": "#9aa0a6"}
@@ -56,31 +59,40 @@ def key_frame_index(fault: Fault, analysis: Analysis) -> int:
 
 
 def key_frames(
-    clip: str | Path, track: PoseTrack, analysis: Analysis, profile: Profile, max_side: int = KEY_FRAME_SIDE
+    clip: str | Path | None,
+    track: PoseTrack,
+    analysis: Analysis,
+    profile: Profile,
+    max_side: int = KEY_FRAME_SIDE,
+    frames: ClipFrames | None = None,
 ) -> list[str]:
     """Per fault, a data: URI of its key frame (JPEG) with the full overlay drawn on it.
 
-    Decodes the clip once up to the last frame needed (seeking is not frame-exact in every codec)."""
+    The frames come from `frames` (the pose pass's copy) or, without it, from decoding the clip
+    once up to the last frame needed (seeking is not frame-exact in every codec)."""
     import cv2
 
-    from .annotate import grab_frames, output_size, resize
+    from .frames import FileFrames, output_size, resize
     from .viz import Layout, draw_frame, overlay_data
 
     wanted = [key_frame_index(f, analysis) for f in analysis.faults]
     if not wanted:
         return []
-    frames = grab_frames(clip, sorted(set(wanted)))
+    if frames is None:
+        assert clip is not None
+        frames = FileFrames(clip)
     data = overlay_data(track, analysis, profile)
+    width, height, scale = output_size(track.width, track.height, max_side)
     uris: dict[int, str] = {}
-    for i, frame in frames.items():
-        width, height, scale = output_size(frame.shape[1], frame.shape[0], max_side)
+    for i, frame in frames.pick(sorted({data.stride * j for j in wanted})).items():
         small = resize(frame, width, height)
-        draw_frame(small, i, data, Layout.for_size(width, height), scale)
+        draw_frame(small, i // data.stride, data, Layout.for_size(width, height), scale)
         ok, jpeg = cv2.imencode(
             ".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82]
         )
         if ok:
-            uris[i] = "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii")
+            text = base64.b64encode(jpeg.tobytes()).decode("ascii")
+            uris[i // data.stride] = "data:image/jpeg;base64," + text
     return [uris.get(i, "") for i in wanted]
 
 
@@ -340,7 +352,10 @@ def write_html(
     profile: Profile,
     track: PoseTrack | None = None,
     clip: str | Path | None = None,
+    frames: ClipFrames | None = None,
 ) -> None:
-    """Render and write atomically. Key frames need the clip and its track."""
-    images = key_frames(clip, track, analysis, profile) if clip is not None and track is not None else None
+    """Render and write atomically. Key frames need the clip (or its frames, see frames.py) and
+    its track."""
+    pictures = (clip is not None or frames is not None) and track is not None
+    images = key_frames(clip, track, analysis, profile, frames=frames) if pictures else None
     atomic_write_text(path, render_html(report, analysis, profile, images))

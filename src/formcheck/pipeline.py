@@ -12,8 +12,10 @@ the one error that says so, for the door to raise or record once its files are w
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,10 @@ from .analysis import Analysis, analyze_track
 from .annotate import write_annotated
 from .cache import TrackCache, file_sha256, track_key
 from .errors import OutputError, TruncatedVideo, UsageError
+from .frames import SpillFrames, frames_for
 from .html_report import write_html
 from .io import MAX_PIXELS, check_frame_size, probe
-from .pose import default_workers, extract_track, find_model, mediapipe_version, sha256_file
+from .pose import FrameSink, default_workers, extract_track, find_model, mediapipe_version, sha256_file
 from .profiles import Profile, ProfileError, load_profile
 from .report import Report, build_report, write_csv, write_json
 from .track import PoseTrack
@@ -45,6 +48,7 @@ class Settings:
     pose_workers: int | None = None  # shares of one clip tracked in parallel (None: one per core)
     fps: float | None = None  # frame-rate override for clips whose container lies
     max_pixels: int = MAX_PIXELS
+    every_frame: bool = False  # False: a clip above 30 fps is analysed at every k-th frame (frame_stride)
 
     def checked(self) -> Settings:
         """Fail fast, before the model runs: an unknown variant or unreadable profile is a usage error."""
@@ -66,6 +70,7 @@ class Settings:
             "mediapipe": mediapipe_version(),
             "workers": self.workers(),
             "fps": self.fps,
+            "every_frame": self.every_frame,
         }
 
     def track_key(self, content_sha256: str) -> str:
@@ -115,12 +120,18 @@ def truncation_error(track: PoseTrack) -> TruncatedVideo | None:
 
 
 def extract(
-    clip: str | Path, settings: Settings, progress: Progress | None = None, **backend: Any
+    clip: str | Path,
+    settings: Settings,
+    progress: Progress | None = None,
+    sink: FrameSink | None = None,
+    **backend: Any,
 ) -> PoseTrack:
     """The clip's pose track (the model runs here). A truncated clip gives what decoded, flagged in
-    the track; `backend`: a PoseBackend instance (`backend=`) or factory (`backend_factory=`)."""
+    the track; `backend`: a PoseBackend instance (`backend=`) or factory (`backend_factory=`);
+    `sink`: takes a copy of the decoded frames for the pictures (see picture_frames)."""
     check_frame_size(clip, settings.max_pixels)
     kwargs: dict[str, Any] = {"progress": progress, "fps": settings.fps, **backend}
+    kwargs |= {"every_frame": settings.every_frame, "sink": sink}
     if not backend:
         kwargs |= {"model_path": settings.model, "workers": settings.workers()}
     with warnings.catch_warnings():
@@ -136,9 +147,11 @@ def pose_track(
     stage: Stage | None = None,
     cache: TrackCache | None = None,
     content_sha256: str | None = None,
+    sink: FrameSink | None = None,
 ) -> tuple[PoseTrack, bool]:
     """From the cache (keyed by the clip's bytes and how the model runs) or by running the model,
-    then cached. Returns the track and whether it came from the cache."""
+    then cached. Returns the track and whether it came from the cache (then `sink` gets nothing
+    and the pictures decode the clip themselves)."""
     key = None
     if cache is not None:
         key = settings.track_key(content_sha256 or file_sha256(clip))
@@ -151,7 +164,7 @@ def pose_track(
             return track, True
     if stage:
         stage("pose model")
-    track = extract(clip, settings, progress)
+    track = extract(clip, settings, progress, sink)
     if cache is not None and key is not None:
         cache.put(key, track)
     return track, False
@@ -229,8 +242,10 @@ def check_outputs(outputs: Outputs, clip: str | Path | None) -> None:
 def check_track_matches(clip: str | Path, track: PoseTrack) -> None:
     """A saved track drawn over another clip would put the skeleton beside the body."""
     info = probe(clip)
-    tolerance = max(2, round(0.01 * track.n_frames))
-    same_length = not info.frame_count or abs(info.frame_count - track.n_frames) <= tolerance
+    stride = int(track.meta.get("frame_stride", 1))
+    frames = track.n_frames * stride  # a strided track analysed every stride-th frame of its clip
+    tolerance = max(2, round(0.01 * frames)) + stride
+    same_length = not info.frame_count or abs(info.frame_count - frames) <= tolerance
     if (info.width, info.height) != (track.width, track.height) or not same_length:
         raise UsageError(
             f"{clip} ({info.width}x{info.height}, {info.frame_count} frames) is not the clip the track"
@@ -238,22 +253,61 @@ def check_track_matches(clip: str | Path, track: PoseTrack) -> None:
         )
 
 
+def picture_frames(outputs: Outputs, clip: str | Path | None) -> AbstractContextManager[SpillFrames | None]:
+    """One decode per job: when pictures will be drawn from a clip the pose pass reads, a sink for
+    its frames (all of them for the annotated clip, the analysed ones for the HTML key frames),
+    to pass to pose_track and then write_pictures. Use with `with`: the temp file goes at the end."""
+    if clip is None or not outputs.pictures:
+        return nullcontext(None)
+    return SpillFrames(every_frame=bool(outputs.annotate))
+
+
 def write_pictures(
-    result: Result, outputs: Outputs, clip: str | Path | None, stage: Stage | None = None
+    result: Result,
+    outputs: Outputs,
+    clip: str | Path | None,
+    stage: Stage | None = None,
+    spill: SpillFrames | None = None,
 ) -> None:
-    """The HTML page (key frames need the clip) and the annotated clip: the slowest outputs, last."""
+    """The HTML page (key frames need the clip) and the annotated clip: the slowest outputs, last.
+    Their frames come from `spill` when the pose pass filled it, else from decoding the clip."""
     if not outputs.pictures:
         return
-    if outputs.html:
+    frames = frames_for(clip, spill) if clip else None
+    html = None
+    if outputs.html:  # drawn on a thread: its plots (matplotlib) overlap the x264 encoding below
         if stage:
             stage("drawing the report")
-        _write(
-            "HTML report",
-            outputs.html,
-            lambda p: write_html(p, result.report, result.analysis, result.profile, result.track, clip),
-        )
-    if outputs.annotate and clip:
-        if stage:
-            stage("annotating the clip")
-        data = overlay_data(result.track, result.analysis, result.profile)
-        _write("annotated video", outputs.annotate, lambda p: write_annotated(clip, p, data))
+        r = result
+        page = lambda p: write_html(p, r.report, r.analysis, r.profile, r.track, clip, frames)  # noqa: E731
+        html = _Background(lambda: _write("HTML report", outputs.html, page))
+    try:
+        if outputs.annotate and clip:
+            if stage:
+                stage("annotating the clip")
+            data = overlay_data(result.track, result.analysis, result.profile)
+            video = lambda p: write_annotated(clip, p, data, frames=frames)  # noqa: E731
+            _write("annotated video", outputs.annotate, video)
+    finally:
+        if html is not None:
+            html.result()
+
+
+class _Background(threading.Thread):
+    """Runs work on a thread; result() joins it and re-raises what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__(name="formcheck-html", daemon=True)
+        self._work, self._error = work, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # handed to result()
+            self._error = exc
+
+    def result(self) -> None:
+        self.join()
+        if self._error is not None:
+            raise self._error

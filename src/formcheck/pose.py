@@ -1,294 +1,63 @@
-"""Pose estimation: a swappable backend and the video -> PoseTrack extraction loop.
+"""Pose extraction: a clip -> PoseTrack, streaming, on parallel shares, at a frame stride.
 
-A backend turns one upright RGB frame into a (33, 7) float32 array
-[x_px, y_px, z_px, x_m, y_m, z_m, visibility], or None when nobody is found.
-`MediaPipePoseBackend` runs the bundled BlazePose model; `ReplayBackend` plays
-back a saved track so tests and analysis work need no model at all.
+The backends (MediaPipe, replay) and the model lookup live in backends.py; they are re-exported
+here, so `from formcheck.pose import MediaPipePoseBackend, extract_track` keeps working.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import importlib.resources
+import math
 import os
-import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 import numpy as np
 
 from formcheck import __version__
-from formcheck.errors import (
-    FormcheckError,
-    InputIsDirectory,
-    InputNotFound,
-    ModelLoadError,
-    ModelNotFound,
-    NoPersonDetected,
-    TruncatedVideo,
+from formcheck.backends import (
+    MODEL_ENV,
+    MODEL_NAME,
+    ROW_WIDTH,
+    MediaPipePoseBackend,
+    PoseBackend,
+    ReplayBackend,
+    find_model,
+    load_track,
+    mediapipe_version,
+    native_stderr_silenced,
+    sha256_file,
 )
+from formcheck.errors import NoPersonDetected, TruncatedVideo
 from formcheck.io import VideoInfo, VideoReader, open_video, prefetch
 from formcheck.track import N_LANDMARKS, PoseTrack
 
-MODEL_NAME = "pose_landmarker_full.task"
-MODEL_ENV = "FORMCHECK_MODEL"
-ROW_WIDTH = 7  # x, y, z (pixels), world x, y, z (metres), visibility
+__all__ = [
+    "MODEL_ENV",
+    "MODEL_NAME",
+    "ROW_WIDTH",
+    "FrameSink",
+    "MediaPipePoseBackend",
+    "PoseBackend",
+    "Progress",
+    "ReplayBackend",
+    "default_workers",
+    "extract_track",
+    "find_model",
+    "frame_stride",
+    "load_track",
+    "mediapipe_version",
+    "native_stderr_silenced",
+    "plan_segments",
+    "sha256_file",
+]
 
 Progress = Callable[[int, int], None]  # (frames done, frames advertised or 0)
-
-
-@runtime_checkable
-class PoseBackend(Protocol):
-    """What extract_track needs from a pose estimator."""
-
-    name: str
-    model: str  # identity recorded in the track, e.g. "file.task sha256:..."
-
-    def reset(self) -> None:
-        """Forget temporal state before a new clip (timestamps restart at 0)."""
-
-    def process(self, frame_rgb: np.ndarray, timestamp_ms: int) -> np.ndarray | None:
-        """(33, 7) float32 landmarks of the most prominent person, or None."""
-
-    def close(self) -> None: ...
-
-
-# ------------------------------------------------------------------ model lookup
-
-
-def _repo_model() -> Path:
-    # src/formcheck/pose.py -> repository root; only exists for source checkouts
-    return Path(__file__).resolve().parents[2] / "models" / MODEL_NAME
-
-
-def _packaged_model() -> Path | None:
-    res = importlib.resources.files("formcheck").joinpath("models", MODEL_NAME)
-    return Path(str(res)) if res.is_file() else None
-
-
-def find_model(explicit: str | Path | None = None) -> Path:
-    """Resolve the model: explicit path > $FORMCHECK_MODEL > packaged copy > repo models/."""
-    for given, origin in ((explicit, "--model"), (os.environ.get(MODEL_ENV) or None, MODEL_ENV)):
-        if given is not None:
-            p = Path(given).expanduser()
-            if not p.is_file():
-                raise ModelNotFound(f"{p}: pose model not found (from {origin})")
-            return p
-    for candidate in (_packaged_model(), _repo_model()):
-        if candidate is not None and candidate.is_file():
-            return candidate
-    raise ModelNotFound(
-        f"no pose model: pass --model, set {MODEL_ENV}, or reinstall formcheck"
-        f" (looked in the package and {_repo_model().parent})"
-    )
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-@functools.lru_cache(maxsize=1)
-def mediapipe_version() -> str:
-    """The installed MediaPipe's version, from its metadata (no import): part of the track cache
-    key, since another release may place the landmarks differently."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("mediapipe")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-# ------------------------------------------------------------------ backends
-
-
-_STDERR_LOCK = threading.Lock()  # fd 2 is process-wide: landmarkers on several threads take turns
-
-
-@contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Drop what C++ code writes to fd 2 meanwhile (MediaPipe's glog/TFLite start-up notes).
-
-    Python-level errors are unaffected: MediaPipe reports failures as exceptions.
-    Set FORMCHECK_MEDIAPIPE_LOGS=1 to see the native messages.
-    """
-    if os.environ.get("FORMCHECK_MEDIAPIPE_LOGS"):
-        yield
-        return
-    with _STDERR_LOCK, _fd2_to_devnull():
-        yield
-
-
-@contextmanager
-def _fd2_to_devnull() -> Iterator[None]:
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters)
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-class MediaPipePoseBackend:
-    """MediaPipe Tasks PoseLandmarker in VIDEO mode (tracks between frames), one person."""
-
-    name = "mediapipe-pose-landmarker"
-
-    def __init__(
-        self,
-        model_path: str | Path | None = None,
-        min_detection_confidence: float = 0.5,
-        min_presence_confidence: float = 0.5,
-        min_tracking_confidence: float = 0.5,
-    ) -> None:
-        import mediapipe as mp  # imported here so replay-only use never loads it
-
-        path = find_model(model_path)
-        # load from the bytes we hashed, so the recorded checksum is what actually ran
-        self._model_bytes = path.read_bytes()
-        self.model_sha256 = hashlib.sha256(self._model_bytes).hexdigest()
-        self.model = f"{path.name} sha256:{self.model_sha256}"
-        self.model_path = str(path)
-        self._mp = mp
-        self._options = mp.tasks.vision.PoseLandmarkerOptions(
-            base_options=mp.tasks.BaseOptions(model_asset_buffer=self._model_bytes),
-            running_mode=mp.tasks.vision.RunningMode.VIDEO,
-            num_poses=1,
-            min_pose_detection_confidence=min_detection_confidence,
-            min_pose_presence_confidence=min_presence_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-        )
-        self.settings = {
-            "min_detection_confidence": min_detection_confidence,
-            "min_presence_confidence": min_presence_confidence,
-            "min_tracking_confidence": min_tracking_confidence,
-            "mediapipe": getattr(mp, "__version__", "unknown"),
-        }
-        # close() it (or use `with`): mediapipe 1.2.2 cannot close a landmarker
-        # left for interpreter shutdown and prints a traceback
-        self._landmarker = self._create()
-        self._used = False
-
-    def _create(self):  # -> mediapipe PoseLandmarker
-        try:
-            with native_stderr_silenced():
-                return self._mp.tasks.vision.PoseLandmarker.create_from_options(self._options)
-        except Exception as exc:  # mediapipe maps C++ statuses to assorted Python types
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            message = f"{self.model_path}: MediaPipe could not load the pose model: {first}"
-            raise ModelLoadError(message) from exc
-
-    def reset(self) -> None:
-        # VIDEO mode needs increasing timestamps and carries tracking state, so a
-        # new clip gets a fresh landmarker (only if this one has seen frames)
-        if self._used:
-            self._landmarker.close()
-            self._landmarker = self._create()
-            self._used = False
-
-    def process(self, frame_rgb: np.ndarray, timestamp_ms: int) -> np.ndarray | None:
-        height, width = frame_rgb.shape[:2]
-        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=frame_rgb)
-        if self._used:
-            result = self._landmarker.detect_for_video(image, timestamp_ms)
-        else:  # the graph logs its start-up warnings on the first frame
-            self._used = True
-            with native_stderr_silenced():
-                result = self._landmarker.detect_for_video(image, timestamp_ms)
-        if not result.pose_landmarks:
-            return None
-        # The Tasks API hands back Python objects; one flat comprehension per
-        # frame (~33 tuples) costs microseconds next to the ~20 ms model call.
-        norm = np.array(
-            [(p.x, p.y, p.z, p.visibility or 0.0) for p in result.pose_landmarks[0]], dtype=np.float32
-        )
-        world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks[0]], dtype=np.float32)
-        row = np.empty((N_LANDMARKS, ROW_WIDTH), dtype=np.float32)
-        row[:, :3] = norm[:, :3] * np.array([width, height, width], dtype=np.float32)  # z uses x's scale
-        row[:, 3:6] = world
-        row[:, 6] = norm[:, 3]
-        return row
-
-    def close(self) -> None:
-        self._landmarker.close()  # idempotent
-
-    def __enter__(self) -> MediaPipePoseBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class ReplayBackend:
-    """Plays back a saved PoseTrack: frame at time t gets the track's row nearest t.
-
-    A frame more than half a frame interval from every track sample gets None.
-    """
-
-    name = "replay"
-
-    def __init__(self, track: PoseTrack) -> None:
-        self.track = track
-        self.model = track.model
-        self.model_sha256 = track.meta.get("model_sha256")
-        self.settings = {"replayed_from": track.source}
-        self._detected = track.detected
-        self._ms = track.timestamps * 1000.0
-        self._half_ms = 500.0 / track.fps
-        rows = np.concatenate([track.image, track.world, track.visibility[..., None]], axis=2)
-        self._rows = rows.astype(np.float32)
-
-    def reset(self) -> None:
-        pass
-
-    def process(self, frame_rgb: np.ndarray, timestamp_ms: int) -> np.ndarray | None:
-        if frame_rgb.shape[:2] != (self.track.height, self.track.width):
-            raise ValueError(
-                f"replayed track is {self.track.width}x{self.track.height},"
-                f" frame is {frame_rgb.shape[1]}x{frame_rgb.shape[0]}"
-            )
-        if len(self._ms) == 0:
-            return None
-        j = int(np.searchsorted(self._ms, timestamp_ms))
-        near = [k for k in (j - 1, j) if 0 <= k < len(self._ms)]
-        i = min(near, key=lambda k: abs(self._ms[k] - timestamp_ms))
-        if abs(self._ms[i] - timestamp_ms) > self._half_ms or not self._detected[i]:
-            return None
-        return self._rows[i].copy()
-
-    def close(self) -> None:
-        pass
-
-
-def load_track(path: str | Path) -> PoseTrack:
-    """Read a track saved with PoseTrack.save, with user-facing errors."""
-    p = Path(path)
-    if not p.exists():
-        raise InputNotFound(f"{p}: no such track file")
-    if p.is_dir():
-        raise InputIsDirectory(f"{p}: is a directory, expected a .npz track")
-    try:
-        return PoseTrack.load(p)
-    except (ValueError, KeyError, OSError) as exc:
-        raise FormcheckError(f"{p}: not a formcheck pose track ({exc})") from exc
 
 
 # ------------------------------------------------------------------ extraction
@@ -296,6 +65,32 @@ def load_track(path: str | Path) -> PoseTrack:
 
 MIN_SEGMENT_S = 4.0  # a worker's share is at least a rep or two long
 MAX_WORKERS = 8
+MAX_ANALYSED_FPS = 30.0  # tempo and angles need no more (issue 14: 60 fps ran the model twice as often)
+FPS_SLACK = 1.01
+
+
+def frame_stride(fps: float, every_frame: bool = False, max_fps: float = MAX_ANALYSED_FPS) -> int:
+    """Every k-th frame is analysed, k = ceil(fps / 30): 60 fps -> 2, 50 -> 2 (25 fps), 120 -> 4.
+    A 1% slack keeps container rounding and phones' variable rates (60.08 fps, 30.2) in their
+    class: 60.08 -> 2, not 3."""
+    if every_frame:
+        return 1
+    return max(1, math.ceil(fps / (max_fps * FPS_SLACK)))
+
+
+class FrameSink(Protocol):
+    """Takes a copy of decoded frames during the pose pass (frames.SpillFrames), so the pictures
+    drawn afterwards need no second decode. put() is called from several pose threads at once."""
+
+    def start(self, info: VideoInfo, stride: int) -> None: ...
+
+    def wants(self, index: int) -> bool: ...
+
+    def put(self, index: int, frame: np.ndarray) -> None: ...
+
+    def finish(self, frames: int) -> None:
+        """The clip's frames [0, frames) are the ones the track covers (a share after a
+        truncated one may have put later frames, which are to be dropped)."""
 
 
 def default_workers() -> int:
@@ -309,14 +104,17 @@ def default_workers() -> int:
     )
 
 
-def plan_segments(frame_count: int, fps: float, workers: int) -> list[tuple[int, int | None]]:
+def plan_segments(
+    frame_count: int, fps: float, workers: int, stride: int = 1
+) -> list[tuple[int, int | None]]:
     """Split [0, frame_count) into contiguous (start, stop) shares, the last open-ended.
 
     Each share gets its own landmarker; a share shorter than MIN_SEGMENT_S is not worth a
     second detector start, so short clips (or an unknown frame count) stay in one piece.
+    Shares start on multiples of `stride`, so together they analyse frames 0, k, 2k... as one would.
     """
     n = max(1, min(workers, int(frame_count // max(1.0, MIN_SEGMENT_S * fps))))
-    bounds = [round(i * frame_count / n) for i in range(n + 1)]
+    bounds = [round(i * frame_count / n / stride) * stride for i in range(n + 1)]
     return [(bounds[i], bounds[i + 1] if i < n - 1 else None) for i in range(n)]
 
 
@@ -324,6 +122,7 @@ def plan_segments(frame_count: int, fps: float, workers: int) -> list[tuple[int,
 class _Segment:
     start: int
     stop: int | None  # None: to the end of the clip
+    stride: int = 1
     rows: list[np.ndarray] = field(default_factory=list)
     hit: list[int] = field(default_factory=list)
     done: int = 0
@@ -345,6 +144,7 @@ def _run_segment(
     backend: PoseBackend,
     cancel: threading.Event,
     on_frame: Callable[[], None] | None = None,
+    sink: FrameSink | None = None,
 ) -> None:
     seg.reader = reader
     seg.backend_name, seg.model = backend.name, backend.model
@@ -354,18 +154,29 @@ def _run_segment(
         return
     backend.reset()
     step_ms = 1000.0 / reader.info.fps
-    frames: Iterable[np.ndarray] = reader if seg.stop is None else islice(reader, seg.stop - seg.start)
+    stride = seg.stride
+
+    def wanted(index: int) -> bool:  # frames neither analysed nor kept are only grabbed
+        return index % stride == 0 or (sink is not None and sink.wants(index))
+
+    frames: Iterable[tuple[int, np.ndarray | None]] = reader.sparse(wanted)
+    if seg.stop is not None:
+        frames = islice(frames, seg.stop - seg.start)
     last_ms = -1
     with closing(prefetch(frames)) as stream:  # closing() joins the decode thread first
-        for index, frame in enumerate(stream, start=seg.start):
+        for index, frame in stream:
             if cancel.is_set():
                 return
-            ts = max(int(round(index * step_ms)), last_ms + 1)
-            last_ms = ts
-            row = backend.process(frame, ts)
-            if row is not None:
-                seg.rows.append(row)
-                seg.hit.append(index)
+            if frame is not None and sink is not None and sink.wants(index):
+                sink.put(index, frame)
+            if index % stride == 0:
+                # the frame's real time; VIDEO mode needs it to increase strictly
+                ts = max(int(round(index * step_ms)), last_ms + 1)
+                last_ms = ts
+                row = backend.process(frame, ts)
+                if row is not None:
+                    seg.rows.append(row)
+                    seg.hit.append(index // stride)
             seg.done += 1
             if on_frame is not None:
                 on_frame()
@@ -377,12 +188,13 @@ def _segment_thread(
     fps: float | None,
     make_backend: Callable[[], PoseBackend],
     cancel: threading.Event,
+    sink: FrameSink | None = None,
 ) -> None:
     try:
         with open_video(path, fps=fps) as reader:
             backend = make_backend()
             try:
-                _run_segment(seg, reader, backend, cancel)
+                _run_segment(seg, reader, backend, cancel, sink=sink)
             finally:
                 backend.close()
     except BaseException as exc:  # re-raised by the caller's thread
@@ -398,6 +210,8 @@ def extract_track(
     allow_truncated: bool = True,
     workers: int | None = None,
     backend_factory: Callable[[], PoseBackend] | None = None,
+    every_frame: bool = False,
+    sink: FrameSink | None = None,
 ) -> PoseTrack:
     """Run pose estimation over a clip, streaming frames (memory stays flat).
 
@@ -405,6 +219,11 @@ def extract_track(
     clip is cut into contiguous shares, each read by its own decoder and tracked by its own
     landmarker on its own thread; the model releases the GIL, so throughput scales with
     cores. Each share starts with a fresh detection, as a clip does.
+
+    A clip above 30 fps is analysed at every k-th frame (frame_stride; every_frame=True analyses
+    all): the track's fps is the analysed rate, its timestamps the real times of the frames used,
+    and meta records the stride and the source rate. Skipped frames are grabbed, never converted.
+    A `sink` gets a copy of the frames it wants as they are decoded (see frames.SpillFrames).
 
     Frames without a detection get NaN coordinates and zero visibility. A truncated file
     yields a track of what decoded (meta['truncated'] is set and a warning issued) unless
@@ -426,11 +245,15 @@ def extract_track(
     cancel = threading.Event()
     with open_video(video_path, fps=fps) as first_reader:
         info = first_reader.info
-        segments = [_Segment(a, b) for a, b in plan_segments(info.frame_count, info.fps, workers)]
+        stride = frame_stride(info.fps, every_frame)
+        plan = plan_segments(info.frame_count, info.fps, workers, stride)
+        segments = [_Segment(a, b, stride) for a, b in plan]
+        if sink is not None:
+            sink.start(info, stride)
         threads = [
             threading.Thread(
                 target=_segment_thread,
-                args=(seg, info.path, fps, backend_factory, cancel),
+                args=(seg, info.path, fps, backend_factory, cancel, sink),
                 name=f"formcheck-pose-{i}",
                 daemon=True,
             )
@@ -446,7 +269,7 @@ def extract_track(
                 t.start()
             own = backend if backend is not None else backend_factory()
             try:
-                _run_segment(segments[0], first_reader, own, cancel, on_frame=report_progress)
+                _run_segment(segments[0], first_reader, own, cancel, report_progress, sink)
             finally:
                 if backend is None:
                     own.close()
@@ -470,20 +293,23 @@ def extract_track(
         assert ending is not None
         truncated, message = ending.truncated, ending.truncation_message()
     n = sum(seg.done for seg in used)
+    if sink is not None:
+        sink.finish(n)
     if progress is not None and len(segments) > 1:
         progress(n, info.frame_count)
     if truncated:
         if not allow_truncated:
             raise TruncatedVideo(message, decoded=n, advertised=info.frame_count)
         warnings.warn(message, stacklevel=2)
-    return _assemble(info, used, n, truncated)
+    return _assemble(info, used, n, truncated, stride)
 
 
-def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool) -> PoseTrack:
+def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool, stride: int = 1) -> PoseTrack:
     hit = [i for seg in used for i in seg.hit]
+    rows = -(-n // stride)  # frames analysed: 0, k, 2k... below n (shares start on multiples of k)
     if not hit:
-        raise NoPersonDetected(f"{info.path}: no person detected in any of {n} frames")
-    data = np.full((n, N_LANDMARKS, ROW_WIDTH), np.nan, dtype=np.float32)
+        raise NoPersonDetected(f"{info.path}: no person detected in any of {rows} frames")
+    data = np.full((rows, N_LANDMARKS, ROW_WIDTH), np.nan, dtype=np.float32)
     data[np.asarray(hit)] = np.stack([row for seg in used for row in seg.rows])
     visibility = np.nan_to_num(data[..., 6], nan=0.0)
     first = used[0]
@@ -493,9 +319,12 @@ def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool) ->
         "codec": info.codec,
         "fps_source": info.fps_source,
         "frames_advertised": info.frame_count,
-        "frames_decoded": n,
+        "frames_decoded": n,  # of the clip, skipped frames included
+        "frames_analysed": rows,
+        "frame_stride": stride,
+        "source_fps": info.fps,
         "truncated": truncated,
-        "detection_rate": len(hit) / n,
+        "detection_rate": len(hit) / rows,
         "backend": first.backend_name,
         "backend_settings": first.settings,
         "pose_workers": len(used),
@@ -507,8 +336,8 @@ def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool) ->
         image=np.ascontiguousarray(data[..., 0:3]),
         world=np.ascontiguousarray(data[..., 3:6]),
         visibility=visibility,
-        timestamps=np.arange(n, dtype=np.float64) / info.fps,
-        fps=info.fps,
+        timestamps=np.arange(rows, dtype=np.float64) * stride / info.fps,
+        fps=info.fps / stride,
         width=info.width,
         height=info.height,
         source=info.path,

@@ -72,10 +72,18 @@ class FrameData:
     chain: np.ndarray | None = None  # (T,) int8 index into CHAINS: the measured leg on each frame
     lockout_deg: float | None = None  # lowest top angle counted as a straight line (model reading)
     overextension_deg: float | None = None  # highest top angle before it counts as arching past it
+    stride: int = 1  # the track analysed every stride-th frame of the clip (pose.frame_stride)
 
     @property
     def n_frames(self) -> int:
         return len(self.rep)
+
+    def row_of(self, frame: int) -> int:
+        """The row drawn on clip frame `frame`: its own, or with a frame stride the nearest analysed
+        frame's; n_frames (nothing drawn) past the frames the track covers."""
+        if frame >= self.n_frames * self.stride:
+            return self.n_frames
+        return min((2 * frame + self.stride) // (2 * self.stride), self.n_frames - 1)
 
     def measured(self, i: int) -> tuple[int, ...]:
         """Landmarks of the shoulder-hip-knee-ankle chain measured on frame i (none from the feet)."""
@@ -169,6 +177,7 @@ def overlay_data(track: PoseTrack, analysis: Analysis, profile: Profile) -> Fram
         chain=measured_chain(analysis),
         lockout_deg=lockout,
         overextension_deg=over,
+        stride=int(track.meta.get("frame_stride", 1)),
     )
 
 

@@ -42,6 +42,7 @@ class BatchSettings:
     fps: float | None = None
     max_pixels: int = MAX_PIXELS
     code_sha256: str = ""
+    every_frame: bool = False  # False: clips above 30 fps analysed at every k-th frame (pose.frame_stride)
 
     @classmethod
     def create(
@@ -50,11 +51,13 @@ class BatchSettings:
         model: str | Path | None = None,
         fps: float | None = None,
         max_pixels: int = MAX_PIXELS,
+        every_frame: bool = False,
     ) -> BatchSettings:
         """Raises ProfileError for an unknown variant, ModelNotFound for a missing model."""
         profile = None if variant == AUTO else load_profile(variant)
         model_sha = sha256_file(find_model(model))
-        return cls(variant, profile, model_sha, str(model) if model else None, fps, max_pixels, code_sha256())
+        model_path = str(model) if model else None
+        return cls(variant, profile, model_sha, model_path, fps, max_pixels, code_sha256(), every_frame)
 
     def extraction(self) -> dict[str, Any]:
         """How the model runs: one landmarker over the whole clip (batch parallelism is per clip,
@@ -65,6 +68,7 @@ class BatchSettings:
             "mediapipe": mediapipe_version(),
             "workers": 1,
             "fps": self.fps,
+            "every_frame": self.every_frame,
         }
 
     def track_key(self, content_sha256: str) -> str:

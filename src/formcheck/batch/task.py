@@ -73,7 +73,9 @@ def extract(path: str, settings: BatchSettings) -> PoseTrack:
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # truncation is reported through the outcome
-            return extract_track(path, backend=backend, workers=1, fps=settings.fps)
+            return extract_track(
+                path, backend=backend, workers=1, fps=settings.fps, every_frame=settings.every_frame
+            )
 
 
 def analyse(track: PoseTrack, settings: BatchSettings) -> ClipOutcome:

@@ -12,7 +12,7 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -237,6 +237,35 @@ class VideoReader:
             yield frame
             frame = self._read()
 
+    def sparse(self, wanted: Callable[[int], bool]) -> Iterator[tuple[int, np.ndarray | None]]:
+        """Every frame's clip index, with its upright RGB picture where wanted(index) is true and
+        None elsewhere: an unwanted frame is only grabbed (FFmpeg decodes it, for the frames that
+        refer to it, but it is never converted or copied). Starts where skip() left the reader."""
+        if self._started:
+            raise RuntimeError("a VideoReader can be iterated only once")
+        self._started = True
+        frame, self._first = self._first, None
+        index = self.frames_decoded
+        if frame is None:
+            return
+        while True:
+            self.frames_decoded += 1
+            yield index, (frame if wanted(index) else None)
+            index += 1
+            if wanted(index):
+                frame = self._read()
+                if frame is None:
+                    return
+            elif not self._grab():
+                return
+
+    def _grab(self) -> bool:
+        try:
+            return bool(self._cap.grab())
+        except cv2.error as exc:
+            self.read_error = str(exc).strip().splitlines()[-1]
+            return False
+
     def skip(self, count: int) -> int:
         """Decode past `count` frames without converting them (for a reader starting mid-clip);
         returns how many there were. Iterating afterwards continues from there."""
@@ -246,14 +275,7 @@ class VideoReader:
         if count > 0 and self._first is not None:
             self._first = None
             skipped = 1
-        while skipped < count:
-            try:
-                ok = self._cap.grab()
-            except cv2.error as exc:
-                self.read_error = str(exc).strip().splitlines()[-1]
-                ok = False
-            if not ok:
-                break
+        while skipped < count and self._grab():
             skipped += 1
         self.frames_decoded += skipped
         if skipped == count and count > 0:

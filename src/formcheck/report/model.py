@@ -16,6 +16,9 @@ Keys added within formcheck.report/1 (removing or renaming one bumps the schema)
   last reps of the one before ("vs_previous": {"top" deg lower, "depth" deg shallower, "up" ratio}).
 - summary.score (rep-weighted mean of the set scores), summary.set_count; with several sets
   summary.rep_range_goals is empty (the guide's ranges are per set, see sets[]).
+- clip.frame_stride, clip.source_fps, clip.analysed_fps: a clip above 30 fps is analysed at every
+  k-th frame (k = frame_stride; 1 with --every-frame); clip.frames and clip.fps keep meaning the
+  frames analysed and their rate (analysed_fps), source_fps is the clip's own rate.
 """
 
 from __future__ import annotations
@@ -45,12 +48,16 @@ class VariantInfo(_Model):
 
 
 class ClipFacts(_Model):
-    frames: int
-    fps: float | None
+    frames: int  # analysed: with a frame stride k, about 1/k of the clip's
+    fps: float | None  # the analysed rate (analysed_fps)
     duration_s: float | None
     detected_fraction: float | None
     usable_fraction: float | None
     truncated: bool
+    # defaults: reports written before the frame stride read back as every frame analysed
+    analysed_fps: float | None = None
+    frame_stride: int = 1
+    source_fps: float | None = None
 
 
 class Measurement(_Model):

@@ -1,0 +1,240 @@
+"""The frames of one clip at the annotated output's size, for the pictures drawn after the analysis.
+
+The pose pass decodes every frame once; `SpillFrames` keeps a downscaled copy of what it read in
+a temp file (one fixed-size slot per frame, written by each pose share at its own offsets, so the
+shares' frames come back in clip order without any buffering in RAM), and the annotated clip and
+the HTML key frames read them back from there instead of decoding the clip again. Above a size cap
+(long clips) it gives up and `FileFrames`, which decodes the clip again, takes over: memory stays
+flat either way and disk use stays bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from .io import VideoInfo, open_video, prefetch
+
+MAX_SIDE = 960  # annotate.MAX_SIDE: the annotated clip's longer side (see there)
+MIN_SIDE = 480
+SPILL_CAP_BYTES = 4 << 30  # ~90 s of 960x540 RGB at 30 fps; a longer clip is decoded again
+SPILL_CAP_ENV = "FORMCHECK_SPILL_MAX_BYTES"
+_READ_AHEAD = 8
+
+
+def output_size(
+    width: int, height: int, max_side: int = MAX_SIDE, min_side: int = MIN_SIDE
+) -> tuple[int, int, float]:
+    """Even (width, height) with the short side at least min_side (small clips are enlarged, for the
+    overlay's text) and the long side at most max_side (which wins), and the scale from input pixels.
+
+    yuv420p halves chroma in both directions, so x264 needs even sizes; an odd input kept at its
+    size is padded by a pixel rather than resampled (which would soften every frame)."""
+    scale = max(1.0, min_side / min(width, height))
+    scale = min(scale, max_side / max(width, height))
+    if abs(scale - 1.0) > 1e-9:
+        w, h = int(round(width * scale / 2)) * 2, int(round(height * scale / 2)) * 2
+        return max(w, 2), max(h, 2), scale
+    return width + width % 2, height + height % 2, 1.0
+
+
+def resize(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize for display, cheaply: OpenCV's area filter is fast only for whole-number factors
+    (4.5 ms for 720p -> 540p against 0.8 ms bilinear), so it does the whole-number part of a large
+    reduction (no aliasing) and bilinear the rest."""
+    h, w = frame.shape[:2]
+    k = min(w // width, h // height)
+    if k >= 2:
+        frame = cv2.resize(frame, (w // k, h // k), interpolation=cv2.INTER_AREA)
+    if frame.shape[:2] == (height, width):
+        return frame
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def to_output(frame: np.ndarray, width: int, height: int, scale: float) -> np.ndarray:
+    """A decoded frame at the output size: resized, or padded by a pixel to even sides."""
+    if scale != 1.0:
+        return resize(frame, width, height)
+    pad = (height - frame.shape[0], width - frame.shape[1])
+    if any(pad):
+        return cv2.copyMakeBorder(frame, 0, pad[0], 0, pad[1], cv2.BORDER_REPLICATE)
+    return frame
+
+
+class ClipFrames(Protocol):
+    """Frames of a clip at the output size (width x height, `scale` times the input's pixels)."""
+
+    width: int
+    height: int
+    scale: float
+    fps: float
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(clip index, RGB frame) of every frame, in clip order; each frame may be drawn on."""
+
+    def pick(self, indices: list[int]) -> dict[int, np.ndarray]:
+        """The frames at these clip indices (those the clip has)."""
+
+
+class FileFrames:
+    """The fallback: decode the clip again (for --track + CLIP, or a clip too long to spill)."""
+
+    def __init__(self, clip: str | Path, fps: float | None = None, max_side: int = MAX_SIDE,
+                 min_side: int = MIN_SIDE) -> None:  # fmt: skip
+        self.clip, self._fps_override = str(clip), fps
+        with open_video(clip, fps=fps) as reader:
+            info = reader.info
+        self.fps = info.fps
+        self.width, self.height, self.scale = output_size(info.width, info.height, max_side, min_side)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        with open_video(self.clip, fps=self._fps_override) as reader:
+            sized = (to_output(f, self.width, self.height, self.scale) for f in reader)
+            stream = prefetch(sized)  # decoding overlaps the caller's drawing and encoding
+            try:
+                yield from enumerate(stream)
+            finally:
+                stream.close()
+
+    def pick(self, indices: list[int]) -> dict[int, np.ndarray]:
+        """Decodes in order up to the last one (OpenCV's seeking is not frame-exact in every codec)."""
+        wanted, out = set(indices), {}
+        if not wanted:
+            return out
+        with open_video(self.clip, fps=self._fps_override) as reader:
+            for i, frame in enumerate(reader):
+                if i in wanted:
+                    out[i] = to_output(frame, self.width, self.height, self.scale)
+                if i >= max(wanted):
+                    break
+        return out
+
+
+def spill_cap() -> int:
+    value = os.environ.get(SPILL_CAP_ENV, "")
+    return int(value) if value.isdigit() else SPILL_CAP_BYTES
+
+
+class SpillFrames:
+    """A frame sink for the pose pass and, afterwards, a ClipFrames over what it kept.
+
+    `every_frame` False keeps only the frames the model saw (the HTML key frames are among them):
+    slot i holds clip frame i * stride. Thread-safe: each share writes its own slots (pwrite).
+    Use as a context manager, or close(): the temp file is removed.
+    """
+
+    def __init__(self, every_frame: bool = True, max_side: int = MAX_SIDE, min_side: int = MIN_SIDE,
+                 cap_bytes: int | None = None, folder: str | None = None) -> None:  # fmt: skip
+        self.every_frame = every_frame
+        self._sides = (max_side, min_side)
+        self._cap = spill_cap() if cap_bytes is None else cap_bytes
+        self._folder = folder
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+        self.stride = 1
+        self.count = 0  # slots written up to (highest slot + 1)
+        self.overflowed = False  # a frame did not fit under the cap: the pictures decode the clip again
+        self.width = self.height = 0
+        self.scale, self.fps = 1.0, 0.0
+        self.clip = ""
+
+    # -- the pose pass's side
+    def start(self, info: VideoInfo, stride: int) -> None:
+        """Called once the clip is open; refuses (overflowed) a clip whose frames would pass the cap."""
+        self.clip, self.fps, self.stride = info.path, info.fps, stride
+        self.width, self.height, self.scale = output_size(info.width, info.height, *self._sides)
+        self._slot_bytes = self.width * self.height * 3
+        self._max_slots = self._cap // self._slot_bytes
+        folder = self._folder or tempfile.gettempdir()
+        free = shutil.disk_usage(folder).free
+        self._max_slots = min(self._max_slots, free // 2 // self._slot_bytes)
+        if info.frame_count and self._slot(info.frame_count - 1) >= self._max_slots:
+            self.overflowed = True
+            return
+        fd, name = tempfile.mkstemp(prefix="formcheck-frames-", suffix=".raw", dir=folder)
+        os.unlink(name)  # the open descriptor keeps the space; nothing is left behind on a crash
+        self._fd = fd
+
+    def wants(self, index: int) -> bool:
+        return not self.overflowed and (self.every_frame or index % self.stride == 0)
+
+    def put(self, index: int, frame: np.ndarray) -> None:
+        slot = self._slot(index)
+        if self._fd is None or self.overflowed:
+            return
+        if slot >= self._max_slots:  # the container understated its length
+            self.overflowed = True
+            return
+        small = np.ascontiguousarray(to_output(frame, self.width, self.height, self.scale))
+        os.pwrite(self._fd, small.data, slot * self._slot_bytes)
+        with self._lock:
+            self.count = max(self.count, slot + 1)
+
+    def finish(self, frames: int) -> None:
+        """Only clip frames [0, frames) count: what a single reader of a truncated clip would give."""
+        with self._lock:
+            self.count = min(self.count, self._slot(frames - 1) + 1 if frames > 0 else 0)
+
+    def _slot(self, index: int) -> int:
+        return index if self.every_frame else index // self.stride
+
+    @property
+    def usable(self) -> bool:
+        return self._fd is not None and not self.overflowed and self.count > 0
+
+    # -- the pictures' side
+    def _read(self, slot: int) -> np.ndarray:
+        assert self._fd is not None
+        frame = np.zeros((self.height, self.width, 3), np.uint8)  # a slot no share wrote stays black
+        os.preadv(self._fd, [frame], slot * self._slot_bytes)  # straight into the array, no extra copy
+        return frame
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        if not self.every_frame:
+            raise RuntimeError("this spill kept only the analysed frames")
+        stream = prefetch((self._read(i) for i in range(self.count)), depth=_READ_AHEAD)
+        try:
+            yield from enumerate(stream)
+        finally:
+            stream.close()
+
+    def pick(self, indices: list[int]) -> dict[int, np.ndarray]:
+        out = {}
+        for i in indices:
+            kept = self.every_frame or i % self.stride == 0
+            if kept and 0 <= self._slot(i) < self.count:
+                out[i] = self._read(self._slot(i))
+        return out
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> SpillFrames:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def frames_for(clip: str | Path, spill: SpillFrames | None = None, max_side: int = MAX_SIDE) -> ClipFrames:
+    """What the pictures read: the pose pass's spill when it holds the clip, else the clip itself."""
+    if spill is not None and spill.usable and spill._sides[0] == max_side:
+        return spill
+    return FileFrames(clip, max_side=max_side)
+
+
+def spill_bytes(width: int, height: int, frames: int) -> int:
+    """Disk a spill of this clip takes (for the docs and the benchmark)."""
+    w, h, _ = output_size(width, height)
+    return w * h * 3 * max(0, frames)
+
