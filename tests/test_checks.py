@@ -82,8 +82,8 @@ def test_every_builtin_variant_loads_with_all_faults_and_guide_words():
         prof = load_profile(name)
         for code in FAULT_CODES:
             rule = prof.fault(code)
-            assert rule["enabled"], (name, code)
-            assert rule["guide"]["says"] and rule["guide"]["checklist"] and rule["guide"]["cue"]
+            assert rule.enabled, (name, code)
+            assert rule.guide.says and rule.guide.checklist and rule.guide.cue
 
 
 def test_variant_inherits_and_overrides():
@@ -151,7 +151,7 @@ def codes_on(plan, profile=HT):
 
 def test_new_codes_are_in_the_catalogue_with_limits_in_the_base_profile():
     for code in ("jerky_concentric", "inconsistent_depth", "foot_placement", "fatigue_drift", "short_rest"):
-        assert code in FAULT_CODES and HT.fault(code)["enabled"]
+        assert code in FAULT_CODES and HT.fault(code).enabled
 
 
 def test_clean_sets_raise_none_of_the_new_faults():
@@ -164,7 +164,7 @@ def test_jerky_drive_is_found_on_its_rep_only():
     result, found = codes_on(RepPlan(reps=5, up_s=1.0, jerk_reps=[3]))
     assert found == [(3, "jerky_concentric")]
     f = result.faults[0]
-    assert f.measured > f.limit == HT.fault("jerky_concentric")["max_speed_ratio"]
+    assert f.measured > f.limit == HT.fault("jerky_concentric").max_speed_ratio
     assert f.start_s < f.end_s and f.guide_says == "stand up with intent instead of jerking the load"
 
 

@@ -73,8 +73,8 @@ def test_report_shows_rep_count_tables_plots_and_checklist(lockout_set, profile)
     assert rows["incomplete_lockout"] == "fail"
     assert rows["knee_cave"] == "not measurable" and rows["hip_rotation"] == "not measurable"  # side view
     assert rows["overextension"] == "pass" and rows["jerky_concentric"] == "pass"
-    cue = profile.fault("incomplete_lockout")["guide"]["cue"]
-    assert cue in page and profile.fault("incomplete_lockout")["guide"]["checklist"] in page
+    cue = profile.fault("incomplete_lockout").guide.cue
+    assert cue in page and profile.fault("incomplete_lockout").guide.checklist in page
 
 
 def test_report_is_self_contained(lockout_set, profile, tmp_path):

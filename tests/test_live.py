@@ -230,7 +230,7 @@ def _verdict(number: int, codes: tuple[str, ...], first: bool = True) -> Verdict
     profile = load_profile("hip_thrust")
     faults = tuple(
         dataclasses.replace(
-            _any_fault(), code=c, rep=number, reps=(number,), cue=profile.fault(c)["guide"]["cue"]
+            _any_fault(), code=c, rep=number, reps=(number,), cue=profile.fault(c).guide.cue
         )
         for c in codes
     )

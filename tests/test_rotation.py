@@ -31,10 +31,10 @@ def found(result, code):
 
 def test_codes_are_in_the_catalogue_with_limits_weights_and_the_guides_words():
     for code in CODES:
-        assert code in FAULT_CODES and HT.fault(code)["enabled"] and HT.scoring.fault_points[code] > 0
-    guide = HT.fault("hip_rotation")["guide"]
-    assert guide["says"] == "Allowing the hips to tilt or rotate." and guide["cue"] == "keep hips level"
-    assert HT.fault("knee_cave")["guide"]["says"] == "knees collapsing inwards"
+        assert code in FAULT_CODES and HT.fault(code).enabled and HT.scoring.fault_points[code] > 0
+    guide = HT.fault("hip_rotation").guide
+    assert guide.says == "Allowing the hips to tilt or rotate." and guide.cue == "keep hips level"
+    assert HT.fault("knee_cave").guide.says == "knees collapsing inwards"
 
 
 def test_world_measures_read_the_injected_angles():
@@ -73,7 +73,7 @@ def test_pelvic_roll_is_found_on_its_reps_with_its_size_from_the_feet():
         assert sorted(hits) == [2, 4], camera
         f = hits[2]
         assert f.measured == pytest.approx(12.0, abs=1.5)
-        assert f.limit == HT.fault("hip_rotation")["max_roll_deg"]
+        assert f.limit == HT.fault("hip_rotation").max_roll_deg
         assert f.comparison == "<=" and f.severity in ("minor", "moderate") and f.start_s < f.end_s
         assert f.guide_says == "Allowing the hips to tilt or rotate." and f.checklist
         assert "hip_rotation" not in result.not_measurable
@@ -118,7 +118,7 @@ def test_knee_cave_from_the_feet_on_its_reps_with_its_size():
     hits = found(result, "knee_cave")
     assert sorted(hits) == [2, 3]
     f = hits[3]
-    assert f.measured == pytest.approx(14.0, abs=2.5) and f.limit == HT.fault("knee_cave")["max_cave_deg"]
+    assert f.measured == pytest.approx(14.0, abs=2.5) and f.limit == HT.fault("knee_cave").max_cave_deg
     assert f.guide_says == "knees collapsing inwards" and f.cue and f.checklist
     assert not found(result, "hip_rotation")
     assert not found(analyse(FRONT, cave_deg=4.0, cave_reps=[2]), "knee_cave")

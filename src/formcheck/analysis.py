@@ -10,11 +10,13 @@ import numpy as np
 
 from . import kinematics as kin
 from . import signal as sig
-from .checks import ANGLE_MEASURES, Fault, Signals, check_reps, leg_hidden, sort_faults
+from .checks import Fault, Signals, check_reps, leg_hidden, sort_faults
 from .errors import ClipTooShort, NoPersonDetected
+from .fault_rules import FootPlacementRule
 from .profiles import Profile
 from .reps import Rep, segment
 from .scoring import Scores, score_all
+from .set_checks import ANGLE_MEASURES, check_sets
 from .sets import TrainingSet, build_sets, compare_sides, split_sets, without_rests
 from .track import PoseTrack
 
@@ -259,15 +261,16 @@ def judge(
             not_measurable["foot_placement"] = why
         elif hidden:
             partly["foot_placement"] = f"not judged on rep(s) {', '.join(map(str, hidden))}: {why}"
-        if not profile.fault("foot_placement").get("judge_feet_out", True):
+        if not profile.rule(FootPlacementRule).judge_feet_out:
             known = partly.get("foot_placement")
             partly["foot_placement"] = f"{known}; {FEET_OUT_UNJUDGED}" if known else FEET_OUT_UNJUDGED
     partly = {code: why for code, why in partly.items() if code not in not_measurable}
     groups = split_sets(reps, profile.sets)
     skip = set(not_measurable)
-    faults = check_reps(reps, profile, skip=skip, signals=signals, groups=groups, skip_measures=skip_measures)
-    sets, rest = build_sets(groups, profile, skip, skip_measures)
-    faults = sort_faults(faults + rest)
+    faults = check_reps(reps, profile, skip=skip, signals=signals, groups=groups)
+    whole_sets = check_sets(groups, profile, skip, skip_measures)
+    sets = build_sets(groups, profile, whole_sets.vs_previous)
+    faults = sort_faults(faults + whole_sets.faults)
     scores = score_all(reps, faults, sets, profile, not_measurable)
     return Findings(faults, sets, scores, not_measurable, partly)
 

@@ -1,7 +1,9 @@
-"""Per-rep fault checks against the profile's limits and the guide's words.
+"""Per-rep fault checks against the profile's typed rules and the guide's words.
 
-Every limit comes from the profile; this module only knows how each measurement
-is compared and how far past the limit counts as minor, moderate or major.
+Every limit comes from the profile; this module only knows how each measurement is compared
+and how far past the limit counts as minor, moderate or major. Rep checks judge one rep; some
+judge each rep against the rest of its set (depth, hip rotation, knee cave). The checks of a
+whole set (fatigue drift, short rest) are in set_checks.
 """
 
 from __future__ import annotations
@@ -13,28 +15,21 @@ from typing import Any
 
 import numpy as np
 
-from .profiles import FAULT_CODES, Profile
+from .fault_rules import (
+    FootPlacementRule,
+    HipRotationRule,
+    IncompleteLockoutRule,
+    InconsistentDepthRule,
+    JerkyConcentricRule,
+    KneeCaveRule,
+    NoTopPauseRule,
+    OverextensionRule,
+    RushedDescentRule,
+)
+from .findings import SEVERITIES as SEVERITIES  # re-exported: callers import it from here
+from .findings import Fault, make_fault, severity_by_excess, severity_by_ratio, sort_faults
+from .profiles import Profile
 from .reps import Rep
-
-SEVERITIES = ("minor", "moderate", "major")
-
-
-@dataclass(frozen=True)
-class Fault:
-    code: str
-    severity: str
-    rep: int
-    start_s: float
-    end_s: float
-    measured: float
-    limit: float
-    unit: str
-    comparison: str
-    message: str
-    guide_says: str
-    checklist: str
-    cue: str
-    reps: tuple[int, ...] = ()  # every rep the finding covers (set-level findings: several)
 
 
 @dataclass(frozen=True)
@@ -58,54 +53,27 @@ class Signals:
 
 def lockout_limit(profile: Profile) -> float:
     """Lowest top hip angle (model reading) that still counts as a straight line."""
-    rule = profile.fault("incomplete_lockout")
-    return rule["anatomical_target_deg"] + profile.model_hip_bias_deg - rule["tolerance_deg"]
+    rule = profile.rule(IncompleteLockoutRule)
+    return rule.anatomical_target_deg + profile.model_hip_bias_deg - rule.tolerance_deg
 
 
 def overextension_limit(profile: Profile) -> float:
     """Highest top hip angle (model reading) before it counts as arching past the line."""
-    rule = profile.fault("overextension")
-    return rule["anatomical_limit_deg"] + profile.model_hip_bias_deg + rule["tolerance_deg"]
-
-
-def severity_by_excess(excess: float, steps: list[float]) -> str:
-    """Degrees past the limit -> severity; steps are the minor/moderate and moderate/major borders."""
-    return SEVERITIES[sum(excess >= s for s in steps)]
-
-
-def severity_by_ratio(ratio: float, steps: list[float]) -> str:
-    """measured/limit for a 'too short' time -> severity; steps descend (e.g. 0.8, 0.5)."""
-    return SEVERITIES[sum(ratio < s for s in steps)]
-
-
-def make_fault(code: str, rule: dict[str, Any], rep: Rep, span: tuple[float, float], **kw: Any) -> Fault:
-    """A finding on `rep` (first of `reps` for set-level ones) with the rule's guide words."""
-    guide = rule.get("guide", {})
-    kw.setdefault("reps", (rep.index,))
-    return Fault(
-        code=code,
-        rep=rep.index,
-        start_s=round(span[0], 3),
-        end_s=round(span[1], 3),
-        guide_says=guide.get("says", ""),
-        checklist=guide.get("checklist", ""),
-        cue=guide.get("cue", ""),
-        **kw,
-    )
+    rule = profile.rule(OverextensionRule)
+    return rule.anatomical_limit_deg + profile.model_hip_bias_deg + rule.tolerance_deg
 
 
 def check_incomplete_lockout(rep: Rep, profile: Profile) -> Fault | None:
-    rule = profile.fault("incomplete_lockout")
+    rule = profile.rule(IncompleteLockoutRule)
     limit = lockout_limit(profile)
     if not math.isfinite(rep.top_hip_deg) or rep.top_hip_deg >= limit:
         return None
     short = limit - rep.top_hip_deg
     return make_fault(
-        "incomplete_lockout",
         rule,
         rep,
         (rep.top_start_s, rep.top_end_s),
-        severity=severity_by_excess(short, rule["severity_steps"]),
+        severity=severity_by_excess(short, rule.severity_steps),
         measured=round(rep.top_hip_deg, 1),
         limit=round(limit, 1),
         unit="deg",
@@ -115,17 +83,16 @@ def check_incomplete_lockout(rep: Rep, profile: Profile) -> Fault | None:
 
 
 def check_overextension(rep: Rep, profile: Profile) -> Fault | None:
-    rule = profile.fault("overextension")
+    rule = profile.rule(OverextensionRule)
     limit = overextension_limit(profile)
     if not math.isfinite(rep.top_hip_deg) or rep.top_hip_deg <= limit:
         return None
     over = rep.top_hip_deg - limit
     return make_fault(
-        "overextension",
         rule,
         rep,
         (rep.top_start_s, rep.top_end_s),
-        severity=severity_by_excess(over, rule["severity_steps"]),
+        severity=severity_by_excess(over, rule.severity_steps),
         measured=round(rep.top_hip_deg, 1),
         limit=round(limit, 1),
         unit="deg",
@@ -135,21 +102,20 @@ def check_overextension(rep: Rep, profile: Profile) -> Fault | None:
 
 
 def check_rushed_descent(rep: Rep, profile: Profile, typical_up_s: float | None = None) -> Fault | None:
-    rule = profile.fault("rushed_descent")
+    rule = profile.rule(RushedDescentRule)
     if rep.down_s is None:
         return None
     # "much shorter than the profile's minimum or than the concentric"; the concentric is the
     # set's typical one, since a first drive that starts from the set-up runs long
     up = rep.up_s if typical_up_s is None else min(rep.up_s, typical_up_s)
-    limit = max(rule["min_down_s"], rule["min_down_to_up_ratio"] * up)
+    limit = max(rule.min_down_s, rule.min_down_to_up_ratio * up)
     if rep.down_s >= limit:
         return None
     return make_fault(
-        "rushed_descent",
         rule,
         rep,
         (rep.top_end_s, rep.end_s),
-        severity=severity_by_ratio(rep.down_s / limit, rule["severity_steps"]),
+        severity=severity_by_ratio(rep.down_s / limit, rule.severity_steps),
         measured=round(rep.down_s, 2),
         limit=round(limit, 2),
         unit="s",
@@ -159,18 +125,17 @@ def check_rushed_descent(rep: Rep, profile: Profile, typical_up_s: float | None 
 
 
 def check_no_top_pause(rep: Rep, profile: Profile) -> Fault | None:
-    rule = profile.fault("no_top_pause")
+    rule = profile.rule(NoTopPauseRule)
     if not rep.complete:
         return None  # the clip ended during the hold: its length is unknown
-    limit = rule["min_top_pause_s"]
+    limit = rule.min_top_pause_s
     if rep.top_pause_s >= limit:
         return None
     return make_fault(
-        "no_top_pause",
         rule,
         rep,
         (rep.top_start_s, rep.top_end_s),
-        severity=severity_by_ratio(rep.top_pause_s / limit, rule["severity_steps"]),
+        severity=severity_by_ratio(rep.top_pause_s / limit, rule.severity_steps),
         measured=round(rep.top_pause_s, 2),
         limit=round(limit, 2),
         unit="s",
@@ -203,19 +168,18 @@ def drive_speed_ratio(rep: Rep, sig: Signals, min_frames: int, typical_up_s: flo
 def check_jerky_concentric(
     rep: Rep, profile: Profile, signals: Signals | None = None, typical_up_s: float | None = None
 ) -> Fault | None:
-    rule = profile.fault("jerky_concentric")
+    rule = profile.rule(JerkyConcentricRule)
     if signals is None:
         return None
-    ratio = drive_speed_ratio(rep, signals, int(rule["min_up_frames"]), typical_up_s)
-    limit = rule["max_speed_ratio"]
+    ratio = drive_speed_ratio(rep, signals, rule.min_up_frames, typical_up_s)
+    limit = rule.max_speed_ratio
     if not math.isfinite(ratio) or ratio <= limit:
         return None
     return make_fault(
-        "jerky_concentric",
         rule,
         rep,
         (rep.start_s, rep.top_start_s),
-        severity=severity_by_excess(ratio - limit, rule["severity_steps"]),
+        severity=severity_by_excess(ratio - limit, rule.severity_steps),
         measured=round(ratio, 2),
         limit=round(limit, 2),
         unit="x mean drive speed",
@@ -231,25 +195,24 @@ def leg_hidden(rep: Rep, profile: Profile, signals: Signals | None) -> bool:
     s, e = _frame(signals.t, rep.top_start_s), _frame(signals.t, rep.top_end_s)
     vis = signals.leg_visibility[s : e + 1]
     vis = vis[np.isfinite(vis)]
-    return bool(len(vis)) and float(np.median(vis)) < profile.fault("foot_placement")["min_leg_visibility"]
+    return bool(len(vis)) and float(np.median(vis)) < profile.rule(FootPlacementRule).min_leg_visibility
 
 
 def check_foot_placement(rep: Rep, profile: Profile, signals: Signals | None = None) -> Fault | None:
-    rule = profile.fault("foot_placement")
-    limit = rule["max_shin_tilt_deg"]
+    rule = profile.rule(FootPlacementRule)
+    limit = rule.max_shin_tilt_deg
     if not math.isfinite(rep.top_shin_deg) or rep.top_shin_deg <= limit or leg_hidden(rep, profile, signals):
         return None
     # with the shin vertical the knee reads 90 minus the thigh's slope (= the torso's, at lockout)
     out = rep.top_knee_deg > 90.0 - rep.top_torso_deg
-    if out and not rule.get("judge_feet_out", True):
+    if out and not rule.judge_feet_out:
         return None
     where = "feet too far out (shins slope away from the hips)" if out else "feet too close (knees ahead)"
     return make_fault(
-        "foot_placement",
         rule,
         rep,
         (rep.top_start_s, rep.top_end_s),
-        severity=severity_by_excess(rep.top_shin_deg - limit, rule["severity_steps"]),
+        severity=severity_by_excess(rep.top_shin_deg - limit, rule.severity_steps),
         measured=round(rep.top_shin_deg, 1),
         limit=round(limit, 1),
         unit="deg shin tilt from vertical",
@@ -270,22 +233,22 @@ CHECKS: dict[str, Callable[..., Fault | None]] = {
 
 
 def _enabled(code: str, profile: Profile, skip: set[str]) -> bool:
-    return bool(profile.fault(code).get("enabled", False)) and code not in skip
+    return profile.fault(code).enabled and code not in skip
 
 
 def check_depth(reps: list[Rep], profile: Profile) -> list[Fault]:
     """Descents of one set that stop far from the set's typical bottom."""
-    rule = profile.fault("inconsistent_depth")
+    rule = profile.rule(InconsistentDepthRule)
     # where each descent ends: the bottom the next drive starts from (or the clip's last bottom);
     # "torso" reads it from the trunk's slope, which both legs share (B-stance: the near leg
     # may be the kickstand, whose hip angle swings less than the working leg's)
-    torso = rule.get("measure", "hip") == "torso"
+    torso = rule.measure == "torso"
     ends = [r.end_torso_deg if torso else r.end_hip_deg for r in reps]
     depth = np.array([np.nan if d is None else d for d in ends], dtype=float)
-    if np.isfinite(depth).sum() < rule["min_reps"]:
+    if np.isfinite(depth).sum() < rule.min_reps:
         return []
     median = float(np.nanmedian(depth))
-    limit = rule["max_deviation_deg"]
+    limit = rule.max_deviation_deg
     with np.errstate(invalid="ignore"):
         off = np.abs(depth - median)
     found = []
@@ -295,11 +258,10 @@ def check_depth(reps: list[Rep], profile: Profile) -> list[Fault]:
         how = "shallower" if d > median else "deeper"
         found.append(
             make_fault(
-                "inconsistent_depth",
                 rule,
                 rep,
                 (rep.top_end_s, rep.end_s),
-                severity=severity_by_excess(dev - limit, rule["severity_steps"]),
+                severity=severity_by_excess(dev - limit, rule.severity_steps),
                 measured=round(float(dev), 1),
                 limit=round(limit, 1),
                 unit=f"deg from the set's median bottom ({'trunk slope' if torso else 'hip angle'})",
@@ -311,106 +273,10 @@ def check_depth(reps: list[Rep], profile: Profile) -> list[Fault]:
     return found
 
 
-def rep_measures(reps: list[Rep]) -> dict[str, np.ndarray]:
-    """Per-rep series the set-level checks compare: lockout, depth, drive and descent times.
-
-    Depth is where the descent ended (the deepest point before the next drive), so a set-up
-    before the first drive or lying down after the last one cannot make a rep look shallow."""
-    return {
-        "top": np.array([r.top_hip_deg for r in reps], dtype=float),
-        "depth": np.array([np.nan if r.end_hip_deg is None else r.end_hip_deg for r in reps], dtype=float),
-        "up": np.array([r.up_s for r in reps], dtype=float),
-        "down": np.array([np.nan if r.down_s is None else r.down_s for r in reps], dtype=float),
-    }
-
-
-@dataclass(frozen=True)
-class Drift:
-    """How far a later value sits from a baseline, in the direction a tired rep goes."""
-
-    measure: str
-    worse: np.ndarray  # per compared rep: how much worse (deg, or the time ratio)
-    limit: float
-    ratio: bool  # True: worse is a time ratio (up: larger is worse; down: smaller is worse)
-
-
-def drifts(base: dict[str, float], later: dict[str, np.ndarray], rule: dict[str, Any]) -> list[Drift]:
-    """Lower top, shallower bottom (range lost), slower drive, shorter descent than the baseline.
-
-    The range is judged at the bottom only: a lower top is the lockout's measure, and counting
-    it twice would double every lockout drift."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = [
-            Drift("top", base["top"] - later["top"], rule["max_top_drop_deg"], False),
-            Drift("depth", later["depth"] - base["depth"], rule["max_shallower_deg"], False),
-            Drift("up", later["up"] / base["up"], rule["max_up_ratio"], True),
-        ]
-        if "min_down_ratio" in rule:
-            out.append(Drift("down", base["down"] / later["down"], 1.0 / rule["min_down_ratio"], True))
-    return out
-
-
-DRIFT_WORDS = {
-    "top": ("lockout", "top hip angle dropped", "deg"),
-    "depth": ("range", "bottom got shallower", "deg"),
-    "up": ("tempo", "drive slowed", "x"),
-    "down": ("tempo", "descent shortened", "x"),
-}
-
-
-def drift_severity(d: Drift, value: float, rule: dict[str, Any]) -> str:
-    if d.ratio:
-        return severity_by_ratio(d.limit / value, rule["severity_steps_ratio"])
-    return severity_by_excess(value - d.limit, rule["severity_steps_deg"])
-
-
-def drift_text(d: Drift, value: float) -> str:
-    words = DRIFT_WORDS[d.measure][1]
-    if not d.ratio:
-        return f"{words} by {value:.0f} deg (limit {d.limit:.0f})"
-    return f"{words}: {value:.2f}x (limit {d.limit:.2f}x)"
-
 
 def nanmedian(x: np.ndarray) -> float:
     x = x[np.isfinite(x)]
     return float(np.median(x)) if len(x) else float("nan")
-
-
-def check_fatigue(reps: list[Rep], profile: Profile, skip_measures: set[str]) -> list[Fault]:
-    """The set's last reps against its first ones: one finding per measure that degraded."""
-    rule = profile.fault("fatigue_drift")
-    nb, nt = int(rule["baseline_reps"]), int(rule["tail_reps"])
-    if len(reps) < max(rule["min_reps"], nb + nt):
-        return []
-    m = rep_measures(reps)
-    base = {k: nanmedian(v[:nb]) for k, v in m.items()}
-    later = {k: v[nb:] for k, v in m.items()}
-    found = []
-    for d in drifts(base, later, rule):
-        if d.measure in skip_measures:
-            continue
-        tail = nanmedian(d.worse[-nt:])
-        if not tail > d.limit:
-            continue
-        hit = [reps[nb + i] for i in np.flatnonzero(np.nan_to_num(d.worse, nan=-np.inf) > d.limit)]
-        first, last = hit[0], hit[-1]
-        found.append(
-            make_fault(
-                "fatigue_drift",
-                rule,
-                first,
-                (first.start_s, last.end_s),
-                reps=tuple(r.index for r in hit),
-                severity=drift_severity(d, tail, rule),
-                measured=round(tail, 2),
-                limit=round(d.limit, 2),
-                unit=DRIFT_WORDS[d.measure][2],
-                comparison="<=",
-                message=f"{DRIFT_WORDS[d.measure][0]} drift over the set: {drift_text(d, tail)}, "
-                f"last {nt} reps against the first {nb}",
-            )
-        )
-    return found
 
 
 def window_median(sig_t: np.ndarray, x: np.ndarray, span: tuple[float, float]) -> float:
@@ -424,16 +290,16 @@ def top_values(reps: list[Rep], t: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.array([window_median(t, x, (r.top_start_s, r.top_end_s)) for r in reps], dtype=float)
 
 
-def set_bottom_median(reps: list[Rep], signals: Signals, x: np.ndarray, rule: dict[str, Any]) -> float:
+def set_bottom_median(reps: list[Rep], signals: Signals, x: np.ndarray, rule: HipRotationRule) -> float:
     """Median of x over the set's bottoms: its frames (from just before the first drive to the last
     rep's end) whose drive sits in its lowest bottom_quantile. Every bottom counts, so one noisy
     pause cannot move the reference."""
-    s = np.searchsorted(signals.t, reps[0].start_s - rule["bottom_window_s"])
+    s = np.searchsorted(signals.t, reps[0].start_s - rule.bottom_window_s)
     e = np.searchsorted(signals.t, reps[-1].end_s, side="right")
     drive, vals = signals.drive[s:e], x[s:e]
     if not np.isfinite(drive).any():
         return float("nan")
-    return nanmedian(vals[drive <= np.nanpercentile(drive, 100 * rule["bottom_quantile"])])
+    return nanmedian(vals[drive <= np.nanpercentile(drive, 100 * rule.bottom_quantile)])
 
 
 def hold_middle(rep: Rep, trim: float) -> tuple[float, float]:
@@ -442,14 +308,14 @@ def hold_middle(rep: Rep, trim: float) -> tuple[float, float]:
     return rep.top_start_s + cut, rep.top_end_s - cut
 
 
-def pelvis_drops(reps: list[Rep], rule: dict[str, Any], signals: Signals, roll: np.ndarray) -> np.ndarray:
+def pelvis_drops(reps: list[Rep], rule: HipRotationRule, signals: Signals, roll: np.ndarray) -> np.ndarray:
     """Per rep: how far the pelvis rolled at the top against the set's bottoms, deg.
 
     The model's own offset between hip and shoulder lines cancels against the bottoms. Both legs:
     either way counts. Single-leg: only a drop of the free side (positive); lifting the free leg
     pulls the model's hip point up, which reads as a rise of that side on clean reps."""
     base = set_bottom_median(reps, signals, roll, rule)
-    tops = np.array([window_median(signals.t, roll, hold_middle(r, rule["top_trim_frac"])) for r in reps])
+    tops = np.array([window_median(signals.t, roll, hold_middle(r, rule.top_trim_frac)) for r in reps])
     change = tops - base
     sign = np.array([signals.free_side_at(r) for r in reps])
     return np.where(sign != 0, change * sign, np.abs(change))
@@ -457,17 +323,16 @@ def pelvis_drops(reps: list[Rep], rule: dict[str, Any], signals: Signals, roll: 
 
 def check_hip_rotation(reps: list[Rep], profile: Profile, signals: Signals | None) -> list[Fault]:
     """Reps whose pelvis rolled or dropped at the top against the set's own start."""
-    rule = profile.fault("hip_rotation")
-    if signals is None or signals.pelvis_roll is None or len(reps) < rule["min_reps"]:
+    rule = profile.rule(HipRotationRule)
+    if signals is None or signals.pelvis_roll is None or len(reps) < rule.min_reps:
         return []
     drops = pelvis_drops(reps, rule, signals, signals.pelvis_roll)
     how = "the free side dropped" if signals.free_side_sign else "hip line turned against the shoulders"
     return top_excess_faults(
-        "hip_rotation",
         rule,
         reps,
         drops,
-        rule["max_roll_deg"],
+        rule.max_roll_deg,
         unit="deg pelvis roll vs the set's bottoms",
         describe=lambda d: f"pelvis rolled {d:.0f} deg at the top ({how}) against the set's bottoms "
         f"(hip line vs shoulder line, {signals.pelvis_roll_from})",
@@ -479,18 +344,17 @@ def check_knee_cave(reps: list[Rep], profile: Profile, signals: Signals | None) 
 
     The bottoms cannot be the reference: folded legs seen from the feet hide the ankles and
     the model's knee track there is noise; the set's widest top is what the lifter can do."""
-    rule = profile.fault("knee_cave")
-    if signals is None or signals.knee_cave is None or len(reps) < rule["min_reps"]:
+    rule = profile.rule(KneeCaveRule)
+    if signals is None or signals.knee_cave is None or len(reps) < rule.min_reps:
         return []
     tops = top_values(reps, signals.t, signals.knee_cave)
     if not np.isfinite(tops).any():
         return []
     return top_excess_faults(
-        "knee_cave",
         rule,
         reps,
         tops - float(np.nanmin(tops)),
-        rule["max_cave_deg"],
+        rule.max_cave_deg,
         unit="deg knees in vs the set's widest top",
         describe=lambda cave: f"knees {cave:.0f} deg further in at the top than on the set's widest rep "
         f"(knee vs the hip-ankle line, 3D)",
@@ -498,8 +362,7 @@ def check_knee_cave(reps: list[Rep], profile: Profile, signals: Signals | None) 
 
 
 def top_excess_faults(
-    code: str,
-    rule: dict[str, Any],
+    rule: HipRotationRule | KneeCaveRule,
     reps: list[Rep],
     values: np.ndarray,
     limit: float,
@@ -509,11 +372,10 @@ def top_excess_faults(
     """One fault per rep whose value at the top exceeds the limit (NaN never does)."""
     return [
         make_fault(
-            code,
             rule,
             rep,
             (rep.top_start_s, rep.top_end_s),
-            severity=severity_by_excess(v - limit, rule["severity_steps"]),
+            severity=severity_by_excess(v - limit, rule.severity_steps),
             measured=round(float(v), 1),
             limit=round(limit, 1),
             unit=unit,
@@ -525,23 +387,18 @@ def top_excess_faults(
     ]
 
 
-# the parts of fatigue_drift / short_rest that need a hip angle
-ANGLE_MEASURES = frozenset({"top", "depth"})
-
-
 def check_reps(
     reps: list[Rep],
     profile: Profile,
     skip: set[str] | None = None,
     signals: Signals | None = None,
     groups: list[list[Rep]] | None = None,
-    skip_measures: set[str] | None = None,
 ) -> list[Fault]:
-    """All enabled checks on all reps, ordered by rep then by the catalogue's order.
+    """All enabled rep checks on all reps, ordered by rep then by the catalogue's order.
 
     `skip`: codes the camera view cannot support (reported as not measurable, never passed).
-    `groups`: the reps split into sets (one set by default) for the set-level checks.
-    `skip_measures`: drift measures ("top", "depth") the view cannot support."""
+    `groups`: the reps split into sets (one set by default): depth, rotation and knee cave judge
+    each rep against its own set. Whole-set checks are set_checks.check_sets."""
     skip = skip or set()
     found = []
     typical_up = float(np.median([r.up_s for r in reps])) if reps else None
@@ -561,15 +418,9 @@ def check_reps(
     for group in groups if groups is not None else [reps]:
         if _enabled("inconsistent_depth", profile, skip):
             found += check_depth(group, profile)
-        if _enabled("fatigue_drift", profile, skip):
-            found += check_fatigue(group, profile, skip_measures or set())
         if _enabled("hip_rotation", profile, skip):
             found += check_hip_rotation(group, profile, signals)
         if _enabled("knee_cave", profile, skip):
             found += check_knee_cave(group, profile, signals)
     return sort_faults(found)
 
-
-def sort_faults(faults: list[Fault]) -> list[Fault]:
-    order = {code: i for i, code in enumerate(FAULT_CODES)}
-    return sorted(faults, key=lambda f: (f.rep, order.get(f.code, len(order))))

@@ -107,15 +107,14 @@ def checklist(report: Report, profile: Profile) -> list[ChecklistRow]:
     rows = []
     for code in FAULT_CODES:
         rule = profile.fault(code)
-        if not rule.get("enabled"):
+        if not rule.enabled:
             continue
-        guide = rule.get("guide", {})
         found = [f for f in report.faults if f.code == code]
         reps = sorted({r for f in found for r in f.covered})
         if code in measurement.not_measurable:
             status, note = "not measurable", measurement.not_measurable[code]
         elif found:
-            status, note = "fail", guide.get("cue", "") or found[0].cue
+            status, note = "fail", rule.guide.cue or found[0].cue
         elif not report.reps:
             status, note = "not judged", "no rep was found in the clip"
         else:
@@ -123,7 +122,7 @@ def checklist(report: Report, profile: Profile) -> list[ChecklistRow]:
             note = f"partly measured: {note}" if note else ""
         rows.append(
             ChecklistRow(
-                code, label(code), guide.get("checklist", ""), status, note, ", ".join(map(str, reps))
+                code, label(code), rule.guide.checklist, status, note, ", ".join(map(str, reps))
             )
         )
     return rows
@@ -188,9 +187,9 @@ def hip_plot(analysis: Analysis, profile: Profile, key_times: list[float]) -> st
         )
     if readable:
         ax.plot(t, hip, color="#222", lw=1.3, label="hip angle")
-        if profile.fault("incomplete_lockout").get("enabled"):
+        if profile.fault("incomplete_lockout").enabled:
             ax.axhline(lockout_limit(profile), color="#e0a800", lw=1.2, ls="--", label="lockout line")
-        if profile.fault("overextension").get("enabled"):
+        if profile.fault("overextension").enabled:
             ax.axhline(
                 overextension_limit(profile), color=FAULT_COLOUR, lw=0.8, ls=":", label="overextension"
             )
@@ -314,7 +313,7 @@ def render_html(
         "checklist": checklist(report, profile),
         "hip_svg": Markup(hip_plot(analysis, profile, key_times)),
         "tempo_svg": Markup(tempo_plot(report)) if report.reps else "",
-        "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").get("enabled") else None,
+        "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").enabled else None,
         "angles_readable": report.angles_readable,
         "several_sets": len(report.sets) > 1,
         "rep_ranges": rep_ranges(report, profile),

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import SEVERITIES, Fault
-from .profiles import SET_LEVEL_CODES, Profile
+from .fault_rules import SET_LEVEL_CODES, SEVERITIES
+from .findings import Fault
+from .profiles import Profile
 from .reps import Rep
 from .sets import TrainingSet
 

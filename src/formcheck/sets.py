@@ -1,5 +1,5 @@
-"""Sets within one clip: split at rests, mapped to the guide's rep ranges, and the first rep
-of each set held against the end of the set before (the guide's rest rule)."""
+"""Sets within one clip: split at rests, mapped to the guide's rep ranges, and single-leg sides
+compared. The checks of a whole set (fatigue drift, short rest) are in set_checks."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from . import checks
-from .checks import Fault
 from .profiles import Profile, SetConfig
 from .reps import Rep
 
@@ -52,49 +50,18 @@ def without_rests(reps: list[Rep], cfg: SetConfig) -> list[Rep]:
     return [replace(r, bottom_pause_s=None) if r.index in last else r for r in reps]
 
 
-def rest_drifts(first: Rep, previous: list[Rep], profile: Profile) -> list[checks.Drift]:
-    """How much worse the first rep is than the previous set's last reps, per measure."""
-    prev = checks.rep_measures(previous[-profile.sets.compare_reps :])
-    base = {k: checks.nanmedian(v) for k, v in prev.items()}
-    return checks.drifts(base, checks.rep_measures([first]), profile.fault("short_rest"))
-
-
-def rest_fault(first: Rep, n_prev: int, d: checks.Drift, profile: Profile) -> Fault:
-    rule = profile.fault("short_rest")
-    value = float(d.worse[0])
-    return checks.make_fault(
-        "short_rest",
-        rule,
-        first,
-        (first.start_s, first.end_s),
-        severity=checks.drift_severity(d, value, rule),
-        measured=round(value, 2),
-        limit=round(d.limit, 2),
-        unit=checks.DRIFT_WORDS[d.measure][2],
-        comparison="<=",
-        message=f"first rep against the last {n_prev} of the previous set: {checks.drift_text(d, value)}",
-    )
+def previous_set(groups: list[list[Rep]], i: int) -> list[Rep]:
+    """The set before set i on the same leg (single-leg sides rest in turn), or [] for a first set."""
+    return next((g for g in reversed(groups[:i]) if g[0].leg == groups[i][0].leg), [])
 
 
 def build_sets(
-    groups: list[list[Rep]], profile: Profile, skip: set[str], skip_measures: set[str]
-) -> tuple[list[TrainingSet], list[Fault]]:
-    """The sets with their rep-range goals and rest comparison, and the short_rest findings.
-
-    `skip`: codes not measurable from this view; `skip_measures`: drift measures it cannot read."""
+    groups: list[list[Rep]], profile: Profile, vs_previous: list[dict[str, float]] | None = None
+) -> list[TrainingSet]:
+    """The sets with their rep-range goals and rest; `vs_previous` per set from set_checks.check_sets."""
     out: list[TrainingSet] = []
-    faults: list[Fault] = []
-    check = bool(profile.fault("short_rest").get("enabled", False)) and "short_rest" not in skip
     for i, group in enumerate(groups):
-        # the rest rule compares a set with the previous one on the same leg (single-leg sides)
-        previous = next((g for g in reversed(groups[:i]) if g[0].leg == group[0].leg), [])
-        found = []
-        if previous:
-            found = [d for d in rest_drifts(group[0], previous, profile) if d.measure not in skip_measures]
-        if check:
-            n_prev = min(profile.sets.compare_reps, len(previous))
-            faults += [rest_fault(group[0], n_prev, d, profile) for d in found if float(d.worse[0]) > d.limit]
-        vs = {d.measure: round(float(d.worse[0]), 2) for d in found if np.isfinite(d.worse[0])}
+        previous = previous_set(groups, i)
         out.append(
             TrainingSet(
                 index=i + 1,
@@ -103,10 +70,10 @@ def build_sets(
                 end_s=group[-1].end_s,
                 rest_before_s=round(group[0].start_s - previous[-1].end_s, 2) if previous else None,
                 rep_range_goals=rep_goals(len(group), profile.rep_ranges),
-                vs_previous=vs,
+                vs_previous=vs_previous[i] if vs_previous else {},
             )
         )
-    return out, faults
+    return out
 
 
 def side_summary(reps: list[Rep]) -> dict[str, float | int | None]:

@@ -150,12 +150,12 @@ def overlay_data(track: PoseTrack, analysis: Analysis, profile: Profile) -> Fram
     angles_readable = "incomplete_lockout" not in analysis.not_measurable and np.isfinite(analysis.hip).any()
     lockout = (
         lockout_limit(profile)
-        if angles_readable and profile.fault("incomplete_lockout").get("enabled")
+        if angles_readable and profile.fault("incomplete_lockout").enabled
         else None
     )
     over = (
         overextension_limit(profile)
-        if angles_readable and profile.fault("overextension").get("enabled")
+        if angles_readable and profile.fault("overextension").enabled
         else None
     )
     return FrameData(
