@@ -80,12 +80,12 @@ def test_a_clip_that_hangs_is_stopped_at_its_time_limit_and_the_rest_are_scored(
     out = tmp_path / "out"
     # the limit counts from when the clip is handed out, the worker's start included: generous
     res = batch.run_batch([tmp_path / "in"], out, settings(), jobs=2, executor="local",
-                          task_fn=hang_or_score, timeout=20, progress="off")
+                          task_fn=hang_or_score, timeout=30, progress="off")
     status = {r["clip"].removeprefix("in/"): r for r in res.rows}
     assert {n for n, r in status.items() if r["status"] == "ok"} == {"a.mp4", "b.mp4", "c.mp4", "d.mp4"}
     hung = status["hang.mp4"]
     assert hung["status"] == "failed" and hung["error_code"] == ClipTimedOut.exit_code
-    assert "time limit of 20 s" in hung["error"]
+    assert "time limit of 30 s" in hung["error"]
     assert res.exit_code == batch.EXIT_SOME_FAILED
     doc = json.loads((out / "in" / "hang.mp4.json").read_text())
     assert doc["batch"]["error_type"] == "ClipTimedOut" and doc["batch"]["retryable"] is False
@@ -112,7 +112,7 @@ def test_on_ray_a_clip_that_hangs_is_cancelled_and_the_rest_are_scored(tmp_path,
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         res = batch.run_batch([tmp_path / "in"], tmp_path / "out", settings(), jobs=2, executor="ray",
-                              task_fn=hang_or_score, timeout=20, progress="off")
+                              task_fn=hang_or_score, timeout=30, progress="off")
         hung = int((tmp_path / "hung.pid").read_text())
         deadline = time.monotonic() + 30  # the cancel kills the worker asynchronously
         while not process_gone(hung) and time.monotonic() < deadline:
