@@ -14,10 +14,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import __version__
+from . import __version__, batch, pipeline
 from .errors import FormcheckError, OutputError, UsageError
 from .live import command as live_command
+from .pose import load_track
 from .profiles import ProfileError, builtin_names
+from .report import render_text
 from .web import command as web_command
 
 
@@ -126,8 +128,6 @@ def _add_every_frame(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from . import batch
-
     if args.address and args.executor != "ray":
         raise UsageError("--address needs --executor ray")
     try:
@@ -198,9 +198,6 @@ def _seconds(text: str) -> float:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from . import pipeline
-    from .report import render_text
-
     settings = pipeline.Settings(
         variant=args.variant, model=args.model, pose_workers=args.workers, every_frame=args.every_frame
     ).checked()
@@ -211,8 +208,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     # one decode per job: the pose pass keeps the frames the pictures need (None with --track)
     with pipeline.picture_frames(outputs, None if args.track else args.clip) as spill:
         if args.track:
-            from .pose import load_track
-
             track = load_track(args.track)
             if args.clip and outputs.pictures:
                 pipeline.check_track_matches(args.clip, track)

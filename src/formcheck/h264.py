@@ -18,6 +18,8 @@ import threading
 from fractions import Fraction
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 
 from .files import PendingFile
@@ -48,8 +50,6 @@ class H264Writer:
         preset: str = DEFAULT_PRESET,
         crf: int = DEFAULT_CRF,
     ) -> None:
-        import av  # imported here: only the annotated clip needs it
-
         if width % 2 or height % 2:
             raise ValueError(f"H.264 in yuv420p needs an even size, got {width}x{height}")
         self.path = Path(path)
@@ -82,8 +82,6 @@ class H264Writer:
         return self.width * self.height * 3 // 2
 
     def write(self, frame_rgb: np.ndarray) -> None:
-        import cv2
-
         self.write_i420(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2YUV_I420))
 
     def write_i420(self, yuv: np.ndarray) -> None:
@@ -115,8 +113,6 @@ class H264Writer:
 
 def as_oserror(exc: BaseException) -> BaseException:
     """FFmpeg's failures that are not OSErrors already (a bad option, an encoder error) as one."""
-    import av
-
     if isinstance(exc, av.error.FFmpegError) and not isinstance(exc, OSError):
         return OSError(f"FFmpeg: {exc}")
     return exc

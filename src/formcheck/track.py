@@ -7,6 +7,7 @@ visibility, so downstream stages never need a separate "missing" structure.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
@@ -136,8 +137,6 @@ class PoseTrack:
 
     def save(self, path: str | Path) -> None:
         """Write the track as a compressed .npz (atomic: temp file then rename)."""
-        import json
-
         def write(fh: IO[bytes]) -> None:
             np.savez_compressed(
                 fh,
@@ -157,8 +156,6 @@ class PoseTrack:
 
     @classmethod
     def load(cls, path: str | Path) -> PoseTrack:
-        import json
-
         with np.load(Path(path), allow_pickle=False) as data:
             version = int(data["schema_version"])
             if version != TRACK_SCHEMA_VERSION:

@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Any
 
+from tqdm import tqdm
+
 
 class Progress:
     """A tqdm bar with ETA on a terminal; elsewhere (logs, CI) one line per clip with an ETA.
@@ -23,8 +25,6 @@ class Progress:
         self.start = time.monotonic()
         self.bar = None
         if mode == "bar" and self.total:
-            from tqdm import tqdm
-
             self.bar = tqdm(
                 total=self.total_weight,
                 file=sys.stderr,
