@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, pipeline
 from ..cache import canonical_sha256, track_key
 from ..io.video import MAX_PIXELS
-from ..pose import find_model, mediapipe_version, sha256_file
+from ..pose import find_model, sha256_file
 from ..profiles import Profile, load_profile
 from ..report import REPORT_SCHEMA
 from ..variants import AUTO
@@ -59,17 +59,21 @@ class BatchSettings:
         model_path = str(model) if model else None
         return cls(variant, profile, model_sha, model_path, fps, max_pixels, code_sha256(), every_frame)
 
+    def pipeline(self) -> pipeline.Settings:
+        """The clip's settings for the shared pipeline: one landmarker over the whole clip (batch
+        parallelism is per clip, so a result never depends on how many jobs or machines made it)."""
+        return pipeline.Settings(
+            variant=self.profile or self.variant,
+            model=self.model_path,
+            pose_workers=1,
+            fps=self.fps,
+            max_pixels=self.max_pixels,
+            every_frame=self.every_frame,
+        )
+
     def extraction(self) -> dict[str, Any]:
-        """How the model runs: one landmarker over the whole clip (batch parallelism is per clip,
-        so a result never depends on how many jobs or machines produced it)."""
-        return {
-            "formcheck": __version__,  # a release may read video or run the model differently
-            "backend": "mediapipe-pose-landmarker",
-            "mediapipe": mediapipe_version(),
-            "workers": 1,
-            "fps": self.fps,
-            "every_frame": self.every_frame,
-        }
+        """How the model runs (the track cache key)."""
+        return self.pipeline().extraction()
 
     def track_key(self, content_sha256: str) -> str:
         return track_key(content_sha256, self.model_sha256, self.extraction())

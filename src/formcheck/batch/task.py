@@ -13,7 +13,6 @@ import socket
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 from .. import __version__, pipeline
 from ..errors import ClipTimedOut, FormcheckError, ModelLoadError, describe_failure
 from ..io.video import check_frame_size
-from ..pose import MediaPipePoseBackend, extract_track
+from ..pose import MediaPipePoseBackend
 from ..report import Report
 from ..track import PoseTrack
 from .settings import BatchSettings, code_sha256
@@ -63,24 +62,21 @@ class ClipOutcome:
 
 
 def extract(path: str, settings: BatchSettings) -> PoseTrack:
-    """The clip's pose track with the batch's fixed extraction settings (the model runs here)."""
-    check_frame_size(path, settings.max_pixels)
+    """The clip's pose track with the batch's fixed extraction settings (the model runs here), after
+    checking this machine's model is the driver's."""
+    check_frame_size(path, settings.max_pixels)  # before the model loads
     with MediaPipePoseBackend(settings.model_path) as backend:
         if backend.model_sha256 != settings.model_sha256:
             raise ModelLoadError(
                 f"{backend.model_path}: this machine's pose model (sha256 {backend.model_sha256[:12]}) is"
                 f" not the driver's ({settings.model_sha256[:12]}); install the same formcheck everywhere"
             )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # truncation is reported through the outcome
-            return extract_track(
-                path, backend=backend, workers=1, fps=settings.fps, every_frame=settings.every_frame
-            )
+        return pipeline.extract(path, settings.pipeline(), backend=backend)
 
 
 def analyse(track: PoseTrack, settings: BatchSettings) -> ClipOutcome:
     """Report of a track under the batch's profile; a truncated clip is scored and flagged."""
-    result = pipeline.run_track(track, pipeline.Settings(variant=settings.profile or settings.variant))
+    result = pipeline.run_track(track, settings.pipeline())
     out = ClipOutcome(report=result.report)
     cut = result.truncation
     if cut is not None:
