@@ -46,6 +46,14 @@ def shared_track(shared_videos: Path) -> Callable[[str], object]:
     backend.close()
 
 
+@pytest.fixture(scope="session")
+def short_clips(tmp_path_factory) -> list[Path]:
+    """4-second cuts of four rendered sample clips, for the batch tests that run the model."""
+    from batchkit import short_clips_in
+
+    return short_clips_in(tmp_path_factory.mktemp("short"))
+
+
 @pytest.fixture
 def make_video(tmp_path: Path) -> Callable[..., Path]:
     """make_video(name="clip.mp4", n_frames=20, size=(160, 120), fps=30.0) -> Path.

@@ -9,7 +9,7 @@ from synthetic import RepPlan, plan_track
 
 from formcheck import annotate
 from formcheck.analysis import analyze_track
-from formcheck.io import _mp4_top_boxes, open_video
+from formcheck.io import open_video, top_boxes
 from formcheck.profiles import load_profile
 from formcheck.viz import overlay_data
 
@@ -41,7 +41,7 @@ def test_annotated_clip_is_browser_playable_h264_with_the_inputs_frames(lockout_
     assert (w, h) == (track.width, track.height) and rate == 30
     assert frames == track.n_frames == result.frames
     assert duration == pytest.approx(track.n_frames / 30.0, abs=1e-3)
-    boxes, cut = _mp4_top_boxes(out)
+    boxes, cut = top_boxes(out)
     assert not cut and boxes.index(b"moov") < boxes.index(b"mdat")  # faststart: index first
     assert not (tmp_path / "annotated.mp4.tmp").exists()
     # OpenCV (the project's own decoder) reads it back frame for frame, in order

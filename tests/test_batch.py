@@ -6,120 +6,35 @@ the real model runs on a few 4-second cuts of the rendered sample clips.
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import dataclasses
 import fcntl
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import in_ci
-from synthetic import RepPlan, plan_track
+from batchkit import (
+    ROOT,
+    SAMPLES,
+    fake_clips,
+    fake_score,
+    never_called,
+    read_summary,
+    settings,
+)
 
 from formcheck import batch
-from formcheck.batch import BatchSettings, ClipOutcome, ClipTask
-from formcheck.cache import TrackCache, atomic_write, atomic_write_text
+from formcheck.batch import ClipTask
+from formcheck.batch import progress as batch_progress
+from formcheck.cache import TrackCache
 from formcheck.errors import FormcheckError, NoClipsFound
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_videos"
-SHORT_FRAMES = 96  # 4 s at 24 fps: a rep or so, seconds of model time
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def cut(src: Path, dst: Path, frames: int, size: tuple[int, int] | None = None) -> Path:
-    """The first `frames` frames of a clip, re-encoded (mp4v) by OpenCV."""
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    writer = None
-    for _ in range(frames):
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if size:
-            frame = cv2.resize(frame, size)
-        if writer is None:
-            h, w = frame.shape[:2]
-            writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-        writer.write(frame)
-    cap.release()
-    writer.release()
-    return dst
-
-
-@pytest.fixture(scope="session")
-def short_clips(tmp_path_factory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("short")
-    names = ["hip_thrust_side_clean", "glute_bridge_side_clean", "hip_thrust_side_short_lockout",
-             "hip_thrust_oblique_overextension"]
-    return [cut(SAMPLES / f"{n}.mp4", folder / f"{n}_4s.mp4", SHORT_FRAMES) for n in names]
-
-
-def settings(variant: str = "hip_thrust") -> BatchSettings:
-    return BatchSettings.create(variant)
-
-
-def fake_score(task: ClipTask) -> ClipOutcome:
-    """A stand-in for score_clip without the model: every clip is a synthetic 3-rep set;
-    a clip named crash* kills its worker process, as a decoder crash would."""
-    if Path(task.source).name.startswith("crash"):
-        os._exit(3)
-    track = batch.rebase(plan_track(RepPlan(reps=3), noise_px=1.0), task.source)
-    out = batch.analyse(track, task.settings)
-    out.track = track
-    return out
-
-
-def never_called(task: ClipTask) -> ClipOutcome:
-    raise AssertionError(f"the pose model was asked for {task.source}")
-
-
-def fake_clips(folder: Path, names: list[str]) -> list[Path]:
-    """Files that sniff as MP4 (distinct bytes each); only fake_score can 'score' them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in names:
-        p = folder / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + name.encode())
-        paths.append(p)
-    return paths
-
-
-def read_summary(out: Path) -> dict[str, dict[str, str]]:
-    with open(out / "summary.csv", newline="") as fh:
-        return {row["clip"]: row for row in csv.DictReader(fh)}
-
-
-def alive_in_group(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group, from /proc."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                pids.append(int(stat.parent.name))
-    return pids
-
-
-def comparable(doc: dict) -> dict:
-    """A clip's JSON without what differs between runs of the same work (timing, who ran it)."""
-    doc = json.loads(json.dumps(doc))
-    for key in ("seconds", "worker", "finished_at", "executor", "track_from_cache"):
-        doc["batch"].pop(key, None)
-    return doc
-
+from formcheck.files import atomic_write, atomic_write_text
+from formcheck.io import mp4_duration, sniff
 
 # ------------------------------------------------------------------ discovery
 
@@ -133,13 +48,15 @@ def test_sniff_knows_containers_by_their_first_bytes(tmp_path):
         "m4a": b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A isom",
         "wav": b"RIFF\x00\x10\x00\x00WAVEfmt " + bytes(48),
         "txt": b"ftyp is how an mp4 starts\n" * 4,
+        "gif": b"GIF89a\x10\x00\x10\x00" + bytes(40),
+        "gif87": b"GIF87a\x10\x00\x10\x00" + bytes(40),
     }
     got = {}
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
-        got[name] = batch.sniff(tmp_path / name)
+        got[name] = sniff(tmp_path / name)
     assert got == {"mp4": "mp4/mov", "mkv": "matroska/webm", "avi": "avi", "ts": "mpeg-ts", "m4a": None,
-                   "wav": None, "txt": None}
+                   "wav": None, "txt": None, "gif": "gif", "gif87": "gif"}
 
 
 def test_discovery_is_recursive_and_by_content(tmp_path):
@@ -171,8 +88,8 @@ def test_discovery_keeps_names_apart_and_files_once(tmp_path):
 
 def test_mp4_duration_from_the_header():
     clip = SAMPLES / "hip_thrust_side_clean.mp4"
-    assert batch.mp4_duration(clip) == pytest.approx(380 / 24.0, abs=0.1)
-    assert batch.mp4_duration(ROOT / "README.md") is None
+    assert mp4_duration(clip) == pytest.approx(380 / 24.0, abs=0.1)
+    assert mp4_duration(ROOT / "README.md") is None
 
 
 # ------------------------------------------------------------------ resume, cache, results
@@ -347,7 +264,7 @@ def test_progress_shows_an_eta(tmp_path, capsys):
 
 def test_eta_counts_clips_by_their_expected_work(monkeypatch, capsys):
     clock = iter([0.0, 90.0])  # the start, then when the long clip is done
-    monkeypatch.setattr(batch.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(batch_progress.time, "monotonic", lambda: next(clock))
     progress = batch.Progress({"long.mp4": 90.0, "short.mp4": 10.0}, "lines")
     progress.update({"clip": "long.mp4", "status": "ok", "reps": 3, "score": 90.0, "seconds": 90.0})
     assert "[1/2] long.mp4: ok" in (err := capsys.readouterr().err) and "ETA 0:10" in err
@@ -401,68 +318,3 @@ def test_bad_files_through_the_command(tmp_path, short_clips, make_video):
     failures = [line for line in proc.stderr.splitlines() if line.startswith("formcheck: ")]
     assert len(failures) == 5
     assert "7 clips: 2 ok, 5 failed" in proc.stdout
-
-
-def test_kill_9_mid_run_loses_nothing_and_a_rerun_finishes(tmp_path, short_clips):
-    src = tmp_path / "in"
-    src.mkdir()
-    for p in short_clips:
-        shutil.copy(p, src / p.name)
-    out = tmp_path / "out"
-    argv = [sys.executable, "-m", "formcheck", "batch", str(src), "--out", str(out), "--jobs", "1", "-q"]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    proc = subprocess.Popen(argv, start_new_session=True, **quiet)
-    try:
-        deadline = time.monotonic() + 300
-        while not list(out.rglob("*.mp4.json")) and time.monotonic() < deadline:
-            assert proc.poll() is None, "the batch ended before the kill"
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)  # the driver only: its workers must go by themselves
-        proc.wait(timeout=30)
-        deadline = time.monotonic() + 15
-        while alive_in_group(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not alive_in_group(proc.pid), "worker processes outlived their killed driver"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the workers die with the driver; this is a safety net
-    results = list(out.rglob("*.json"))
-    assert 1 <= len(results) < len(short_clips)
-    for r in results:
-        doc = json.loads(r.read_text())  # whole, parseable documents only
-        assert doc["batch"]["status"] == "ok" and doc["summary"]["rep_count"] >= 0
-    assert not [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")
-                and p.suffix not in (".json", ".csv", ".npz")]
-    done_before = {r.relative_to(out).as_posix() for r in results}
-
-    rerun = subprocess.run(argv[:-1], capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr
-    rows = read_summary(out)
-    assert len(rows) == len(short_clips) and all(r["status"] == "ok" for r in rows.values())
-    assert {r["result"] for r in rows.values() if r["from_earlier_run"] == "True"} == done_before
-    assert f"{len(done_before)} kept from an earlier run" in rerun.stdout
-    assert not list(out.rglob(".*.tmp"))
-
-
-# ------------------------------------------------------------------ Ray
-
-
-def test_ray_executor_gives_the_local_results(tmp_path, short_clips):
-    if not in_ci():
-        pytest.importorskip("ray")  # under CI Ray is installed by the test extra: a missing Ray fails
-    src = tmp_path / "in"
-    src.mkdir()
-    for p in short_clips[:2]:
-        shutil.copy(p, src / p.name)
-    from formcheck import cli
-
-    local, ray_out = tmp_path / "local", tmp_path / "ray"
-    assert cli.main(["batch", str(src), "--out", str(local), "--jobs", "2", "-q"]) == 0
-    assert cli.main(["batch", str(src), "--out", str(ray_out), "--executor", "ray", "--jobs", "2", "-q"]) == 0
-    names = sorted(p.relative_to(local) for p in local.rglob("*.json"))
-    assert len(names) == 2 and names == sorted(p.relative_to(ray_out) for p in ray_out.rglob("*.json"))
-    for name in names:
-        a, b = json.loads((local / name).read_text()), json.loads((ray_out / name).read_text())
-        assert b["batch"]["executor"] == "ray" and b["batch"]["track_from_cache"] is False
-        assert comparable(a) == comparable(b)
-        assert a["summary"]["rep_count"] >= 0 and a["clip"]["frames"] == SHORT_FRAMES

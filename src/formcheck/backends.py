@@ -9,6 +9,7 @@ pose.py (the extraction loop) re-exports all of this.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import os
@@ -16,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -86,6 +88,16 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def mediapipe_version() -> str:
+    """The installed MediaPipe's version, from its metadata (no import): part of the track cache
+    key, since another release may place the landmarks differently."""
+    try:
+        return version("mediapipe")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 # ------------------------------------------------------------------ backends

@@ -1,4 +1,4 @@
-"""Content hashes, crash-safe writes and the pose-track cache used by batch scoring.
+"""Content hashes and the pose-track cache used by batch scoring and the web app.
 
 The pose model is the expensive step (seconds per clip); the analysis after it takes
 milliseconds. Tracks are therefore cached by what determines them: the clip's bytes, the
@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from .track import TRACK_SCHEMA_VERSION, PoseTrack
 
-TEMP_SUFFIX = ".tmp"
 _CHUNK = 1 << 20
 
 
@@ -35,47 +31,6 @@ def canonical_sha256(data: Any) -> str:
     """sha256 of JSON-able data in a canonical form (sorted keys, no spaces)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def file_mode() -> int:
-    """What open() would give a new file: mkstemp's own 0600 would hide results from other users."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write through a hidden temp file in the same folder, fsync, then rename over `path`.
-
-    A crash (even kill -9 or power loss) leaves either the old file or the new one, never
-    half of one; a leftover temp file is named `.NAME.*.tmp` and is never taken for a result.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
-def remove_stale_temps(folder: Path) -> int:
-    """Delete temp files a killed run left behind (call only while holding the folder's lock)."""
-    removed = 0
-    for tmp in folder.rglob(f".*{TEMP_SUFFIX}"):
-        if tmp.is_file():
-            tmp.unlink(missing_ok=True)
-            removed += 1
-    return removed
 
 
 def track_key(content_sha256: str, model_sha256: str, extraction: dict[str, Any]) -> str:
@@ -112,13 +67,5 @@ class TrackCache:
     def put(self, key: str, track: PoseTrack) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
         p = self.path(key)
-        # PoseTrack.save writes through its own fixed temp name; give it a unique one
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=TEMP_SUFFIX, dir=self.root)
-        os.close(fd)
-        try:
-            track.save(tmp)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        track.save(p)  # atomic, through a temp name of its own: concurrent writers never clash
         return p

@@ -9,14 +9,18 @@ expensive part) and atomically, so a later failure never loses an earlier result
 from __future__ import annotations
 
 import argparse
-import importlib
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import __version__
+from . import __version__, batch, pipeline
 from .errors import FormcheckError, OutputError, UsageError
+from .live import command as live_command
+from .pose import load_track
 from .profiles import ProfileError, builtin_names
+from .report import render_text
+from .web import command as web_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,14 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     an.set_defaults(func=cmd_analyze)
     _add_batch_parser(sub)
-    for module in _COMMAND_MODULES:
-        importlib.import_module(module).add_parser(sub)
+    # subcommands of their own packages: add_parser registers the command, its options and a
+    # func(args) -> exit code; each imports anything heavy only when it runs
+    live_command.add_parser(sub)
+    web_command.add_parser(sub)
     return parser
-
-
-# Subcommands that live in their own package; each module's add_parser(sub) registers the
-# command, its options and a func(args) -> exit code, importing anything heavy only when run.
-_COMMAND_MODULES: tuple[str, ...] = ("formcheck.live.command", "formcheck.web.command")
 
 
 def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
@@ -96,9 +97,22 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
     bt.add_argument("--cache", metavar="DIR", help="pose-track cache folder (default: DIR/.tracks)")
     bt.add_argument("--executor", choices=("local", "ray"), default="local", help="default: local")
     bt.add_argument(
-        "--address", metavar="A", help="Ray cluster to use: auto, or ray://HOST:10001 (default: a local Ray)"
+        "--address",
+        metavar="A",
+        help="Ray cluster to use: auto, HOST:6379 or ray://HOST:10001 (default: a local Ray)",
     )
-    bt.add_argument("--retry-failed", action="store_true", help="retry clips an earlier run could not score")
+    bt.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="retry clips an earlier run could not score or found truncated",
+    )
+    bt.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="S",
+        help="seconds a clip may take before its worker is stopped and it is recorded as failed (code 24);"
+        " default 300 + 20 per second of video, 0 for no limit",
+    )
     _add_every_frame(bt)
     bt.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     bt.set_defaults(func=cmd_batch)
@@ -114,8 +128,6 @@ def _add_every_frame(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from . import batch
-
     if args.address and args.executor != "ray":
         raise UsageError("--address needs --executor ray")
     try:
@@ -133,6 +145,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             cache_dir=args.cache,
             retry_failed=args.retry_failed,
             progress="off" if args.quiet else "auto",
+            timeout=None if args.timeout is None else args.timeout or math.inf,
         )
     except OSError as exc:
         raise OutputError(f"cannot write to {args.out}: {exc.strerror or exc}") from exc
@@ -174,10 +187,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
-    from . import pipeline
-    from .report import render_text
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (0 <= value < math.inf):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 for no limit), got {text!r}")
+    return value
 
+
+def cmd_analyze(args: argparse.Namespace) -> int:
     settings = pipeline.Settings(
         variant=args.variant, model=args.model, pose_workers=args.workers, every_frame=args.every_frame
     ).checked()
@@ -188,8 +208,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     # one decode per job: the pose pass keeps the frames the pictures need (None with --track)
     with pipeline.picture_frames(outputs, None if args.track else args.clip) as spill:
         if args.track:
-            from .pose import load_track
-
             track = load_track(args.track)
             if args.clip and outputs.pictures:
                 pipeline.check_track_matches(args.clip, track)

@@ -104,6 +104,13 @@ class NoClipsFound(FormcheckError):
     exit_code = 22
 
 
+class ClipTimedOut(FormcheckError):
+    """Batch scoring: a clip took longer than its time limit (a decoder or model that hangs); its
+    worker was stopped and replaced."""
+
+    exit_code = 24
+
+
 class CameraUnavailable(FormcheckError):
     """`formcheck live`: the camera cannot be opened or never delivers a picture."""
 

@@ -13,13 +13,16 @@ more CPU: the frames' copies through the pipe and the child's start cost more th
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 from fractions import Fraction
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
+
+from .files import PendingFile
 
 # x264 'ultrafast' with two of the cheap things it leaves out, CABAC and the macroblock-tree rate
 # control: on the 16 s 640x656 benchmark clip 1.26 MB (ultrafast alone 2.64 MB, 'superfast' with
@@ -34,14 +37,9 @@ def frame_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def temp_path(path: str | Path) -> Path:
-    path = Path(path)
-    return path.with_name(path.name + ".tmp")
-
-
 class H264Writer:
     """I420 frames (the writer's size) in, a browser-playable MP4 out, written atomically:
-    to `path.tmp` first, renamed on close(); abort() leaves no file behind."""
+    to a hidden temp file beside it first, renamed on close(); abort() leaves no file behind."""
 
     def __init__(
         self,
@@ -52,13 +50,11 @@ class H264Writer:
         preset: str = DEFAULT_PRESET,
         crf: int = DEFAULT_CRF,
     ) -> None:
-        import av  # imported here: only the annotated clip needs it
-
         if width % 2 or height % 2:
             raise ValueError(f"H.264 in yuv420p needs an even size, got {width}x{height}")
         self.path = Path(path)
-        self._tmp = temp_path(self.path)
-        open(self._tmp, "wb").close()  # a plain OSError for an unwritable place, before FFmpeg's own
+        self._file = PendingFile(self.path)  # a plain OSError for an unwritable place, before FFmpeg's own
+        self._tmp = self._file.tmp
         self.width, self.height = width, height
         self.rate = fps if isinstance(fps, Fraction) else frame_rate(fps)
         self.frames = 0
@@ -86,8 +82,6 @@ class H264Writer:
         return self.width * self.height * 3 // 2
 
     def write(self, frame_rgb: np.ndarray) -> None:
-        import cv2
-
         self.write_i420(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2YUV_I420))
 
     def write_i420(self, yuv: np.ndarray) -> None:
@@ -106,7 +100,7 @@ class H264Writer:
         except BaseException:
             self._discard()
             raise
-        os.replace(self._tmp, self.path)
+        self._file.commit()
 
     def abort(self) -> None:
         self._discard()
@@ -114,14 +108,11 @@ class H264Writer:
     def _discard(self) -> None:
         with contextlib.suppress(Exception):
             self._out.close()
-        with contextlib.suppress(OSError):
-            self._tmp.unlink()
+        self._file.abort()
 
 
 def as_oserror(exc: BaseException) -> BaseException:
     """FFmpeg's failures that are not OSErrors already (a bad option, an encoder error) as one."""
-    import av
-
     if isinstance(exc, av.error.FFmpegError) and not isinstance(exc, OSError):
         return OSError(f"FFmpeg: {exc}")
     return exc

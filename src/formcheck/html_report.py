@@ -17,15 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
+import jinja2
+import matplotlib
 import numpy as np
+from markupsafe import Markup
+from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
 
 from .analysis import Analysis
-from .cache import atomic_write_text
 from .checks import Fault, lockout_limit, overextension_limit
+from .files import atomic_write_text
+from .frames import FileFrames, output_size, resize
 from .profiles import FAULT_CODES, Profile
 from .report import FaultReport, Report
 from .sets import rep_goals
 from .track import PoseTrack
+from .viz import Layout, draw_frame, overlay_data
 
 if TYPE_CHECKING:
     from .frames import ClipFrames
@@ -70,11 +77,6 @@ def key_frames(
 
     The frames come from `frames` (the pose pass's copy) or, without it, from decoding the clip
     once up to the last frame needed (seeking is not frame-exact in every codec)."""
-    import cv2
-
-    from .frames import FileFrames, output_size, resize
-    from .viz import Layout, draw_frame, overlay_data
-
     wanted = [key_frame_index(f, analysis) for f in analysis.faults]
     if not wanted:
         return []
@@ -147,8 +149,6 @@ def _svg(fig: Any, prefix: str) -> str:
     """A matplotlib figure as inline SVG: text as text (small, selectable), no metadata, and no
     namespace URLs (inline SVG in HTML needs none), so the page holds no http(s) address at all.
     Ids get `prefix`: two inline SVGs share one id space, and url(#id) finds the first match."""
-    import matplotlib
-
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "formcheck"}):
         fig.savefig(
@@ -166,8 +166,6 @@ def _svg(fig: Any, prefix: str) -> str:
 
 
 def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
-
     fig = Figure(figsize=(width, height))
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
@@ -281,8 +279,6 @@ def _fmt(x: Any, nd: int = 1, unit: str = "") -> str:
 
 
 def _environment() -> Any:
-    import jinja2
-
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("formcheck", "templates"),
         autoescape=True,  # every value is escaped unless marked safe (only our own SVG is)
@@ -303,8 +299,6 @@ def render_html(
     images_note: str = NO_PICTURES,
 ) -> str:
     """The page as a string. images: a data: URI per fault (from key_frames), or None without video."""
-    from markupsafe import Markup
-
     key_times = [float(analysis.timestamps[key_frame_index(f, analysis)]) for f in analysis.faults]
     faults = [
         {

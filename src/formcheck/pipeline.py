@@ -17,8 +17,6 @@ import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +24,11 @@ from . import __version__
 from .analysis import Analysis, analyze_track
 from .annotate import write_annotated
 from .cache import TrackCache, file_sha256, track_key
-from .errors import OutputError, TruncatedVideo, UsageError, VideoTooLarge
+from .errors import OutputError, TruncatedVideo, UsageError
 from .frames import SpillFrames, frames_for
 from .html_report import write_html
-from .io import frame_size, probe
-from .pose import FrameSink, default_workers, extract_track, find_model, sha256_file
+from .io import MAX_PIXELS, check_frame_size, probe
+from .pose import FrameSink, default_workers, extract_track, find_model, mediapipe_version, sha256_file
 from .profiles import Profile, ProfileError, load_profile
 from .report import Report, build_report, write_csv, write_json
 from .track import PoseTrack
@@ -39,7 +37,6 @@ from .viz import overlay_data
 
 Progress = Callable[[int, int], None]  # frames done, frames advertised (0: unknown)
 Stage = Callable[[str], None]  # what the job is doing now, in a few words
-MAX_PIXELS = 40_000_000  # per frame: 8K (DCI 8192x4320 is 35 MP) passes, beyond is refused
 
 
 @dataclass(frozen=True)
@@ -108,14 +105,6 @@ class Outputs:
         return bool(self.html or self.annotate)
 
 
-@lru_cache(maxsize=1)
-def mediapipe_version() -> str:
-    try:
-        return version("mediapipe")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def truncation_error(track: PoseTrack) -> TruncatedVideo | None:
     """The one message for a clip that ended early (None when it did not)."""
     cut = track.truncation
@@ -128,16 +117,6 @@ def truncation_error(track: PoseTrack) -> TruncatedVideo | None:
         decoded=cut.decoded,
         advertised=cut.advertised or 0,
     )
-
-
-def check_frame_size(clip: str | Path, max_pixels: int = MAX_PIXELS) -> None:
-    """Refuse frames too large to decode safely, from the container's figures, before decoding."""
-    width, height = frame_size(clip)
-    if width * height > max_pixels:
-        raise VideoTooLarge(
-            f"{clip}: frames are {width}x{height} ({width * height / 1e6:.0f} MP), beyond the"
-            f" {max_pixels / 1e6:.0f} MP limit; scale the clip down first (e.g. to 1920 wide)"
-        )
 
 
 def extract(

@@ -29,6 +29,7 @@ from formcheck.backends import (
     ReplayBackend,
     find_model,
     load_track,
+    mediapipe_version,
     native_stderr_silenced,
     sha256_file,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "find_model",
     "frame_stride",
     "load_track",
+    "mediapipe_version",
     "native_stderr_silenced",
     "plan_segments",
     "sha256_file",

@@ -7,11 +7,15 @@ visibility, so downstream stages never need a separate "missing" structure.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+
+from .files import atomic_write
 
 TRACK_SCHEMA_VERSION = 1
 N_LANDMARKS = 33
@@ -133,12 +137,7 @@ class PoseTrack:
 
     def save(self, path: str | Path) -> None:
         """Write the track as a compressed .npz (atomic: temp file then rename)."""
-        import json
-        import os
-
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
+        def write(fh: IO[bytes]) -> None:
             np.savez_compressed(
                 fh,
                 schema_version=np.int64(TRACK_SCHEMA_VERSION),
@@ -152,12 +151,11 @@ class PoseTrack:
                 model=np.str_(self.model),
                 meta=np.str_(json.dumps(self.meta)),
             )
-        os.replace(tmp, path)
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path: str | Path) -> PoseTrack:
-        import json
-
         with np.load(Path(path), allow_pickle=False) as data:
             version = int(data["schema_version"])
             if version != TRACK_SCHEMA_VERSION:

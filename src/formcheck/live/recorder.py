@@ -7,7 +7,6 @@ live analysis reads. The whole track is read back from the spool once, at the en
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.files import atomic_write
 from formcheck.pose import ROW_WIDTH
 from formcheck.track import N_LANDMARKS, PoseTrack
 
@@ -81,10 +81,7 @@ class TrackRecorder:
 
     def _spill(self, chunk: _Chunk) -> None:
         path = self.spool / f"chunk-{len(self._chunks) - 1:06d}.npz"
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, rows=chunk.rows, t=chunk.t)
-        os.replace(tmp, path)
+        atomic_write(path, lambda fh: np.savez(fh, rows=chunk.rows, t=chunk.t))
         chunk.path = path
         self._forget_old()
 

@@ -7,12 +7,12 @@ the reps as they were counted). Each file is written atomically.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from formcheck.errors import FormcheckError
+from formcheck.files import atomic_write_text
 from formcheck.report import Report, write_json
 from formcheck.track import PoseTrack
 
@@ -56,7 +56,5 @@ def save_report(folder: Path, report: Report) -> Path:
 
 def save_session(folder: Path, doc: dict[str, Any]) -> Path:
     path = folder / "session.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"schema": SESSION_SCHEMA, **doc}, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps({"schema": SESSION_SCHEMA, **doc}, indent=2) + "\n")
     return path

@@ -7,7 +7,7 @@ import io
 import math
 from pathlib import Path
 
-from ..cache import atomic_write_text
+from ..files import atomic_write_text
 from .model import Report, RepReport, ScoreReport
 
 CSV_COLUMNS = (

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..batch import sniff
-from ..cache import TEMP_SUFFIX, file_mode
+from ..files import TEMP_SUFFIX, file_mode
+from ..io.container import sniff
 from .db import MAX_NAME, Database
 from .settings import WebSettings
 from .storage import StoredClip, UploadError, check_decodable, display_name, store

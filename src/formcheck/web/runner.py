@@ -26,6 +26,7 @@ from .. import pipeline
 from ..cache import TrackCache
 from ..errors import describe_failure
 from ..pipeline import Settings
+from ..procs import child_init
 from ..report import Report
 
 _out: IO[str] = sys.stdout
@@ -107,8 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     # the protocol gets its own copy of stdout; anything else printing (native libraries) goes to stderr
     _out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
-    from ..procs import child_init
-
     child_init()  # dies with the server, leaves Ctrl-C to it
     spec = json.loads(argv[0])
     try:

@@ -20,11 +20,12 @@ from pathlib import Path
 import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ..batch import sniff
-from ..cache import TEMP_SUFFIX, file_mode, remove_stale_temps
+from ..errors import EmptyVideo, FormcheckError, NotAVideo
+from ..files import TEMP_SUFFIX, file_mode, remove_stale_temps
+from ..io import check_frame_size, probe
+from ..io.container import SNIFF_BYTES, sniff
 from .settings import WebSettings
 
-SNIFF_BYTES = 1024  # what batch.sniff reads
 MAX_FIELD_BYTES = 4096
 MAX_FIELDS = 8
 FILE_FIELD = "file"
@@ -253,10 +254,6 @@ async def receive_upload(
 def check_decodable(path: Path) -> None:
     """Open the clip the way the job will, so a file that only looks like a video is refused at
     upload with the reason, not queued to fail later. Raises UploadError."""
-    from ..batch import check_frame_size
-    from ..errors import EmptyVideo, FormcheckError, NotAVideo
-    from ..io import probe
-
     try:
         probe(path)
         check_frame_size(path)

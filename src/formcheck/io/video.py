@@ -1,4 +1,4 @@
-"""Video input: validated opening, upright RGB frames, and the clip's facts.
+"""Video decoding: validated opening, upright RGB frames, and the clip's facts.
 
 Frames are streamed one at a time (memory stays flat for long clips). Phone
 clips carry a rotation flag instead of rotated pixels; OpenCV's FFmpeg backend
@@ -27,13 +27,17 @@ from formcheck.errors import (
     InputNotFound,
     NotAVideo,
     TruncatedVideo,
+    VideoTooLarge,
 )
+
+from .container import top_boxes
 
 # FFmpeg's own chatter ("moov atom not found", "Invalid NAL unit size") would
 # bury the one-line errors below; it is read when the first capture opens, and a
 # value the user set (to debug a file) wins.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
+MAX_PIXELS = 40_000_000  # per frame: 8K (DCI 8192x4320 is 35 MP) passes, beyond is refused
 FPS_RANGE = (1.0, 1000.0)  # beyond this the container's rate is broken (960 fps slow-mo is real)
 
 # OpenCV reports the rotation to apply in clockwise degrees; map it to cv2.rotate codes
@@ -83,36 +87,9 @@ def check_path(path: str | Path) -> Path:
     return p
 
 
-def _mp4_top_boxes(p: Path) -> tuple[list[bytes], bool] | None:
-    """Top-level box types of an ISO-BMFF (mp4/mov) file and whether the last one is cut off.
-
-    Returns None when the file does not start like an mp4. Reads only box headers.
-    """
-    size = p.stat().st_size
-    boxes: list[bytes] = []
-    with open(p, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 8 or head[4:8] != b"ftyp":
-            return None
-        pos = 0
-        while pos + 8 <= size:
-            fh.seek(pos)
-            hdr = fh.read(16)
-            box_size, kind = int.from_bytes(hdr[:4], "big"), hdr[4:8]
-            if box_size == 1 and len(hdr) == 16:  # 64-bit size follows
-                box_size = int.from_bytes(hdr[8:16], "big")
-            elif box_size == 0:  # "extends to end of file"
-                box_size = size - pos
-            if box_size < 8:
-                return boxes, True
-            boxes.append(kind)
-            pos += box_size
-        return boxes, pos > size
-
-
 def _explain_unopenable(p: Path) -> Exception:
     """Choose between 'truncated' and 'not a video' for a file OpenCV cannot open."""
-    mp4 = _mp4_top_boxes(p)
+    mp4 = top_boxes(p)
     if mp4 is not None:
         boxes, cut = mp4
         if b"moov" not in boxes:
@@ -156,6 +133,16 @@ def frame_size(path: str | Path) -> tuple[int, int]:
         return int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     finally:
         cap.release()
+
+
+def check_frame_size(path: str | Path, max_pixels: int = MAX_PIXELS) -> None:
+    """Refuse frames too large to decode safely, from the container's figures, before decoding."""
+    width, height = frame_size(path)
+    if width * height > max_pixels:
+        raise VideoTooLarge(
+            f"{path}: frames are {width}x{height} ({width * height / 1e6:.0f} MP), beyond the"
+            f" {max_pixels / 1e6:.0f} MP limit; scale the clip down first (e.g. to 1920 wide)"
+        )
 
 
 def _valid_fps(fps: float) -> bool:
