@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .frames import MAX_SIDE, MIN_SIDE, ClipFrames, FileFrames, output_size, resize
@@ -90,7 +89,7 @@ def write_annotated(
         with contextlib.closing(stream):  # closing() joins the read-ahead thread
             for i, frame in stream:
                 draw_frame(frame, data.row_of(i), data, lay, scale)
-                sink.put(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420))
+                sink.put_rgb(frame)
     except BaseException:
         sink.abort()
         raise

@@ -135,14 +135,24 @@ class ThreadEncoder(threading.Thread):
                 return
             if self.error is None:
                 try:
-                    self.writer.write_i420(item)
+                    rgb, frame = item
+                    self.writer.write_i420(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420) if rgb else frame)
                 except BaseException as exc:  # re-raised by the producer
                     self.error = exc
 
     def put(self, yuv: np.ndarray) -> None:
+        """A frame already in I420."""
+        self._put((False, yuv))
+
+    def put_rgb(self, frame: np.ndarray) -> None:
+        """An RGB frame the caller no longer touches: converted on the encoder's thread, so the
+        conversion overlaps the caller drawing the next frame."""
+        self._put((True, frame))
+
+    def _put(self, item: tuple[bool, np.ndarray]) -> None:
         if self.error is not None:
             raise as_oserror(self.error)
-        self.queue.put(yuv)
+        self.queue.put(item)
 
     def finish(self) -> int:
         """Encode what is queued, write the file into place; the number of frames written."""
