@@ -110,13 +110,8 @@ def _sets(analysis: Analysis) -> list[SetReport]:
 
 
 def _codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for f in analysis.faults:
-        for rep in f.reps or (f.rep,):
-            codes = out.setdefault(rep, [])
-            if f.code not in codes:
-                codes.append(f.code)
-    return out
+    """Each rep's fault codes, once each, in the order found."""
+    return {rep: list(dict.fromkeys(f.code for f in fs)) for rep, fs in analysis.faults_by_rep().items()}
 
 
 def _reps(analysis: Analysis) -> list[RepReport]:

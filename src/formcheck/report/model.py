@@ -222,24 +222,6 @@ class Report(_Model):
         return cls.model_validate({k: v for k, v in data.items() if k in known})
 
     @property
-    def truncated(self) -> bool:
-        return self.clip.truncated
-
-    @property
     def angles_readable(self) -> bool:
         """The hip angle could be read (not filmed from the feet)."""
         return "incomplete_lockout" not in self.measurement.not_measurable
-
-    def faults_by_rep(self) -> dict[int, list[FaultReport]]:
-        """Each rep's faults; a set-level fault counts for every rep it names."""
-        out: dict[int, list[FaultReport]] = {}
-        for f in self.faults:
-            for rep in f.covered:
-                out.setdefault(rep, []).append(f)
-        return out
-
-    def rep_score(self, rep: int) -> float | None:
-        for r in self.reps:
-            if r.rep == rep:
-                return None if r.score is None else r.score.score
-        return None
