@@ -1,4 +1,5 @@
 import dataclasses
+import tempfile
 
 import av
 import cv2
@@ -6,9 +7,11 @@ import numpy as np
 import pytest
 from clips import clip_for, lossless_clip_for, strip_level
 from synthetic import RepPlan, plan_track
+from test_pose import StripBackend
 
-from formcheck import annotate
+from formcheck import annotate, pose
 from formcheck.analysis import analyze_track
+from formcheck.frames import FileFrames, SpillFrames
 from formcheck.io import open_video, top_boxes
 from formcheck.profiles import load_profile
 from formcheck.viz import overlay_data
@@ -162,3 +165,61 @@ def test_an_encoder_failure_is_an_oserror_and_leaves_nothing(lockout_set, tmp_pa
             clip, tmp_path / "a.mp4", overlay_data(track, analysis, profile), preset="bogus"
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+@pytest.fixture()
+def spilled(lockout_set, tmp_path):
+    """The lockout set's clip with every frame kept by a pose pass (random access for parts)."""
+    track, _, _ = lockout_set
+    clip = clip_for(track, tmp_path / "in.mp4")
+    with SpillFrames() as spill:
+        pose.extract_track(clip, backend_factory=StripBackend, workers=1, sink=spill)
+        yield clip, spill
+
+
+def test_parts_follow_the_cores_and_never_go_below_two_seconds(spilled, lockout_set, tmp_path):
+    clip, spill = spilled
+    n = spill.count
+    two = annotate.part_spans(spill, 2)
+    assert two == [(0, round(n / 2)), (round(n / 2), n)]
+    assert len(annotate.part_spans(spill, 16)) == min(annotate.MAX_PARTS, int(n // (2.0 * spill.fps)))
+    assert len(annotate.part_spans(spill, 1)) == 1
+    assert len(annotate.part_spans(FileFrames(clip), 4)) == 1  # decoding again reads in order only
+
+
+def test_a_part_failing_midway_keeps_the_previous_file_names_the_real_error_and_leaves_no_temp(
+    spilled, lockout_set, tmp_path, monkeypatch
+):
+    track, analysis, profile = lockout_set
+    clip, spill = spilled
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    out = tmp_path / "a.mp4"
+    out.write_bytes(b"previous")
+    real = annotate.draw_frame
+    late = spill.count - 5  # in the second part: the first is stopped or done by then
+
+    def failing(frame, i, *args, **kw):
+        if i == late:
+            raise OSError(28, "No space left on device")
+        return real(frame, i, *args, **kw)
+
+    monkeypatch.setattr(annotate, "draw_frame", failing)
+    with pytest.raises(OSError, match="No space left"):
+        annotate.write_annotated(clip, out, overlay_data(track, analysis, profile), frames=spill, parts=2)
+    assert out.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "in.mp4", "scratch"]
+    assert not list(scratch.iterdir())
+
+
+def test_parts_refuse_an_unwritable_place_before_drawing(spilled, lockout_set, tmp_path, monkeypatch):
+    track, analysis, profile = lockout_set
+    clip, spill = spilled
+    drawn = []
+    monkeypatch.setattr(annotate, "draw_frame", lambda *a, **k: drawn.append(1))
+    with pytest.raises(OSError):
+        annotate.write_annotated(
+            clip, tmp_path / "no" / "a.mp4", overlay_data(track, analysis, profile), frames=spill, parts=2
+        )
+    assert not drawn

@@ -151,10 +151,20 @@ def test_annotated_clip_from_the_spill_matches_the_decode_again_path(lockout_set
     again = annotate.write_annotated(clip, tmp_path / "again.mp4", data)
     with SpillFrames() as spill:
         pose.extract_track(clip, backend_factory=StripBackend, workers=2, sink=spill)
-        reused = annotate.write_annotated(clip, tmp_path / "reused.mp4", data, frames=spill)
-    assert reused.frames == again.frames == track.n_frames
+        reused = annotate.write_annotated(clip, tmp_path / "reused.mp4", data, frames=spill, parts=1)
+        split = annotate.write_annotated(clip, tmp_path / "split.mp4", data, frames=spill, parts=2)
+    assert reused.frames == again.frames == split.frames == track.n_frames
     a, b = _decoded(tmp_path / "again.mp4"), _decoded(tmp_path / "reused.mp4")
     assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    # two parts encoded at once and joined: the same pictures in the same order (only the
+    # encoder's choices differ), one frame every 1/fps from 0
+    c = _decoded(tmp_path / "split.mp4")
+    diffs = [np.abs(x.astype(int) - y).mean() for x, y in zip(b, c, strict=True)]
+    assert max(diffs) < 1.5
+    with av.open(str(tmp_path / "split.mp4")) as joined:
+        stream = joined.streams.video[0]
+        times = [float(f.pts * stream.time_base) for f in joined.decode(stream)]
+    assert np.allclose(np.diff(times), 1 / track.fps, atol=1e-3) and times[0] == 0.0
 
 
 def test_html_key_frames_from_the_spill(lockout_set, tmp_path):

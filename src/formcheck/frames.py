@@ -197,6 +197,13 @@ class SpillFrames:
         os.preadv(self._fd, [frame], slot * self._slot_bytes)  # straight into the array, no extra copy
         return frame
 
+    def frame(self, index: int) -> np.ndarray:
+        """Clip frame `index` (< count) of a spill that kept every frame: random access, so the
+        annotated clip can be drawn and encoded in parts at once."""
+        if not self.every_frame:
+            raise RuntimeError("this spill kept only the analysed frames")
+        return self._read(index)
+
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         if not self.every_frame:
             raise RuntimeError("this spill kept only the analysed frames")

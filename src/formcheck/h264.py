@@ -49,7 +49,11 @@ class H264Writer:
         fps: float | Fraction,
         preset: str = DEFAULT_PRESET,
         crf: int = DEFAULT_CRF,
+        threads: int = 0,
+        faststart: bool = True,
     ) -> None:
+        """`threads`: x264's threads (0: its default, one per core and a lookahead); `faststart`:
+        the index at the front (what a browser needs; a segment joined later does not)."""
         if width % 2 or height % 2:
             raise ValueError(f"H.264 in yuv420p needs an even size, got {width}x{height}")
         self.path = Path(path)
@@ -60,8 +64,11 @@ class H264Writer:
         self.frames = 0
         self._av = av
         try:
-            self._out = av.open(str(self._tmp), "w", format="mp4", options={"movflags": "+faststart"})
+            options = {"movflags": "+faststart"} if faststart else {}
+            self._out = av.open(str(self._tmp), "w", format="mp4", options=options)
             stream = self._out.add_stream("libx264", rate=self.rate)
+            if threads:
+                stream.codec_context.thread_count = threads
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             # BT.601 limited range: what cv2's RGB->I420 produces; tagged so players do not guess
             cc = stream.codec_context
@@ -109,6 +116,36 @@ class H264Writer:
         with contextlib.suppress(Exception):
             self._out.close()
         self._file.abort()
+
+
+def join_segments(parts: list[Path], pending: PendingFile, rate: Fraction) -> int:
+    """Concatenate MP4 segments from H264Writers with the same size and settings (so the same
+    SPS/PPS; each starts on a keyframe) into one browser-playable MP4, moved into place when done
+    (`pending`: made before the work, so an unwritable place fails first), without re-encoding: the
+    packets are copied, their times shifted by the frames before them. Returns the number of
+    frames. x264 'ultrafast' has no B-frames, so decode order is display order."""
+    try:
+        with av.open(str(pending.tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            with av.open(str(parts[0])) as first:
+                stream = out.add_stream_from_template(first.streams.video[0])
+            frames = 0
+            for part in parts:
+                with av.open(str(part)) as src:
+                    source = src.streams.video[0]
+                    shift = round(Fraction(frames) / rate / source.time_base)
+                    for packet in src.demux(source):
+                        if packet.dts is None:  # the demuxer's end-of-stream marker
+                            continue
+                        packet.pts += shift
+                        packet.dts += shift
+                        packet.stream = stream
+                        out.mux(packet)
+                        frames += 1
+    except BaseException:
+        pending.abort()
+        raise
+    pending.commit()
+    return frames
 
 
 def as_oserror(exc: BaseException) -> BaseException:

@@ -7,7 +7,6 @@ here, so `from formcheck.pose import MediaPipePoseBackend, extract_track` keeps 
 from __future__ import annotations
 
 import math
-import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable
@@ -35,6 +34,7 @@ from formcheck.backends import (
 )
 from formcheck.errors import NoPersonDetected, TruncatedVideo
 from formcheck.io import VideoInfo, VideoReader, open_video, prefetch
+from formcheck.procs import usable_cores
 from formcheck.track import N_LANDMARKS, PoseTrack
 
 __all__ = [
@@ -95,13 +95,7 @@ class FrameSink(Protocol):
 
 def default_workers() -> int:
     """Parallel pose workers for one clip: the model runs on one core, so one per core."""
-    return max(
-        1,
-        min(
-            MAX_WORKERS,
-            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
-        ),
-    )
+    return max(1, min(MAX_WORKERS, usable_cores()))
 
 
 def plan_segments(

@@ -9,6 +9,11 @@ import signal
 import sys
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def child_init(preload: bool = False) -> None:
     """Ctrl-C is the parent's to handle, and the child dies with its parent (so a kill -9 of the
     parent leaves no orphan burning a core). preload: import the model runtime now, so no clip's

@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import logging
 import multiprocessing
-import os
 import time
 import warnings
 from collections import deque
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormcheckError
-from ..procs import child_init
+from ..procs import child_init, usable_cores
 from .task import ClipOutcome, ClipTask, crash_outcome, score_clip, timeout_outcome
 
 OnDone = Callable[[int, ClipOutcome], None]
@@ -31,7 +30,7 @@ TaskFn = Callable[[ClipTask], ClipOutcome]
 
 
 def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return usable_cores()
 
 
 def run_inline(tasks: Sequence[ClipTask], on_done: OnDone, task_fn: TaskFn = score_clip) -> None:
