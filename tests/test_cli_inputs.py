@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import pytest
 
 from formcheck.errors import (
@@ -95,3 +96,20 @@ def test_clip_shorter_than_one_rep(tmp_path):
     writer.release()
     src.release()
     assert_one_line_error(analyze(str(out)), ClipTooShort.exit_code, "shorter than one rep")
+
+
+def test_truncated_clip_still_gets_its_pictures(tmp_path):
+    """A clip cut short through the slow outputs too: the page and the annotated clip cover what
+    decoded, and the one error line is the truncation, not a drawing failure."""
+    data = SAMPLE.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 55 // 100])
+    page, video, report = tmp_path / "r.html", tmp_path / "a.mp4", tmp_path / "r.json"
+    proc = analyze(str(cut), "--json", str(report), "--html", str(page), "--annotate", str(video))
+    assert_one_line_error(proc, TruncatedVideo.exit_code, "ends early")
+    facts = json.loads(report.read_text())
+    assert facts["clip"]["truncated"] is True
+    assert 'id="rep-count">' in page.read_text(encoding="utf-8")
+    with av.open(str(video)) as container:
+        decoded = sum(1 for _ in container.decode(video=0))
+    assert decoded == facts["clip"]["frames"] * facts["clip"]["frame_stride"] > 0

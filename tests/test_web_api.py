@@ -390,3 +390,19 @@ def test_a_chunked_upload_without_length_is_accepted(queue_only):
     assert r.status_code == 201 and r.json()["file_name"] == "c.mp4"
     assert files_under(settings.clips_dir) == [file_sha256(CLEAN) + ".mp4"]
     assert (settings.clips_dir / f"{file_sha256(CLEAN)}.mp4").stat().st_mode & 0o044  # readable, not 0600
+
+
+def test_an_upload_cut_short_is_analysed_as_far_as_it_decodes_and_says_so(tmp_path):
+    settings = settings_for(tmp_path / "data", job_workers=1)
+    data = CLEAN.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 55 // 100])  # an interrupted upload from a phone
+    with TestClient(create_app(settings)) as client:
+        uid = upload(client, cut, athlete="Sam").json()["id"]
+        job = wait_for(lambda: job_of(client, uid), finished)
+        assert job["status"] == "done" and "ends early" in job["warning"], job
+        report = client.get(f"/api/jobs/{uid}/report").json()
+        assert report["clip"]["truncated"] is True and job["summary"]["rep_count"] >= 1
+        assert "ends early" in client.get(f"/jobs/{uid}").text
+        for name in ("report.html", "annotated.mp4"):
+            assert client.get(f"/jobs/{uid}/files/{name}").status_code == 200
