@@ -1,5 +1,6 @@
 """Scores per rep and per set: 100 for clean work, points lost traced to findings."""
 
+import dataclasses
 import json
 
 import pytest
@@ -7,7 +8,10 @@ from synthetic import RepPlan, plan_track, sets_track
 
 from formcheck import report
 from formcheck.analysis import analyze_track
+from formcheck.fault_rules import SET_LEVEL_CODES
+from formcheck.findings import Fault
 from formcheck.profiles import load_profile
+from formcheck.scoring import deductions
 
 HT = load_profile("hip_thrust")
 
@@ -74,3 +78,37 @@ def test_report_explains_scores_in_json_and_text():
     assert data["faults"][0]["reps"] == [5]
     text = report.render_text(report.build_report(result, HT))
     assert "set 2: 4 reps, after" in text and "-10 short_rest (" in text and "score" in text
+
+
+SHIPPED = (
+    "hip_thrust", "glute_bridge", "single_leg_hip_thrust", "single_leg_glute_bridge", "b_stance_hip_thrust",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_rubric_a_major_fault_costs_a_rep_more_than_30_points_in_every_shipped_profile(name):
+    """The README's rubric: one major fault leaves a rep below 70, a minor one above 85."""
+    prof = load_profile(name)
+    per_rep = [c for c in prof.scoring.fault_points if c not in SET_LEVEL_CODES]
+    assert set(per_rep) >= {"incomplete_lockout", "overextension", "rushed_descent", "no_top_pause"}
+    for code in per_rep:
+        major, minor = (
+            deductions([dataclasses.replace(FINDING, code=code, severity=s)], prof)[0].points
+            for s in ("major", "minor")
+        )
+        assert 100.0 - major < 70.0 and 100.0 - minor > 85.0, code
+
+
+FINDING = Fault("x", "major", 1, 0.0, 1.0, 150.0, 170.0, "deg", ">=", "m", "g", "c", "cue", (1,))
+
+
+def test_a_set_with_a_major_fault_on_every_rep_scores_below_70():
+    result = scored(RepPlan(reps=5, top_degs=[150.0] * 5))
+    assert all(any(d.severity == "major" for d in s.deductions) for s in result.scores.reps.values())
+    assert result.scores.sets[0].score < 70.0 and result.scores.overall < 70.0
+
+
+def test_a_set_with_a_minor_lockout_miss_on_every_rep_is_not_a_90():
+    result = scored(RepPlan(reps=5, top_degs=[166.0] * 5))
+    assert {d.code for s in result.scores.reps.values() for d in s.deductions} == {"incomplete_lockout"}
+    assert result.scores.overall < 90.0
