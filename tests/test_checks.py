@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -5,11 +6,14 @@ from synthetic import RepPlan, plan_track
 
 from formcheck.analysis import analyze_track
 from formcheck.checks import (
+    check_no_top_pause,
     lockout_limit,
     overextension_limit,
     severity_by_excess,
     severity_by_ratio,
 )
+from formcheck.fault_rules import NoTopPauseRule
+from formcheck.findings import breaks
 from formcheck.profiles import FAULT_CODES, ProfileError, builtin_names, load_profile
 
 HT = load_profile("hip_thrust")
@@ -291,3 +295,22 @@ def test_a_far_working_leg_is_not_judged_for_bursts_in_the_drive():
     assert far.rep_count == 5 and "jerky_concentric" not in {f.code for f in far.faults}
     assert "behind the raised leg" in far.not_measurable["jerky_concentric"]
     assert "behind the raised leg" in far.not_measurable["foot_placement"]
+
+
+def test_a_value_that_prints_equal_to_its_limit_is_not_a_fault():
+    """No message contradicts itself: "held the top 0.40 s; at least 0.40 s expected" is a pass."""
+    assert not breaks(0.398, 0.40, ">=", 2) and breaks(0.394, 0.40, ">=", 2)
+    assert not breaks(1.84, 1.8, "<=", 1) and breaks(1.86, 1.8, "<=", 1)
+    assert not breaks(12.4, 12.0, "<=", 0) and breaks(12.6, 12.0, "<=", 0)
+
+
+@pytest.mark.parametrize("short_by", [0.004, 0.001, 0.006, 0.1])
+def test_a_top_hold_a_hair_under_the_limit_passes_and_a_real_miss_says_so(short_by):
+    limit = HT.rule(NoTopPauseRule).min_top_pause_s
+    clean = faults_of(RepPlan(reps=2))[0].reps[0]
+    found = check_no_top_pause(dataclasses.replace(clean, top_pause_s=limit - short_by), HT)
+    printed = f"{limit - short_by:.2f}"
+    if printed == f"{limit:.2f}":
+        assert found is None
+    else:
+        assert found is not None and f"held the top {printed} s; at least {limit:.2f} s" in found.message

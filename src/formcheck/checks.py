@@ -27,7 +27,7 @@ from .fault_rules import (
     RushedDescentRule,
 )
 from .findings import SEVERITIES as SEVERITIES  # re-exported: callers import it from here
-from .findings import Fault, make_fault, severity_by_excess, severity_by_ratio, sort_faults
+from .findings import Fault, breaks, make_fault, severity_by_excess, severity_by_ratio, sort_faults
 from .profiles import Profile
 from .reps import Rep
 
@@ -109,7 +109,7 @@ def check_rushed_descent(rep: Rep, profile: Profile, typical_up_s: float | None 
     # set's typical one, since a first drive that starts from the set-up runs long
     up = rep.up_s if typical_up_s is None else min(rep.up_s, typical_up_s)
     limit = max(rule.min_down_s, rule.min_down_to_up_ratio * up)
-    if rep.down_s >= limit:
+    if not breaks(rep.down_s, limit, ">=", 2):
         return None
     return make_fault(
         rule,
@@ -129,7 +129,7 @@ def check_no_top_pause(rep: Rep, profile: Profile) -> Fault | None:
     if not rep.complete:
         return None  # the clip ended during the hold: its length is unknown
     limit = rule.min_top_pause_s
-    if rep.top_pause_s >= limit:
+    if not breaks(rep.top_pause_s, limit, ">=", 2):
         return None
     return make_fault(
         rule,
@@ -173,7 +173,7 @@ def check_jerky_concentric(
         return None
     ratio = drive_speed_ratio(rep, signals, rule.min_up_frames, typical_up_s)
     limit = rule.max_speed_ratio
-    if not math.isfinite(ratio) or ratio <= limit:
+    if not math.isfinite(ratio) or not breaks(ratio, limit, "<=", 1):
         return None
     return make_fault(
         rule,
@@ -201,7 +201,8 @@ def leg_hidden(rep: Rep, profile: Profile, signals: Signals | None) -> bool:
 def check_foot_placement(rep: Rep, profile: Profile, signals: Signals | None = None) -> Fault | None:
     rule = profile.rule(FootPlacementRule)
     limit = rule.max_shin_tilt_deg
-    if not math.isfinite(rep.top_shin_deg) or rep.top_shin_deg <= limit or leg_hidden(rep, profile, signals):
+    shin = rep.top_shin_deg
+    if not math.isfinite(shin) or not breaks(shin, limit, "<=", 0) or leg_hidden(rep, profile, signals):
         return None
     # with the shin vertical the knee reads 90 minus the thigh's slope (= the torso's, at lockout)
     out = rep.top_knee_deg > 90.0 - rep.top_torso_deg
@@ -253,7 +254,7 @@ def check_depth(reps: list[Rep], profile: Profile) -> list[Fault]:
         off = np.abs(depth - median)
     found = []
     for rep, d, dev in zip(reps, depth, off, strict=True):
-        if not dev > limit:
+        if not (np.isfinite(dev) and breaks(float(dev), limit, "<=", 0)):
             continue
         how = "shallower" if d > median else "deeper"
         found.append(
@@ -383,7 +384,7 @@ def top_excess_faults(
             message=describe(v),
         )
         for rep, v in zip(reps, values, strict=True)
-        if v > limit
+        if np.isfinite(v) and breaks(float(v), limit, "<=", 0)
     ]
 
 

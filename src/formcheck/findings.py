@@ -31,6 +31,13 @@ class Fault:
     reps: tuple[int, ...] = ()  # every rep the finding covers (set-level findings: several)
 
 
+def breaks(measured: float, limit: float, comparison: str, decimals: int) -> bool:
+    """Whether `measured` breaks `limit` as the message prints them (`decimals` places): a value
+    that prints equal to its limit passes, so no message reads "held 0.40 s; at least 0.40 s"."""
+    m, lim = round(measured, decimals), round(limit, decimals)
+    return m < lim if comparison == ">=" else m > lim
+
+
 def severity_by_excess(excess: float, steps: Sequence[float]) -> str:
     """Degrees past the limit -> severity; steps are the minor/moderate and moderate/major borders."""
     return SEVERITIES[sum(excess >= s for s in steps)]

@@ -13,7 +13,7 @@ import numpy as np
 
 from .checks import nanmedian
 from .fault_rules import DriftRule, FatigueDriftRule, ShortRestRule
-from .findings import Fault, make_fault, severity_by_excess, severity_by_ratio
+from .findings import Fault, breaks, make_fault, severity_by_excess, severity_by_ratio
 from .profiles import Profile
 from .reps import Rep
 from .sets import previous_set
@@ -83,6 +83,11 @@ def drift_severity(d: Drift, value: float, rule: DriftRule) -> str:
     return severity_by_excess(value - d.limit, rule.severity_steps_deg)
 
 
+def drift_breaks(d: Drift, value: float) -> bool:
+    """Past the limit as drift_text prints it (degrees whole, ratios to 2 places)."""
+    return bool(np.isfinite(value)) and breaks(value, d.limit, "<=", 2 if d.ratio else 0)
+
+
 def drift_text(d: Drift, value: float) -> str:
     words = DRIFT_WORDS[d.measure][1]
     if not d.ratio:
@@ -104,7 +109,7 @@ def check_fatigue(reps: list[Rep], profile: Profile, skip_measures: set[str]) ->
         if d.measure in skip_measures:
             continue
         tail = nanmedian(d.worse[-nt:])
-        if not tail > d.limit:
+        if not drift_breaks(d, tail):
             continue
         hit = [reps[nb + i] for i in np.flatnonzero(np.nan_to_num(d.worse, nan=-np.inf) > d.limit)]
         first, last = hit[0], hit[-1]
@@ -169,7 +174,7 @@ def check_sets(
             found = [d for d in rest_drifts(group[0], previous, profile) if d.measure not in skip_measures]
         if rest_on:
             n_prev = min(profile.sets.compare_reps, len(previous))
-            late = [d for d in found if float(d.worse[0]) > d.limit]
+            late = [d for d in found if drift_breaks(d, float(d.worse[0]))]
             faults += [short_rest_fault(group[0], n_prev, d, profile) for d in late]
         vs_previous.append({d.measure: round(float(d.worse[0]), 2) for d in found if np.isfinite(d.worse[0])})
     return SetFindings(faults, vs_previous)
