@@ -6,12 +6,15 @@ The truth must not come from formcheck (no pose model, no hip angle): it is meas
 pixels and checked by eye. Per clip, tools/phase_truth_settings.json gives a band of pixel
 columns through the hips (`col`, a fraction of the width, +-3 px), the rows to look at (`rows`,
 fractions of the height) and a colour predicate as data: per channel (B, G, R or a difference
-such as "R-B") an inclusive [lo, hi] range that a pixel of the body's top edge satisfies.
+such as "R-B") an inclusive [lo, hi] range that a pixel of the body's top edge satisfies (a list
+of such predicates: any of them).
 
-1. Contour: per frame, the first row (from the top of the band) where most of the band's
-   columns satisfy the predicate, i.e. the height of the hips' (or the bar's) top edge.
+1. Contour: per frame, the first row (from the top of the band; the last with `edge` "bottom")
+   where most of the band's columns satisfy the predicate, i.e. the height of the hips' top edge
+   (or of something riding on the hips: a dumbbell, a bar).
    Frames where nothing matches are interpolated.
-2. Transitions: the height (median of 3 frames, to absorb repeated frames) crosses the
+2. Transitions (within `span` [first, last] frames if set): the height (median of 3 frames,
+   to absorb repeated frames) crosses the
    mid-level between its 10th and 90th percentiles; each crossing's extent is the run of
    frames whose speed (gradient smoothed over 3 frames) stays above `frac` (15%) of the
    transition's peak speed; then refined to the frame where the height leaves (start) or comes
@@ -52,8 +55,8 @@ COLOURS = {  # BGR
 @dataclass(frozen=True)
 class Transition:
     kind: str  # "up" or "down"
-    start: int  # drive start / descent start: last frame at rest
-    end: int  # top reached / bottom reached: first frame at rest
+    start: int | None  # drive start / descent start: last frame at rest (None: not seen)
+    end: int | None  # top reached / bottom reached: first frame at rest (None: not seen)
 
 
 def load_settings(path: Path = SETTINGS) -> dict[str, dict]:
@@ -70,8 +73,11 @@ def _channel(band: np.ndarray, name: str) -> np.ndarray:
     return band[..., CHANNELS[name]].astype(int)
 
 
-def colour_mask(band: np.ndarray, colour: dict[str, list[int]]) -> np.ndarray:
-    """Pixels of a BGR band inside every [lo, hi] range of the predicate."""
+def colour_mask(band: np.ndarray, colour: dict[str, list[int]] | list[dict[str, list[int]]]) -> np.ndarray:
+    """Pixels of a BGR band inside every [lo, hi] range of the predicate; a list of predicates
+    matches a pixel that any one of them matches."""
+    if isinstance(colour, list):
+        return np.logical_or.reduce([colour_mask(band, c) for c in colour])
     mask = np.ones(band.shape[:-1], bool)
     for name, (lo, hi) in colour.items():
         c = _channel(band, name)
@@ -97,18 +103,25 @@ def read_bands(clip: Path, col: float, rows: list[float]) -> tuple[np.ndarray, f
     return np.stack(bands), fps, ya
 
 
-def contour(bands: np.ndarray, colour: dict[str, list[int]], first_row: int) -> np.ndarray:
-    """Per frame, the first row (in the frame) where most of the band matches; -1 if none."""
+def contour(bands: np.ndarray, colour, first_row: int, edge: str = "top") -> np.ndarray:
+    """Per frame, the first row (edge="top") or the last row (edge="bottom"), in the frame, where
+    most of the band matches; -1 if none."""
     hit = colour_mask(bands, colour).mean(axis=2) > 0.5  # (frames, rows)
     found = hit.any(axis=1)
+    if edge == "bottom":
+        return np.where(found, first_row + hit.shape[1] - 1 - hit[:, ::-1].argmax(axis=1), -1)
     return np.where(found, first_row + hit.argmax(axis=1), -1)
 
 
 def transitions(rows: np.ndarray, frac: float = 0.15, plateau: float = 0.05,
-                span: tuple[int, int] | None = None) -> list[Transition]:
+                span: tuple[int, int] | None = None, smooth: int = 3, window: int = 15) -> list[Transition]:
     """Up and down transitions of a contour (rows, down positive); see the module docstring.
-    span = (first, last) frame limits the crossings looked for (e.g. to leave out a setup)."""
-    y = rows.astype(float)
+    span = (first, last): only these frames are analysed (leaving out a cut-off start, an end
+    screen). A transition still moving at the span's edge has that boundary None (not seen).
+    smooth: frames the speed is averaged over; window: frames either side of a crossing where
+    the transition's peak speed is looked for (both larger for slow reps)."""
+    first, last = span if span else (0, len(rows) - 1)
+    y = rows[first : last + 1].astype(float)
     bad = y < 0
     if bad.all():
         return []
@@ -116,17 +129,14 @@ def transitions(rows: np.ndarray, frac: float = 0.15, plateau: float = 0.05,
         idx = np.arange(len(y))
         y[bad] = np.interp(idx[bad], idx[~bad], y[~bad])
     h = -median_filter(y, 3, mode="nearest")  # height, up positive
-    v = uniform_filter1d(np.gradient(h), 3, mode="nearest")
-    first, last = span if span else (0, len(h) - 1)
-    seg = h[first : last + 1]
-    mid = (np.percentile(seg, 10) + np.percentile(seg, 90)) / 2
+    v = uniform_filter1d(np.gradient(h), smooth, mode="nearest")
+    mid = (np.percentile(h, 10) + np.percentile(h, 90)) / 2
     above = h > mid
-    crossings = [(int(i) + 1, "up" if above[i + 1] else "down")
-                 for i in np.flatnonzero(above[:-1] != above[1:]) if first <= i + 1 <= last]
     found = []
-    for c, kind in crossings:
+    for i in np.flatnonzero(above[:-1] != above[1:]):
+        c, kind = int(i) + 1, "up" if above[i + 1] else "down"
         sign = 1 if kind == "up" else -1
-        th = frac * (sign * v[max(0, c - 15) : c + 15]).max()
+        th = frac * (sign * v[max(0, c - window) : c + window]).max()
         a = c
         while a > 0 and sign * v[a - 1] > th:
             a -= 1
@@ -142,7 +152,9 @@ def transitions(rows: np.ndarray, frac: float = 0.15, plateau: float = 0.05,
         e = c
         while e < len(h) - 1 and abs(h[e] - after) > tol:
             e += 1
-        found.append(Transition(kind, max(s - 1, 0), e))
+        start = None if a == 0 else first + max(s - 1, 0)
+        end = None if b == len(v) - 1 else first + e
+        found.append(Transition(kind, start, end))
     return found
 
 
@@ -168,8 +180,9 @@ def as_reps(found: list[Transition]) -> list[dict[str, int | None]]:
 
 
 def kymograph(bands: np.ndarray, rows: np.ndarray, first_row: int, reps: list[dict], px: int = 3,
-              max_height: int = 260) -> np.ndarray:
-    """The picture: one column per frame (px wide), contour dots, boundaries as vertical lines."""
+              max_height: int = 260, first: int = 0) -> np.ndarray:
+    """The picture: one column per frame (px wide), contour dots, boundaries as vertical lines.
+    bands and rows may be a stretch of the clip starting at frame `first` (a zoom)."""
     k = bands.mean(axis=2).astype(np.uint8).transpose(1, 0, 2)  # (rows, frames, BGR)
     n, height = k.shape[1], k.shape[0]
     scale = min(1.0, max_height / height)
@@ -177,28 +190,29 @@ def kymograph(bands: np.ndarray, rows: np.ndarray, first_row: int, reps: list[di
                    interpolation=cv2.INTER_AREA)
     for f, r in enumerate(rows):
         if r >= 0:
-            cv2.circle(k, (f * px + px // 2, int((r - first_row) * scale)), 1, (0, 255, 255), -1)
+            cv2.circle(k, (f * px + px // 2, int((r - first_row) * scale)), 1, (255, 255, 0), -1)
     for rep in reps:
         for key, colour in COLOURS.items():
             f = rep.get(key)
-            if f is not None:
-                x = f * px + px // 2
+            if f is not None and 0 <= f - first < n:
+                x = (f - first) * px + px // 2
                 cv2.line(k, (x, 0), (x, k.shape[0] - 1), colour, 1)
     bar = np.full((16, k.shape[1], 3), 255, np.uint8)
-    for f in range(0, n, 10):
+    for f in range(-first % 10, n, 10):
         cv2.line(k, (f * px, 0), (f * px, 5), (0, 0, 255), 1)
         cv2.line(k, (f * px, k.shape[0] - 6), (f * px, k.shape[0] - 1), (0, 0, 255), 1)
-        if f % 30 == 0 or px >= 6:
-            cv2.putText(bar, str(f), (f * px, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
+        if (f + first) % 30 == 0 or px >= 6:
+            cv2.putText(bar, str(f + first), (f * px, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
     return np.vstack([k, bar])
 
 
 def measure(clip: Path, settings: dict) -> tuple[list[dict], dict]:
     """(reps, details) of one clip from its settings; details holds fps, rows, bands, transitions."""
     bands, fps, ya = read_bands(clip, settings["col"], settings["rows"])
-    rows = contour(bands, settings["colour"], ya)
+    rows = contour(bands, settings["colour"], ya, settings.get("edge", "top"))
     span = tuple(settings["span"]) if settings.get("span") else None
-    found = transitions(rows, settings.get("frac", 0.15), settings.get("plateau", 0.05), span)
+    found = transitions(rows, settings.get("frac", 0.15), settings.get("plateau", 0.05), span,
+                        settings.get("smooth", 3), settings.get("window", 15))
     reps = as_reps(found)
     return reps, {"fps": fps, "rows": rows, "bands": bands, "first_row": ya, "transitions": found}
 
@@ -209,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="folder for the kymograph PNGs")
     ap.add_argument("--clip", action="append", help="only these clips (file names); repeatable")
     ap.add_argument("--px", type=int, default=3, help="pixels per frame in the kymograph")
+    ap.add_argument("--range", type=int, nargs=2, metavar=("FIRST", "LAST"),
+                    help="draw only these frames (a zoom; with --px 6 every frame is labelled every 10)")
+    ap.add_argument("--height", type=int, default=260, help="kymograph height in pixels at most")
     ap.add_argument("--settings", type=Path, default=SETTINGS)
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -224,11 +241,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: missing in {args.clip_dir}", file=sys.stderr)
             continue
         reps, d = measure(clip, s)
-        png = args.out / (clip.stem + ".png")
-        cv2.imwrite(str(png), kymograph(d["bands"], d["rows"], d["first_row"], reps, args.px))
+        a, b = args.range if args.range else (0, len(d["rows"]) - 1)
+        png = args.out / (clip.stem + (f"_{a}-{b}" if args.range else "") + ".png")
+        picture = kymograph(d["bands"][a : b + 1], d["rows"][a : b + 1], d["first_row"], reps, args.px,
+                            args.height, a)
+        cv2.imwrite(str(png), picture)
         print(f"{name} ({d['fps']:.3f} fps, {len(d['rows'])} frames) -> {png}")
         for t in d["transitions"]:
-            print(f"  {t.kind:4s} {t.start:4d} {t.end:4d}")
+            print(f"  {t.kind:4s} {t.start!s:>4} {t.end!s:>4}")
         print("  drive_start top_reached descent_start bottom_reached")
         for rep in reps:
             print("  " + " ".join(f"{'' if rep[k] is None else rep[k]:>6}" for k in COLOURS))
