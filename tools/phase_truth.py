@@ -1,6 +1,7 @@
 """Phase boundaries of real clips read from the pixels (truth for tests/data/phase_truth.csv).
 
-Usage: python tools/phase_truth.py CLIP_DIR --out DIR [--clip NAME ...] [--px N]
+Usage: python tools/phase_truth.py CLIP_DIR --out DIR [--clip NAME ...] [--px N] [--range A B]
+                                   [--truth tests/data/phase_truth.csv]
 
 The truth must not come from formcheck (no pose model, no hip angle): it is measured on the
 pixels and checked by eye. Per clip, tools/phase_truth_settings.json gives a band of pixel
@@ -25,7 +26,10 @@ of such predicates: any of them).
 3. Pictures: DIR/<clip>.png, a kymograph (the column band of every frame stacked left to
    right, `px` pixels per frame, ticks every 10 frames, labels every 30) with the contour
    (yellow dots) and the boundaries drawn: green drive start, red top reached, blue descent
-   start, magenta bottom reached. Check every boundary on it by eye.
+   start, magenta bottom reached. Check every boundary on it by eye; --range A B --px 6 zooms.
+   With --truth CSV the CSV's boundaries (including those set by eye where the rule is wrong,
+   see its source and note columns) are drawn as marks in a strip under the picture, and every
+   CSV boundary that differs from the rule's is listed.
 
 Self-contained (numpy, OpenCV, SciPy); it does not import formcheck.
 """
@@ -180,9 +184,10 @@ def as_reps(found: list[Transition]) -> list[dict[str, int | None]]:
 
 
 def kymograph(bands: np.ndarray, rows: np.ndarray, first_row: int, reps: list[dict], px: int = 3,
-              max_height: int = 260, first: int = 0) -> np.ndarray:
+              max_height: int = 260, first: int = 0, truth: list[dict] | None = None) -> np.ndarray:
     """The picture: one column per frame (px wide), contour dots, boundaries as vertical lines.
-    bands and rows may be a stretch of the clip starting at frame `first` (a zoom)."""
+    bands and rows may be a stretch of the clip starting at frame `first` (a zoom). truth (the
+    CSV's reps) is drawn as coloured marks in a strip under the picture."""
     k = bands.mean(axis=2).astype(np.uint8).transpose(1, 0, 2)  # (rows, frames, BGR)
     n, height = k.shape[1], k.shape[0]
     scale = min(1.0, max_height / height)
@@ -198,12 +203,19 @@ def kymograph(bands: np.ndarray, rows: np.ndarray, first_row: int, reps: list[di
                 x = (f - first) * px + px // 2
                 cv2.line(k, (x, 0), (x, k.shape[0] - 1), colour, 1)
     bar = np.full((16, k.shape[1], 3), 255, np.uint8)
+    strip = np.full((12 if truth else 0, k.shape[1], 3), 255, np.uint8)
+    for rep in truth or []:
+        for key, colour in COLOURS.items():
+            f = rep.get(key)
+            if f is not None and 0 <= f - first < n:
+                x = (f - first) * px + px // 2
+                cv2.rectangle(strip, (x - 1, 1), (x + 1, 10), colour, -1)
     for f in range(-first % 10, n, 10):
         cv2.line(k, (f * px, 0), (f * px, 5), (0, 0, 255), 1)
         cv2.line(k, (f * px, k.shape[0] - 6), (f * px, k.shape[0] - 1), (0, 0, 255), 1)
         if (f + first) % 30 == 0 or px >= 6:
             cv2.putText(bar, str(f + first), (f * px, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
-    return np.vstack([k, bar])
+    return np.vstack([k, strip, bar])
 
 
 def measure(clip: Path, settings: dict) -> tuple[list[dict], dict]:
@@ -217,6 +229,19 @@ def measure(clip: Path, settings: dict) -> tuple[list[dict], dict]:
     return reps, {"fps": fps, "rows": rows, "bands": bands, "first_row": ya, "transitions": found}
 
 
+def load_truth(path: Path) -> dict[str, list[dict]]:
+    """clip -> the CSV's reps (boundaries as int or None), as in tests/data/phase_truth.csv."""
+    import csv
+
+    out: dict[str, list[dict]] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["rep"]:
+                rep = {k: int(row[k]) if row[k] else None for k in COLOURS}
+                out.setdefault(row["clip"], []).append({"rep": row["rep"], "source": row["source"], **rep})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clip_dir", type=Path)
@@ -227,9 +252,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="draw only these frames (a zoom; with --px 6 every frame is labelled every 10)")
     ap.add_argument("--height", type=int, default=260, help="kymograph height in pixels at most")
     ap.add_argument("--settings", type=Path, default=SETTINGS)
+    ap.add_argument("--truth", type=Path, help="a phase truth CSV: draw its boundaries in a strip under "
+                    "the picture and list where they differ from the rule's")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     table = load_settings(args.settings)
+    truth = load_truth(args.truth) if args.truth else {}
     for name, s in table.items():
         if args.clip and name not in args.clip:
             continue
@@ -244,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         a, b = args.range if args.range else (0, len(d["rows"]) - 1)
         png = args.out / (clip.stem + (f"_{a}-{b}" if args.range else "") + ".png")
         picture = kymograph(d["bands"][a : b + 1], d["rows"][a : b + 1], d["first_row"], reps, args.px,
-                            args.height, a)
+                            args.height, a, truth.get(name))
         cv2.imwrite(str(png), picture)
         print(f"{name} ({d['fps']:.3f} fps, {len(d['rows'])} frames) -> {png}")
         for t in d["transitions"]:
@@ -252,6 +280,11 @@ def main(argv: list[str] | None = None) -> int:
         print("  drive_start top_reached descent_start bottom_reached")
         for rep in reps:
             print("  " + " ".join(f"{'' if rep[k] is None else rep[k]:>6}" for k in COLOURS))
+        for i, row in enumerate(truth.get(name, [])):
+            rule = reps[i] if i < len(reps) else {}
+            diff = [f"{k} rule {rule.get(k)} csv {row[k]}" for k in COLOURS if rule.get(k) != row[k]]
+            if diff:
+                print(f"  csv rep {row['rep']} ({row['source']}): " + "; ".join(diff))
     return 0
 
 
