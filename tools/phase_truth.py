@@ -23,6 +23,8 @@ of such predicates: any of them).
    6 frames before/after the run).
    "up a b": a = drive start (last frame at rest), b = top reached;
    "down a b": a = descent start (last frame at the top), b = bottom reached.
+   A last descent cut off by the clip's end before the mid-level gets its start by the same
+   5% rule when the height has dropped by a quarter of the amplitude.
 3. Pictures: DIR/<clip>.png, a kymograph (the column band of every frame stacked left to
    right, `px` pixels per frame, ticks every 10 frames, labels every 30) with the contour
    (yellow dots) and the boundaries drawn: green drive start, red top reached, blue descent
@@ -159,6 +161,17 @@ def transitions(rows: np.ndarray, frac: float = 0.15, plateau: float = 0.05,
         start = None if a == 0 else first + max(s - 1, 0)
         end = None if b == len(v) - 1 else first + e
         found.append(Transition(kind, start, end))
+    if found and found[-1].kind == "up" and found[-1].end is not None:
+        # a last descent cut off by the end before it crosses the mid-level: its start is the
+        # last frame within `plateau` of the top, if the height then drops by a quarter or more
+        e = found[-1].end - first
+        top = np.median(h[e : e + 6])
+        amp = abs(top - np.median(h[max(0, found[-1].start - first - 6) : found[-1].start - first + 1]))
+        if h[-1] < top - 0.25 * amp:
+            s = e
+            while s < len(h) - 1 and abs(h[s + 1] - top) <= plateau * amp:
+                s += 1
+            found.append(Transition("down", first + s, None))
     return found
 
 
