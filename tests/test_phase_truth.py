@@ -20,7 +20,8 @@ COLUMNS = ["clip", "rep", "drive_start", "top_reached", "descent_start", "bottom
            "source", "ambiguity_frames", "note"]
 BOUNDS = COLUMNS[2:6]
 # short clips the tool is rerun on (a few seconds each)
-RERUN = ["glute_bridge_side_5reps.mp4", "single_leg_glute_bridge_oblique_setup.mp4"]
+RERUN = ["glute_bridge_side_5reps.mp4", "single_leg_glute_bridge_oblique_setup.mp4",
+         "hip_thrust_barbell_gym_portrait.mp4"]
 
 
 def _rows() -> list[dict]:
