@@ -1,0 +1,239 @@
+"""Rep speed: mean and peak concentric velocity of the hips per rep (m/s) and velocity loss per set.
+
+What is measured: the mid-hip (midpoint of the two hip landmarks) moving UP, i.e. the vertical
+component of its velocity, over each rep's concentric (reps.Rep: start_s, the drive start, to
+top_start_s, the top reached). Vertical because the load of a hip thrust or bridge (bar, band,
+dumbbell) rides on the hips and is lifted against gravity: that is what velocity-based-training
+devices report for a near-vertical bar path. The rendered truth agrees that the lift is mostly
+vertical (a bench thrust's hip rises ~0.28 m while drifting ~0.06 m toward the knees).
+
+    mean_mps = rise of the hips over the concentric / its duration
+    peak_mps = the highest upward speed within it (after the pipeline's 3 Hz zero-phase low-pass)
+
+Views: from the side and at an angle (oblique) the vertical stays vertical in the picture, so
+the rise is read in pixels and scaled to metres. From the feet the hips rise toward a camera
+that sits near hip height, the trunk and thighs point at the lens and no segment of known
+length lies flat in the picture: no scale, so speed is "not measurable from this view".
+
+Scale (pixels per metre at the body), two sources, the first available is used and named:
+  "height": the athlete's stature (--height-cm, the web athlete profile) times the segment
+    fractions of Winter (Biomechanics and Motor Control of Human Movement, 4th ed., 2009, table
+    4.1; after Drillis & Contini 1966): trunk (shoulder to hip) 0.288 H, thigh 0.245 H,
+    shank 0.246 H. Each segment's image length is divided by its true length times how flat it
+    lies (from the model's 3D world landmarks, whose axes follow the camera); only frames where
+    it lies within ~25 deg of the picture plane count.
+  "world": MediaPipe's world landmarks (metres) against the image lengths of the same segments,
+    on the same frames. The model's metres come from a learned average body, so a tall or short
+    athlete is scaled wrong in proportion.
+Velocity loss per set follows the velocity-based-training convention of Sanchez-Medina &
+Gonzalez-Badillo (Med Sci Sports Exerc 2011;43:1725-34): (fastest rep's mean velocity - last
+rep's) / fastest x 100, in %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import signal as sig
+from .reps import Rep
+from .sets import TrainingSet
+from .track import Landmark, PoseTrack
+
+L = Landmark
+# (name, landmark a, landmark b, fraction of stature): Winter 2009 table 4.1
+SEGMENTS = (
+    ("trunk", L.LEFT_SHOULDER, L.LEFT_HIP, 0.288),
+    ("trunk", L.RIGHT_SHOULDER, L.RIGHT_HIP, 0.288),
+    ("thigh", L.LEFT_HIP, L.LEFT_KNEE, 0.245),
+    ("thigh", L.RIGHT_HIP, L.RIGHT_KNEE, 0.245),
+    ("shank", L.LEFT_KNEE, L.LEFT_ANKLE, 0.246),
+    ("shank", L.RIGHT_KNEE, L.RIGHT_ANKLE, 0.246),
+)
+MIN_FLAT = 0.9  # |in-picture part| / |3D length| of a segment for its frame to scale (~25 deg)
+MIN_SCALE_FRAMES = 5
+ONSET_FRAC = 0.05  # the drive starts/ends where the hips' upward speed crosses this share of its peak
+FRONT_REASON = (
+    "not measurable from this view: camera at the feet, the hips rise toward a lens near hip "
+    "height and the trunk and thighs point at it, so no segment of known length lies flat in "
+    "the picture to turn pixels into metres; film from the side or at an angle"
+)
+NO_SCALE_REASON = "no segment lay flat enough in the picture, on enough frames, to scale pixels to metres"
+NO_HIPS_REASON = "the hips were not seen well enough through the drive"
+SOURCE_TEXT = {
+    "height": "athlete's height x segment proportions (Winter 2009), model 3D for segment tilt",
+    "world": "the pose model's 3D world landmarks (an average body's metres; give the height for better)",
+}
+EXPECTED_ERROR_PCT = {"height": 10.0, "world": 15.0}  # see README "Rep speed": measured on renders
+
+
+@dataclass(frozen=True)
+class SpeedConfig:
+    min_flat: float = MIN_FLAT
+    min_scale_frames: int = MIN_SCALE_FRAMES
+    onset_frac: float = ONSET_FRAC
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Pixels per metre at the body and where the metres came from."""
+
+    source: str  # "height" or "world"
+    px_per_m: float
+    height_m: float | None = None
+    frames: int = 0  # segment-frames the median was taken over
+
+
+@dataclass(frozen=True)
+class RepSpeed:
+    rep: int
+    mean_mps: float | None
+    peak_mps: float | None
+    reason: str | None = None  # why the figures are missing
+
+
+@dataclass(frozen=True)
+class Speeds:
+    """A clip's rep speeds: per rep, per set's velocity loss, the scale, or why none."""
+
+    reps: list[RepSpeed] = field(default_factory=list)
+    velocity_loss_pct: dict[int, float | None] = field(default_factory=dict)  # set index -> %
+    scale: Scale | None = None
+    not_measurable: str | None = None
+
+    def for_rep(self, index: int) -> RepSpeed | None:
+        return next((r for r in self.reps if r.rep == index), None)
+
+
+def segment_lengths(points: np.ndarray) -> np.ndarray:
+    """(T, S) lengths of SEGMENTS in `points` (T, 33, D), over all D coordinates given."""
+    a = points[:, [s[1] for s in SEGMENTS]]
+    b = points[:, [s[2] for s in SEGMENTS]]
+    return np.linalg.norm(a - b, axis=-1)
+
+
+def flatness(world: np.ndarray) -> np.ndarray:
+    """(T, S) how flat each segment lies in the picture: in-picture (x, y) length over 3D length.
+    MediaPipe's world axes follow the camera's (x right, y down, z along the lens)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return segment_lengths(world[..., :2]) / segment_lengths(world)
+
+
+def _scale_samples(track: PoseTrack, true_len: np.ndarray, cfg: SpeedConfig) -> np.ndarray:
+    """Per segment-frame px/m: image length / (true length x flatness), flat, seen frames only."""
+    vis = track.visibility[:, [s[1] for s in SEGMENTS]] >= 0.5
+    vis &= track.visibility[:, [s[2] for s in SEGMENTS]] >= 0.5
+    flat = flatness(track.world.astype(np.float64))
+    img = segment_lengths(track.image[..., :2].astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = img / (true_len * flat)
+    ok = vis & (flat >= cfg.min_flat) & np.isfinite(ratio) & (ratio > 0)
+    return ratio[ok]
+
+
+def scale_from_height(track: PoseTrack, height_m: float, cfg: SpeedConfig = SpeedConfig()) -> Scale | None:
+    """px/m from the stature: each flat segment's image length against its anthropometric length."""
+    true_len = np.array([s[3] for s in SEGMENTS]) * height_m
+    samples = _scale_samples(track, true_len[None, :], cfg)
+    if len(samples) < cfg.min_scale_frames:
+        return None
+    return Scale("height", float(np.median(samples)), height_m, len(samples))
+
+
+def scale_from_world(track: PoseTrack, cfg: SpeedConfig = SpeedConfig()) -> Scale | None:
+    """px/m from the model's world landmarks: each flat segment's image length against its 3D one."""
+    true_len = segment_lengths(track.world.astype(np.float64))
+    samples = _scale_samples(track, true_len, cfg)
+    if len(samples) < cfg.min_scale_frames:
+        return None
+    return Scale("world", float(np.median(samples)), None, len(samples))
+
+
+def hip_rise_px(track: PoseTrack, cfg: sig.SignalConfig, cuts: np.ndarray | None = None) -> np.ndarray:
+    """(T,) height of the mid-hip in the picture, pixels, up positive: gated by visibility,
+    short gaps bridged, zero-phase low-passed like every other signal of the pipeline."""
+    idx = [L.LEFT_HIP, L.RIGHT_HIP]
+    pts = sig.gate_points(track.image[:, idx, :2], track.visibility[:, idx], cfg.min_visibility)
+    pts = sig.gate_frame(pts, track.width, track.height, cfg.frame_margin)
+    mid = pts.mean(axis=1)
+    mid = sig.fill_short_gaps(mid, int(round(cfg.max_gap_s * track.fps)), breaks=cuts)
+    mid = sig.lowpass(mid, track.fps, cfg.cutoff_hz, breaks=cuts)
+    return -mid[:, 1]
+
+
+def concentric_span(
+    v: np.ndarray, t: np.ndarray, start_s: float, top_s: float, onset_frac: float = ONSET_FRAC
+) -> tuple[float, float] | None:
+    """The drive as the hips themselves show it: the stretch around the peak upward speed where
+    the speed exceeds onset_frac of that peak (crossings interpolated between frames).
+
+    The rep's start_s/top_s (from the hip angle's bands) only bound the search: a band edge can
+    sit 0.1-0.3 s off the hips' turn-around, and the mean speed is the rise over that time. A
+    threshold rather than zero: the model's hip point creeps up by 0.01-0.02 m/s through a
+    top hold (3% of a drive's peak), which would stretch a zero-to-zero drive by a second."""
+    inside = np.flatnonzero((t >= start_s) & (t <= top_s) & np.isfinite(v))
+    if len(inside) == 0 or not v[inside].max() > 0:
+        return None
+    peak = int(inside[np.argmax(v[inside])])
+    level = onset_frac * float(v[peak])
+    reach = top_s - start_s
+    u = v - level  # > 0 inside the drive
+    left = np.flatnonzero(~(u[:peak] > 0) | (t[:peak] < start_s - reach))
+    right = np.flatnonzero(~(u[peak:] > 0) | (t[peak:] > top_s + reach)) + peak
+    if len(left) == 0 or len(right) == 0:
+        return None
+    a, b = int(left[-1]), int(right[0])
+    ta = t[a] + (t[a + 1] - t[a]) * (-u[a]) / (u[a + 1] - u[a]) if u[a] <= 0 else t[a + 1]
+    tb = t[b - 1] + (t[b] - t[b - 1]) * u[b - 1] / (u[b - 1] - u[b]) if u[b] <= 0 else t[b - 1]
+    return float(ta), float(tb)
+
+
+def concentric_speed(
+    rise_m: np.ndarray, t: np.ndarray, start_s: float, top_s: float, onset_frac: float = ONSET_FRAC
+) -> tuple[float | None, float | None]:
+    """Mean (rise / time over concentric_span) and peak upward speed of a height series, m/s."""
+    if not top_s > start_s:
+        return None, None
+    v = np.gradient(rise_m, t)
+    span = concentric_span(v, t, start_s, top_s, onset_frac)
+    if span is None or not span[1] > span[0]:
+        return None, None
+    a, b = span
+    ends = np.interp([a, b], t, rise_m)
+    if not np.isfinite(rise_m[(t >= a) & (t <= b)]).all() or not np.isfinite(ends).all():
+        return None, None
+    return float((ends[1] - ends[0]) / (b - a)), float(np.nanmax(v[(t >= a) & (t <= b)]))
+
+
+def velocity_loss(means: list[float | None]) -> float | None:
+    """(fastest - last) / fastest x 100 over a set's mean velocities; None under two measured reps."""
+    vals = [m for m in means if m is not None and np.isfinite(m)]
+    if len(vals) < 2 or max(vals) <= 0:
+        return None
+    return float((max(vals) - vals[-1]) / max(vals) * 100.0)
+
+
+def measure_speeds(
+    track: PoseTrack,
+    reps: list[Rep],
+    sets: list[TrainingSet],
+    view: str,
+    height_m: float | None = None,
+    signal_cfg: sig.SignalConfig = sig.SignalConfig(),
+    cfg: SpeedConfig = SpeedConfig(),
+) -> Speeds:
+    """Every rep's concentric hip speed, each set's velocity loss, and the scale used."""
+    if view == "front":
+        return Speeds([RepSpeed(r.index, None, None, FRONT_REASON) for r in reps], {}, None, FRONT_REASON)
+    scale = (scale_from_height(track, height_m, cfg) if height_m else None) or scale_from_world(track, cfg)
+    if scale is None:
+        return Speeds([RepSpeed(r.index, None, None, NO_SCALE_REASON) for r in reps], {}, None, NO_SCALE_REASON)
+    rise = hip_rise_px(track, signal_cfg, sig.detect_cuts(track, signal_cfg)) / scale.px_per_m
+    out = []
+    for r in reps:
+        mean, peak = concentric_speed(rise, track.timestamps, r.start_s, r.top_start_s, cfg.onset_frac)
+        out.append(RepSpeed(r.index, mean, peak, None if mean is not None else NO_HIPS_REASON))
+    by_rep = {s.rep: s.mean_mps for s in out}
+    loss = {s.index: velocity_loss([by_rep.get(i) for i in s.reps]) for s in sets}
+    return Speeds(out, loss, scale, None)
