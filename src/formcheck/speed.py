@@ -51,6 +51,7 @@ SEGMENTS = (
     ("shank", L.LEFT_KNEE, L.LEFT_ANKLE, 0.246),
     ("shank", L.RIGHT_KNEE, L.RIGHT_ANKLE, 0.246),
 )
+HEIGHT_CM = (100.0, 250.0)  # statures accepted from --height-cm and the web athlete profile
 MIN_FLAT = 0.9  # |in-picture part| / |3D length| of a segment for its frame to scale (~25 deg)
 MIN_SCALE_FRAMES = 5
 ONSET_FRAC = 0.05  # the drive starts/ends where the hips' upward speed crosses this share of its peak
@@ -65,6 +66,10 @@ SOURCE_TEXT = {
     "height": "athlete's height x segment proportions (Winter 2009), model 3D for segment tilt",
     "world": "the pose model's 3D world landmarks (an average body's metres; give the height for better)",
 }
+METHOD = (
+    "upward speed of the mid-hip (vertical: the load rides on the hips) over the drive, taken as "
+    "where that speed exceeds 5% of the rep's peak; mean = rise / time, peak after a 3 Hz low-pass"
+)
 EXPECTED_ERROR_PCT = {"height": 10.0, "world": 15.0}  # see README "Rep speed": measured on renders
 
 

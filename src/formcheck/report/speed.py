@@ -1,0 +1,44 @@
+"""The rep-speed blocks of the report (reps[].speed, sets[].velocity_loss_pct,
+measurement.speed_scale) from the speed stage's Speeds. Pure."""
+
+from __future__ import annotations
+
+import math
+
+from ..speed import EXPECTED_ERROR_PCT, METHOD, SOURCE_TEXT, Speeds
+from .model import Report, RepSpeedReport, SpeedScale
+
+
+def _num(x: float | None, nd: int) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), nd)
+
+
+def speed_scale(speeds: Speeds) -> SpeedScale:
+    scale = speeds.scale
+    return SpeedScale(
+        source=scale.source if scale else None,
+        px_per_m=_num(scale.px_per_m, 1) if scale else None,
+        height_m=_num(scale.height_m, 3) if scale and scale.height_m else None,
+        expected_error_pct=EXPECTED_ERROR_PCT[scale.source] if scale else None,
+        method=f"{METHOD}; scale: {SOURCE_TEXT[scale.source]}" if scale else METHOD,
+        not_measurable=speeds.not_measurable,
+    )
+
+
+def with_speed(report: Report, speeds: Speeds) -> Report:
+    """The report with each rep's speed, each set's velocity loss and the scale filled in."""
+    reps = []
+    for r in report.reps:
+        s = speeds.for_rep(r.rep)
+        block = RepSpeedReport(
+            mean_mps=_num(s.mean_mps, 3) if s else None,
+            peak_mps=_num(s.peak_mps, 3) if s else None,
+            why=s.reason if s else "not measured",
+        )
+        reps.append(r.model_copy(update={"speed": block}))
+    sets = [
+        s.model_copy(update={"velocity_loss_pct": _num(speeds.velocity_loss_pct.get(s.set), 1)})
+        for s in report.sets
+    ]
+    measurement = report.measurement.model_copy(update={"speed_scale": speed_scale(speeds)})
+    return report.model_copy(update={"reps": reps, "sets": sets, "measurement": measurement})
