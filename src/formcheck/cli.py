@@ -133,23 +133,22 @@ def _add_every_frame(parser: argparse.ArgumentParser) -> None:
 def _add_height(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--height-cm",
-        type=height_cm,
         metavar="N",
         help="the athlete's height in cm (100-250): scales rep speed in m/s (default: the pose model's"
         " 3D landmarks, an average body's metres)",
     )
 
 
-def height_cm(text: str) -> float:
-    """--height-cm: a stature in cm, 100-250 (one error line and exit 2 otherwise, like argparse's)."""
+def height_cm(text: str | None) -> float | None:
+    """--height-cm: a stature in cm, 100-250; anything else is one error line and exit 2."""
+    if text is None:
+        return None
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not HEIGHT_CM[0] <= value <= HEIGHT_CM[1]:
-        raise argparse.ArgumentTypeError(
-            f"expected a height in cm from {HEIGHT_CM[0]:g} to {HEIGHT_CM[1]:g}, got {text!r}"
-        )
+        raise UsageError(f"--height-cm: expected a height in cm from {HEIGHT_CM[0]:g} to {HEIGHT_CM[1]:g}, got {text!r}")
     return value
 
 
@@ -158,7 +157,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UsageError("--address needs --executor ray")
     try:
         settings = batch.BatchSettings.create(
-            args.variant, model=args.model, every_frame=args.every_frame, height_cm=args.height_cm
+            args.variant, model=args.model, every_frame=args.every_frame, height_cm=height_cm(args.height_cm)
         )
     except ProfileError as exc:
         raise UsageError(str(exc)) from exc
@@ -228,7 +227,7 @@ def _seconds(text: str) -> float:
 def cmd_analyze(args: argparse.Namespace) -> int:
     settings = pipeline.Settings(
         variant=args.variant, model=args.model, pose_workers=args.workers, every_frame=args.every_frame,
-        height_cm=args.height_cm,
+        height_cm=height_cm(args.height_cm),
     ).checked()
     outputs = pipeline.Outputs(
         json=args.json, csv=args.csv, track=args.save_track, html=args.html, annotate=args.annotate
