@@ -81,9 +81,11 @@ def run(clip: Path, source: str) -> list[tuple[float, float, float]]:
     sp = measure_speeds(track, analysis.reps, analysis.sets, analysis.view.view, height, profile.signal)
     truths = true_speeds(truth)
     scale = f"{sp.scale.source} {sp.scale.px_per_m:.0f} px/m" if sp.scale else sp.not_measurable
-    print(f"\n{clip.stem}  [{truth['spec']['view']}, {analysis.view.view} read, {truth['spec']['fps']:g} fps, "
-          f"{truth['spec']['height_m']} m]  scale: {scale}")
-    print("  rep  true mean(phase)  (5%-span)  meas mean  err% (phase)  (5%-span)   true peak  meas peak  err%")
+    spec = truth["spec"]
+    print(f"\n{clip.stem}  [{spec['view']}, {analysis.view.view} read, {spec['fps']:g} fps, "
+          f"{spec['height_m']} m]  scale: {scale}")
+    print("  rep  true mean(phase)  (5%-span)  meas mean  err% (phase)  (5%-span)"
+          "   true peak  meas peak  err%")
     errors: list[tuple[float, float, float]] = []
     for rep, s in zip(analysis.reps, sp.reps, strict=True):
         k = paired(rep.start_s, rep.top_start_s, truths)
@@ -102,7 +104,8 @@ def run(clip: Path, source: str) -> list[tuple[float, float, float]]:
     true_loss5 = velocity_loss([m[4] for m in truths])
     meas_loss = [v for v in sp.velocity_loss_pct.values()]
     fmt = lambda x: "-" if x is None else f"{x:.1f}"  # noqa: E731
-    print(f"  velocity loss %: true {fmt(true_loss)} (phase) {fmt(true_loss5)} (5%-span)  measured {', '.join(map(fmt, meas_loss)) or '-'}"
+    measured = ", ".join(map(fmt, meas_loss)) or "-"
+    print(f"  velocity loss %: true {fmt(true_loss)} (phase) {fmt(true_loss5)} (5%-span)  measured {measured}"
           f"  (true reps {len(truths)}, measured {len(analysis.reps)})")
     return errors
 

@@ -148,7 +148,8 @@ def height_cm(text: str | None) -> float | None:
     except ValueError:
         value = math.nan
     if not HEIGHT_CM[0] <= value <= HEIGHT_CM[1]:
-        raise UsageError(f"--height-cm: expected a height in cm from {HEIGHT_CM[0]:g} to {HEIGHT_CM[1]:g}, got {text!r}")
+        low, high = HEIGHT_CM
+        raise UsageError(f"--height-cm: expected a height in cm from {low:g} to {high:g}, got {text!r}")
     return value
 
 

@@ -334,7 +334,8 @@ def render_html(
         "checklist": checklist(report, profile),
         "hip_svg": Markup(hip_plot(analysis, profile, key_times)),
         "tempo_svg": Markup(tempo_plot(report)) if report.reps else "",
-        "speed_svg": Markup(speed_plot(report)) if any(r.speed and r.speed.mean_mps for r in report.reps) else "",
+        "speed_svg": Markup(speed_plot(report)) if any(r.speed and r.speed.mean_mps for r in report.reps)
+        else "",
         "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").enabled else None,
         "angles_readable": report.angles_readable,
         "several_sets": len(report.sets) > 1,

@@ -187,7 +187,8 @@ def analyse(track: PoseTrack, variant: str | Profile = AUTO) -> tuple[Analysis, 
 def run_track(track: PoseTrack, settings: Settings, *, from_cache: bool = False) -> Result:
     """Analysis and report of a track already in hand (a saved one, live mode's, a cached one)."""
     analysis, profile = analyse(track, settings.variant)
-    report = with_speed(build_report(analysis, profile), rep_speeds(track, analysis, profile, settings.height_cm))
+    speeds = rep_speeds(track, analysis, profile, settings.height_cm)
+    report = with_speed(build_report(analysis, profile), speeds)
     return Result(track, analysis, profile, report, from_cache)
 
 

@@ -225,15 +225,17 @@ def measure_speeds(
     sets: list[TrainingSet],
     view: str,
     height_m: float | None = None,
-    signal_cfg: sig.SignalConfig = sig.SignalConfig(),
+    signal_cfg: sig.SignalConfig | None = None,
     cfg: SpeedConfig = SpeedConfig(),
 ) -> Speeds:
     """Every rep's concentric hip speed, each set's velocity loss, and the scale used."""
+    signal_cfg = signal_cfg or sig.SignalConfig()
     if view == "front":
         return Speeds([RepSpeed(r.index, None, None, FRONT_REASON) for r in reps], {}, None, FRONT_REASON)
     scale = (scale_from_height(track, height_m, cfg) if height_m else None) or scale_from_world(track, cfg)
     if scale is None:
-        return Speeds([RepSpeed(r.index, None, None, NO_SCALE_REASON) for r in reps], {}, None, NO_SCALE_REASON)
+        blank = [RepSpeed(r.index, None, None, NO_SCALE_REASON) for r in reps]
+        return Speeds(blank, {}, None, NO_SCALE_REASON)
     rise = hip_rise_px(track, signal_cfg, sig.detect_cuts(track, signal_cfg)) / scale.px_per_m
     out = []
     for r in reps:
