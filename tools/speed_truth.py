@@ -71,14 +71,14 @@ def pct(measured: float | None, true: float) -> str:
 
 
 def run(clip: Path, source: str) -> list[tuple[float, float, float]]:
-    from formcheck.pipeline import analyse
-    from formcheck.speed import measure_speeds, velocity_loss
+    from formcheck.pipeline import analyse, rep_speeds
+    from formcheck.speed import velocity_loss
 
     truth = json.loads(clip.with_suffix(".json").read_text())
     track = cached_track(clip)
     analysis, profile = analyse(track)
     height = truth["spec"]["height_m"] if source == "height" else None
-    sp = measure_speeds(track, analysis.reps, analysis.sets, analysis.view.view, height, profile.signal)
+    sp = rep_speeds(track, analysis, profile, height * 100 if height else None)
     truths = true_speeds(truth)
     scale = f"{sp.scale.source} {sp.scale.px_per_m:.0f} px/m" if sp.scale else sp.not_measurable
     spec = truth["spec"]

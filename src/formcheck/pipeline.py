@@ -195,7 +195,11 @@ def run_track(track: PoseTrack, settings: Settings, *, from_cache: bool = False)
 def rep_speeds(track: PoseTrack, analysis: Analysis, profile: Profile, height_cm: float | None) -> Speeds:
     """The speed stage on an analysed track (height in cm or None: the model's 3D scales it)."""
     height_m = height_cm / 100.0 if height_cm else None
-    return measure_speeds(track, analysis.reps, analysis.sets, analysis.view.view, height_m, profile.signal)
+    side = analysis.side
+    hips = side.side if side.single_leg and side.side in ("left", "right") else "both"
+    return measure_speeds(
+        track, analysis.reps, analysis.sets, analysis.view.view, height_m, hips, profile.signal
+    )
 
 
 def run_clip(

@@ -155,10 +155,15 @@ def scale_from_world(track: PoseTrack, cfg: SpeedConfig = SpeedConfig()) -> Scal
     return Scale("world", float(np.median(samples)), None, len(samples))
 
 
-def hip_rise_px(track: PoseTrack, cfg: sig.SignalConfig, cuts: np.ndarray | None = None) -> np.ndarray:
-    """(T,) height of the mid-hip in the picture, pixels, up positive: gated by visibility,
-    short gaps bridged, zero-phase low-passed like every other signal of the pipeline."""
-    idx = [L.LEFT_HIP, L.RIGHT_HIP]
+HIPS = {"both": [L.LEFT_HIP, L.RIGHT_HIP], "left": [L.LEFT_HIP], "right": [L.RIGHT_HIP]}
+
+
+def hip_rise_px(
+    track: PoseTrack, cfg: sig.SignalConfig, cuts: np.ndarray | None = None, hips: str = "both"
+) -> np.ndarray:
+    """(T,) height of the mid-hip (or one hip) in the picture, pixels, up positive: gated by
+    visibility, short gaps bridged, zero-phase low-passed like every other signal of the pipeline."""
+    idx = HIPS[hips]
     pts = sig.gate_points(track.image[:, idx, :2], track.visibility[:, idx], cfg.min_visibility)
     pts = sig.gate_frame(pts, track.width, track.height, cfg.frame_margin)
     mid = pts.mean(axis=1)
@@ -167,8 +172,23 @@ def hip_rise_px(track: PoseTrack, cfg: sig.SignalConfig, cuts: np.ndarray | None
     return -mid[:, 1]
 
 
+def _drive_peak(v: np.ndarray, rise: np.ndarray, inside: np.ndarray, onset_frac: float) -> int:
+    """The frame of peak upward speed of the stretch (inside the window) that rises the most: a
+    set-up move before the first rep (hips hoisted onto the bench) can be faster than the drive
+    but rises less, and rep segmentation may start rep 1 on it."""
+    level = onset_frac * float(np.nanmax(v[inside]))
+    up = np.zeros(len(v), dtype=bool)
+    up[inside] = v[inside] > level
+    starts, ends = sig.runs(up)
+    last = len(rise) - 1
+    gains = [float(rise[min(e, last)] - rise[max(s - 1, 0)]) for s, e in zip(starts, ends, strict=True)]
+    best = int(np.nanargmax(gains))
+    return int(starts[best] + np.argmax(v[starts[best] : ends[best]]))
+
+
 def concentric_span(
-    v: np.ndarray, t: np.ndarray, start_s: float, top_s: float, onset_frac: float = ONSET_FRAC
+    v: np.ndarray, t: np.ndarray, start_s: float, top_s: float, onset_frac: float = ONSET_FRAC,
+    rise: np.ndarray | None = None,
 ) -> tuple[float, float] | None:
     """The drive as the hips themselves show it: the stretch around the peak upward speed where
     the speed exceeds onset_frac of that peak (crossings interpolated between frames).
@@ -176,11 +196,13 @@ def concentric_span(
     The rep's start_s/top_s (from the hip angle's bands) only bound the search: a band edge can
     sit 0.1-0.3 s off the hips' turn-around, and the mean speed is the rise over that time. A
     threshold rather than zero: the model's hip point creeps up by 0.01-0.02 m/s through a
-    top hold (3% of a drive's peak), which would stretch a zero-to-zero drive by a second."""
-    inside = np.flatnonzero((t >= start_s) & (t <= top_s) & np.isfinite(v))
-    if len(inside) == 0 or not v[inside].max() > 0:
+    top hold (3% of a drive's peak), which would stretch a zero-to-zero drive by a second.
+    `rise` (the height series v derives from) picks, of several stretches, the one rising most."""
+    inside = (t >= start_s) & (t <= top_s) & np.isfinite(v)
+    if not inside.any() or not np.nanmax(v[inside]) > 0:
         return None
-    peak = int(inside[np.argmax(v[inside])])
+    idx = np.flatnonzero(inside)
+    peak = _drive_peak(v, rise, inside, onset_frac) if rise is not None else int(idx[np.argmax(v[idx])])
     level = onset_frac * float(v[peak])
     reach = top_s - start_s
     u = v - level  # > 0 inside the drive
@@ -201,7 +223,7 @@ def concentric_speed(
     if not top_s > start_s:
         return None, None
     v = np.gradient(rise_m, t)
-    span = concentric_span(v, t, start_s, top_s, onset_frac)
+    span = concentric_span(v, t, start_s, top_s, onset_frac, rise_m)
     if span is None or not span[1] > span[0]:
         return None, None
     a, b = span
@@ -225,10 +247,13 @@ def measure_speeds(
     sets: list[TrainingSet],
     view: str,
     height_m: float | None = None,
+    hips: str = "both",
     signal_cfg: sig.SignalConfig | None = None,
     cfg: SpeedConfig = SpeedConfig(),
 ) -> Speeds:
-    """Every rep's concentric hip speed, each set's velocity loss, and the scale used."""
+    """Every rep's concentric hip speed, each set's velocity loss, and the scale used.
+    hips: "both" (the mid-hip), or a single-leg set's working side ("left"/"right"): lifting the
+    free leg pulls the model's hip point on that side up with it, faster than the pelvis."""
     signal_cfg = signal_cfg or sig.SignalConfig()
     if view == "front":
         return Speeds([RepSpeed(r.index, None, None, FRONT_REASON) for r in reps], {}, None, FRONT_REASON)
@@ -236,7 +261,7 @@ def measure_speeds(
     if scale is None:
         blank = [RepSpeed(r.index, None, None, NO_SCALE_REASON) for r in reps]
         return Speeds(blank, {}, None, NO_SCALE_REASON)
-    rise = hip_rise_px(track, signal_cfg, sig.detect_cuts(track, signal_cfg)) / scale.px_per_m
+    rise = hip_rise_px(track, signal_cfg, sig.detect_cuts(track, signal_cfg), hips) / scale.px_per_m
     out = []
     for r in reps:
         mean, peak = concentric_speed(rise, track.timestamps, r.start_s, r.top_start_s, cfg.onset_frac)
