@@ -25,14 +25,13 @@ CSV_COLUMNS = (
     "top_shin_deg",
     "complete",
     "faults",
-)
+) + SPEED_CSV_COLUMNS  # rep speed: mean_mps, peak_mps
 
 
 def to_csv(report: Report) -> str:
     """One row per rep, same field names as the JSON reps; faults joined with ';'."""
     buf = io.StringIO()
-    columns = CSV_COLUMNS + SPEED_CSV_COLUMNS
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for rep in report.reps:
         writer.writerow({**rep.model_dump(), "faults": ";".join(rep.faults), **speed_csv(rep)})
