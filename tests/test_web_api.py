@@ -243,7 +243,7 @@ def test_a_job_runs_to_its_report_files_and_the_athletes_history(working):
     athlete = client.get("/api/athletes/sam-lee").json()
     assert [p["rep_count"] for p in athlete["trend"]] == [report["summary"]["rep_count"]]
     history = client.get("/athletes/sam-lee").text
-    assert history.count("<svg") == 4 and uid in history
+    assert history.count("<svg") == 5 and uid in history  # reps, lockout, tempo, score, hip speed
 
 
 def test_a_crashing_job_is_failed_with_its_reason_and_the_server_goes_on(tmp_path):

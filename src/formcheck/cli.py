@@ -20,6 +20,7 @@ from .live import command as live_command
 from .pose import load_track
 from .profiles import ProfileError, builtin_names
 from .report import render_text
+from .speed import HEIGHT_CM
 from .web import command as web_command
 
 
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="pose workers, each on its own share of the clip (default: one per core)",
     )
     _add_every_frame(an)
+    _add_height(an)
     an.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     an.set_defaults(func=cmd_analyze)
     _add_batch_parser(sub)
@@ -114,6 +116,7 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
         " default 300 + 20 per second of video, 0 for no limit",
     )
     _add_every_frame(bt)
+    _add_height(bt)
     bt.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     bt.set_defaults(func=cmd_batch)
 
@@ -127,11 +130,36 @@ def _add_every_frame(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_height(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--height-cm",
+        metavar="N",
+        help="the athlete's height in cm (100-250): scales rep speed in m/s (default: the pose model's"
+        " 3D landmarks, an average body's metres)",
+    )
+
+
+def height_cm(text: str | None) -> float | None:
+    """--height-cm: a stature in cm, 100-250; anything else is one error line and exit 2."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not HEIGHT_CM[0] <= value <= HEIGHT_CM[1]:
+        low, high = HEIGHT_CM
+        raise UsageError(f"--height-cm: expected a height in cm from {low:g} to {high:g}, got {text!r}")
+    return value
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     if args.address and args.executor != "ray":
         raise UsageError("--address needs --executor ray")
     try:
-        settings = batch.BatchSettings.create(args.variant, model=args.model, every_frame=args.every_frame)
+        settings = batch.BatchSettings.create(
+            args.variant, model=args.model, every_frame=args.every_frame, height_cm=height_cm(args.height_cm)
+        )
     except ProfileError as exc:
         raise UsageError(str(exc)) from exc
     try:
@@ -199,7 +227,8 @@ def _seconds(text: str) -> float:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     settings = pipeline.Settings(
-        variant=args.variant, model=args.model, pose_workers=args.workers, every_frame=args.every_frame
+        variant=args.variant, model=args.model, pose_workers=args.workers, every_frame=args.every_frame,
+        height_cm=height_cm(args.height_cm),
     ).checked()
     outputs = pipeline.Outputs(
         json=args.json, csv=args.csv, track=args.save_track, html=args.html, annotate=args.annotate

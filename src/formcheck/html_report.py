@@ -269,6 +269,21 @@ def tempo_plot(report: Report) -> str:
     return _svg(fig, "tempo")
 
 
+def speed_plot(report: Report) -> str:
+    """Per rep, the hips' mean (bar) and peak (dot) concentric speed in m/s: velocity loss at a glance."""
+    reps = [r for r in report.reps if r.speed and r.speed.mean_mps is not None]
+    fig, ax = _figure(9.0, 2.2)
+    x = np.arange(len(reps))
+    ax.bar(x, [r.speed.mean_mps for r in reps], color="#4c8bf5", width=0.6, label="mean")
+    ax.plot(x, [r.speed.peak_mps for r in reps], "o", color="#1a56c4", ms=4, label="peak")
+    for xi, r in zip(x, reps, strict=True):
+        ax.text(xi, r.speed.mean_mps / 2, f"{r.speed.mean_mps:.2f}", ha="center", fontsize=7, color="white")
+    ax.set_xticks(x, [f"rep {r.rep}" for r in reps])
+    ax.set_ylabel("hip speed up (m/s)", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right", frameon=False, ncol=2, bbox_to_anchor=(1.0, 1.0))
+    return _svg(fig, "speed")
+
+
 # ------------------------------------------------------------------ the page
 
 
@@ -319,6 +334,8 @@ def render_html(
         "checklist": checklist(report, profile),
         "hip_svg": Markup(hip_plot(analysis, profile, key_times)),
         "tempo_svg": Markup(tempo_plot(report)) if report.reps else "",
+        "speed_svg": Markup(speed_plot(report)) if any(r.speed and r.speed.mean_mps for r in report.reps)
+        else "",
         "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").enabled else None,
         "angles_readable": report.angles_readable,
         "several_sets": len(report.sets) > 1,

@@ -31,6 +31,8 @@ from .io import MAX_PIXELS, check_frame_size, probe
 from .pose import FrameSink, default_workers, extract_track, find_model, mediapipe_version, sha256_file
 from .profiles import Profile, ProfileError, load_profile
 from .report import Report, build_report, write_csv, write_json
+from .report.speed import with_speed
+from .speed import Speeds, measure_speeds
 from .track import PoseTrack
 from .variants import AUTO, analyze_variant
 from .viz import overlay_data
@@ -49,6 +51,7 @@ class Settings:
     fps: float | None = None  # frame-rate override for clips whose container lies
     max_pixels: int = MAX_PIXELS
     every_frame: bool = False  # False: a clip above 30 fps is analysed at every k-th frame (frame_stride)
+    height_cm: float | None = None  # the athlete's stature: scales rep speed (else the model's 3D)
 
     def checked(self) -> Settings:
         """Fail fast, before the model runs: an unknown variant or unreadable profile is a usage error."""
@@ -184,7 +187,19 @@ def analyse(track: PoseTrack, variant: str | Profile = AUTO) -> tuple[Analysis, 
 def run_track(track: PoseTrack, settings: Settings, *, from_cache: bool = False) -> Result:
     """Analysis and report of a track already in hand (a saved one, live mode's, a cached one)."""
     analysis, profile = analyse(track, settings.variant)
-    return Result(track, analysis, profile, build_report(analysis, profile), from_cache)
+    speeds = rep_speeds(track, analysis, profile, settings.height_cm)
+    report = with_speed(build_report(analysis, profile), speeds)
+    return Result(track, analysis, profile, report, from_cache)
+
+
+def rep_speeds(track: PoseTrack, analysis: Analysis, profile: Profile, height_cm: float | None) -> Speeds:
+    """The speed stage on an analysed track (height in cm or None: the model's 3D scales it)."""
+    height_m = height_cm / 100.0 if height_cm else None
+    side = analysis.side
+    hips = side.side if side.single_leg and side.side in ("left", "right") else "both"
+    return measure_speeds(
+        track, analysis.reps, analysis.sets, analysis.view.view, height_m, hips, profile.signal
+    )
 
 
 def run_clip(

@@ -43,6 +43,7 @@ class BatchSettings:
     max_pixels: int = MAX_PIXELS
     code_sha256: str = ""
     every_frame: bool = False  # False: clips above 30 fps analysed at every k-th frame (pose.frame_stride)
+    height_cm: float | None = None  # the athletes' stature for rep speed (one for the whole batch)
 
     @classmethod
     def create(
@@ -52,12 +53,14 @@ class BatchSettings:
         fps: float | None = None,
         max_pixels: int = MAX_PIXELS,
         every_frame: bool = False,
+        height_cm: float | None = None,
     ) -> BatchSettings:
         """Raises ProfileError for an unknown variant, ModelNotFound for a missing model."""
         profile = None if variant == AUTO else load_profile(variant)
         model_sha = sha256_file(find_model(model))
         model_path = str(model) if model else None
-        return cls(variant, profile, model_sha, model_path, fps, max_pixels, code_sha256(), every_frame)
+        return cls(variant, profile, model_sha, model_path, fps, max_pixels, code_sha256(), every_frame,
+                   height_cm)
 
     def pipeline(self) -> pipeline.Settings:
         """The clip's settings for the shared pipeline: one landmarker over the whole clip (batch
@@ -69,6 +72,7 @@ class BatchSettings:
             fps=self.fps,
             max_pixels=self.max_pixels,
             every_frame=self.every_frame,
+            height_cm=self.height_cm,
         )
 
     def extraction(self) -> dict[str, Any]:
@@ -89,5 +93,6 @@ class BatchSettings:
                 "profile": dataclasses.asdict(self.profile) if self.profile is not None else None,
                 "model": self.model_sha256,
                 "extraction": self.extraction(),
+                "height_cm": self.height_cm,
             }
         )

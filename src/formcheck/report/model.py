@@ -19,6 +19,10 @@ Keys added within formcheck.report/1 (removing or renaming one bumps the schema)
 - clip.frame_stride, clip.source_fps, clip.analysed_fps: a clip above 30 fps is analysed at every
   k-th frame (k = frame_stride; 1 with --every-frame); clip.frames and clip.fps keep meaning the
   frames analysed and their rate (analysed_fps), source_fps is the clip's own rate.
+- reps[].speed: {"mean_mps", "peak_mps", "why"}: the hips' upward concentric speed (mean and
+  peak, m/s), nulls with "why" when not measured; sets[].velocity_loss_pct: (fastest rep's mean
+  - last rep's) / fastest x 100; measurement.speed_scale: {"source" ("height", "world" or null),
+  "px_per_m", "height_m", "expected_error_pct", "method", "not_measurable"} (src/formcheck/speed.py).
 """
 
 from __future__ import annotations
@@ -60,6 +64,23 @@ class ClipFacts(_Model):
     source_fps: float | None = None
 
 
+class SpeedScale(_Model):
+    """How rep speeds were scaled to metres (source null: not measured, see not_measurable)."""
+
+    source: Literal["height", "world"] | None
+    px_per_m: float | None
+    height_m: float | None
+    expected_error_pct: float | None
+    method: str
+    not_measurable: str | None
+
+
+class RepSpeedReport(_Model):
+    mean_mps: float | None
+    peak_mps: float | None
+    why: str | None  # why the figures are null
+
+
 class Measurement(_Model):
     view: str
     view_confidence: float | None
@@ -72,6 +93,7 @@ class Measurement(_Model):
     model_hip_bias_deg: float
     hysteresis_deg: list[float | None]
     phases: str
+    speed_scale: SpeedScale | None = None  # rep speed (issue 16 item 9); None in older reports
 
 
 class Deduction(_Model):
@@ -105,6 +127,7 @@ class RepReport(_Model):
     complete: bool
     faults: list[str]
     score: ScoreReport | None
+    speed: RepSpeedReport | None = None  # rep speed (issue 16 item 9); None in older reports
 
 
 class SetReport(_Model):
@@ -117,6 +140,7 @@ class SetReport(_Model):
     rep_range_goals: list[str]
     vs_previous: dict[str, float | None]
     score: ScoreReport | None
+    velocity_loss_pct: float | None = None  # rep speed (issue 16 item 9)
 
 
 class SideFigures(_Model):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..files import atomic_write_text
 from .model import Report, RepReport, ScoreReport
+from .speed import SPEED_CSV_COLUMNS, speed_cell, speed_csv, speed_lines
 
 CSV_COLUMNS = (
     "rep",
@@ -24,7 +25,7 @@ CSV_COLUMNS = (
     "top_shin_deg",
     "complete",
     "faults",
-)
+) + SPEED_CSV_COLUMNS  # rep speed: mean_mps, peak_mps
 
 
 def to_csv(report: Report) -> str:
@@ -33,7 +34,7 @@ def to_csv(report: Report) -> str:
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for rep in report.reps:
-        writer.writerow({**rep.model_dump(), "faults": ";".join(rep.faults)})
+        writer.writerow({**rep.model_dump(), "faults": ";".join(rep.faults), **speed_csv(rep)})
     return buf.getvalue()
 
 
@@ -60,7 +61,7 @@ def render_text(report: Report) -> str:
         f" {_fmt(report.clip.duration_s, 1)} s, pose usable in {usable:.0%} of frames",
         "",
         f"{'rep':>3} {'start':>6} {'end':>6} {'bottom°':>8} {'top°':>6} {'up s':>5} {'top s':>6} "
-        f"{'down s':>6} {'bot s':>6} {'score':>5}  faults",
+        f"{'down s':>6} {'bot s':>6} {'m/s':>5} {'score':>5}  faults",
     ]
     for r in report.reps:
         score = None if r.score is None else r.score.score
@@ -68,7 +69,7 @@ def render_text(report: Report) -> str:
             f"{_rep_label(report, r):>3} {_fmt(r.start_s):>6} {_fmt(r.end_s):>6} "
             f"{_fmt(r.bottom_hip_deg, 1):>8} {_fmt(r.top_hip_deg, 1):>6} "
             f"{_fmt(r.up_s):>5} {_fmt(r.top_pause_s):>6} {_fmt(r.down_s):>6} {_fmt(r.bottom_pause_s):>6} "
-            f"{_fmt(score, 0):>5}  {', '.join(r.faults) or '-'}"
+            f"{speed_cell(r):>5} {_fmt(score, 0):>5}  {', '.join(r.faults) or '-'}"
         )
     if not report.reps:
         lines.append("  (no reps found)")
@@ -96,6 +97,7 @@ def render_text(report: Report) -> str:
     faults = ", ".join(f"{code} x{n}" for code, n in s.fault_counts.items()) or "none"
     lines.append(f"  faults: {faults}")
     lines += _set_lines(report)
+    lines += speed_lines(report)
     lines += _side_lines(report)
     for code, why in m.not_measurable.items():
         lines.append(f"  {code}: not measurable from this view ({why})")

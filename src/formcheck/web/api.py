@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from ..variants import AUTO
+from . import speed_store
 from .db import DONE, FAILED, STATUSES, Job
 from .intake import AppContext, accept
 from .schemas import AthleteDetail, AthleteOut, ErrorOut, JobOut, Variants, athlete_out, job_out, trend
@@ -171,6 +172,24 @@ def get_athlete(request: Request, slug: str) -> AthleteDetail:
     last = max((j.created_at for j in jobs), default=None)
     base = athlete_out(athlete, len(jobs), last)
     return AthleteDetail(**base.model_dump(), jobs=[describe(ctx, j) for j in jobs], trend=trend(jobs))
+
+
+@router.put(
+    "/api/athletes/{slug}/height",
+    tags=["athletes"],
+    summary="Set (or clear with null) an athlete's height in cm (100-250): it scales rep speed",
+)
+def put_height(request: Request, slug: str, body: dict[str, Any]) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    athlete = ctx.db.athlete_by_slug(slug)
+    if athlete is None:
+        raise HTTPException(404, f"no athlete {slug[:60]!r}")
+    try:
+        height = speed_store.checked_height(body.get("height_cm"))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    speed_store.set_height(ctx.db, athlete.id, height)
+    return {"slug": athlete.slug, "height_cm": height}
 
 
 @router.get("/api/variants", response_model=Variants, tags=["meta"], summary="Variants a job can ask for")

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from ..html_report import label
+from . import speed_store
 from .charts import Series, trend_svg
 from .db import Job
 from .intake import AppContext, accept
@@ -123,9 +124,11 @@ def athletes_page(request: Request) -> HTMLResponse:
     return render(request, "athletes.html", athletes=ctx_of(request).db.athletes())
 
 
-def athlete_charts(jobs: list[Job]) -> list[Markup]:
+def athlete_charts(jobs: list[Job], speeds: dict[str, speed_store.JobSpeed] | None = None) -> list[Markup]:
     done = sorted((j for j in jobs if j.status == "done"), key=lambda j: j.id)
     labels = [j.created_at.astimezone().strftime("%b %d") for j in done]
+    speeds = speeds or {}
+    hip_speed = [speeds[j.uid].mean_velocity_mps if j.uid in speeds else None for j in done]
     return [
         Markup(svg)
         for svg in (
@@ -149,15 +152,41 @@ def athlete_charts(jobs: list[Job]) -> list[Markup]:
                 digits=2,
             ),
             trend_svg("Score (0–100)", labels, [Series("score", [j.score for j in done])], digits=0),
+            trend_svg("Rep speed: mean hip speed up (m/s)", labels, [Series("mean", hip_speed)],
+                      unit=" m/s", digits=2),
         )
     ]
 
 
 @router.get("/athletes/{slug}", response_class=HTMLResponse)
 def athlete_page(request: Request, slug: str) -> HTMLResponse:
+    return _athlete_view(request, slug)
+
+
+def _athlete_view(
+    request: Request, slug: str, height_error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
     ctx = ctx_of(request)
     athlete = ctx.db.athlete_by_slug(slug)
     if athlete is None:
         raise HTTPException(404, "no such athlete")
     jobs = ctx.db.jobs(athlete.id, limit=500)
-    return render(request, "athlete.html", athlete=athlete, jobs=jobs, charts=athlete_charts(jobs))
+    speeds = speed_store.job_speeds(ctx.db, [j.uid for j in jobs])
+    return render(request, "athlete.html", status_code, athlete=athlete, jobs=jobs,
+                  charts=athlete_charts(jobs, speeds), speeds=speeds,
+                  height_cm=speed_store.height_of(ctx.db, athlete.id), height_error=height_error)
+
+
+@router.post("/athletes/{slug}/height")
+async def athlete_height(request: Request, slug: str) -> Any:
+    """The athlete profile's height (cm): it scales rep speed in every later session."""
+    ctx = ctx_of(request)
+    athlete = ctx.db.athlete_by_slug(slug)
+    if athlete is None:
+        raise HTTPException(404, "no such athlete")
+    form = await request.form()
+    try:
+        speed_store.set_height(ctx.db, athlete.id, speed_store.checked_height(form.get("height_cm")))
+    except ValueError as exc:
+        return _athlete_view(request, slug, height_error=str(exc), status_code=400)
+    return RedirectResponse(f"/athletes/{slug}", status_code=303)

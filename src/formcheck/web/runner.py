@@ -28,6 +28,7 @@ from ..errors import describe_failure
 from ..pipeline import Settings
 from ..procs import child_init
 from ..report import Report
+from .speed_store import speed_summary
 
 _out: IO[str] = sys.stdout
 
@@ -38,7 +39,10 @@ def emit(**message: Any) -> None:
 
 
 def settings_of(spec: dict[str, Any]) -> Settings:
-    return Settings(variant=spec["variant"], model=spec.get("model"), pose_workers=spec.get("pose_workers"))
+    return Settings(
+        variant=spec["variant"], model=spec.get("model"), pose_workers=spec.get("pose_workers"),
+        height_cm=spec.get("height_cm"),  # the athlete profile's height (speed_store)
+    )
 
 
 def cache_key(content_sha256: str, model: str | None, pose_workers: int | None) -> str:
@@ -73,6 +77,7 @@ def summary_of(report: Report, seconds: float) -> dict[str, Any]:
         "duration_s": report.clip.duration_s,
         "faults": dict(s.fault_counts),
         "job_seconds": round(seconds, 2),
+        **speed_summary(report),
     }
 
 

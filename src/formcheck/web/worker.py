@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from . import speed_store
 from .db import Claimed, Database
 from .settings import WebSettings
 from .storage import clip_path, result_dir
@@ -128,6 +129,7 @@ class JobWorker(threading.Thread):
             "pose_workers": s.pose_workers,
             "model": s.model,
             "tracks": str(s.tracks_dir),
+            "height_cm": speed_store.height_for_job(self.db, job.uid),
         }
 
     def run_job(self, job: Claimed) -> None:
@@ -172,7 +174,8 @@ class JobWorker(threading.Thread):
 
     def settle(self, job: Claimed, last: dict[str, Any] | None, returncode: int, log: Path) -> None:
         if last is not None and "done" in last:
-            self.db.finish(job.uid, self.worker_id, last["done"], last.get("warning"))
+            if self.db.finish(job.uid, self.worker_id, last["done"], last.get("warning")):
+                speed_store.record(self.db, job.uid, last["done"])
         elif last is not None:
             self.db.fail(job.uid, self.worker_id, str(last["error"]), last.get("code"))
         else:

@@ -1,0 +1,132 @@
+"""Rep speed and velocity loss against rendered truth.
+
+Usage: python tools/speed_truth.py [CLIP.mp4 ...] [--source height|world|both]
+
+Default clips: sample_videos/*.mp4 and tests/data/synth60/*.mp4, each with its truth JSON beside it.
+Truth: the mid-point of the true hip joint centres (frames.joints3d left_hip/right_hip, metres,
+z up), its vertical rise over each true concentric (reps[].phases.up) / the phase's duration
+(mean) and its highest upward speed inside it (peak, central differences on the rendered frames).
+Measured: formcheck's own reps and speed stage on the real pose model's track, the scale from the
+rendered body's height (spec.height_m: "height") or the model's world landmarks ("world").
+A measured rep is paired with the true rep whose concentric overlaps its own most.
+Pose tracks are cached like tools/eval_faults.py (~/.cache/formcheck-eval).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path.home() / ".cache" / "formcheck-eval"
+
+
+def cached_track(clip: Path):
+    from formcheck.pose import extract_track, find_model, sha256_file
+    from formcheck.track import PoseTrack
+
+    key = hashlib.sha256(f"{sha256_file(clip)}:{sha256_file(find_model())}".encode()).hexdigest()[:20]
+    path = CACHE / f"{clip.stem}-{key}.npz"
+    if path.exists():
+        return PoseTrack.load(path)
+    track = extract_track(clip)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    track.save(path)
+    return track
+
+
+def true_speeds(truth: dict) -> list[tuple[float, float, float, float, float | None]]:
+    """Per true rep: (up start, up end, mean m/s over the whole up phase, peak m/s, mean m/s over
+    the drive as formcheck delimits it: where the true upward speed exceeds 5% of its peak)."""
+    from formcheck.speed import concentric_speed
+
+    frames = truth["frames"]
+    t = np.asarray(frames["t"], dtype=float)
+    joints = frames["joints3d"]
+    z = (np.asarray(joints["left_hip"])[:, 2] + np.asarray(joints["right_hip"])[:, 2]) / 2
+    v = np.gradient(z, t)
+    out = []
+    for rep in truth["reps"]:
+        a, b = rep["phases"]["up"]
+        za, zb = np.interp([a, b], t, z)
+        inside = (t >= a) & (t <= b)
+        same, _ = concentric_speed(z, t, a, b)
+        out.append((a, b, float((zb - za) / (b - a)), float(v[inside].max()), same))
+    return out
+
+
+def paired(start: float, end: float, truths: list) -> int | None:
+    overlaps = [min(end, b) - max(start, a) for a, b, *_ in truths]
+    best = int(np.argmax(overlaps))
+    return best if overlaps[best] > 0 else None
+
+
+def pct(measured: float | None, true: float) -> str:
+    return "-" if measured is None else f"{(measured - true) / true * 100:+.1f}"
+
+
+def run(clip: Path, source: str) -> list[tuple[float, float, float]]:
+    from formcheck.pipeline import analyse, rep_speeds
+    from formcheck.speed import velocity_loss
+
+    truth = json.loads(clip.with_suffix(".json").read_text())
+    track = cached_track(clip)
+    analysis, profile = analyse(track)
+    height = truth["spec"]["height_m"] if source == "height" else None
+    sp = rep_speeds(track, analysis, profile, height * 100 if height else None)
+    truths = true_speeds(truth)
+    scale = f"{sp.scale.source} {sp.scale.px_per_m:.0f} px/m" if sp.scale else sp.not_measurable
+    spec = truth["spec"]
+    print(f"\n{clip.stem}  [{spec['view']}, {analysis.view.view} read, {spec['fps']:g} fps, "
+          f"{spec['height_m']} m]  scale: {scale}")
+    print("  rep  true mean(phase)  (5%-span)  meas mean  err% (phase)  (5%-span)"
+          "   true peak  meas peak  err%")
+    errors: list[tuple[float, float, float]] = []
+    for rep, s in zip(analysis.reps, sp.reps, strict=True):
+        k = paired(rep.start_s, rep.top_start_s, truths)
+        if k is None:
+            print(f"  {rep.index:>3}  (no true rep)")
+            continue
+        _, _, tm, tp, ts = truths[k]
+        if s.mean_mps is not None:
+            errors.append(((s.mean_mps - tm) / tm * 100, (s.mean_mps - ts) / ts * 100,
+                           (s.peak_mps - tp) / tp * 100))
+        m = "-" if s.mean_mps is None else f"{s.mean_mps:.3f}"
+        p = "-" if s.peak_mps is None else f"{s.peak_mps:.3f}"
+        print(f"  {rep.index:>3}  {tm:16.3f}  {ts:9.3f}  {m:>9}  {pct(s.mean_mps, tm):>11}  "
+              f"{pct(s.mean_mps, ts):>9}   {tp:9.3f}  {p:>9}  {pct(s.peak_mps, tp):>5}")
+    true_loss = velocity_loss([m for _, _, m, *_ in truths])
+    true_loss5 = velocity_loss([m[4] for m in truths])
+    meas_loss = [v for v in sp.velocity_loss_pct.values()]
+    fmt = lambda x: "-" if x is None else f"{x:.1f}"  # noqa: E731
+    measured = ", ".join(map(fmt, meas_loss)) or "-"
+    print(f"  velocity loss %: true {fmt(true_loss)} (phase) {fmt(true_loss5)} (5%-span)  measured {measured}"
+          f"  (true reps {len(truths)}, measured {len(analysis.reps)})")
+    return errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("clips", nargs="*", type=Path)
+    ap.add_argument("--source", choices=("height", "world", "both"), default="both")
+    args = ap.parse_args(argv)
+    clips = args.clips or sorted((ROOT / "sample_videos").glob("*.mp4")) + sorted(
+        (ROOT / "tests/data/synth60").glob("*.mp4"))
+    for source in ("height", "world") if args.source == "both" else (args.source,):
+        print(f"===== scale source: {source} =====")
+        errors = [e for clip in clips for e in run(clip, source)]
+        if errors:
+            for col, what in enumerate(("mean vs phase", "mean vs 5%-span", "peak")):
+                a = np.abs([e[col] for e in errors])
+                print(f"{source}: {what}: |error| over {len(a)} reps: median {np.median(a):.1f}%, "
+                      f"max {a.max():.1f}%, within 10%: {(a <= 10).sum()}/{len(a)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
