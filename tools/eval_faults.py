@@ -32,7 +32,14 @@ INJECTED = {
     "no_top_pause": "no_top_pause",
     "inconsistent_depth": "inconsistent_depth",
     "knee_cave": "knee_cave",
+    # the guide's posture mistakes (tools/synth/mistakes.py)
+    "head_back": "head_not_neutral",
+    "load_drift": "load_drift",
+    "leaning_back": "leaning_back",
 }
+# the labels predate these codes and list none of them: on a real clip every flag of one counts
+# as false until a label lists it ("count every flag")
+UNLABELLED_COUNT_AS_FALSE = {"head_not_neutral", "load_drift", "leaning_back"}
 # judged on the set, whichever rep shows it: scored once per clip
 SET_LEVEL = {"inconsistent_depth", "fatigue_drift", "short_rest"}
 
@@ -117,9 +124,9 @@ def eval_shared(folder: Path, verbose: bool) -> tuple[Counter, Counter, Counter]
         forbidden = {c for c in row["must_not_flag"].split(";") if c}
         for code in expected:
             (tp if code in flagged else fn)[code] += 1
-        for code in forbidden & flagged:
+        for code in (forbidden | UNLABELLED_COUNT_AS_FALSE - expected) & flagged:
             fp[code] += 1
-        bad = (expected - flagged) or (forbidden & flagged)
+        bad = (expected - flagged) or ((forbidden | UNLABELLED_COUNT_AS_FALSE - expected) & flagged)
         if verbose or bad:
             lo, hi = (int(row[k]) if row[k] else None for k in ("reps_ok_min", "reps_ok_max"))
             reps_ok = (lo is None or lo <= result.rep_count) and (hi is None or result.rep_count <= hi)

@@ -114,6 +114,38 @@ class FootPlacementRule(FaultRule):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HeadNotNeutralRule(FaultRule):
+    """Head thrown back at the top: the face's line (ear to nose) against the trunk's, past square."""
+
+    code: ClassVar[str] = "head_not_neutral"
+    max_head_back_deg: float
+    min_visibility: float  # nose and ear; below it (head out of frame, turned away) a top is not judged
+    severity_steps: tuple[float, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadDriftRule(FaultRule):
+    """The hands (on the load) moving along the trunk's line at the top against where they sat at
+    the set's bottoms, in trunk lengths (shoulder to hip)."""
+
+    code: ClassVar[str] = "load_drift"
+    max_drift: float
+    max_hands_to_hip: float  # hands further from the hip at the set's bottoms or tops: no load on the hips
+    min_visibility: float
+    severity_steps: tuple[float, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaningBackRule(FaultRule):
+    """The shoulders sliding head-ward along the trunk at the top against the set's least-slid top,
+    in trunk lengths (shoulder to hip)."""
+
+    code: ClassVar[str] = "leaning_back"
+    max_slide: float
+    severity_steps: tuple[float, float]
+
+
+@dataclass(frozen=True, kw_only=True)
 class DriftRule(FaultRule):
     """Limits on how much worse later reps may be than a baseline (fatigue_drift, short_rest)."""
 
@@ -151,6 +183,9 @@ RULES: dict[str, type[FaultRule]] = {
         InconsistentDepthRule,
         KneeCaveRule,
         FootPlacementRule,
+        HeadNotNeutralRule,
+        LoadDriftRule,
+        LeaningBackRule,
         FatigueDriftRule,
         ShortRestRule,
     )
