@@ -89,9 +89,27 @@ def test_head_thrown_back_is_found_on_its_rep_with_its_size(amount):
     assert set(found) == {3}
     assert found[3].measured == pytest.approx(amount, abs=2.0)
     assert found[3].limit == HT.rule(HeadNotNeutralRule).max_head_back_deg
+    assert "more than at the bottom" in found[3].message
     # a tucked chin (tipped toward the knees) is what the guide asks for: never a fault
     tucked = analyze_track(track_with(RepPlan(reps=4), head_back=-40.0, reps=[3]), HT)
     assert not flags(tucked, "head_not_neutral")
+
+
+def test_head_back_needs_both_past_square_and_a_rise_from_the_bottom():
+    rule = HT.rule(HeadNotNeutralRule)
+    # tipped back past square at every frame (the model's ear point placed high): no rise, no fault
+    track = track_with(RepPlan(reps=3))
+    img = track.image.copy()
+    img[:, EARS, 0] += 12.0  # ear moved toward the feet: the face line tips head-ward everywhere
+    result = analyze_track(dataclasses.replace(track, image=img), HT)
+    assert not flags(result, "head_not_neutral")
+    # past square by more than the limit but risen less than max_rise_deg from the bottom: no fault
+    assert rule.max_head_back_deg < 15.0 < rule.max_rise_deg
+    def head_flags(amount):
+        return set(flags(analyze_track(track_with(RepPlan(reps=3), head_back=amount, reps=[2]), HT),
+                         "head_not_neutral"))
+
+    assert head_flags(15.0) == set() and head_flags(30.0) == {2}
 
 
 def test_load_drift_either_way_is_found_on_its_rep():
@@ -142,7 +160,7 @@ def test_not_measurable_when_the_view_or_the_landmarks_cannot_show_it():
 def test_a_tighter_limit_is_data(tmp_path):
     path = tmp_path / "strict.json"
     path.write_text('{"name": "strict", "extends": "hip_thrust", "faults": {"head_not_neutral": '
-                    '{"max_head_back_deg": 5.0}, "load_drift": {"max_drift": 0.05}}}')
+                    '{"max_head_back_deg": 5.0, "max_rise_deg": 10.0}, "load_drift": {"max_drift": 0.05}}}')
     strict = load_profile(path)
     result = analyze_track(track_with(RepPlan(reps=3), head_back=15.0, drift=0.1, reps=[2]), strict)
     assert set(flags(result, "head_not_neutral")) == {2} and set(flags(result, "load_drift")) == {2}

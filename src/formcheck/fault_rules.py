@@ -115,10 +115,13 @@ class FootPlacementRule(FaultRule):
 
 @dataclass(frozen=True, kw_only=True)
 class HeadNotNeutralRule(FaultRule):
-    """Head thrown back at the top: the face's line (ear to nose) against the trunk's, past square."""
+    """Head thrown back at the top: the face's line (ear to nose) tipped toward the head past square
+    to the trunk's line by more than max_head_back_deg, and by max_rise_deg more than at the set's
+    bottoms (both: the model's ear point wanders between bodies and sides)."""
 
     code: ClassVar[str] = "head_not_neutral"
     max_head_back_deg: float
+    max_rise_deg: float
     min_visibility: float  # nose and ear; below it (head out of frame, turned away) a top is not judged
     severity_steps: tuple[float, float]
 

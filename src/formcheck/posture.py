@@ -178,9 +178,10 @@ def _excess_faults(
     values: np.ndarray,
     limit: float,
     unit: str,
-    say: Callable[[float], str],
+    say: Callable[[int, float], str],
 ) -> list[Fault]:
-    """One fault per rep whose value at the top is past the limit either way (NaN never is)."""
+    """One fault per rep whose value at the top is past the limit either way (NaN never is);
+    say(i, value) words the i-th rep's finding."""
     return [
         make_fault(
             rule,
@@ -191,9 +192,9 @@ def _excess_faults(
             limit=round(limit, 1),
             unit=unit,
             comparison="<=",
-            message=say(float(v)),
+            message=say(i, float(v)),
         )
-        for rep, v in zip(reps, values, strict=True)
+        for i, (rep, v) in enumerate(zip(reps, values, strict=True))
         if abs(v) > limit
     ]
 
@@ -216,16 +217,23 @@ def _unjudged(code: str, why: dict[int, str], reps: list[Rep], out: PostureFindi
         out.partly_measurable[code] = f"not judged on rep(s) {', '.join(map(str, sorted(why)))}: {reason}"
 
 
-def check_head(reps: list[Rep], profile: Profile, ps: PostureSignals, out: PostureFindings) -> None:
+def check_head(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, out: PostureFindings) -> None:
     rule = profile.rule(HeadNotNeutralRule)
+    reps = [r for g in groups for r in g]
+    for group in groups:
+        tops = top_medians(group, ps.t, ps.head_back)
+        rise = tops - bottoms_median(group, ps, ps.head_back)
+        # a chin tucked toward the chest is what the guide asks for; a head that tips back only
+        # relative to its own bottoms, or only past square, is the model's ear point wandering
+        back = np.where((tops > 0) & (rise > rule.max_rise_deg), tops, 0.0)
+        out.faults.extend(_excess_faults(
+            rule, group, back, rule.max_head_back_deg, "deg face line past square to the trunk",
+            lambda i, v, rise=rise: f"head tipped back {v:.0f} deg past square to the trunk at the top "
+            f"(ear-nose line vs shoulder-hip line), {rise[i]:.0f} deg more than at the bottom: "
+            "chin not tucked"))
     tops = top_medians(reps, ps.t, ps.head_back)
     unseen = {r.index: HEAD_UNSEEN for r, v in zip(reps, tops, strict=True) if not np.isfinite(v)}
     _unjudged(rule.code, unseen, reps, out)
-    back = np.where(tops > 0, tops, 0.0)  # a chin tucked toward the chest is what the guide asks for
-    out.faults.extend(_excess_faults(
-        rule, reps, back, rule.max_head_back_deg, "deg face line past square to the trunk",
-        lambda v: f"head tipped back {v:.0f} deg past square to the trunk at the top "
-        "(ear-nose line vs shoulder-hip line): chin not tucked"))
 
 
 def check_load(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, out: PostureFindings) -> None:
@@ -244,7 +252,7 @@ def check_load(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, ou
         out.faults.extend(_excess_faults(
             rule, group, np.nan_to_num(drift), rule.max_drift * 100,
             "% of trunk length, vs the set's bottoms",
-            lambda v: f"hands moved {abs(v):.0f}% of a trunk length toward the "
+            lambda _, v: f"hands moved {abs(v):.0f}% of a trunk length toward the "
             f"{'knees' if v > 0 else 'chest'} at the top, from where they held the load at the bottom"))
     _unjudged(rule.code, why, [r for g in groups for r in g], out)
 
@@ -260,7 +268,7 @@ def check_leaning(
         out.faults.extend(_excess_faults(
             rule, group, np.nan_to_num(slide), rule.max_slide * 100,
             "% of trunk length, vs the set's least-slid top",
-            lambda v: f"shoulders slid {v:.0f}% of a trunk length further toward the head at the top "
+            lambda _, v: f"shoulders slid {v:.0f}% of a trunk length further toward the head at the top "
             "than on the set's best rep: the back slid over the bench instead of the hips rising"))
 
 
@@ -275,7 +283,7 @@ def check_posture(
         out.not_measurable.update(dict.fromkeys(on, FRONT_REASON))
     elif reps:
         if "head_not_neutral" in on:
-            check_head(reps, profile, ps, out)
+            check_head(groups, profile, ps, out)
         if "load_drift" in on:
             check_load(groups, profile, ps, out)
         if "leaning_back" in on:
