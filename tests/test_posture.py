@@ -124,7 +124,7 @@ def test_load_drift_either_way_is_found_on_its_rep():
     assert HT.rule(LoadDriftRule).max_drift > 0.08
 
 
-def test_leaning_back_is_found_on_its_rep_against_the_sets_best_top():
+def test_leaning_back_is_found_on_its_rep_against_the_sets_typical_top():
     result = analyze_track(track_with(RepPlan(reps=4), slide=0.35, reps=[4]), HT)
     found = flags(result, "leaning_back")
     assert set(found) == {4}
@@ -169,3 +169,10 @@ def test_a_tighter_limit_is_data(tmp_path):
     path.write_text('{"name": "bad", "extends": "hip_thrust", "faults": {"leaning_back": {"max_lean": 1}}}')
     with pytest.raises(ProfileError, match="max_lean"):
         load_profile(path)
+
+
+def test_shoulders_closer_to_the_feet_than_typical_are_no_lean():
+    # the other way round: three reps slide head-ward alike, one stays put; the odd one out is
+    # closer to the feet than the set's typical top, which is no lean back
+    result = analyze_track(track_with(RepPlan(reps=4), slide=0.35, reps=[1, 2, 3]), HT)
+    assert not flags(result, "leaning_back")

@@ -140,7 +140,7 @@ class LoadDriftRule(FaultRule):
 
 @dataclass(frozen=True, kw_only=True)
 class LeaningBackRule(FaultRule):
-    """The shoulders sliding head-ward along the trunk at the top against the set's least-slid top,
+    """The shoulders sliding head-ward along the trunk at the top against the set's median top,
     in trunk lengths (shoulder to hip)."""
 
     code: ClassVar[str] = "leaning_back"

@@ -47,8 +47,8 @@ HANDS_OFF_HIPS = (
 )
 HANDS_UNSEEN = "wrists not seen at the top and bottom"
 SLIDE_RELATIVE = (
-    "judged against the set's least-slid top: a set of one rep, or one that leans alike on every rep, "
-    "has no clean rep to compare with"
+    "judged against the set's typical (median) top: a set of one rep, or one that leans on most of "
+    "its reps, has no clean top to compare with"
 )
 
 
@@ -89,11 +89,13 @@ def along_trunk(point: np.ndarray, shoulder: np.ndarray, hip: np.ndarray) -> tup
 
 
 def shoulder_slides(reps: list[Rep], ps: PostureSignals) -> np.ndarray:
-    """Per rep: how much further head-ward the shoulders sat at the top than at the set's
-    least-slid top, along the trunk's line, in trunk lengths (NaN: not seen).
+    """Per rep: how much further head-ward the shoulders sat at the top than at the set's typical
+    (median) top, along the trunk's line, in trunk lengths (NaN: not seen).
 
     Read in the picture: the upper back pivots on the bench, so on clean reps the shoulders come
-    back to the same place at every top; the camera must stand still (a tripod)."""
+    back to the same place at every top; the camera must stand still (a tripod). The median, not
+    the least-slid top, so one odd rep (a set-up movement counted as a rep) cannot make the rest
+    look slid; a set that leans on most of its reps has no typical clean top to compare with."""
     sh = np.stack([top_medians(reps, ps.t, ps.shoulder[:, i]) for i in range(2)], axis=1)
     hp = np.stack([top_medians(reps, ps.t, ps.hip[:, i]) for i in range(2)], axis=1)
     axis = sh - hp
@@ -103,7 +105,7 @@ def shoulder_slides(reps: list[Rep], ps: PostureSignals) -> np.ndarray:
         return np.full(len(reps), np.nan)
     head_ward = np.nanmedian(axis[seen] / length[seen, None], axis=0)
     along = sh @ head_ward
-    return (along - np.nanmin(along)) / float(np.nanmedian(length[seen]))
+    return (along - np.nanmedian(along)) / float(np.nanmedian(length[seen]))
 
 
 def _cleaned(
@@ -265,11 +267,12 @@ def check_leaning(
         if len(group) < 2:
             out.partly_measurable[rule.code] = SLIDE_RELATIVE
         slide = shoulder_slides(group, ps) * 100
+        head_ward = np.where(slide > 0, slide, 0.0)  # closer to the feet than typical is no lean
         out.faults.extend(_excess_faults(
-            rule, group, np.nan_to_num(slide), rule.max_slide * 100,
-            "% of trunk length, vs the set's least-slid top",
+            rule, group, head_ward, rule.max_slide * 100,
+            "% of trunk length, vs the set's typical top",
             lambda _, v: f"shoulders slid {v:.0f}% of a trunk length further toward the head at the top "
-            "than on the set's best rep: the back slid over the bench instead of the hips rising"))
+            "than on the set's typical rep: the back slid over the bench instead of the hips rising"))
 
 
 def check_posture(
