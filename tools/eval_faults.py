@@ -118,7 +118,8 @@ def eval_shared(folder: Path, verbose: bool) -> tuple[Counter, Counter, Counter]
         rows = list(csv.DictReader(fh))
     for row in rows:
         clip = folder / row["clip"]
-        result = analyze_track(cached_track(clip), load_profile(row["variant"]))
+        variant = row["variant"].split(";")[0]  # "glute_bridge;banded": the profile, then the kit
+        result = analyze_track(cached_track(clip), load_profile(variant))
         flagged = {f.code for f in result.faults}
         expected = {c for c in row["expected_faults"].split(";") if c}
         forbidden = {c for c in row["must_not_flag"].split(";") if c}
