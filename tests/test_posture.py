@@ -119,6 +119,13 @@ def test_load_drift_either_way_is_found_on_its_rep():
         assert set(found) == {2}, drift
         assert found[2].measured == pytest.approx(drift * 100, abs=3.0)
         assert where in found[2].message
+    # every rep alike: no typical clean top, so the wider limit against the bottoms judges it
+    rule = HT.rule(LoadDriftRule)
+    every = flags(analyze_track(track_with(RepPlan(reps=3), drift=-0.45), HT), "load_drift")
+    assert set(every) == {1, 2, 3} and rule.max_drift_from_bottom < 0.45
+    assert every[2].limit == pytest.approx(rule.max_drift_from_bottom * 100) and "bottoms" in every[2].unit
+    mild = analyze_track(track_with(RepPlan(reps=3), drift=-0.25), HT)
+    assert not flags(mild, "load_drift")
     small = analyze_track(track_with(RepPlan(reps=4), drift=0.08, reps=[2]), HT)
     assert not flags(small, "load_drift")
     assert HT.rule(LoadDriftRule).max_drift > 0.08

@@ -128,11 +128,14 @@ class HeadNotNeutralRule(FaultRule):
 
 @dataclass(frozen=True, kw_only=True)
 class LoadDriftRule(FaultRule):
-    """The hands (on the load) moving along the trunk's line at the top against where they sat at
-    the set's bottoms, in trunk lengths (shoulder to hip)."""
+    """The hands (on the load) along the trunk's line at the top, in trunk lengths (shoulder to hip):
+    against the set's typical top by more than max_drift, or against where they held the load at
+    the set's bottoms by more than max_drift_from_bottom (wider: the model's hip point shifts
+    between bottom and top)."""
 
     code: ClassVar[str] = "load_drift"
     max_drift: float
+    max_drift_from_bottom: float
     max_hands_to_hip: float  # hands further from the hip at the set's bottoms or tops: no load on the hips
     min_visibility: float
     severity_steps: tuple[float, float]
