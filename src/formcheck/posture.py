@@ -1,18 +1,19 @@
 """The guide's posture mistakes at the top of a rep: head thrown back, the load drifting away
 from the body, and finishing by leaning back over the bench instead of standing tall.
 
-Each is read from landmarks a side or angled camera sees well:
+Each is read from landmarks a side or angled camera sees well, at each rep's top:
 - head_not_neutral: the face's line (ear to nose) against the trunk's (shoulder to hip). With
   the chin tucked and the gaze forward the face sits square to the trunk or tipped toward the
   knees; thrown back it tips toward the head. Ear and nose are the head landmarks the model
-  keeps in profile (the eyes crowd into the nose there).
+  keeps in profile (the eyes crowd into the nose there). Judged when the face is both past
+  square and risen from the set's bottoms: the model's ear point wanders between bodies.
 - load_drift: the hands on the load (wrists: a plate or dumbbell hides the bar itself, not the
-  hands) along the trunk's line from the hip, at the top against where they sat at the set's
-  bottoms. Measured along the trunk, not the thigh: the bar rests on the pelvis, which turns
-  with the trunk while the thigh swings ~80 deg through the rep.
-- leaning_back: the shoulders' distance from the planted ankle in shin lengths, at the top
-  against the set's bottoms. With the feet planted and the upper back pivoting on the bench the
-  shoulders barely move; when the back slides head-ward over the bench they travel away.
+  hands) along the trunk's line from the hip, against the set's typical top and (by a wider
+  margin) against where they held the load at the set's bottoms. Along the trunk, not the thigh:
+  the bar rests on the pelvis, which turns with the trunk while the thigh swings ~80 deg.
+- leaning_back: the shoulders' place along the trunk's line in the picture against the set's
+  typical top. The upper back pivots on the bench, so clean tops bring the shoulders back to the
+  same place; when the back slides head-ward over the bench they travel (a still camera needed).
 From the feet every one of these lines points along the lens, so none is measured there.
 """
 
