@@ -15,6 +15,7 @@ from formcheck.posture import (
     FRONT_REASON,
     HANDS_OFF_HIPS,
     HEAD_UNSEEN,
+    OBLIQUE_REASON,
     POSTURE_CODES,
     SLIDE_RELATIVE,
     along_trunk,
@@ -162,6 +163,11 @@ def test_not_measurable_when_the_view_or_the_landmarks_cannot_show_it():
     assert result.view.view == "front"
     for code in POSTURE_CODES:
         assert result.not_measurable[code] == FRONT_REASON
+    # at an angle: the model did not carry them on the oblique render, so they are not judged there
+    oblique = analyze_track(body_track(body_points(RepPlan(reps=3)), 35.0, 10.0), HT)
+    assert oblique.view.view == "oblique"
+    for code in POSTURE_CODES:
+        assert oblique.not_measurable[code] == OBLIQUE_REASON
 
 
 def test_a_tighter_limit_is_data(tmp_path):

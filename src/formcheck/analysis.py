@@ -275,7 +275,7 @@ def judge(
     groups = split_sets(reps, profile.sets)
     skip = set(not_measurable)
     faults = check_reps(reps, profile, skip=skip, signals=signals, groups=groups)
-    held = check_posture(groups, profile, posture, skip)  # None (from the feet): not measurable
+    held = check_posture(groups, profile, posture, skip, view)  # side views only
     faults += held.faults
     not_measurable |= held.not_measurable
     partly |= held.partly_measurable
@@ -345,7 +345,8 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         free_side_sign=free,
         free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),
     )
-    posture = None if front else posture_signals(track, points, ang.hip, side.side, profile, cuts)
+    side_view = view.view == "side"
+    posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if side_view else None
     found = judge(reps, profile, signals, view.view, working_leg_is_far(track, side), posture)
     n = max(track.n_frames, 1)
     return Analysis(

@@ -14,7 +14,8 @@ Each is read from landmarks a side or angled camera sees well, at each rep's top
 - leaning_back: the shoulders' place along the trunk's line in the picture against the set's
   typical top. The upper back pivots on the bench, so clean tops bring the shoulders back to the
   same place; when the back slides head-ward over the bench they travel (a still camera needed).
-From the feet every one of these lines points along the lens, so none is measured there.
+From the feet every one of these lines points along the lens, so none is measured there; at an
+angle (35 deg toward the feet, a rendered set) the model did not carry them, so side views only.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ BOTTOM_LEAD_S = 0.3  # the bottoms start this long before the set's first drive
 FRONT_REASON = (
     "camera at the feet: the trunk, the face and the hands' path along the body all point at the "
     "lens, so the head's pitch, the load's drift and the shoulders' slide cannot be read"
+)
+OBLIQUE_REASON = (
+    "camera at an angle: the model does not carry these here (on a render filmed at 35 deg from the "
+    "side toward the feet, a head thrown back 35 deg read 13 deg, an upper back sliding 31% of a trunk "
+    "length over the bench read 5%, and the far wrist hid the hands); film from the side"
 )
 HEAD_UNSEEN = "nose or ear not seen at the top (head out of the frame or turned away)"
 HANDS_OFF_HIPS = (
@@ -287,14 +293,15 @@ def check_leaning(
 
 
 def check_posture(
-    groups: list[list[Rep]], profile: Profile, ps: PostureSignals | None, skip: set[str]
+    groups: list[list[Rep]], profile: Profile, ps: PostureSignals | None, skip: set[str], view: str = "side"
 ) -> PostureFindings:
-    """The three posture checks on every set; what could not be judged is said, never passed."""
+    """The three posture checks on every set of a side view; what could not be judged is said,
+    never passed (`ps` None: the view cannot show them)."""
     out = PostureFindings([], {}, {})
     on = [c for c in POSTURE_CODES if c not in skip and profile.fault(c).enabled]
     reps = [r for g in groups for r in g]
-    if ps is None:
-        out.not_measurable.update(dict.fromkeys(on, FRONT_REASON))
+    if ps is None or view != "side":
+        out.not_measurable.update(dict.fromkeys(on, FRONT_REASON if view == "front" else OBLIQUE_REASON))
     elif reps:
         if "head_not_neutral" in on:
             check_head(groups, profile, ps, out)

@@ -14,7 +14,7 @@ Keys added within formcheck.report/1 (removing or renaming one bumps the schema)
   posture.py), measured in "deg face line past square to the trunk", "% of trunk length, vs the
   set's typical top" or "... vs the set's bottoms" (load_drift, signed: + toward the knees, -
   toward the chest) and "% of trunk length, vs the set's typical top" (leaning_back); from the
-  feet all three are in measurement.not_measurable.
+  feet or at an angle all three are in measurement.not_measurable (side views only).
 - reps[].score and sets[].score: {"score" 0-100, "base", "deductions": [{"code", "severity",
   "points", "why"}], "not_scored": {code: why}}; a rep's base is 100, a set's the mean of its reps.
 - sets: the clip split at rests (profile sets.min_rest_s), the first rep of each set against the
