@@ -165,6 +165,8 @@ def make_track(
         image[:, lm, :2] = far[:, j]
         vis[:, lm] = 0.6
     image[:, Landmark.NOSE, :2] = pts[:, 0] + np.array([-60.0, -15.0])
+    # ears straight below the nose: the face square to the trunk (a neutral head)
+    image[:, [Landmark.LEFT_EAR, Landmark.RIGHT_EAR], :2] = (pts[:, 0] + np.array([-60.0, 0.0]))[:, None]
     image[:, :, :2] += rng.normal(0.0, noise_px, size=(n, N_LANDMARKS, 2)) if noise_px else 0.0
     world = image / 500.0
     return PoseTrack(
@@ -331,6 +333,7 @@ def body_track(
             world[:, lm] = pts[f"{side}_{part}"]
     shoulders = (pic["left_shoulder"] + pic["right_shoulder"]) / 2
     image[:, Landmark.NOSE, :2] = shoulders + np.array([-40.0, -10.0])
+    image[:, [Landmark.LEFT_EAR, Landmark.RIGHT_EAR], :2] = (shoulders + np.array([-40.0, 0.0]))[:, None]
     world -= hip_mid[:, None]  # MediaPipe's world landmarks are hip-centred
     return PoseTrack(
         image=image.astype(np.float32),

@@ -86,7 +86,8 @@ def test_every_builtin_variant_loads_with_all_faults_and_guide_words():
         prof = load_profile(name)
         for code in FAULT_CODES:
             rule = prof.fault(code)
-            assert rule.enabled, (name, code)
+            # floor bridges: no bench to lean back over
+            assert rule.enabled or (code == "leaning_back" and "glute_bridge" in prof.name), (name, code)
             assert rule.guide.says and rule.guide.checklist and rule.guide.cue
 
 

@@ -34,6 +34,10 @@ INJECTED = {
     "no_top_pause": "no_top_pause",
     "inconsistent_depth": "inconsistent_depth",
     "knee_cave": "knee_cave",
+    # the guide's posture mistakes (tools/synth/mistakes.py)
+    "head_back": "head_not_neutral",
+    "load_drift": "load_drift",
+    "leaning_back": "leaning_back",
 }
 # judged on the set, whichever rep shows it: scored once per clip
 SET_LEVEL = {"inconsistent_depth", "fatigue_drift", "short_rest"}

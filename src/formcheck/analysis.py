@@ -13,6 +13,7 @@ from . import signal as sig
 from .checks import Fault, Signals, check_reps, leg_hidden, sort_faults
 from .errors import ClipTooShort, NoPersonDetected
 from .fault_rules import FootPlacementRule
+from .posture import PostureSignals, check_posture, posture_signals
 from .profiles import Profile
 from .reps import Rep, segment
 from .scoring import Scores, score_all
@@ -242,7 +243,12 @@ def pelvis_roll(track: PoseTrack, view: str) -> tuple[np.ndarray | None, str]:
 
 
 def judge(
-    reps: list[Rep], profile: Profile, signals: Signals, view: str, far_working_leg: bool = False
+    reps: list[Rep],
+    profile: Profile,
+    signals: Signals,
+    view: str,
+    far_working_leg: bool = False,
+    posture: PostureSignals | None = None,
 ) -> Findings:
     """Every check the view supports, the sets, and the scores; the rest is said to be unmeasurable."""
     not_measurable, partly = view_limits(view, profile.single_leg or signals.free_side_sign != 0.0)
@@ -269,6 +275,11 @@ def judge(
     groups = split_sets(reps, profile.sets)
     skip = set(not_measurable)
     faults = check_reps(reps, profile, skip=skip, signals=signals, groups=groups)
+    held = check_posture(groups, profile, posture, skip, view)  # side views only
+    faults += held.faults
+    not_measurable |= held.not_measurable
+    partly |= held.partly_measurable
+    skip = set(not_measurable)
     whole_sets = check_sets(groups, profile, skip, skip_measures)
     sets = build_sets(groups, profile, whole_sets.vs_previous)
     faults = sort_faults(faults + whole_sets.faults)
@@ -334,7 +345,9 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         free_side_sign=free,
         free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),
     )
-    found = judge(reps, profile, signals, view.view, far_working_leg=working_leg_is_far(track, side))
+    side_view = view.view == "side"
+    posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if side_view else None
+    found = judge(reps, profile, signals, view.view, working_leg_is_far(track, side), posture)
     n = max(track.n_frames, 1)
     return Analysis(
         source=track.source,

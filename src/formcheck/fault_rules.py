@@ -114,6 +114,44 @@ class FootPlacementRule(FaultRule):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HeadNotNeutralRule(FaultRule):
+    """Head thrown back at the top: the face's line (ear to nose) tipped toward the head past square
+    to the trunk's line by more than max_head_back_deg, and by max_rise_deg more than at the set's
+    bottoms (both: the model's ear point wanders between bodies and sides)."""
+
+    code: ClassVar[str] = "head_not_neutral"
+    max_head_back_deg: float
+    max_rise_deg: float
+    min_visibility: float  # nose and ear; below it (head out of frame, turned away) a top is not judged
+    severity_steps: tuple[float, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadDriftRule(FaultRule):
+    """The hands (on the load) along the trunk's line at the top, in trunk lengths (shoulder to hip):
+    against the set's typical top by more than max_drift, or against where they held the load at
+    the set's bottoms by more than max_drift_from_bottom (wider: the model's hip point shifts
+    between bottom and top)."""
+
+    code: ClassVar[str] = "load_drift"
+    max_drift: float
+    max_drift_from_bottom: float
+    max_hands_to_hip: float  # hands further from the hip at the set's bottoms or tops: no load on the hips
+    min_visibility: float
+    severity_steps: tuple[float, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaningBackRule(FaultRule):
+    """The shoulders sliding head-ward along the trunk at the top against the set's median top,
+    in trunk lengths (shoulder to hip)."""
+
+    code: ClassVar[str] = "leaning_back"
+    max_slide: float
+    severity_steps: tuple[float, float]
+
+
+@dataclass(frozen=True, kw_only=True)
 class DriftRule(FaultRule):
     """Limits on how much worse later reps may be than a baseline (fatigue_drift, short_rest)."""
 
@@ -151,6 +189,9 @@ RULES: dict[str, type[FaultRule]] = {
         InconsistentDepthRule,
         KneeCaveRule,
         FootPlacementRule,
+        HeadNotNeutralRule,
+        LoadDriftRule,
+        LeaningBackRule,
         FatigueDriftRule,
         ShortRestRule,
     )

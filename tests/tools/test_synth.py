@@ -174,3 +174,41 @@ def test_glute_bridge_lead_in_lies_flat_first(body):
     # lying flat with legs out reads like a lockout: the case a rep counter must not count
     assert first == pytest.approx(180, abs=8)
     assert truth["frames"]["phase"][0] == "setup"
+
+
+def test_posture_mistakes_land_on_their_reps_with_exact_truth(body):
+    """head_back, load_drift and leaning_back (mistakes.py): each on its own rep, the hip angle
+    still as prescribed, the bar in the hands and its measured offset in the truth."""
+    from clip import make_clip
+
+    faults = [Fault("head_back", degrees=40, reps=[1]), Fault("load_drift", cm=-15, reps=[2]),
+              Fault("leaning_back", cm=15, reps=[3])]
+    spec = Spec(variant="hip_thrust", reps=3, fps=10, loaded=True, tempo_jitter=0.0, faults=faults)
+    verts, scene, truth = make_clip(body, spec)
+    f = truth["frames"]
+    phase, rep = np.asarray(f["phase"]), np.asarray(f["rep"])
+    top = {r: (phase == "top") & (rep == r) for r in (1, 2, 3)}
+    for key, r, amount in (("head_back_deg", 1, 40), ("load_drift_cm", 2, -15), ("back_slide_cm", 3, 15)):
+        series = np.asarray(f[key])
+        assert np.allclose(series[top[r]], amount) and np.allclose(series[rep != r], 0.0), key
+    assert [x["faults"][0]["type"] for x in truth["reps"]] == ["head_back", "load_drift", "leaning_back"]
+    assert truth["reps"][1]["faults"][0]["cm"] == -15
+    # the hip angle is what was prescribed on every rep, leaning or not
+    assert [x["top_hip_angle_deg_left"] for x in truth["reps"]] == pytest.approx([180, 180, 180], abs=1.0)
+    # the bar rides on the hip crease, drifting its 15 cm toward the belly on rep 2 only (the hands
+    # hold it where they reach: toward the knees the arms run out of length within a few cm)
+    offset = np.asarray(f["load_offset_cm"], dtype=float)
+    clean = offset[top[1] | top[3]]
+    assert np.ptp(clean) < 1.0
+    assert np.median(offset[top[2]]) - np.median(clean) == pytest.approx(-15, abs=1.5)
+    # the hands hold the bar: each wrist within a few cm of the bar's line
+    j3 = {k: np.asarray(v) for k, v in f["joints3d"].items()}
+    bars = np.asarray(scene["bars"])
+    assert bars.shape == (len(f["t"]), 2, 3)
+    for side in ("left", "right"):
+        a, b = bars[:, 0], bars[:, 1]
+        d = np.cross(j3[f"{side}_wrist"] - a, b - a) / np.linalg.norm(b - a, axis=1, keepdims=True)
+        assert np.linalg.norm(d, axis=1).max() < 0.06, side
+    # leaning back: the shoulders travel head-ward (-x) at the top of rep 3, not on the clean reps
+    sx = j3["left_shoulder"][:, 0]
+    assert np.median(sx[top[1]]) - np.median(sx[top[3]]) > 0.12

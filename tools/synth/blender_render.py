@@ -124,14 +124,25 @@ def build_scene(scene_data, rest):
         band = bpy.data.objects.new("band", curve)
         curve.materials.append(material("band", (0.75, 0.1, 0.15), 0.5))
         sc.collection.objects.link(band)
-    return body, band
+    bar = None
+    if scene_data.get("bars"):  # a bar held over the hips (loaded variants)
+        curve = bpy.data.curves.new("bar", "CURVE")
+        curve.dimensions = "3D"
+        curve.bevel_depth = 0.016
+        curve.use_fill_caps = True
+        spline = curve.splines.new("POLY")
+        spline.points.add(1)
+        bar = bpy.data.objects.new("bar", curve)
+        curve.materials.append(material("bar", (0.12, 0.12, 0.13), 0.3))
+        sc.collection.objects.link(bar)
+    return body, band, bar
 
 
 def main():
     work = Path(sys.argv[sys.argv.index("--") + 1])
     scene_data = json.loads((work / "scene.json").read_text())
     verts = np.load(work / "verts.npy", mmap_mode="r")
-    body, band = build_scene(scene_data, np.asarray(verts[0]))
+    body, band, bar = build_scene(scene_data, np.asarray(verts[0]))
     out = work / "frames"
     out.mkdir(exist_ok=True)
     start = time.time()
@@ -144,6 +155,9 @@ def main():
         if band is not None:
             pts = band.data.splines[0].points
             for p, xyz in zip(pts, scene_data["bands"][i], strict=True):
+                p.co = (*xyz, 1.0)
+        if bar is not None:
+            for p, xyz in zip(bar.data.splines[0].points, scene_data["bars"][i], strict=True):
                 p.co = (*xyz, 1.0)
         bpy.context.scene.render.filepath = str(out / f"{i:05d}.png")
         bpy.ops.render.render(write_still=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from body import Body
+from mistakes import PostureRig, ramps, truth_frame
 from motion import (
     BENCH_HEIGHT,
     BOX_HEIGHT,
     SIDES,
-    Rig,
     angle_between,
     build_schedule,
     signed_hip_angle,
@@ -66,7 +66,7 @@ def place_camera(spec: Spec, points: np.ndarray) -> dict:
     return cam
 
 
-def props(spec: Spec, rig: Rig) -> list[dict]:
+def props(spec: Spec, rig: PostureRig) -> list[dict]:
     """Boxes in the scene: the bench under the upper back, a box under the feet."""
     boxes = []
     if not spec.on_floor:
@@ -96,9 +96,14 @@ def band_loop(joints: dict[str, np.ndarray], n: int = 24) -> np.ndarray:
 
 def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
     """Returns (vertices per frame (F, V, 3) float32, scene for the renderer, ground truth)."""
-    rig = Rig(body, spec)
+    rig = PostureRig(body, spec)
     rest_angle = rig.sagittal_angle(rig.rest_phi, rig.rest_drop)
     sched = build_schedule(spec, rest_angle)
+    posture = ramps(spec, sched, max(float(spec.bottom_deg), rest_angle))
+    for r in sched.reps:  # the distance-type faults' amounts
+        for f in r["faults"]:
+            if (given := spec.fault(f["type"], r["rep"])) is not None and given.cm:
+                f["cm"] = given.cm
     first = next(i for i in range(len(sched.t)) if not np.isnan(sched.theta[i]))
     first_phi = rig.solve_phi(float(sched.theta[first]))
     n = len(sched.t)
@@ -107,16 +112,19 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
     joints3d: dict[str, list] = {}
     per_frame: dict[str, list] = {k: [] for k in (
         "phi_deg", "torso_angle_deg", "pelvis_roll_deg", "hip_line_vs_shoulder_line_deg",
-        "knee_cave_deg")}
+        "knee_cave_deg", "head_back_deg", "load_drift_cm", "back_slide_cm", "load_offset_cm")}
     angles: dict[str, list] = {}
-    bands = []
+    bands, bars = [], []
     for i in range(n):
+        rig.slide = float(posture["back_slide_cm"][i]) / 100
         if np.isnan(sched.theta[i]):
             pose = rig.setup_pose(float(sched.setup[i]), first_phi)
             phi = np.nan
         else:
             phi = rig.solve_phi(float(sched.theta[i]), float(sched.knee_cave[i]), float(sched.roll[i]))
             pose = rig.pose(phi, float(sched.roll[i]), float(sched.knee_cave[i]))
+        head, drift = float(posture["head_back_deg"][i]), float(posture["load_drift_cm"][i]) / 100
+        pose, bar = rig.posture(pose, head, drift)
         v = skin(body, pose)
         verts[i] = v
         marks = {name: v[idx] for name, idx in body.landmarks.items()}
@@ -143,6 +151,11 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
         per_frame["hip_line_vs_shoulder_line_deg"].append(angle_between(
             joints["left_hip"] - joints["right_hip"], joints["left_shoulder"] - joints["right_shoulder"]))
         per_frame["knee_cave_deg"].append(float(sched.knee_cave[i]))
+        for key in ("head_back_deg", "load_drift_cm", "back_slide_cm"):
+            per_frame[key].append(float(posture[key][i]))
+        per_frame["load_offset_cm"].append(truth_frame(rig, pose, bar)["load_offset_cm"])
+        if bar is not None:
+            bars.append(bar)
         if spec.banded:
             bands.append(band_loop(joints))
 
@@ -163,6 +176,7 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
                    "background": spec.background, "floor": spec.floor},
         "width": spec.width, "height": spec.height, "samples": spec.samples, "fps": spec.fps,
         "bands": np.asarray(bands).tolist() if bands else [],
+        "bars": np.asarray(bars).tolist() if bars else [],
     }
     truth = {
         "schema": TRUTH_SCHEMA,
@@ -176,6 +190,11 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
                          ">180 = hips past the line",
             "pelvis_roll_deg": "rotation of the pelvis about the trunk's long axis; positive drops the "
                                "non-working side",
+            "head_back_deg": "head extended against the trunk beyond the clean pose's tucked chin, deg",
+            "load_drift_cm": "prescribed slide of the bar along the thighs (+ toward the knees, - the belly)",
+            "load_offset_cm": "bar centre's offset from the hip crease along the thighs, measured, cm "
+                              "(null: no load held)",
+            "back_slide_cm": "the upper back's slide head-ward over the bench (leaning back), cm",
             "joints2d": "pixels, origin top-left",
         },
         "camera": cam,

@@ -96,7 +96,8 @@ def render_preview(verts: np.ndarray, scene: dict, truth: dict, out_dir: Path, n
     with tempfile.TemporaryDirectory(prefix=f"synth-{name}-") as tmp:
         work = Path(tmp)
         np.save(work / "verts.npy", verts[picks])
-        scene = dict(scene, bands=[scene["bands"][i] for i in picks] if scene["bands"] else [])
+        scene = dict(scene, bands=[scene["bands"][i] for i in picks] if scene["bands"] else [],
+                     bars=[scene["bars"][i] for i in picks] if scene.get("bars") else [])
         (work / "scene.json").write_text(json.dumps(scene))
         render_frames(work, len(picks), jobs)
         for k, i in enumerate(picks):

@@ -24,6 +24,9 @@ FAULTS = (
     "no_top_pause",  # no hold at the top
     "inconsistent_depth",  # bottom angle varies by +-`degrees` across reps
     "knee_cave",  # knees collapse inward by `degrees` at the top (banded)
+    "head_back",  # head thrown back (extended against the trunk) by `degrees` at the top
+    "load_drift",  # loaded: the bar in the hands slides `cm` along the thighs at the top (+ knees, - belly)
+    "leaning_back",  # the upper back slides `cm` head-ward over the bench at the top (mistakes.py)
 )
 VIEWS = ("side", "front", "oblique")
 
@@ -33,6 +36,7 @@ class Fault:
     type: str
     degrees: float = 0.0
     seconds: float = 0.0
+    cm: float = 0.0
     reps: list[int] = field(default_factory=list)  # 1-based; empty = every rep
 
     def applies(self, rep: int) -> bool:
@@ -56,6 +60,7 @@ class Spec:
     lead_out_s: float = 0.6
     working_leg: str = "left"  # single-leg and B-stance
     banded: bool = False
+    loaded: bool = False  # hands hold a bar over the hip crease (mistakes.py)
     faults: list[Fault] = field(default_factory=list)
     view: str = "side"
     yaw_deg: float = 0.0  # oblique: angle from the side view toward the feet

@@ -32,6 +32,9 @@ HEADLINES = {  # a few words to say mid-set; the guide's own cue is shown under 
     "foot_placement": "Check your feet",
     "hip_rotation": "Keep your hips level",
     "knee_cave": "Knees out",
+    "head_not_neutral": "Chin tucked",
+    "load_drift": "Keep the load close",
+    "leaning_back": "Finish tall, don't lean back",
     "fatigue_drift": "Form is fading",
     "short_rest": "Rest a bit longer",
 }

@@ -10,6 +10,11 @@ Keys added within formcheck.report/1 (removing or renaming one bumps the schema)
 - faults[].reps: every rep a finding covers (set-level findings such as fatigue_drift cover
   several; faults[].rep is the first of them).
 - measurement.partly_measurable: fault code -> what part of it was not judged, and why.
+- faults[].code head_not_neutral, load_drift, leaning_back (the guide's posture mistakes,
+  posture.py), measured in "deg face line past square to the trunk", "% of trunk length, vs the
+  set's typical top" or "... vs the set's bottoms" (load_drift, signed: + toward the knees, -
+  toward the chest) and "% of trunk length, vs the set's typical top" (leaning_back); from the
+  feet or at an angle all three are in measurement.not_measurable (side views only).
 - reps[].score and sets[].score: {"score" 0-100, "base", "deductions": [{"code", "severity",
   "points", "why"}], "not_scored": {code: why}}; a rep's base is 100, a set's the mean of its reps.
 - sets: the clip split at rests (profile sets.min_rest_s), the first rep of each set against the

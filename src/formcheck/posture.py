@@ -1,0 +1,312 @@
+"""The guide's posture mistakes at the top of a rep: head thrown back, the load drifting away
+from the body, and finishing by leaning back over the bench instead of standing tall.
+
+Each is read from landmarks a side or angled camera sees well, at each rep's top:
+- head_not_neutral: the face's line (ear to nose) against the trunk's (shoulder to hip). With
+  the chin tucked and the gaze forward the face sits square to the trunk or tipped toward the
+  knees; thrown back it tips toward the head. Ear and nose are the head landmarks the model
+  keeps in profile (the eyes crowd into the nose there). Judged when the face is both past
+  square and risen from the set's bottoms: the model's ear point wanders between bodies.
+- load_drift: the hands on the load (wrists: a plate or dumbbell hides the bar itself, not the
+  hands) along the trunk's line from the hip, against the set's typical top and (by a wider
+  margin) against where they held the load at the set's bottoms. Along the trunk, not the thigh:
+  the bar rests on the pelvis, which turns with the trunk while the thigh swings ~80 deg.
+- leaning_back: the shoulders' place along the trunk's line in the picture against the set's
+  typical top. The upper back pivots on the bench, so clean tops bring the shoulders back to the
+  same place; when the back slides head-ward over the bench they travel (a still camera needed).
+From the feet every one of these lines points along the lens, so none is measured there; at an
+angle (35 deg toward the feet, a rendered set) the model did not carry them, so side views only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import signal as sig
+from .fault_rules import HeadNotNeutralRule, LeaningBackRule, LoadDriftRule
+from .findings import Fault, make_fault, severity_by_excess
+from .profiles import Profile
+from .reps import Rep
+from .track import Landmark, PoseTrack
+
+POSTURE_CODES = ("head_not_neutral", "load_drift", "leaning_back")
+EARS = {"left": Landmark.LEFT_EAR, "right": Landmark.RIGHT_EAR}
+WRISTS = {"left": Landmark.LEFT_WRIST, "right": Landmark.RIGHT_WRIST}
+BOTTOM_QUANTILE = 0.25  # a set's frames whose drive is in this lowest fraction are its bottoms
+BOTTOM_LEAD_S = 0.3  # the bottoms start this long before the set's first drive
+
+FRONT_REASON = (
+    "camera at the feet: the trunk, the face and the hands' path along the body all point at the "
+    "lens, so the head's pitch, the load's drift and the shoulders' slide cannot be read"
+)
+OBLIQUE_REASON = (
+    "camera at an angle: the model does not carry these here (on a render filmed at 35 deg from the "
+    "side toward the feet, a head thrown back 35 deg read 13 deg, an upper back sliding 31% of a trunk "
+    "length over the bench read 5%, and the far wrist hid the hands); film from the side"
+)
+HEAD_UNSEEN = "nose or ear not seen at the top (head out of the frame or turned away)"
+HANDS_OFF_HIPS = (
+    "the hands do not rest on the hips at the bottom (no load held there, or the arms lie on the "
+    "bench), so there is no load to drift"
+)
+HANDS_UNSEEN = "wrists not seen at the top and bottom"
+SLIDE_RELATIVE = (
+    "judged against the set's typical (median) top: a set of one rep, or one that leans on most of "
+    "its reps, has no clean top to compare with"
+)
+
+
+@dataclass(frozen=True)
+class PostureSignals:
+    """Per-frame posture series (NaN where the landmarks behind them were not seen)."""
+
+    t: np.ndarray
+    drive: np.ndarray  # the hip angle: it finds the set's bottoms
+    head_back: np.ndarray  # deg: the face's line past square to the trunk, + tipped toward the head
+    load_along: np.ndarray  # hands along the trunk's line from the hip, trunk lengths, + toward the knees
+    hands_to_hip: np.ndarray  # hands' distance from the hip, trunk lengths
+    shoulder: np.ndarray  # (T, 2) prepared shoulder point of the measured side, pixels
+    hip: np.ndarray  # (T, 2) and its hip
+
+
+def _angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    cross = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    return np.degrees(np.abs(np.arctan2(cross, (a * b).sum(axis=-1))))
+
+
+def head_back_deg(ear: np.ndarray, nose: np.ndarray, shoulder: np.ndarray, hip: np.ndarray) -> np.ndarray:
+    """(T, 2) points -> the face's line (ear to nose) past square to the trunk (shoulder to hip), deg.
+
+    0: face square to the trunk; negative: tipped toward the knees (chin tucked); positive: toward
+    the head (thrown back). In the picture's plane, so only where the camera sees the head in profile."""
+    return _angle_between(nose - ear, hip - shoulder) - 90.0
+
+
+def along_trunk(point: np.ndarray, shoulder: np.ndarray, hip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A point's place along the trunk's line from the hip (+ past the hip, toward the knees) and its
+    distance from the hip, both in trunk lengths (shoulder to hip)."""
+    trunk = hip - shoulder
+    length2 = (trunk * trunk).sum(axis=-1)
+    rel = point - hip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rel * trunk).sum(axis=-1) / length2, np.linalg.norm(rel, axis=-1) / np.sqrt(length2)
+
+
+def shoulder_slides(reps: list[Rep], ps: PostureSignals) -> np.ndarray:
+    """Per rep: how much further head-ward the shoulders sat at the top than at the set's typical
+    (median) top, along the trunk's line, in trunk lengths (NaN: not seen).
+
+    Read in the picture: the upper back pivots on the bench, so on clean reps the shoulders come
+    back to the same place at every top; the camera must stand still (a tripod). The median, not
+    the least-slid top, so one odd rep (a set-up movement counted as a rep) cannot make the rest
+    look slid; a set that leans on most of its reps has no typical clean top to compare with."""
+    sh = np.stack([top_medians(reps, ps.t, ps.shoulder[:, i]) for i in range(2)], axis=1)
+    hp = np.stack([top_medians(reps, ps.t, ps.hip[:, i]) for i in range(2)], axis=1)
+    axis = sh - hp
+    length = np.linalg.norm(axis, axis=1)
+    seen = np.isfinite(length) & (length > 0)
+    if not seen.any():
+        return np.full(len(reps), np.nan)
+    head_ward = np.nanmedian(axis[seen] / length[seen, None], axis=0)
+    along = sh @ head_ward
+    return (along - np.nanmedian(along)) / float(np.nanmedian(length[seen]))
+
+
+def _cleaned(
+    track: PoseTrack, idx: list[int], min_vis: float, cfg: sig.SignalConfig, cuts: np.ndarray
+) -> np.ndarray:
+    """Gated (visibility, frame), gap-filled, low-passed picture points, like the joints'."""
+    pts = sig.gate_points(track.image[:, idx, :2], track.visibility[:, idx], min_vis)
+    pts = sig.gate_frame(pts, track.width, track.height, cfg.frame_margin)
+    pts = sig.fill_short_gaps(pts, int(round(cfg.max_gap_s * track.fps)), breaks=cuts)
+    return sig.lowpass(pts, track.fps, cfg.cutoff_hz, breaks=cuts)
+
+
+def _best_seen(track: PoseTrack, marks: dict[str, Landmark], side: str) -> Landmark:
+    """The measured side's landmark, or the other one when the model sees that better."""
+    vis = {s: float(np.median(track.visibility[:, m])) for s, m in marks.items()}
+    best = max(vis, key=lambda s: vis[s])
+    return marks[side] if side in marks and vis[side] >= vis[best] - 0.05 else marks[best]
+
+
+def posture_signals(
+    track: PoseTrack, points: np.ndarray, drive: np.ndarray, side: str, profile: Profile, cuts: np.ndarray
+) -> PostureSignals:
+    """The posture series of a side or angled view; `points` are the measured side's prepared
+    (T, 4, 2) shoulder, hip, knee and ankle."""
+    cfg = profile.signal
+    shoulder, hip = points[:, 0], points[:, 1]
+    ear = _best_seen(track, EARS, side)
+    head_vis = profile.rule(HeadNotNeutralRule).min_visibility
+    face = _cleaned(track, [ear, Landmark.NOSE], head_vis, cfg, cuts)
+    wrist = _best_seen(track, WRISTS, side)
+    hands = _cleaned(track, [wrist], profile.rule(LoadDriftRule).min_visibility, cfg, cuts)[:, 0]
+    along, dist = along_trunk(hands, shoulder, hip)
+    return PostureSignals(
+        t=track.timestamps,
+        drive=drive,
+        head_back=head_back_deg(face[:, 0], face[:, 1], shoulder, hip),
+        load_along=along,
+        hands_to_hip=dist,
+        shoulder=shoulder,
+        hip=hip,
+    )
+
+
+def _median(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if len(x) else float("nan")
+
+
+def top_medians(reps: list[Rep], t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per rep: the median of x over its top hold (NaN when nothing was seen there)."""
+    out = []
+    for r in reps:
+        s, e = np.searchsorted(t, r.top_start_s), np.searchsorted(t, r.top_end_s, side="right")
+        out.append(_median(x[s : max(e, s + 1)]))
+    return np.array(out, dtype=float)
+
+
+def bottoms_median(reps: list[Rep], ps: PostureSignals, x: np.ndarray) -> float:
+    """Median of x over a set's bottoms: its frames (from just before the first drive to the last
+    rep's end) whose drive is in the lowest BOTTOM_QUANTILE."""
+    s = np.searchsorted(ps.t, reps[0].start_s - BOTTOM_LEAD_S)
+    e = np.searchsorted(ps.t, reps[-1].end_s, side="right")
+    drive, vals = ps.drive[s:e], x[s:e]
+    if not np.isfinite(drive).any():
+        return float("nan")
+    return _median(vals[drive <= np.nanpercentile(drive, 100 * BOTTOM_QUANTILE)])
+
+
+def _excess_faults(
+    rule: HeadNotNeutralRule | LoadDriftRule | LeaningBackRule,
+    reps: list[Rep],
+    values: np.ndarray,
+    limit: float,
+    unit: str,
+    say: Callable[[int, float], str],
+) -> list[Fault]:
+    """One fault per rep whose value at the top is past the limit either way (NaN never is);
+    say(i, value) words the i-th rep's finding."""
+    return [
+        make_fault(
+            rule,
+            rep,
+            (rep.top_start_s, rep.top_end_s),
+            severity=severity_by_excess(abs(v) - limit, rule.severity_steps),
+            measured=round(float(v), 1),
+            limit=round(limit, 1),
+            unit=unit,
+            comparison="<=",
+            message=say(i, float(v)),
+        )
+        for i, (rep, v) in enumerate(zip(reps, values, strict=True))
+        if abs(v) > limit
+    ]
+
+
+@dataclass(frozen=True)
+class PostureFindings:
+    faults: list[Fault]
+    not_measurable: dict[str, str]
+    partly_measurable: dict[str, str]
+
+
+def _unjudged(code: str, why: dict[int, str], reps: list[Rep], out: PostureFindings) -> None:
+    """Every rep unjudged: not measurable (with the reason); some: partly measured."""
+    if not why:
+        return
+    reason = next(iter(why.values()))
+    if len(why) == len(reps):
+        out.not_measurable[code] = reason
+    else:
+        out.partly_measurable[code] = f"not judged on rep(s) {', '.join(map(str, sorted(why)))}: {reason}"
+
+
+def check_head(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, out: PostureFindings) -> None:
+    rule = profile.rule(HeadNotNeutralRule)
+    reps = [r for g in groups for r in g]
+    for group in groups:
+        tops = top_medians(group, ps.t, ps.head_back)
+        rise = tops - bottoms_median(group, ps, ps.head_back)
+        # a chin tucked toward the chest is what the guide asks for; a head that tips back only
+        # relative to its own bottoms, or only past square, is the model's ear point wandering
+        back = np.where((tops > 0) & (rise > rule.max_rise_deg), tops, 0.0)
+        out.faults.extend(_excess_faults(
+            rule, group, back, rule.max_head_back_deg, "deg face line past square to the trunk",
+            lambda i, v, rise=rise: f"head tipped back {v:.0f} deg past square to the trunk at the top "
+            f"(ear-nose line vs shoulder-hip line), {rise[i]:.0f} deg more than at the bottom: "
+            "chin not tucked"))
+    tops = top_medians(reps, ps.t, ps.head_back)
+    unseen = {r.index: HEAD_UNSEEN for r, v in zip(reps, tops, strict=True) if not np.isfinite(v)}
+    _unjudged(rule.code, unseen, reps, out)
+
+
+def check_load(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, out: PostureFindings) -> None:
+    rule = profile.rule(LoadDriftRule)
+    why: dict[int, str] = {}
+    for group in groups:
+        # a load on the hips keeps the hands near them at the bottoms and the tops alike
+        tops = _median(top_medians(group, ps.t, ps.hands_to_hip))
+        near = max(bottoms_median(group, ps, ps.hands_to_hip), tops)
+        if not near <= rule.max_hands_to_hip:
+            reason = HANDS_OFF_HIPS if np.isfinite(near) else HANDS_UNSEEN
+            why |= dict.fromkeys([r.index for r in group], reason)
+            continue
+        along = top_medians(group, ps.t, ps.load_along)
+        why |= {r.index: HANDS_UNSEEN for r, d in zip(group, along, strict=True) if not np.isfinite(d)}
+        # against the set's typical top (the model's hip point shifts between bottom and top, which
+        # cancels there), and against the bottoms by a wider margin for a set that drifts every rep
+        typical = np.nan_to_num((along - np.nanmedian(along)) * 100) if np.isfinite(along).any() else along
+        from_bottom = np.nan_to_num((along - bottoms_median(group, ps, ps.load_along)) * 100)
+        first = _excess_faults(
+            rule, group, typical, rule.max_drift * 100, "% of trunk length, vs the set's typical top",
+            lambda _, v: f"hands {abs(v):.0f}% of a trunk length further toward the "
+            f"{'knees' if v > 0 else 'chest'} at the top than on the set's typical rep")
+        done = {f.rep for f in first}
+        rest = [(r, v) for r, v in zip(group, from_bottom, strict=True) if r.index not in done]
+        out.faults.extend(first + _excess_faults(
+            rule, [r for r, _ in rest], np.array([v for _, v in rest]), rule.max_drift_from_bottom * 100,
+            "% of trunk length, vs the set's bottoms",
+            lambda _, v: f"hands moved {abs(v):.0f}% of a trunk length toward the "
+            f"{'knees' if v > 0 else 'chest'} at the top, from where they held the load at the bottom"))
+    _unjudged(rule.code, why, [r for g in groups for r in g], out)
+
+
+def check_leaning(
+    groups: list[list[Rep]], profile: Profile, ps: PostureSignals, out: PostureFindings
+) -> None:
+    rule = profile.rule(LeaningBackRule)
+    for group in groups:
+        if len(group) < 2:
+            out.partly_measurable[rule.code] = SLIDE_RELATIVE
+        slide = shoulder_slides(group, ps) * 100
+        head_ward = np.where(slide > 0, slide, 0.0)  # closer to the feet than typical is no lean
+        out.faults.extend(_excess_faults(
+            rule, group, head_ward, rule.max_slide * 100,
+            "% of trunk length, vs the set's typical top",
+            lambda _, v: f"shoulders slid {v:.0f}% of a trunk length further toward the head at the top "
+            "than on the set's typical rep: the back slid over the bench instead of the hips rising"))
+
+
+def check_posture(
+    groups: list[list[Rep]], profile: Profile, ps: PostureSignals | None, skip: set[str], view: str = "side"
+) -> PostureFindings:
+    """The three posture checks on every set of a side view; what could not be judged is said,
+    never passed (`ps` None: the view cannot show them)."""
+    out = PostureFindings([], {}, {})
+    on = [c for c in POSTURE_CODES if c not in skip and profile.fault(c).enabled]
+    reps = [r for g in groups for r in g]
+    if ps is None or view != "side":
+        out.not_measurable.update(dict.fromkeys(on, FRONT_REASON if view == "front" else OBLIQUE_REASON))
+    elif reps:
+        if "head_not_neutral" in on:
+            check_head(groups, profile, ps, out)
+        if "load_drift" in on:
+            check_load(groups, profile, ps, out)
+        if "leaning_back" in on:
+            check_leaning(groups, profile, ps, out)
+    return out
