@@ -12,7 +12,9 @@ from . import kinematics as kin
 from . import signal as sig
 from .checks import Fault, Signals, check_reps, leg_hidden, sort_faults
 from .errors import ClipTooShort, NoPersonDetected
-from .fault_rules import FootPlacementRule
+from .fault_rules import FootPlacementRule, HipRotationRule
+from .pelvis import PelvisReading
+from .pelvis import measure as measure_pelvis
 from .profiles import Profile
 from .reps import Rep, segment
 from .scoring import Scores, score_all
@@ -52,6 +54,7 @@ class Analysis:
     scores: Scores = Scores({}, [])
     variant_detected: dict | None = None  # with --variant auto: name, confidence, reason
     sides: dict | None = None  # single-leg work on both legs: per-side figures and imbalances
+    pelvis: PelvisReading | None = None  # roll/obliquity per frame and per rep, where the view shows them
 
     @property
     def rep_count(self) -> int:
@@ -335,6 +338,9 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),
     )
     found = judge(reps, profile, signals, view.view, far_working_leg=working_leg_is_far(track, side))
+    rot = profile.rule(HipRotationRule)
+    pelvis = measure_pelvis(track, view.view, split_sets(reps, profile.sets), ang.hip,
+                            lead_s=rot.bottom_window_s, quantile=rot.bottom_quantile, trim=rot.top_trim_frac)
     n = max(track.n_frames, 1)
     return Analysis(
         source=track.source,
@@ -365,4 +371,5 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         sets=found.sets,
         scores=found.scores,
         sides=compare_sides(reps, profile.sets),
+        pelvis=pelvis,
     )

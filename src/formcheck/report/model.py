@@ -19,6 +19,11 @@ Keys added within formcheck.report/1 (removing or renaming one bumps the schema)
 - clip.frame_stride, clip.source_fps, clip.analysed_fps: a clip above 30 fps is analysed at every
   k-th frame (k = frame_stride; 1 with --every-frame); clip.frames and clip.fps keep meaning the
   frames analysed and their rate (analysed_fps), source_fps is the clip's own rate.
+- measurement.pelvis: for "roll" and "obliquity", whether this view measures it, what it is read
+  from, how reliable the view proved on rendered truth, or why it is not measurable.
+- reps[].pelvis: the rep's pelvis roll and obliquity at the top and as change from its set's
+  bottoms, deg (+ = left hip lower / nearer the head; null where not measurable), with the side
+  named in words ("left hip 8 deg lower").
 """
 
 from __future__ import annotations
@@ -60,6 +65,28 @@ class ClipFacts(_Model):
     source_fps: float | None = None
 
 
+class PelvisMeasure(_Model):
+    """Whether this view measures one pelvis figure (roll or obliquity), how, and how well."""
+
+    measurable: bool
+    read_from: str | None = Field(
+        default=None, description="'image' (2D picture landmarks) or 'world' (MediaPipe's 3D landmarks)")
+    reliability: str | None = Field(default=None, description="'good', 'fair' or 'poor' in this view")
+    expected_error_deg: float | None = Field(
+        default=None, description="largest error of the change at a top seen on rendered truth in this view")
+    basis: str | None = Field(default=None, description="the renders the reliability was measured on")
+    reason: str | None = Field(default=None, description="why it is not measurable from this view")
+
+
+class PelvisMeasurement(_Model):
+    """Roll: one hip lower, about the trunk's long axis. Obliquity: one hip toward the head, in the
+    plane of the back. Both are the hip line against the shoulder line."""
+
+    roll: PelvisMeasure
+    obliquity: PelvisMeasure
+    sign: str = "+ = left hip lower (roll) or nearer the head (obliquity), against the shoulder line"
+
+
 class Measurement(_Model):
     view: str
     view_confidence: float | None
@@ -72,6 +99,7 @@ class Measurement(_Model):
     model_hip_bias_deg: float
     hysteresis_deg: list[float | None]
     phases: str
+    pelvis: PelvisMeasurement | None = None  # None in reports written before it existed
 
 
 class Deduction(_Model):
@@ -86,6 +114,18 @@ class ScoreReport(_Model):
     base: float | None
     deductions: list[Deduction]
     not_scored: dict[str, str]
+
+
+class RepPelvisReport(_Model):
+    """One rep's pelvis, deg; null where the view cannot measure it (measurement.pelvis says why)."""
+
+    top_roll_deg: float | None = Field(
+        description="roll over the middle of the top hold, + = left hip lower (hip line vs shoulder line)")
+    roll_change_deg: float | None = Field(description="top roll minus the roll over the set's bottoms")
+    roll: str = Field(description="the change in words, e.g. 'left hip 8 deg lower', 'level', '-'")
+    top_obliquity_deg: float | None = Field(description="obliquity at the top, + = left hip nearer the head")
+    obliquity_change_deg: float | None = Field(description="top obliquity minus the set's bottoms")
+    obliquity: str = Field(description="the change in words, e.g. 'right hip 5 deg toward the head'")
 
 
 class RepReport(_Model):
@@ -105,6 +145,7 @@ class RepReport(_Model):
     complete: bool
     faults: list[str]
     score: ScoreReport | None
+    pelvis: RepPelvisReport | None = None  # None in reports written before it existed
 
 
 class SetReport(_Model):
