@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from formcheck.checks import SEVERITIES, Fault
+from formcheck.pelvis import ROLL, describe
 from formcheck.profiles import FAULT_CODES
 
 from .online import Verdict
@@ -65,6 +66,14 @@ def _rank(fault: Fault) -> tuple[int, int]:
     return (-SEVERITIES.index(fault.severity) if fault.severity in SEVERITIES else 0, order)
 
 
+def pelvis_note(roll_deg: float | None) -> str:
+    """'; hips level' / '; left hip 5 deg lower' where the view measures the roll, else nothing."""
+    if roll_deg is None:
+        return ""
+    said = describe(roll_deg, ROLL)
+    return f"; hips {said}" if said == "level" else f"; {said}"
+
+
 class CuePolicy:
     def __init__(self, quiet_reps: int = QUIET_REPS) -> None:
         self.quiet_reps = quiet_reps
@@ -81,8 +90,10 @@ class CuePolicy:
         if verdict.first and not rep.codes:
             if self._fault_pending:
                 self._fault_pending = False
-                return [Cue(now, "better", "Better", f"rep {rep.number}: clean", rep.number, sound="chime")]
-            return [Cue(now, "good", "Good rep", f"rep {rep.number}", rep.number, speak=False, sound="chime")]
+                detail = f"rep {rep.number}: clean{pelvis_note(rep.roll_deg)}"
+                return [Cue(now, "better", "Better", detail, rep.number, sound="chime")]
+            detail = f"rep {rep.number}{pelvis_note(rep.roll_deg)}"
+            return [Cue(now, "good", "Good rep", detail, rep.number, speak=False, sound="chime")]
         faults = sorted((f for f in rep.faults if f.code in verdict.new_codes), key=_rank)
         for fault in faults:
             last = self.last_cued.get(fault.code)

@@ -42,6 +42,7 @@ class LiveRep:
     leg: str | None = None
     verdict_at: float | None = None  # session time the verdict was given
     verdict_codes: tuple[str, ...] | None = None  # codes at that moment
+    roll_deg: float | None = None  # pelvis roll, top vs bottoms, + left hip lower (None: unmeasured)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class LiveAnalyzer:
                     rep.leg,
                     old.verdict_at if old else None,
                     old.verdict_codes if old else None,
+                    rep_roll(analysis, rep.index),
                 )
             )
         return out
@@ -182,6 +184,12 @@ class LiveAnalyzer:
         elif not analysis.reps or analysis.reps[0].start_frame > cut:  # the older half holds no rep
             self.start += cut
         # else a rep straddles the cut: slide once it is over
+
+
+def rep_roll(analysis: Analysis, index: int) -> float | None:
+    """The rep's pelvis roll change, deg, where the view measures it."""
+    pel = analysis.pelvis.of_rep(index) if analysis.pelvis else None
+    return pel.roll_change_deg if pel else None
 
 
 def live_phase(hip: np.ndarray, t: np.ndarray, low: float, high: float) -> str:
