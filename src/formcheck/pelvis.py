@@ -25,7 +25,7 @@ import numpy as np
 
 from . import kinematics as kin
 from .reps import Rep
-from .track import Landmark, PoseTrack
+from .track import PoseTrack
 
 ROLL = "roll"
 OBLIQUITY = "obliquity"
@@ -40,6 +40,10 @@ OBLIQUITY_FEET_REASON = (
 OBLIQUITY_OBLIQUE_REASON = (
     "camera at an angle: a hip moving toward the head moves partly along the lens and the far hip's "
     "depth is the model's guess; no rendered check of it has been made"
+)
+OBLIQUITY_SIDE_REASON = (
+    "camera at the side: the far hip is hidden behind the near one, so the model guesses where it "
+    "sits along the trunk; no rendered check of it has been made"
 )
 UNKNOWN_VIEW_REASON = "the camera view could not be told"
 
@@ -83,29 +87,6 @@ class RepPelvis:
     obliquity_change_deg: float | None
 
 
-def obliquity_world(world: np.ndarray) -> np.ndarray:
-    """Signed angle (deg) of the hip line against the shoulder line along the trunk's long axis.
-
-    Each line's tilt toward the head is asin of its unit direction along the axis from mid-hip to
-    mid-shoulder; the difference reads + when the left hip sits nearer the head than the shoulders'
-    left side would put it."""
-    w = np.asarray(world, dtype=np.float64)
-    mid_s = (w[:, Landmark.LEFT_SHOULDER] + w[:, Landmark.RIGHT_SHOULDER]) / 2
-    mid_h = (w[:, Landmark.LEFT_HIP] + w[:, Landmark.RIGHT_HIP]) / 2
-    axis = _unit(mid_s - mid_h)
-    hips = _unit(w[:, Landmark.LEFT_HIP] - w[:, Landmark.RIGHT_HIP])
-    shoulders = _unit(w[:, Landmark.LEFT_SHOULDER] - w[:, Landmark.RIGHT_SHOULDER])
-    along = np.clip(np.stack([np.sum(hips * axis, -1), np.sum(shoulders * axis, -1)]), -1.0, 1.0)
-    tilt = np.degrees(np.arcsin(along))
-    return tilt[0] - tilt[1]
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return v / n
-
-
 def pelvis_series(track: PoseTrack, view: str) -> PelvisSeries:
     """The per-frame readings this view supports, and why the others are not measurable."""
     if view == "front":
@@ -120,8 +101,11 @@ def pelvis_series(track: PoseTrack, view: str) -> PelvisSeries:
             not_measurable={OBLIQUITY: OBLIQUITY_OBLIQUE_REASON},
             reliability={ROLL: ROLL_RELIABILITY["oblique"]},
         )
-    reason = SIDE_REASON if view == "side" else UNKNOWN_VIEW_REASON
-    return PelvisSeries(roll=None, obliquity=None, not_measurable={ROLL: reason, OBLIQUITY: reason})
+    if view == "side":
+        return PelvisSeries(roll=None, obliquity=None,
+                            not_measurable={ROLL: SIDE_REASON, OBLIQUITY: OBLIQUITY_SIDE_REASON})
+    return PelvisSeries(roll=None, obliquity=None,
+                        not_measurable={ROLL: UNKNOWN_VIEW_REASON, OBLIQUITY: UNKNOWN_VIEW_REASON})
 
 
 def _window_median(t: np.ndarray, x: np.ndarray, lo: float, hi: float) -> float:
