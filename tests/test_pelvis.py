@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
 import numpy as np
 import pytest
@@ -22,38 +21,40 @@ HT = load_profile("hip_thrust")
 SIDE, OBLIQUE, FRONT = (0.0, 5.0), (30.0, 15.0), (90.0, 20.0)
 
 
-def analyse(camera, reps=3, **faults):
+def analyse(camera, profile=HT, reps=3, **faults):
     track = body_track(body_points(RepPlan(reps=reps), **faults), *camera)
-    return analyze_track(track, HT)
+    return analyze_track(track, profile)
 
 
-def seen_from_feet(roll_deg: float, pitch_deg: float) -> float:
-    """A roll seen by a camera looking down the trunk at pitch p shrinks to atan(tan r cos p)."""
-    return math.degrees(math.atan(math.tan(math.radians(roll_deg)) * math.cos(math.radians(pitch_deg))))
+SLHT = load_profile("single_leg_hip_thrust")
 
 
-def test_from_the_feet_each_rep_reads_its_own_roll_with_the_side_named():
-    result = analyse(FRONT, roll_deg=10.0, roll_reps=[2, 3])
-    assert result.view.view == "front" and result.rep_count == 3
+def test_single_leg_at_an_angle_reads_the_free_sides_drop_with_the_side_named():
+    result = analyse(OBLIQUE, SLHT, free_leg="right", roll_deg=12.0, roll_reps=[3])
+    assert result.view.view == "oblique" and result.rep_count == 3
+    assert result.pelvis.series.roll_from == "world"
     by_rep = {p.rep: p for p in result.pelvis.reps}
-    want = seen_from_feet(10.0, FRONT[1])
-    # the right side drops: negative (+ is the left hip lower)
-    assert by_rep[1].roll_change_deg == pytest.approx(0.0, abs=0.5)
-    for rep in (2, 3):
-        assert by_rep[rep].roll_change_deg == pytest.approx(-want, abs=0.8)
-        assert by_rep[rep].top_roll_deg == pytest.approx(-want, abs=0.8)
-        change = by_rep[rep].roll_change_deg
-        assert pel.describe(change, pel.ROLL) == f"right hip {abs(change):.0f} deg lower"
+    assert by_rep[3].free_side == "right" and by_rep[3].free_side_drop_deg == pytest.approx(12.0, abs=0.8)
+    assert by_rep[3].roll_change_deg == pytest.approx(-12.0, abs=0.8)  # + is the left hip lower
+    assert pel.describe_drop(by_rep[3]) == f"right hip {by_rep[3].free_side_drop_deg:.0f} deg lower"
+    assert pel.describe_drop(by_rep[1]) == "no drop" and abs(by_rep[1].free_side_drop_deg) < 0.5
     assert by_rep[1].top_obliquity_deg is None and pel.OBLIQUITY in result.pelvis.series.not_measurable
+    # the free side rising is what the raised leg does to the model's hip point: never a drop
+    rise = analyse(OBLIQUE, SLHT, free_leg="right", roll_deg=-12.0, roll_reps=[3])
+    assert rise.pelvis.of_rep(3).free_side_drop_deg == pytest.approx(-12.0, abs=0.8)
+    assert pel.describe_drop(rise.pelvis.of_rep(3)) == "no drop"
 
 
-def test_the_left_hip_dropping_reads_positive():
-    result = analyse(FRONT, roll_deg=10.0, roll_reps=[2], free_leg=None, reps=2)
-    assert result.pelvis.reps[1].roll_change_deg < -5  # body_points drops the right side by default
-    track = body_track(body_points(RepPlan(reps=2), roll_deg=10.0, roll_reps=[2], free_leg="left"), *FRONT)
-    left = analyze_track(track, load_profile("single_leg_hip_thrust"))
-    change = left.pelvis.of_rep(2).roll_change_deg
-    assert change > 5 and pel.describe(change, pel.ROLL).startswith("left hip")
+def test_with_both_legs_no_view_gives_a_figure_and_each_says_why():
+    for camera in (FRONT, OBLIQUE):
+        result = analyse(camera, roll_deg=10.0, roll_reps=[2])
+        series = result.pelvis.series
+        assert series.roll is None and series.not_measurable[pel.ROLL] == pel.TWO_LEG_REASON, camera
+        assert all(p.roll_change_deg is None and p.free_side is None for p in result.pelvis.reps)
+        assert "hip_rotation" in result.not_measurable
+    # single-leg from the feet: no rendered check of the model's reading yet
+    feet = analyse(FRONT, SLHT, free_leg="right", roll_deg=12.0, roll_reps=[2])
+    assert feet.pelvis.series.not_measurable[pel.ROLL] == pel.SINGLE_LEG_FEET_REASON
 
 
 def test_from_the_side_neither_is_measured_and_the_reason_is_given():
@@ -90,26 +91,31 @@ def test_per_rep_is_each_set_against_its_own_bottoms():
 
 
 def test_report_json_csv_text_and_html_carry_the_figures_where_measurable():
-    front = analyse(FRONT, roll_deg=10.0, roll_reps=[2])
-    report = build_report(front, HT)
+    single = analyse(OBLIQUE, SLHT, free_leg="right", roll_deg=12.0, roll_reps=[2])
+    report = build_report(single, SLHT)
     data = report.as_json_dict()
     roll = data["measurement"]["pelvis"]["roll"]
-    assert roll["measurable"] is True and roll["read_from"] == "image" and roll["expected_error_deg"] > 0
+    assert roll["measurable"] is True and roll["read_from"] == "world" and roll["expected_error_deg"] > 0
+    assert roll["reliability"] == "fair" and roll["reason"] is None
     assert data["measurement"]["pelvis"]["obliquity"]["measurable"] is False
     rep2 = data["reps"][1]["pelvis"]
-    assert rep2["roll_change_deg"] < -5 and rep2["roll"].startswith("right hip")
+    assert rep2["free_side_drop_deg"] > 10 and rep2["roll"].startswith("right hip")
+    assert data["reps"][0]["pelvis"]["roll"] == "no drop"
     rows = list(csv.DictReader(io.StringIO(to_csv(report))))
+    assert float(rows[1]["free_side_drop_deg"]) == rep2["free_side_drop_deg"]
     assert float(rows[1]["roll_change_deg"]) == rep2["roll_change_deg"] and rows[1]["top_obliquity_deg"] == ""
     text = render_text(report)
-    assert "low hip" in text and f"R {abs(rep2['roll_change_deg']):.0f}°" in text
-    html = render_html(report, front, HT)
-    assert 'id="pelvis"' in html and "<svg" in html.split('id="pelvis"')[1].split("</section>")[0]
+    assert "low hip" in text and f"R {rep2['free_side_drop_deg']:.0f}°" in text and "no drop" in text
+    html = render_html(report, single, SLHT)
+    section = html.split('id="pelvis"')[1].split("</section>")[0]
+    assert "<svg" in section and "not measurable from this view" in section  # obliquity
+    assert rep2["roll"] in html
 
-    side = build_report(analyse(SIDE), HT)
+    side_analysis = analyse(SIDE)
+    side = build_report(side_analysis, HT)
     sdata = side.as_json_dict()
     assert sdata["measurement"]["pelvis"]["roll"]["reason"] == pel.SIDE_REASON
-    assert all(r["pelvis"]["top_roll_deg"] is None for r in sdata["reps"])
+    assert all(r["pelvis"]["top_roll_deg"] is None and r["pelvis"]["roll"] == "-" for r in sdata["reps"])
     assert all(r["roll_change_deg"] == "" for r in csv.DictReader(io.StringIO(to_csv(side))))
-    shtml = render_html(side, analyse(SIDE), HT)
-    section = shtml.split('id="pelvis"')[1].split("</section>")[0]
+    section = render_html(side, side_analysis, HT).split('id="pelvis"')[1].split("</section>")[0]
     assert "<svg" not in section and "not measurable from this view" in section

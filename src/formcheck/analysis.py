@@ -13,7 +13,7 @@ from . import signal as sig
 from .checks import Fault, Signals, check_reps, leg_hidden, sort_faults
 from .errors import ClipTooShort, NoPersonDetected
 from .fault_rules import FootPlacementRule, HipRotationRule
-from .pelvis import PelvisReading
+from .pelvis import TWO_LEG_REASON, PelvisReading
 from .pelvis import measure as measure_pelvis
 from .profiles import Profile
 from .reps import Rep, segment
@@ -122,7 +122,8 @@ SINGLE_LEG_ROLL = (
 )
 OBLIQUE_TWO_LEG_ROLL = (
     "camera at an angle, both legs working: the model's pelvis roll is not steady enough here "
-    "(a clean banded bench thrust filmed at 35 deg read 13-16 deg at every top); film from the feet"
+    "(a clean banded bench thrust filmed at 35 deg read 13-16 deg at every top, and a rendered "
+    "10 deg roll read the same as the clean reps)"
 )
 KNEE_CAVE_RELATIVE = (
     "judged against the set's widest-kneed top: a set of one rep, or one that caves alike on every "
@@ -157,7 +158,9 @@ def view_limits(view: str, single_leg: bool) -> tuple[dict[str, str], dict[str, 
         not_measurable["hip_rotation"] = SIDE_ROLL_REASON
     elif view == "oblique" and not single_leg:
         not_measurable["hip_rotation"] = OBLIQUE_TWO_LEG_ROLL
-    elif single_leg:
+    elif not single_leg:  # from the feet: the model's hip points did not follow a rendered roll
+        not_measurable["hip_rotation"] = TWO_LEG_REASON
+    else:
         partly["hip_rotation"] = SINGLE_LEG_ROLL
     return not_measurable, partly
 
@@ -339,7 +342,9 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     )
     found = judge(reps, profile, signals, view.view, far_working_leg=working_leg_is_far(track, side))
     rot = profile.rule(HipRotationRule)
-    pelvis = measure_pelvis(track, view.view, split_sets(reps, profile.sets), ang.hip,
+    free_sides = {r.index: "left" if signals.free_side_at(r) > 0 else "right"
+                  for r in reps if signals.free_side_at(r) != 0}
+    pelvis = measure_pelvis(track, view.view, split_sets(reps, profile.sets), ang.hip, free_side=free_sides,
                             lead_s=rot.bottom_window_s, quantile=rot.bottom_quantile, trim=rot.top_trim_frac)
     n = max(track.n_frames, 1)
     return Analysis(

@@ -5,15 +5,18 @@ the head, a turn of the hip line in the plane of the back. Both are read as the 
 shoulder line, so a lifter lying crooked on the bench reads level; + is the left hip lower (roll) or
 nearer the head (obliquity).
 
-What each view can see (validated on rendered clips with exact truth, see ROLL_RELIABILITY):
-- from the feet the trunk's long axis runs along the lens, so a roll turns the hip line in the
-  picture: roll is read from the 2D image landmarks, which stayed steadier than MediaPipe's world
-  landmarks there (the world depth guesses read 8-10 deg at every clean top). Obliquity moves the
-  hips along the lens there: not measurable.
-- at an angle (oblique) roll is read from the world landmarks (3D); both legs working, their
-  bottom-to-top offset is not steady, so only the single-leg drop of the free side is judged.
-  Obliquity needs the depth of the far hip: not measurable.
-- from the side the two hips sit one behind the other along the lens: neither is measurable.
+What the real model supports (MediaPipe landmarks on rendered clips with exact truth, renders in
+tools/synth/specs_pelvis and sample_videos):
+- both legs working, a rendered 10 deg roll (shoulders level, feet planted) did not move the model's
+  hip points: from the feet (camera 1.05 m) the picture's hip line changed by under 1 deg between the
+  clean and the rolled reps, the world landmarks' by under 2; at 35 deg oblique the world roll read
+  -3.5 to -4.3 deg on clean and rolled tops alike. Not measurable: the figure would read level.
+- single leg, at an angle: the world landmarks (3D) follow a drop of the free side (a true 12 deg
+  drop read 8.2-9.7 deg, 45 deg oblique), but raising the free leg pulls the model's hip point up
+  (a clean single-leg thrust read its free side 19 deg higher), so only a drop is reported.
+- single leg from the feet: no rendered check yet, so no figure.
+- from the side the two hips sit one behind the other along the lens: nothing is measurable.
+Obliquity is nowhere measurable yet: no render injects it, so no reading of it has been checked.
 """
 
 from __future__ import annotations
@@ -46,6 +49,14 @@ OBLIQUITY_SIDE_REASON = (
     "sits along the trunk; no rendered check of it has been made"
 )
 UNKNOWN_VIEW_REASON = "the camera view could not be told"
+TWO_LEG_REASON = (
+    "both legs working: the model's hip points do not follow a pelvic roll with the shoulders level "
+    "(on renders of a true 10 deg roll the hip line read within 1 deg of the clean reps from the feet "
+    "at 0.7-1.5 m, and within 1 deg at 35 deg oblique), so it would read level when it is not"
+)
+SINGLE_LEG_FEET_REASON = (
+    "single-leg, camera at the feet: no rendered check of the model's reading yet; film at an angle"
+)
 
 
 @dataclass(frozen=True)
@@ -57,11 +68,11 @@ class Reliability:
     basis: str  # which renders it was measured on
 
 
-# From the renders in tools/synth/specs_pelvis (see the README's pelvis section).
-ROLL_RELIABILITY: dict[str, Reliability] = {
-    "front": Reliability("fair", 4.0, "feet view, camera 0.7-1.5 m: rendered 10 deg rolls, clean sets"),
-    "oblique": Reliability("poor", 16.0, "35-45 deg oblique: a clean two-leg set read 13-16 deg at tops"),
-}
+# Single-leg at an angle, the drop of the free side against the rendered truth (sample_videos):
+# a true 12 deg drop read 8.2-9.7 deg; two clean single-leg sets read no drop.
+SINGLE_LEG_OBLIQUE = Reliability(
+    "fair", 4.0, "single-leg at 30-45 deg: a rendered 12 deg drop read 8.2-9.7, clean sets no drop"
+)
 
 
 @dataclass(frozen=True)
@@ -81,31 +92,38 @@ class RepPelvis:
     """One rep's pelvis: the reading over the middle of its top hold, and its change from the bottoms."""
 
     rep: int
-    top_roll_deg: float | None  # + left hip lower
+    top_roll_deg: float | None  # + left hip lower (raw model reading)
     roll_change_deg: float | None  # top minus the set's bottoms
-    top_obliquity_deg: float | None  # + left hip nearer the head
-    obliquity_change_deg: float | None
+    free_side: str | None = None  # single-leg: the raised leg's side, whose drop is what the view reads
+    top_obliquity_deg: float | None = None  # + left hip nearer the head
+    obliquity_change_deg: float | None = None
+
+    @property
+    def free_side_drop_deg(self) -> float | None:
+        """How far the free side dropped (negative: it rose), deg; None with both legs."""
+        if self.free_side is None or self.roll_change_deg is None:
+            return None
+        return self.roll_change_deg if self.free_side == "left" else -self.roll_change_deg
 
 
-def pelvis_series(track: PoseTrack, view: str) -> PelvisSeries:
+def pelvis_series(track: PoseTrack, view: str, single_leg: bool) -> PelvisSeries:
     """The per-frame readings this view supports, and why the others are not measurable."""
-    if view == "front":
-        return PelvisSeries(
-            roll=kin.pelvis_roll_image(track.image), obliquity=None, roll_from="image",
-            not_measurable={OBLIQUITY: OBLIQUITY_FEET_REASON},
-            reliability={ROLL: ROLL_RELIABILITY["front"]},
-        )
-    if view == "oblique":
+    obliquity = {"front": OBLIQUITY_FEET_REASON, "oblique": OBLIQUITY_OBLIQUE_REASON,
+                 "side": OBLIQUITY_SIDE_REASON}.get(view, UNKNOWN_VIEW_REASON)
+    if view == "side":
+        roll_reason = SIDE_REASON
+    elif view not in ("front", "oblique"):
+        roll_reason = UNKNOWN_VIEW_REASON
+    elif not single_leg:
+        roll_reason = TWO_LEG_REASON
+    elif view == "front":
+        roll_reason = SINGLE_LEG_FEET_REASON
+    else:
         return PelvisSeries(
             roll=kin.pelvis_roll_world(track.world), obliquity=None, roll_from="world",
-            not_measurable={OBLIQUITY: OBLIQUITY_OBLIQUE_REASON},
-            reliability={ROLL: ROLL_RELIABILITY["oblique"]},
+            not_measurable={OBLIQUITY: obliquity}, reliability={ROLL: SINGLE_LEG_OBLIQUE},
         )
-    if view == "side":
-        return PelvisSeries(roll=None, obliquity=None,
-                            not_measurable={ROLL: SIDE_REASON, OBLIQUITY: OBLIQUITY_SIDE_REASON})
-    return PelvisSeries(roll=None, obliquity=None,
-                        not_measurable={ROLL: UNKNOWN_VIEW_REASON, OBLIQUITY: UNKNOWN_VIEW_REASON})
+    return PelvisSeries(roll=None, obliquity=None, not_measurable={ROLL: roll_reason, OBLIQUITY: obliquity})
 
 
 def _window_median(t: np.ndarray, x: np.ndarray, lo: float, hi: float) -> float:
@@ -150,8 +168,10 @@ def per_rep(
     lead_s: float,
     quantile: float,
     trim: float,
+    free_side: dict[int, str] | None = None,
 ) -> list[RepPelvis]:
-    """Each rep's top reading and its change from its own set's bottoms (None where not measurable)."""
+    """Each rep's top reading and its change from its own set's bottoms (None where not measurable).
+    free_side: single-leg, rep number -> the raised leg's side."""
     out = []
     for group in groups:
         if not group:
@@ -168,8 +188,17 @@ def per_rep(
                     continue
                 top = _window_median(t, x, *top_window(rep, trim))
                 vals[name] = (_finite(top), _finite(top - base[name]))
-            out.append(RepPelvis(rep.index, *vals[ROLL], *vals[OBLIQUITY]))
+            side = (free_side or {}).get(rep.index)
+            out.append(RepPelvis(rep.index, *vals[ROLL], side, *vals[OBLIQUITY]))
     return out
+
+
+def describe_drop(p: RepPelvis, level_within: float = 2.0) -> str:
+    """Single-leg: 'right hip 9 deg lower' (the free side dropped) or 'no drop'; a rise is not read."""
+    drop = p.free_side_drop_deg
+    if drop is None or not np.isfinite(drop):
+        return "-"
+    return f"{p.free_side} hip {drop:.0f} deg lower" if drop >= level_within else "no drop"
 
 
 def describe(deg: float | None, measure: str, level_within: float = 2.0) -> str:
@@ -203,8 +232,11 @@ def measure(
     lead_s: float,
     quantile: float,
     trim: float,
+    free_side: dict[int, str] | None = None,
 ) -> PelvisReading:
-    """Every pelvis figure this view supports, per frame and per rep."""
-    series = pelvis_series(track, view)
-    reps = per_rep(series, groups, track.timestamps, drive, lead_s=lead_s, quantile=quantile, trim=trim)
+    """Every pelvis figure this view supports, per frame and per rep. free_side: single-leg sets,
+    rep number -> the raised leg's side (empty or None: both legs working)."""
+    series = pelvis_series(track, view, bool(free_side))
+    reps = per_rep(series, groups, track.timestamps, drive, lead_s=lead_s, quantile=quantile, trim=trim,
+                   free_side=free_side)
     return PelvisReading(series, reps)

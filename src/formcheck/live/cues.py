@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from formcheck.checks import SEVERITIES, Fault
-from formcheck.pelvis import ROLL, describe
 from formcheck.profiles import FAULT_CODES
 
 from .online import Verdict
@@ -66,12 +65,9 @@ def _rank(fault: Fault) -> tuple[int, int]:
     return (-SEVERITIES.index(fault.severity) if fault.severity in SEVERITIES else 0, order)
 
 
-def pelvis_note(roll_deg: float | None) -> str:
-    """'; hips level' / '; left hip 5 deg lower' where the view measures the roll, else nothing."""
-    if roll_deg is None:
-        return ""
-    said = describe(roll_deg, ROLL)
-    return f"; hips {said}" if said == "level" else f"; {said}"
+def pelvis_note(pelvis: str | None) -> str:
+    """'; pelvis: no drop' / '; pelvis: right hip 9 deg lower' where the view measures it, else nothing."""
+    return f"; pelvis: {pelvis}" if pelvis else ""
 
 
 class CuePolicy:
@@ -90,9 +86,9 @@ class CuePolicy:
         if verdict.first and not rep.codes:
             if self._fault_pending:
                 self._fault_pending = False
-                detail = f"rep {rep.number}: clean{pelvis_note(rep.roll_deg)}"
+                detail = f"rep {rep.number}: clean{pelvis_note(rep.pelvis)}"
                 return [Cue(now, "better", "Better", detail, rep.number, sound="chime")]
-            detail = f"rep {rep.number}{pelvis_note(rep.roll_deg)}"
+            detail = f"rep {rep.number}{pelvis_note(rep.pelvis)}"
             return [Cue(now, "good", "Good rep", detail, rep.number, speak=False, sound="chime")]
         faults = sorted((f for f in rep.faults if f.code in verdict.new_codes), key=_rank)
         for fault in faults:

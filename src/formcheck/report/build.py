@@ -157,7 +157,8 @@ def rep_pelvis(p: pel.RepPelvis | None) -> RepPelvisReport | None:
     return RepPelvisReport(
         top_roll_deg=_deg(p.top_roll_deg),
         roll_change_deg=roll,
-        roll=pel.describe(roll, pel.ROLL),
+        free_side_drop_deg=_deg(p.free_side_drop_deg),
+        roll=pel.describe_drop(p) if p.free_side else pel.describe(roll, pel.ROLL),
         top_obliquity_deg=_deg(p.top_obliquity_deg),
         obliquity_change_deg=obl,
         obliquity=pel.describe(obl, pel.OBLIQUITY),

@@ -22,8 +22,9 @@ Keys added within formcheck.report/1 (removing or renaming one bumps the schema)
 - measurement.pelvis: for "roll" and "obliquity", whether this view measures it, what it is read
   from, how reliable the view proved on rendered truth, or why it is not measurable.
 - reps[].pelvis: the rep's pelvis roll and obliquity at the top and as change from its set's
-  bottoms, deg (+ = left hip lower / nearer the head; null where not measurable), with the side
-  named in words ("left hip 8 deg lower").
+  bottoms, deg (+ = left hip lower / nearer the head; raw model readings, null where not
+  measurable); single-leg, free_side_drop_deg (the raised leg's side, + = dropped); "roll" says it
+  in words with the side named ("right hip 9 deg lower", "no drop").
 """
 
 from __future__ import annotations
@@ -122,10 +123,13 @@ class RepPelvisReport(_Model):
     top_roll_deg: float | None = Field(
         description="roll over the middle of the top hold, + = left hip lower (hip line vs shoulder line)")
     roll_change_deg: float | None = Field(description="top roll minus the roll over the set's bottoms")
-    roll: str = Field(description="the change in words, e.g. 'left hip 8 deg lower', 'level', '-'")
+    free_side_drop_deg: float | None = Field(
+        default=None, description="single-leg: how far the raised leg's side dropped (negative: it rose)")
+    roll: str = Field(description="in words: single-leg 'right hip 9 deg lower' (the free side dropped) or "
+                      "'no drop'; '-' where not measurable")
     top_obliquity_deg: float | None = Field(description="obliquity at the top, + = left hip nearer the head")
     obliquity_change_deg: float | None = Field(description="top obliquity minus the set's bottoms")
-    obliquity: str = Field(description="the change in words, e.g. 'right hip 5 deg toward the head'")
+    obliquity: str = Field(description="the change in words, e.g. 'right hip 5 deg toward the head', '-'")
 
 
 class RepReport(_Model):

@@ -26,10 +26,13 @@ CSV_COLUMNS = (
     "faults",
     "top_roll_deg",
     "roll_change_deg",
+    "free_side_drop_deg",
     "top_obliquity_deg",
     "obliquity_change_deg",
 )
-PELVIS_COLUMNS = ("top_roll_deg", "roll_change_deg", "top_obliquity_deg", "obliquity_change_deg")
+PELVIS_COLUMNS = (
+    "top_roll_deg", "roll_change_deg", "free_side_drop_deg", "top_obliquity_deg", "obliquity_change_deg"
+)
 
 
 def to_csv(report: Report) -> str:
@@ -115,11 +118,13 @@ def render_text(report: Report) -> str:
 
 
 def _low_hip(rep: RepReport) -> str:
-    """The rep's roll at the top against its set's bottoms: which hip sat lower, e.g. 'L 8°'."""
-    deg = rep.pelvis.roll_change_deg if rep.pelvis else None
-    if deg is None:
+    """Single-leg: how far the free side dropped at the top against the bottoms, e.g. 'R 9°'."""
+    p = rep.pelvis
+    if p is None or p.roll_change_deg is None:
         return "-"
-    return "level" if abs(deg) < 2.0 else f"{'L' if deg > 0 else 'R'} {abs(deg):.0f}°"
+    if p.roll in ("-", "no drop", "level"):
+        return p.roll
+    return f"{p.roll[0].upper()} {abs(p.free_side_drop_deg or p.roll_change_deg):.0f}°"
 
 
 def _pelvis_lines(report: Report) -> list[str]:
