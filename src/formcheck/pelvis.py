@@ -8,9 +8,11 @@ nearer the head (obliquity).
 What the real model supports (MediaPipe landmarks on rendered clips with exact truth, renders in
 tools/synth/specs_pelvis and sample_videos):
 - both legs working, a rendered 10 deg roll (shoulders level, feet planted) did not move the model's
-  hip points: from the feet (camera 1.05 m) the picture's hip line changed by under 1 deg between the
-  clean and the rolled reps, the world landmarks' by under 2; at 35 deg oblique the world roll read
-  -3.5 to -4.3 deg on clean and rolled tops alike. Not measurable: the figure would read level.
+  hip points: from the feet (camera 1.05 m) the picture's hip line changed by 0.1-1.4 deg between
+  the clean and the rolled reps against a true 8.7, the world landmarks' by under 1; at 0.7 m it
+  moved 3.6 deg the wrong way (true -9.5); from 1.5 m the picture's true hip line turns 1 deg only;
+  at 35 deg oblique the world roll read -3.4 to -4.3 deg on clean and rolled tops alike. Not
+  measurable: the figure would read level.
 - single leg, at an angle: the world landmarks (3D) follow a drop of the free side (a true 12 deg
   drop read 8.2-9.7 deg, 45 deg oblique), but raising the free leg pulls the model's hip point up
   (a clean single-leg thrust read its free side 19 deg higher), so only a drop is reported.
@@ -51,8 +53,10 @@ OBLIQUITY_SIDE_REASON = (
 UNKNOWN_VIEW_REASON = "the camera view could not be told"
 TWO_LEG_REASON = (
     "both legs working: the model's hip points do not follow a pelvic roll with the shoulders level "
-    "(on renders of a true 10 deg roll the hip line read within 1 deg of the clean reps from the feet "
-    "at 0.7-1.5 m, and within 1 deg at 35 deg oblique), so it would read level when it is not"
+    "(renders of a true 10 deg roll: from the feet at 0.7 and 1.05 m the hip line moved 0.1-3.6 deg "
+    "against the clean reps, at 0.7 m the wrong way; from 1.5 m high the roll turns the picture's hip "
+    "line by 1 deg only; at 35 deg oblique the 3D roll moved under 1 deg), so it would read level "
+    "when it is not"
 )
 SINGLE_LEG_FEET_REASON = (
     "single-leg, camera at the feet: no rendered check of the model's reading yet; film at an angle"
