@@ -20,6 +20,9 @@ from formcheck.profiles import load_profile
 # (rep, code) pairs the pose model does not carry, measured, not guessed:
 KNOWN_MISSES: dict[str, set] = {}  # none left; fill as measured, never guessed
 KNOWN_FALSE: dict[str, set] = {}
+# codes injected on a clip whose view the model cannot support, reported not measurable (measured):
+# a two-leg 10 deg roll from the feet at 1.05 m: the model's hip line moved <1 deg against a true 8.7
+KNOWN_UNMEASURABLE: dict[str, set] = {"hip_thrust_front_pelvic_roll": {"hip_rotation"}}
 CLIPS = [pytest.param(p, id=p.stem) for p in truth_files()]
 
 
@@ -30,6 +33,8 @@ def test_injected_faults_are_found_on_their_reps_and_nothing_else(path):
     assert result.rep_count == len(t["reps"])
     expected, found = rendered_findings(t, result)
     # a fault the view cannot see is said so, never passed: these clips are filmed where it shows
-    assert not {code for _, code in expected} & set(result.not_measurable)
+    unmeasurable = KNOWN_UNMEASURABLE.get(path.stem, set())
+    assert {code for _, code in expected} & set(result.not_measurable) == unmeasurable
+    expected = {(rep, code) for rep, code in expected if code not in unmeasurable}
     assert expected - found == KNOWN_MISSES.get(path.stem, set()), f"view {result.view.view}: missed"
     assert found - expected == KNOWN_FALSE.get(path.stem, set()), f"view {result.view.view}: false findings"

@@ -240,6 +240,9 @@ def test_a_job_runs_to_its_report_files_and_the_athletes_history(working):
     # the page shows the same count; the athlete page has the trend charts and the session
     page = client.get(f"/jobs/{uid}").text
     assert f'id="rep-count">{report["summary"]["rep_count"]}<' in page
+    # filmed from the side: the pelvis card says why it shows no figure
+    assert report["measurement"]["pelvis"]["roll"]["measurable"] is False
+    assert 'id="pelvis"' in page and "Roll: not measurable from this view (camera at the side" in page
     athlete = client.get("/api/athletes/sam-lee").json()
     assert [p["rep_count"] for p in athlete["trend"]] == [report["summary"]["rep_count"]]
     history = client.get("/athletes/sam-lee").text

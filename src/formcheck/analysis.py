@@ -12,7 +12,9 @@ from . import kinematics as kin
 from . import signal as sig
 from .checks import Fault, Signals, check_reps, leg_hidden, sort_faults
 from .errors import ClipTooShort, NoPersonDetected
-from .fault_rules import FootPlacementRule
+from .fault_rules import FootPlacementRule, HipRotationRule
+from .pelvis import TWO_LEG_REASON, PelvisReading
+from .pelvis import measure as measure_pelvis
 from .posture import PostureSignals, check_posture, posture_signals
 from .profiles import Profile
 from .reps import Rep, segment
@@ -53,6 +55,7 @@ class Analysis:
     scores: Scores = Scores({}, [])
     variant_detected: dict | None = None  # with --variant auto: name, confidence, reason
     sides: dict | None = None  # single-leg work on both legs: per-side figures and imbalances
+    pelvis: PelvisReading | None = None  # roll/obliquity per frame and per rep, where the view shows them
 
     @property
     def rep_count(self) -> int:
@@ -120,7 +123,8 @@ SINGLE_LEG_ROLL = (
 )
 OBLIQUE_TWO_LEG_ROLL = (
     "camera at an angle, both legs working: the model's pelvis roll is not steady enough here "
-    "(a clean banded bench thrust filmed at 35 deg read 13-16 deg at every top); film from the feet"
+    "(a clean banded bench thrust filmed at 35 deg read 13-16 deg at every top, and a rendered "
+    "10 deg roll read the same as the clean reps)"
 )
 KNEE_CAVE_RELATIVE = (
     "judged against the set's widest-kneed top: a set of one rep, or one that caves alike on every "
@@ -155,7 +159,9 @@ def view_limits(view: str, single_leg: bool) -> tuple[dict[str, str], dict[str, 
         not_measurable["hip_rotation"] = SIDE_ROLL_REASON
     elif view == "oblique" and not single_leg:
         not_measurable["hip_rotation"] = OBLIQUE_TWO_LEG_ROLL
-    elif single_leg:
+    elif not single_leg:  # from the feet: the model's hip points did not follow a rendered roll
+        not_measurable["hip_rotation"] = TWO_LEG_REASON
+    else:
         partly["hip_rotation"] = SINGLE_LEG_ROLL
     return not_measurable, partly
 
@@ -348,6 +354,11 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     side_view = view.view == "side"
     posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if side_view else None
     found = judge(reps, profile, signals, view.view, working_leg_is_far(track, side), posture)
+    rot = profile.rule(HipRotationRule)
+    free_sides = {r.index: "left" if signals.free_side_at(r) > 0 else "right"
+                  for r in reps if signals.free_side_at(r) != 0}
+    pelvis = measure_pelvis(track, view.view, split_sets(reps, profile.sets), ang.hip, free_side=free_sides,
+                            lead_s=rot.bottom_window_s, quantile=rot.bottom_quantile, trim=rot.top_trim_frac)
     n = max(track.n_frames, 1)
     return Analysis(
         source=track.source,
@@ -378,4 +389,5 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         sets=found.sets,
         scores=found.scores,
         sides=compare_sides(reps, profile.sets),
+        pelvis=pelvis,
     )

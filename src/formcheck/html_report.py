@@ -284,6 +284,31 @@ def speed_plot(report: Report) -> str:
     return _svg(fig, "speed")
 
 
+def pelvis_plot(analysis: Analysis) -> str:
+    """Pelvis roll and obliquity per frame (+ = left hip lower / nearer the head), rep tops shaded;
+    empty when the view measures neither."""
+    series = analysis.pelvis.series if analysis.pelvis else None
+    lines = [(x, name, colour) for x, name, colour in (
+        (series.roll if series else None, "roll (+ left hip lower)", "#1a56c4"),
+        (series.obliquity if series else None, "obliquity (+ left hip toward the head)", "#e07000"),
+    ) if x is not None and np.isfinite(x).any()]
+    if not lines:
+        return ""
+    fig, ax = _figure(9.0, 2.6)
+    for rep in analysis.reps:
+        ax.axvspan(rep.top_start_s, rep.top_end_s, color="#e0a800", alpha=0.22, lw=0)
+        ax.text(0.5 * (rep.top_start_s + rep.top_end_s), 1.0, f"top {rep.index}", fontsize=7,
+                transform=ax.get_xaxis_transform(), ha="center", va="bottom", color="#8a6500")
+    for x, name, colour in lines:
+        ax.plot(analysis.timestamps, x, color=colour, lw=1.2, label=name)
+    ax.axhline(0.0, color="#888", lw=0.6)
+    ax.set_ylabel("deg, hip line vs shoulder line", fontsize=8)
+    ax.set_xlim(0, max(analysis.duration_s, 1e-3))
+    ax.set_xlabel("time (s)", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right", frameon=False, ncol=2)
+    return _svg(fig, "pelvis")
+
+
 # ------------------------------------------------------------------ the page
 
 
@@ -336,6 +361,7 @@ def render_html(
         "tempo_svg": Markup(tempo_plot(report)) if report.reps else "",
         "speed_svg": Markup(speed_plot(report)) if any(r.speed and r.speed.mean_mps for r in report.reps)
         else "",
+        "pelvis_svg": Markup(pelvis_plot(analysis)),
         "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").enabled else None,
         "angles_readable": report.angles_readable,
         "several_sets": len(report.sets) > 1,

@@ -68,6 +68,11 @@ def _rank(fault: Fault) -> tuple[int, int]:
     return (-SEVERITIES.index(fault.severity) if fault.severity in SEVERITIES else 0, order)
 
 
+def pelvis_note(pelvis: str | None) -> str:
+    """'; pelvis: no drop' / '; pelvis: right hip 9 deg lower' where the view measures it, else nothing."""
+    return f"; pelvis: {pelvis}" if pelvis else ""
+
+
 class CuePolicy:
     def __init__(self, quiet_reps: int = QUIET_REPS) -> None:
         self.quiet_reps = quiet_reps
@@ -84,8 +89,10 @@ class CuePolicy:
         if verdict.first and not rep.codes:
             if self._fault_pending:
                 self._fault_pending = False
-                return [Cue(now, "better", "Better", f"rep {rep.number}: clean", rep.number, sound="chime")]
-            return [Cue(now, "good", "Good rep", f"rep {rep.number}", rep.number, speak=False, sound="chime")]
+                detail = f"rep {rep.number}: clean{pelvis_note(rep.pelvis)}"
+                return [Cue(now, "better", "Better", detail, rep.number, sound="chime")]
+            detail = f"rep {rep.number}{pelvis_note(rep.pelvis)}"
+            return [Cue(now, "good", "Good rep", detail, rep.number, speak=False, sound="chime")]
         faults = sorted((f for f in rep.faults if f.code in verdict.new_codes), key=_rank)
         for fault in faults:
             last = self.last_cued.get(fault.code)

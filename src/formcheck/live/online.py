@@ -21,6 +21,7 @@ from formcheck import kinematics as kin
 from formcheck.analysis import Analysis
 from formcheck.checks import Fault, lockout_limit, overextension_limit
 from formcheck.errors import FormcheckError
+from formcheck.pelvis import ROLL, describe, describe_drop
 from formcheck.profiles import Profile
 from formcheck.variants import analyze_variant
 
@@ -42,6 +43,7 @@ class LiveRep:
     leg: str | None = None
     verdict_at: float | None = None  # session time the verdict was given
     verdict_codes: tuple[str, ...] | None = None  # codes at that moment
+    pelvis: str | None = None  # the pelvis at the top in words ("right hip 9 deg lower"); None: unmeasured
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class LiveAnalyzer:
                     rep.leg,
                     old.verdict_at if old else None,
                     old.verdict_codes if old else None,
+                    rep_pelvis(analysis, rep.index),
                 )
             )
         return out
@@ -182,6 +185,14 @@ class LiveAnalyzer:
         elif not analysis.reps or analysis.reps[0].start_frame > cut:  # the older half holds no rep
             self.start += cut
         # else a rep straddles the cut: slide once it is over
+
+
+def rep_pelvis(analysis: Analysis, index: int) -> str | None:
+    """The rep's pelvis at the top in words, where the view measures it."""
+    p = analysis.pelvis.of_rep(index) if analysis.pelvis else None
+    if p is None or p.roll_change_deg is None:
+        return None
+    return describe_drop(p) if p.free_side else describe(p.roll_change_deg, ROLL)
 
 
 def live_phase(hip: np.ndarray, t: np.ndarray, low: float, high: float) -> str:

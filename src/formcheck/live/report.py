@@ -73,6 +73,7 @@ def session_doc(
                 "start_s": round(r.start_s, 3),
                 "end_s": round(r.end_s, 3),
                 "faults": list(r.codes),
+                "pelvis": r.pelvis,
                 "verdict_at_s": None if r.verdict_at is None else round(r.verdict_at, 3),
                 "faults_at_verdict": None if r.verdict_codes is None else list(r.verdict_codes),
             }

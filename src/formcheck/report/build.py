@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from .. import __version__
+from .. import pelvis as pel
 from ..analysis import Analysis
 from ..profiles import Profile
 from ..scoring import Score
@@ -16,8 +17,11 @@ from .model import (
     Deduction,
     FaultReport,
     Measurement,
+    PelvisMeasure,
+    PelvisMeasurement,
     RejectedCycle,
     Report,
+    RepPelvisReport,
     RepReport,
     ScoreReport,
     SetReport,
@@ -134,9 +138,48 @@ def _reps(analysis: Analysis) -> list[RepReport]:
             complete=r.complete,
             faults=codes.get(r.index, []),
             score=score_report(analysis.scores.reps.get(r.index)),
+            pelvis=rep_pelvis(analysis.pelvis.of_rep(r.index)) if analysis.pelvis else None,
         )
         for r in analysis.reps
     ]
+
+
+def _deg(x: float | None) -> float | None:
+    """One decimal, and never -0.0."""
+    v = _num(x, 1)
+    return None if v is None else v + 0.0
+
+
+def rep_pelvis(p: pel.RepPelvis | None) -> RepPelvisReport | None:
+    if p is None:
+        return None
+    roll, obl = _deg(p.roll_change_deg), _deg(p.obliquity_change_deg)
+    return RepPelvisReport(
+        top_roll_deg=_deg(p.top_roll_deg),
+        roll_change_deg=roll,
+        free_side_drop_deg=_deg(p.free_side_drop_deg),
+        roll=pel.describe_drop(p) if p.free_side else pel.describe(roll, pel.ROLL),
+        top_obliquity_deg=_deg(p.top_obliquity_deg),
+        obliquity_change_deg=obl,
+        obliquity=pel.describe(obl, pel.OBLIQUITY),
+    )
+
+
+def pelvis_measurement(series: pel.PelvisSeries) -> PelvisMeasurement:
+    def one(name: str, read_from: str) -> PelvisMeasure:
+        if name in series.not_measurable:
+            return PelvisMeasure(measurable=False, reason=series.not_measurable[name])
+        rel = series.reliability.get(name)
+        return PelvisMeasure(
+            measurable=True,
+            read_from=read_from or None,
+            reliability=rel.grade if rel else None,
+            expected_error_deg=rel.expected_error_deg if rel else None,
+            basis=rel.basis if rel else None,
+        )
+
+    return PelvisMeasurement(roll=one(pel.ROLL, series.roll_from),
+                             obliquity=one(pel.OBLIQUITY, series.obliquity_from))
 
 
 def _measurement(analysis: Analysis, profile: Profile) -> Measurement:
@@ -158,6 +201,7 @@ def _measurement(analysis: Analysis, profile: Profile) -> Measurement:
             f" bottom and nearly still (slower than {rc.hold_speed_frac:.0%} of the rep's peak hip"
             f" speed, or {rc.hold_speed_min_dps:g} deg/s)"
         ),
+        pelvis=pelvis_measurement(analysis.pelvis.series) if analysis.pelvis else None,
     )
 
 

@@ -28,6 +28,12 @@ Keys added within formcheck.report/1 (removing or renaming one bumps the schema)
   peak, m/s), nulls with "why" when not measured; sets[].velocity_loss_pct: (fastest rep's mean
   - last rep's) / fastest x 100; measurement.speed_scale: {"source" ("height", "world" or null),
   "px_per_m", "height_m", "expected_error_pct", "method", "not_measurable"} (src/formcheck/speed.py).
+- measurement.pelvis: for "roll" and "obliquity", whether this view measures it, what it is read
+  from, how reliable the view proved on rendered truth, or why it is not measurable.
+- reps[].pelvis: the rep's pelvis roll and obliquity at the top and as change from its set's
+  bottoms, deg (+ = left hip lower / nearer the head; raw model readings, null where not
+  measurable); single-leg, free_side_drop_deg (the raised leg's side, + = dropped); "roll" says it
+  in words with the side named ("right hip 9 deg lower", "no drop").
 """
 
 from __future__ import annotations
@@ -86,6 +92,28 @@ class RepSpeedReport(_Model):
     why: str | None  # why the figures are null
 
 
+class PelvisMeasure(_Model):
+    """Whether this view measures one pelvis figure (roll or obliquity), how, and how well."""
+
+    measurable: bool
+    read_from: str | None = Field(
+        default=None, description="'image' (2D picture landmarks) or 'world' (MediaPipe's 3D landmarks)")
+    reliability: str | None = Field(default=None, description="'good', 'fair' or 'poor' in this view")
+    expected_error_deg: float | None = Field(
+        default=None, description="largest error of the change at a top seen on rendered truth in this view")
+    basis: str | None = Field(default=None, description="the renders the reliability was measured on")
+    reason: str | None = Field(default=None, description="why it is not measurable from this view")
+
+
+class PelvisMeasurement(_Model):
+    """Roll: one hip lower, about the trunk's long axis. Obliquity: one hip toward the head, in the
+    plane of the back. Both are the hip line against the shoulder line."""
+
+    roll: PelvisMeasure
+    obliquity: PelvisMeasure
+    sign: str = "+ = left hip lower (roll) or nearer the head (obliquity), against the shoulder line"
+
+
 class Measurement(_Model):
     view: str
     view_confidence: float | None
@@ -99,6 +127,7 @@ class Measurement(_Model):
     hysteresis_deg: list[float | None]
     phases: str
     speed_scale: SpeedScale | None = None  # rep speed (issue 16 item 9); None in older reports
+    pelvis: PelvisMeasurement | None = None  # None in reports written before it existed
 
 
 class Deduction(_Model):
@@ -113,6 +142,21 @@ class ScoreReport(_Model):
     base: float | None
     deductions: list[Deduction]
     not_scored: dict[str, str]
+
+
+class RepPelvisReport(_Model):
+    """One rep's pelvis, deg; null where the view cannot measure it (measurement.pelvis says why)."""
+
+    top_roll_deg: float | None = Field(
+        description="roll over the middle of the top hold, + = left hip lower (hip line vs shoulder line)")
+    roll_change_deg: float | None = Field(description="top roll minus the roll over the set's bottoms")
+    free_side_drop_deg: float | None = Field(
+        default=None, description="single-leg: how far the raised leg's side dropped (negative: it rose)")
+    roll: str = Field(description="in words: single-leg 'right hip 9 deg lower' (the free side dropped) or "
+                      "'no drop'; '-' where not measurable")
+    top_obliquity_deg: float | None = Field(description="obliquity at the top, + = left hip nearer the head")
+    obliquity_change_deg: float | None = Field(description="top obliquity minus the set's bottoms")
+    obliquity: str = Field(description="the change in words, e.g. 'right hip 5 deg toward the head', '-'")
 
 
 class RepReport(_Model):
@@ -133,6 +177,7 @@ class RepReport(_Model):
     faults: list[str]
     score: ScoreReport | None
     speed: RepSpeedReport | None = None  # rep speed (issue 16 item 9); None in older reports
+    pelvis: RepPelvisReport | None = None  # None in reports written before it existed
 
 
 class SetReport(_Model):

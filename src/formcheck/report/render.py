@@ -25,16 +25,27 @@ CSV_COLUMNS = (
     "top_shin_deg",
     "complete",
     "faults",
+    "top_roll_deg",
+    "roll_change_deg",
+    "free_side_drop_deg",
+    "top_obliquity_deg",
+    "obliquity_change_deg",
 ) + SPEED_CSV_COLUMNS  # rep speed: mean_mps, peak_mps
+PELVIS_COLUMNS = (
+    "top_roll_deg", "roll_change_deg", "free_side_drop_deg", "top_obliquity_deg", "obliquity_change_deg"
+)
 
 
 def to_csv(report: Report) -> str:
-    """One row per rep, same field names as the JSON reps; faults joined with ';'."""
+    """One row per rep, same field names as the JSON reps (the pelvis ones from reps[].pelvis, empty
+    where the view cannot measure them); faults joined with ';'."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for rep in report.reps:
-        writer.writerow({**rep.model_dump(), "faults": ";".join(rep.faults), **speed_csv(rep)})
+        pelvis = rep.pelvis.model_dump() if rep.pelvis else {}
+        row = {**rep.model_dump(), "faults": ";".join(rep.faults), **speed_csv(rep)}
+        writer.writerow(row | {k: pelvis.get(k) for k in PELVIS_COLUMNS})
     return buf.getvalue()
 
 
@@ -61,7 +72,7 @@ def render_text(report: Report) -> str:
         f" {_fmt(report.clip.duration_s, 1)} s, pose usable in {usable:.0%} of frames",
         "",
         f"{'rep':>3} {'start':>6} {'end':>6} {'bottom°':>8} {'top°':>6} {'up s':>5} {'top s':>6} "
-        f"{'down s':>6} {'bot s':>6} {'m/s':>5} {'score':>5}  faults",
+        f"{'down s':>6} {'bot s':>6} {'m/s':>5} {'score':>5} {'low hip':>7}  faults",
     ]
     for r in report.reps:
         score = None if r.score is None else r.score.score
@@ -69,7 +80,7 @@ def render_text(report: Report) -> str:
             f"{_rep_label(report, r):>3} {_fmt(r.start_s):>6} {_fmt(r.end_s):>6} "
             f"{_fmt(r.bottom_hip_deg, 1):>8} {_fmt(r.top_hip_deg, 1):>6} "
             f"{_fmt(r.up_s):>5} {_fmt(r.top_pause_s):>6} {_fmt(r.down_s):>6} {_fmt(r.bottom_pause_s):>6} "
-            f"{speed_cell(r):>5} {_fmt(score, 0):>5}  {', '.join(r.faults) or '-'}"
+            f"{speed_cell(r):>5} {_fmt(score, 0):>5} {_low_hip(r):>7}  {', '.join(r.faults) or '-'}"
         )
     if not report.reps:
         lines.append("  (no reps found)")
@@ -99,12 +110,41 @@ def render_text(report: Report) -> str:
     lines += _set_lines(report)
     lines += speed_lines(report)
     lines += _side_lines(report)
+    lines += _pelvis_lines(report)
     for code, why in m.not_measurable.items():
         lines.append(f"  {code}: not measurable from this view ({why})")
     for code, why in m.partly_measurable.items():
         lines.append(f"  {code}: partly measured ({why})")
     lines += _unusable_lines(report)
     return "\n".join(lines) + "\n"
+
+
+def _low_hip(rep: RepReport) -> str:
+    """Single-leg: how far the free side dropped at the top against the bottoms, e.g. 'R 9°'."""
+    p = rep.pelvis
+    if p is None or p.roll_change_deg is None:
+        return "-"
+    if p.roll in ("-", "no drop", "level"):
+        return p.roll
+    return f"{p.roll[0].upper()} {abs(p.free_side_drop_deg or p.roll_change_deg):.0f}°"
+
+
+def _pelvis_lines(report: Report) -> list[str]:
+    """How the pelvis was read in this view (the rep table's 'low hip' column), or why it was not."""
+    p = report.measurement.pelvis
+    if p is None:
+        return []
+    out = []
+    for name, what in (("roll", p.roll), ("obliquity", p.obliquity)):
+        if not what.measurable:
+            out.append(f"  pelvis {name}: not measurable from this view ({what.reason})")
+        else:
+            out.append(
+                f"  pelvis {name} (low hip): read from the {what.read_from} landmarks, top vs the set's"
+                f" bottoms; {what.reliability} in this view"
+                f" (within {_fmt(what.expected_error_deg, 0)}° on renders)"
+            )
+    return out
 
 
 def _detected_lines(report: Report) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,13 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from ..html_report import label
+from ..report import Report
 from . import speed_store
 from .charts import Series, trend_svg
 from .db import Job
 from .intake import AppContext, accept
 from .schemas import job_out
-from .storage import UploadError
+from .storage import UploadError, result_dir
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
@@ -87,7 +89,19 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
     ctx = ctx_of(request)
     job = _job(request, job_id)
     position = ctx.db.queue_position(job) if job.status == "queued" else None
-    return render(request, "job.html", job=job, info=job_out(job, position), faults=job.faults or {})
+    return render(request, "job.html", job=job, info=job_out(job, position), faults=job.faults or {},
+                  report=_report(ctx, job))
+
+
+def _report(ctx: AppContext, job: Job) -> Report | None:
+    """A finished job's typed report (its per-rep figures the page shows), None if it cannot be read."""
+    if job.status != "done":
+        return None
+    try:
+        data = json.loads((result_dir(ctx.settings, job.uid) / "report.json").read_text(encoding="utf-8"))
+        return Report.from_json_dict(data)
+    except (OSError, ValueError):  # pydantic's ValidationError is a ValueError
+        return None
 
 
 @router.post("/jobs/{job_id}/retry")
