@@ -162,7 +162,7 @@ def test_a_found_rotation_costs_points_and_the_limit_is_data(tmp_path):
     assert "hip_rotation" in [d.code for d in result.scores.reps[2].deductions]
     assert "hip_rotation" not in [d.code for d in result.scores.reps[1].deductions]
     cost = {d.code: d.points for d in result.scores.reps[2].deductions}["hip_rotation"]
-    assert cost == SLHT.scoring.fault_points["hip_rotation"] * SLHT.scoring.severity_factor["minor"]
+    assert cost == round(SLHT.scoring.fault_points["hip_rotation"] * SLHT.scoring.severity_factor["minor"], 1)
     loose = tmp_path / "loose.json"
     loose.write_text(json.dumps({"name": "loose", "extends": "single_leg_hip_thrust",
                                  "faults": {"hip_rotation": {"max_roll_deg": 15.0}}}))
