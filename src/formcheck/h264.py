@@ -24,11 +24,11 @@ import numpy as np
 
 from .files import PendingFile
 
-# x264 'ultrafast' with two of the cheap things it leaves out, CABAC and the macroblock-tree rate
-# control: on the 16 s 640x656 benchmark clip 1.26 MB (ultrafast alone 2.64 MB, 'superfast' with
-# the tree 0.71 MB) for 2/3 of superfast's encode time; bench_annotate.py compares presets.
+# x264 'ultrafast' with the macroblock-tree rate control it leaves out: the 13 s 960x540 annotated
+# benchmark clip is 2.15 MB (ultrafast alone 3.67 MB) for 0.98 s of one core's encoding; CABAC on
+# top saves another 10% of size (1.94 MB) for 16% more encoding time (1.14 s), so it stays off.
 DEFAULT_PRESET = "ultrafast"
-X264_PARAMS = "cabac=1:mbtree=1:rc-lookahead=10"
+X264_PARAMS = "mbtree=1:rc-lookahead=10"
 DEFAULT_CRF = 23
 
 
