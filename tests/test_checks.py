@@ -5,11 +5,13 @@ from synthetic import RepPlan, plan_track
 
 from formcheck.analysis import analyze_track
 from formcheck.checks import (
+    hip_lines,
     lockout_limit,
     overextension_limit,
     severity_by_excess,
     severity_by_ratio,
 )
+from formcheck.fault_rules import IncompleteLockoutRule, OverextensionRule
 from formcheck.profiles import FAULT_CODES, ProfileError, builtin_names, load_profile
 
 HT = load_profile("hip_thrust")
@@ -20,10 +22,11 @@ def faults_of(plan, profile=HT):
     return result, {(f.rep, f.code): f for f in result.faults}
 
 
-def test_limits_come_from_the_profile_and_the_model_bias():
-    assert lockout_limit(HT) == pytest.approx(180 + HT.model_hip_bias_deg - 18)
-    assert overextension_limit(HT) == pytest.approx(180 + HT.model_hip_bias_deg + 15)
-    assert HT.model_hip_bias_deg == 8.0
+def test_limits_are_on_the_calibrated_scale_around_the_straight_line():
+    lock, over = HT.rule(IncompleteLockoutRule), HT.rule(OverextensionRule)
+    assert lockout_limit(HT) == pytest.approx(180 - lock.tolerance_deg)
+    assert overextension_limit(HT) == pytest.approx(180 + over.tolerance_deg)
+    assert hip_lines(HT) == {"lockout": lockout_limit(HT), "overextension": overextension_limit(HT)}
 
 
 def test_clean_set_has_no_faults():
@@ -32,11 +35,13 @@ def test_clean_set_has_no_faults():
 
 
 def test_short_lockout_is_flagged_with_value_limit_and_guide_words():
-    plan = RepPlan(reps=4, top_degs=[188.0, 160.0, 187.0, 155.0])
-    _, found = faults_of(plan)
+    plan = RepPlan(reps=4, top_degs=[188.0, 160.0, 187.0, 155.0])  # model readings
+    result, found = faults_of(plan)
     assert set(found) == {(2, "incomplete_lockout"), (4, "incomplete_lockout")}
     f = found[(4, "incomplete_lockout")]
-    assert f.measured == pytest.approx(155.0, abs=2.5) and f.limit == pytest.approx(170.0)
+    assert result.calibration.calibrated
+    assert f.measured == pytest.approx(result.calibration.shown(155.0), abs=2.5)
+    assert f.limit == pytest.approx(lockout_limit(HT))
     assert f.comparison == ">=" and f.unit == "deg"
     assert f.severity == "major" and found[(2, "incomplete_lockout")].severity == "moderate"
     assert f.guide_says == "Not reaching full hip extension at the top."

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import kinematics as kin
 from . import signal as sig
+from .calibration import IDENTITY, Calibration, calibrate, clip_features
 from .checks import Fault, Signals, check_reps, leg_hidden, sort_faults
 from .errors import ClipTooShort, NoPersonDetected
 from .fault_rules import FootPlacementRule
@@ -52,6 +53,7 @@ class Analysis:
     scores: Scores = Scores({}, [])
     variant_detected: dict | None = None  # with --variant auto: name, confidence, reason
     sides: dict | None = None  # single-leg work on both legs: per-side figures and imbalances
+    calibration: Calibration = IDENTITY  # raw model hip reading -> anatomical angle (hip is shown)
 
     @property
     def rep_count(self) -> int:
@@ -313,6 +315,9 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         order = " then ".join(leg_order(legs))
         side = kin.SideChoice(side.side, f"planted working leg, switching legs: {order}", True)
     ang = drive(points)
+    cal = calibrate(clip_features(track, view.width_ratio), view.view, profile.calibration)
+    # every angle judged and shown from here on is the anatomical one (180 = the straight line)
+    ang = replace(ang, hip=np.asarray(cal.shown(ang.hip)))
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
     seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps)
@@ -365,4 +370,5 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         sets=found.sets,
         scores=found.scores,
         sides=compare_sides(reps, profile.sets),
+        calibration=cal,
     )

@@ -69,7 +69,14 @@ class Measurement(_Model):
     side_reason: str
     single_leg: bool
     hip_angle: str
-    model_hip_bias_deg: float
+    lockout_line_deg: float | None = Field(
+        default=None, description="calibrated top hip angle below which a rep is short of the line"
+    )
+    overextension_line_deg: float | None = Field(
+        default=None, description="calibrated top hip angle above which a rep arches past the line"
+    )
+    # formcheck < issue 15 wrote one constant model bias; accepted when read back, never written
+    model_hip_bias_deg: float | None = Field(default=None, exclude=True)
     hysteresis_deg: list[float | None]
     phases: str
 
@@ -93,8 +100,8 @@ class RepReport(_Model):
     leg: str | None
     start_s: float | None
     end_s: float | None
-    bottom_hip_deg: float | None
-    top_hip_deg: float | None
+    bottom_hip_deg: float | None = Field(description="calibrated hip angle at the bottom, 180 = straight")
+    top_hip_deg: float | None = Field(description="calibrated hip angle at the top, 180 = straight line")
     up_s: float | None
     top_pause_s: float | None
     down_s: float | None
@@ -105,6 +112,12 @@ class RepReport(_Model):
     complete: bool
     faults: list[str]
     score: ScoreReport | None
+    top_hip_raw_deg: float | None = Field(
+        default=None, description="the model's own shoulder-hip-knee reading at the top (uncalibrated)"
+    )
+    bottom_hip_raw_deg: float | None = Field(
+        default=None, description="the model's own shoulder-hip-knee reading at the bottom (uncalibrated)"
+    )
 
 
 class SetReport(_Model):
@@ -185,6 +198,21 @@ class Summary(_Model):
     usable_fraction: float | None
     set_count: int
     score: float | None
+    mean_top_hip_raw_deg: float | None = Field(default=None, description="mean top, model's own reading")
+    mean_bottom_hip_raw_deg: float | None = Field(
+        default=None, description="mean bottom, model's own reading"
+    )
+
+
+class CalibrationReport(_Model):
+    """How the model's hip reading became the anatomical angle on this clip's body and view."""
+
+    calibrated: bool = Field(description="false: the angles shown are the model's raw reading")
+    offset_deg: float | None = Field(description="raw reading of a true straight line, minus 180")
+    slope: float | None = Field(description="calibrated degrees per raw degree around the line")
+    inputs: dict[str, float | None] = Field(description="the clip's measures the correction used")
+    uncertainty_deg: float | None = Field(description="+- deg of a shown top on bodies the fit never saw")
+    reason: str = Field(description="how it was calibrated, or why not")
 
 
 class Report(_Model):
@@ -202,6 +230,7 @@ class Report(_Model):
     unusable: list[Unusable]
     rejected_cycles: list[RejectedCycle]
     summary: Summary
+    calibration: CalibrationReport | None = None  # None only in reports written before issue 15
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
