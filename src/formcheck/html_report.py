@@ -320,6 +320,7 @@ def render_html(
         "hip_svg": Markup(hip_plot(analysis, profile, key_times)),
         "tempo_svg": Markup(tempo_plot(report)) if report.reps else "",
         "lockout": hip_lines(profile)["lockout"],
+        "overextension": hip_lines(profile)["overextension"],
         "angles_readable": report.angles_readable,
         "several_sets": len(report.sets) > 1,
         "rep_ranges": rep_ranges(report, profile),
