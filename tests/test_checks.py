@@ -35,7 +35,7 @@ def test_clean_set_has_no_faults():
 
 
 def test_short_lockout_is_flagged_with_value_limit_and_guide_words():
-    plan = RepPlan(reps=4, top_degs=[188.0, 160.0, 187.0, 155.0])  # model readings
+    plan = RepPlan(reps=4, top_degs=[188.0, 176.0, 187.0, 155.0])  # model readings
     result, found = faults_of(plan)
     assert set(found) == {(2, "incomplete_lockout"), (4, "incomplete_lockout")}
     f = found[(4, "incomplete_lockout")]
@@ -50,7 +50,7 @@ def test_short_lockout_is_flagged_with_value_limit_and_guide_words():
 
 
 def test_overextension_is_flagged_past_the_line_only():
-    plan = RepPlan(reps=3, top_degs=[190.0, 212.0, 196.0])
+    plan = RepPlan(reps=3, top_degs=[190.0, 212.0, 192.0])  # model readings; 188 reads as straight
     _, found = faults_of(plan)
     assert set(found) == {(2, "overextension")}
     assert found[(2, "overextension")].measured > found[(2, "overextension")].limit
@@ -110,21 +110,21 @@ def test_unknown_variant_and_bad_profile_file(tmp_path):
 
 
 def test_thresholds_are_data_a_custom_profile_changes_the_verdict(tmp_path):
-    plan = RepPlan(reps=2, top_degs=[175.0, 175.0])
+    plan = RepPlan(reps=2, top_degs=[181.0, 181.0])  # ~171 calibrated: 9 short
     _, found = faults_of(plan)
-    assert found == {}
-    strict = tmp_path / "strict.json"
-    strict.write_text(
+    assert {c for _, c in found} == {"incomplete_lockout"}
+    lenient = tmp_path / "lenient.json"
+    lenient.write_text(
         json.dumps(
             {
-                "name": "strict",
+                "name": "lenient",
                 "extends": "hip_thrust",
-                "faults": {"incomplete_lockout": {"tolerance_deg": 5}},
+                "faults": {"incomplete_lockout": {"tolerance_deg": 15}},
             }
         )
     )
-    _, found = faults_of(plan, load_profile(str(strict)))
-    assert {c for _, c in found} == {"incomplete_lockout"}
+    _, found = faults_of(plan, load_profile(str(lenient)))
+    assert found == {}
 
 
 def test_a_first_drive_from_the_set_up_does_not_make_a_normal_descent_rushed():
@@ -208,11 +208,15 @@ def test_foot_placement_is_not_judged_where_the_leg_is_hidden():
     assert "hidden" in result.not_measurable["foot_placement"]
 
 
+# model readings whose calibrated tops fall ~185 -> ~176: a drift, each rep still inside the lines
+DRIFTING_TOPS = [192.5, 192.5, 191.5, 188.0, 185.0, 184.5]
+
+
 def test_fatigue_drift_in_lockout_tempo_and_depth_names_the_later_reps():
-    result, found = codes_on(RepPlan(reps=6, top_degs=[188.0, 188.0, 187.0, 181.0, 177.0, 176.0]))
+    result, found = codes_on(RepPlan(reps=6, top_degs=DRIFTING_TOPS))
     drift = [f for f in result.faults if f.code == "fatigue_drift"]
     assert len(drift) == 1 and drift[0].reps == (5, 6) and "lockout" in drift[0].message
-    assert drift[0].measured == pytest.approx(12.0, abs=2.0)
+    assert drift[0].measured == pytest.approx(9.0, abs=2.0)
     assert not [f for f in result.faults if f.code == "incomplete_lockout"]  # each rep still locks out
     result, _ = codes_on(RepPlan(reps=6, up_s_list=[0.8, 0.8, 0.8, 1.0, 1.4, 1.5]))
     assert [(f.code, f.reps) for f in result.faults] == [("fatigue_drift", (5, 6))]
@@ -223,9 +227,9 @@ def test_fatigue_drift_in_lockout_tempo_and_depth_names_the_later_reps():
 
 def test_no_drift_when_only_the_middle_rep_dips_or_the_set_is_short():
     _, found = codes_on(RepPlan(reps=6, top_degs=[188.0, 188.0, 176.0, 188.0, 188.0, 188.0]))
-    assert found == []
+    assert found == [(3, "incomplete_lockout")]  # the dip is that rep's own fault, no trend
     _, found = codes_on(RepPlan(reps=4, top_degs=[188.0, 188.0, 176.0, 175.0]))
-    assert found == []  # 4 reps < min_reps: too short to call a trend
+    assert "fatigue_drift" not in {c for _, c in found}  # 4 reps < min_reps: too short for a trend
 
 
 def test_front_view_reports_the_angle_codes_unmeasurable_and_tempo_drift_partly():

@@ -243,11 +243,24 @@ def pelvis_roll(track: PoseTrack, view: str) -> tuple[np.ndarray | None, str]:
     return (None if view == "side" else kin.pelvis_roll_world(track.world)), "3D"
 
 
+LINE_CODES = ("incomplete_lockout", "overextension")  # judged against 180, so need the calibration
+
+
 def judge(
-    reps: list[Rep], profile: Profile, signals: Signals, view: str, far_working_leg: bool = False
+    reps: list[Rep],
+    profile: Profile,
+    signals: Signals,
+    view: str,
+    far_working_leg: bool = False,
+    uncalibrated: str | None = None,
 ) -> Findings:
-    """Every check the view supports, the sets, and the scores; the rest is said to be unmeasurable."""
+    """Every check the view supports, the sets, and the scores; the rest is said to be unmeasurable.
+
+    uncalibrated: why the hip angle could not be calibrated (side/oblique only): the lockout and
+    overextension lines are then not judged, as the raw reading is off the line by an unknown amount."""
     not_measurable, partly = view_limits(view, profile.single_leg or signals.free_side_sign != 0.0)
+    if uncalibrated and view != "front":
+        not_measurable |= dict.fromkeys(LINE_CODES, uncalibrated)
     if far_working_leg and view != "front":
         not_measurable["foot_placement"] = FAR_WORKING_LEG
         not_measurable["jerky_concentric"] = FAR_WORKING_LEG_DRIVE
@@ -278,6 +291,17 @@ def judge(
     return Findings(faults, sets, scores, not_measurable, partly)
 
 
+def calibrated_rep(rep: Rep, cal: Calibration) -> Rep:
+    """The rep's hip angles on the anatomical scale."""
+    end = None if rep.end_hip_deg is None else float(cal.shown(rep.end_hip_deg))
+    return replace(
+        rep,
+        top_hip_deg=float(cal.shown(rep.top_hip_deg)),
+        bottom_hip_deg=float(cal.shown(rep.bottom_hip_deg)),
+        end_hip_deg=end,
+    )
+
+
 def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     """Reps, phases and faults of one clip's pose track under one variant's profile.
 
@@ -305,8 +329,11 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         gain = profile.view.front_lift_gain_deg
         drive = partial(kin.front_lift, scale=kin.shoulder_width(track.image), gain_deg=gain)
         # the lift is no angle: no anatomical range bounds it, and its speed limit is its own
-        cfg = replace(cfg, plausible_hip_deg=(-np.inf, np.inf),
-                      max_joint_speed_deg_s=gain * profile.view.front_max_lift_speed)
+        cfg = replace(
+            cfg,
+            plausible_hip_deg=(-np.inf, np.inf),
+            max_joint_speed_deg_s=gain * profile.view.front_max_lift_speed,
+        )
     legs = leg_switches(track) if side.single_leg and not front else None
     if legs is None:
         points = prepared_points(track, "mid" if front else side.side, cfg, cuts, drive)
@@ -316,12 +343,12 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         side = kin.SideChoice(side.side, f"planted working leg, switching legs: {order}", True)
     ang = drive(points)
     cal = calibrate(clip_features(track, view.width_ratio), view.view, profile.calibration)
-    # every angle judged and shown from here on is the anatomical one (180 = the straight line)
-    ang = replace(ang, hip=np.asarray(cal.shown(ang.hip)))
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
     seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps)
-    reps = seg.reps
+    # reps and phases are cut on the model's own reading (timing does not depend on the calibration);
+    # every angle judged and shown from here on is the anatomical one (180 = the straight line)
+    reps = [calibrated_rep(r, cal) for r in seg.reps]
     if side.single_leg and side.side in kin.SIDES:
         reps = [replace(r, leg=str(legs[r.top_frame]) if legs is not None else side.side) for r in reps]
     reps = without_rests(reps, profile.sets)
@@ -339,7 +366,14 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         free_side_sign=free,
         free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),
     )
-    found = judge(reps, profile, signals, view.view, far_working_leg=working_leg_is_far(track, side))
+    found = judge(
+        reps,
+        profile,
+        signals,
+        view.view,
+        far_working_leg=working_leg_is_far(track, side),
+        uncalibrated=None if cal.calibrated else cal.reason,
+    )
     n = max(track.n_frames, 1)
     return Analysis(
         source=track.source,
@@ -355,11 +389,11 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         faults=found.faults,
         unusable=unusable,
         rejected=seg.rejected,
-        low_threshold=seg.low_threshold,
-        high_threshold=seg.high_threshold,
+        low_threshold=float(cal.shown(seg.low_threshold)),
+        high_threshold=float(cal.shown(seg.high_threshold)),
         range_deg=seg.range_deg,
         timestamps=track.timestamps,
-        hip=np.full(track.n_frames, np.nan) if front else ang.hip,
+        hip=np.full(track.n_frames, np.nan) if front else np.asarray(cal.shown(ang.hip)),
         knee=ang.knee,
         usable=usable,
         truncated=bool(track.meta.get("truncated", False)),

@@ -38,6 +38,7 @@ class CalibrationModel:
     slope: float = 1.0
     slope_per: PerFeature = field(default_factory=dict)
     uncertainty_deg: float = 3.0
+    slope_band_deg: float = 15.0  # the gain applies within this many raw degrees of the line
     max_width_ratio: float = 0.45  # beyond the widest view the fit saw, no calibration is claimed
     # the span of each feature the fit saw: a clip outside it is corrected as at the nearest end,
     # never by extrapolating the line
@@ -54,14 +55,24 @@ class Calibration:
     inputs: dict[str, float]  # the clip's features the correction was read from
     uncertainty_deg: float  # +- degrees on bodies the fit never saw
     reason: str  # how it was calibrated, or why not
+    band_deg: float = 15.0  # raw degrees either side of the line the gain applies to; 1:1 beyond
 
     def shown(self, raw: np.ndarray | float) -> np.ndarray | float:
-        """The calibrated (anatomical) angle of raw model readings; NaN stays NaN."""
-        return STRAIGHT_DEG + self.slope * (np.asarray(raw, dtype=float) - STRAIGHT_DEG - self.offset_deg)
+        """The calibrated (anatomical) angle of raw model readings; NaN stays NaN.
+
+        Near the line the model under-reads departures (gain < 1 on renders); far from it (the
+        bottom) the fit saw no truth, so departures beyond band_deg pass 1:1 (continuous, monotonic)."""
+        d = np.asarray(raw, dtype=float) - STRAIGHT_DEG - self.offset_deg
+        w, s = self.band_deg, self.slope
+        out = np.where(np.abs(d) <= w, d * s, np.sign(d) * (w * s + np.abs(d) - w))
+        return STRAIGHT_DEG + out
 
     def raw(self, shown: np.ndarray | float) -> np.ndarray | float:
         """The model reading behind a calibrated angle (the inverse of shown)."""
-        return STRAIGHT_DEG + self.offset_deg + (np.asarray(shown, dtype=float) - STRAIGHT_DEG) / self.slope
+        e = np.asarray(shown, dtype=float) - STRAIGHT_DEG
+        w, s = self.band_deg, self.slope
+        d = np.where(np.abs(e) <= w * s, e / s, np.sign(e) * (np.abs(e) - w * s + w))
+        return STRAIGHT_DEG + self.offset_deg + d
 
 
 IDENTITY = Calibration(False, 0.0, 1.0, {}, float("nan"), "not calibrated")
@@ -136,4 +147,5 @@ def calibrate(features: dict[str, float], view: str, model: CalibrationModel) ->
         features,
         model.uncertainty_deg,
         f"{view} view: the model's reading of a true straight line is 180 + {offset:.1f} deg here",
+        model.slope_band_deg,
     )

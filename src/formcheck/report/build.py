@@ -109,6 +109,7 @@ def calibration_report(cal: Calibration) -> CalibrationReport:
         calibrated=cal.calibrated,
         offset_deg=_num(cal.offset_deg, 2),
         slope=_num(cal.slope, 3),
+        slope_band_deg=_num(cal.band_deg, 1),
         inputs={k: _num(v, 3) for k, v in cal.inputs.items()},
         uncertainty_deg=_num(cal.uncertainty_deg, 1),
         reason=cal.reason,
