@@ -44,7 +44,7 @@ def test_a_known_hip_point_offset_is_taken_back_to_the_joint_angle():
 
 
 def test_the_offset_and_gain_follow_the_clip_features():
-    model = CalibrationModel(offset_deg=2.0, offset_per={"width_ratio": 30.0}, slope=1.2)
+    model = CalibrationModel(offset_deg=2.0, offset_per={"width_ratio": 30.0}, gain=1 / 1.2)
     side = calibrate({"width_ratio": 0.1, "pelvis_ratio": 0.7}, "side", model)
     oblique = calibrate({"width_ratio": 0.3, "pelvis_ratio": 0.7}, "oblique", model)
     assert side.offset_deg == pytest.approx(5.0) and oblique.offset_deg == pytest.approx(11.0)
@@ -54,9 +54,9 @@ def test_the_offset_and_gain_follow_the_clip_features():
 
 
 def test_views_the_fit_cannot_serve_are_not_calibrated_and_say_why():
-    model = CalibrationModel(offset_deg=6.0, max_width_ratio=0.45)
+    model = CalibrationModel(offset_deg=6.0, max_width_ratio=0.5)
     front = calibrate({"width_ratio": 1.1}, "front", model)
-    wide = calibrate({"width_ratio": 0.5}, "oblique", model)
+    wide = calibrate({"width_ratio": 0.55}, "oblique", model)
     unmeasured = calibrate({"width_ratio": float("nan")}, "side",
                            replace(model, offset_per={"width_ratio": 10.0}))
     for cal in (front, wide, unmeasured):
@@ -70,12 +70,13 @@ def test_refit_recovers_a_known_model_from_rendered_rows():
     rows = []
     for wr in (0.12, 0.18, 0.3, 0.36):
         for true in (170.0, 180.0, 190.0):
-            raw = 180 + 3.0 + 20.0 * wr + 0.85 * (true - 180) + rng.normal(0, 0.05)
+            raw = 180 + 3.0 + 20.0 * wr + (0.8 + 1.5 * wr) * (true - 180) + rng.normal(0, 0.05)
             rows.append({"width_ratio": wr, "true": true, "raw": raw})
     fit = refit(rows)
     assert fit["offset_deg"] == pytest.approx(3.0, abs=0.2)
     assert fit["offset_per"]["width_ratio"] == pytest.approx(20.0, abs=1.0)
-    assert fit["slope"] == pytest.approx(1 / 0.85, abs=0.02)
+    assert fit["gain"] == pytest.approx(0.8, abs=0.03)
+    assert fit["gain_per"]["width_ratio"] == pytest.approx(1.5, abs=0.1)
 
 
 def test_the_analysis_shows_calibrated_angles_and_keeps_the_raw_reading():

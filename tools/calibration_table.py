@@ -30,6 +30,7 @@ from formcheck.pose import load_track  # noqa: E402
 from formcheck.profiles import load_profile  # noqa: E402
 
 TOLERANCE_DEG = 3.0
+NEAR_LINE_DEG = 15.0  # tops this close to 180 are what the fit and the acceptance are about
 FEATURES = ("width_ratio", "pelvis_ratio")  # the features --refit fits on (calibration.FEATURES)
 
 
@@ -77,15 +78,18 @@ def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
 
 
 def refit(rows: list[dict], features: tuple[str, ...] = ("width_ratio",)) -> dict:
-    """Least squares raw - 180 = c0 + sum c_k f_k + gain (true - 180) over the given reps."""
-    X = np.array([[1.0, *(r[k] for k in features), r["true"] - 180.0] for r in rows])
+    """Least squares raw - 180 = o0 + sum o_k f_k + (g0 + sum g_k f_k) (true - 180) over the reps."""
+    d = np.array([r["true"] - 180.0 for r in rows])
+    f = np.array([[r[k] for k in features] for r in rows]).reshape(len(rows), len(features))
+    X = np.column_stack([np.ones(len(rows)), f, d, f * d[:, None]])
     y = np.array([r["raw"] - 180.0 for r in rows])
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    gain = coef[-1]
+    n = len(features)
     return {
         "offset_deg": round(float(coef[0]), 2),
-        "offset_per": {k: round(float(c), 2) for k, c in zip(features, coef[1:-1], strict=True)},
-        "slope": round(float(1.0 / gain), 3),
+        "offset_per": {k: round(float(c), 2) for k, c in zip(features, coef[1 : 1 + n], strict=True)},
+        "gain": round(float(coef[1 + n]), 3),
+        "gain_per": {k: round(float(c), 3) for k, c in zip(features, coef[2 + n :], strict=True)},
         "fitted_range": {
             k: [round(min(r[k] for r in rows), 3), round(max(r[k] for r in rows), 3)] for k in features
         },
@@ -102,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     ap.add_argument("--refit", action="store_true", help="print coefficients fitted on the --fit clips")
     ap.add_argument("--features", nargs="*", default=list(FEATURES), help="features --refit uses")
+    ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
     args = ap.parse_args(argv)
     rows = [
         r
@@ -116,8 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         r["set"] = "fit" if r["clip"].startswith(tuple(args.fit)) else "held-out"
         r["error"] = r["shown"] - r["true"]
+        r["near"] = abs(r["true"] - 180.0) <= NEAR_LINE_DEG
+        if not r["near"]:  # kept in the per-rep table, out of the summary
+            r["set"] += f" (top {r['true']:.0f}: off the fitted range)"
     if args.refit:
-        print(json.dumps(refit([r for r in rows if r["set"] == "fit"], tuple(args.features))))
+        fit = [r for r in rows if r["set"] == "fit" and args.variant in (None, r["variant"]) and r["near"]]
+        print(json.dumps(refit(fit, tuple(args.features))))
     sep = " | " if args.markdown else "  "
     head = ["clip", "set", "body", "view", "rep", "true", "shown", "raw", "error"]
     if args.markdown:

@@ -26,20 +26,23 @@ RangePerFeature = Annotated[dict[str, tuple[float, float]], FEATURES]
 
 @dataclass(frozen=True)
 class CalibrationModel:
-    """Profile data: shown = 180 + slope * (raw - 180 - offset), both lines in the clip's features.
+    """Profile data: raw - 180 = offset + gain * (true - 180) near the line, both lines in the
+    clip's features; shown = 180 + (raw - 180 - offset) / gain.
 
     offset_deg: the raw reading of a true straight line, minus 180, at features all zero;
-    offset_per: degrees of offset per unit of each feature; slope / slope_per likewise for the gain
-    around the line; uncertainty_deg: the fit's spread on bodies it never saw (shown with the value).
+    offset_per: degrees of offset per unit of each feature; gain / gain_per likewise for the raw
+    degrees per true degree around the line (the camera's yaw stretches a bend in the picture);
+    uncertainty_deg: the fit's spread on bodies it never saw (shown with the value).
     """
 
     offset_deg: float = 0.0
+    unavailable: str = ""  # non-empty: this variant is not calibrated, and why (said, never guessed)
     offset_per: PerFeature = field(default_factory=dict)
-    slope: float = 1.0
-    slope_per: PerFeature = field(default_factory=dict)
+    gain: float = 1.0
+    gain_per: PerFeature = field(default_factory=dict)
     uncertainty_deg: float = 3.0
     slope_band_deg: float = 15.0  # the gain applies within this many raw degrees of the line
-    max_width_ratio: float = 0.45  # beyond the widest view the fit saw, no calibration is claimed
+    max_width_ratio: float = 0.5  # beyond the widest view the fit saw, no calibration is claimed
     # the span of each feature the fit saw: a clip outside it is corrected as at the nearest end,
     # never by extrapolating the line
     fitted_range: RangePerFeature = field(default_factory=dict)
@@ -113,6 +116,8 @@ def calibrate(features: dict[str, float], view: str, model: CalibrationModel) ->
             float("nan"),
             "not calibrated: camera at the feet, the hip angle is not read",
         )
+    if model.unavailable:
+        return Calibration(False, 0.0, 1.0, features, float("nan"), f"not calibrated: {model.unavailable}")
     if features.get("width_ratio", 0.0) > model.max_width_ratio:
         return Calibration(
             False,
@@ -127,10 +132,10 @@ def calibrate(features: dict[str, float], view: str, model: CalibrationModel) ->
         for k, v in features.items()
     }
     offset = _line(model.offset_deg, model.offset_per, used)
-    slope = _line(model.slope, model.slope_per, used)
-    if not (np.isfinite(offset) and np.isfinite(slope) and slope > 0):
+    gain = _line(model.gain, model.gain_per, used)
+    if not (np.isfinite(offset) and np.isfinite(gain) and gain > 0):
         missing = sorted(
-            k for k in {*model.offset_per, *model.slope_per} if not np.isfinite(features.get(k, np.nan))
+            k for k in {*model.offset_per, *model.gain_per} if not np.isfinite(features.get(k, np.nan))
         )
         return Calibration(
             False,
@@ -143,7 +148,7 @@ def calibrate(features: dict[str, float], view: str, model: CalibrationModel) ->
     return Calibration(
         True,
         float(offset),
-        float(slope),
+        float(1.0 / gain),
         features,
         model.uncertainty_deg,
         f"{view} view: the model's reading of a true straight line is 180 + {offset:.1f} deg here",
