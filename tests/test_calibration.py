@@ -84,7 +84,7 @@ def test_the_analysis_shows_calibrated_angles_and_keeps_the_raw_reading():
     result = analyze_track(track, HT)
     cal = result.calibration
     assert cal.calibrated and cal.inputs["width_ratio"] == pytest.approx(result.view.width_ratio)
-    assert cal.inputs == clip_features(track, result.view.width_ratio)
+    assert cal.inputs == clip_features(track, result.view.width_ratio, result.side.side)
     raw_tops = [float(cal.raw(r.top_hip_deg)) for r in result.reps]
     np.testing.assert_allclose(raw_tops, [188.0, 178.0, 198.0], atol=2.5)
     np.testing.assert_allclose([r.top_hip_deg for r in result.reps], cal.shown(np.array(raw_tops)))

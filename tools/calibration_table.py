@@ -26,12 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from formcheck.analysis import analyze_track  # noqa: E402
+from formcheck.calibration import CalibrationModel, calibrate  # noqa: E402
 from formcheck.pose import load_track  # noqa: E402
 from formcheck.profiles import load_profile  # noqa: E402
 
 TOLERANCE_DEG = 3.0
 NEAR_LINE_DEG = 15.0  # tops this close to 180 are what the fit and the acceptance are about
-FEATURES = ("width_ratio", "pelvis_ratio")  # the features --refit fits on (calibration.FEATURES)
+FEATURES = ("width_ratio", "segment_ratio")  # the offset's features in --refit (calibration.FEATURES)
 
 
 def view_name(spec: dict) -> str:
@@ -77,23 +78,71 @@ def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
     return rows
 
 
-def refit(rows: list[dict], features: tuple[str, ...] = ("width_ratio",)) -> dict:
-    """Least squares raw - 180 = o0 + sum o_k f_k + (g0 + sum g_k f_k) (true - 180) over the reps."""
+def refit(
+    rows: list[dict],
+    features: tuple[str, ...] = ("width_ratio",),
+    gain_features: tuple[str, ...] = ("width_ratio",),
+) -> dict:
+    """Least squares raw - 180 = o0 + sum o_k f_k + (g0 + sum g_j f_j) (true - 180) over the reps."""
     d = np.array([r["true"] - 180.0 for r in rows])
     f = np.array([[r[k] for k in features] for r in rows]).reshape(len(rows), len(features))
-    X = np.column_stack([np.ones(len(rows)), f, d, f * d[:, None]])
+    g = np.array([[r[k] for k in gain_features] for r in rows]).reshape(len(rows), len(gain_features))
+    X = np.column_stack([np.ones(len(rows)), f, d, g * d[:, None]])
     y = np.array([r["raw"] - 180.0 for r in rows])
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     n = len(features)
+    used = dict.fromkeys((*features, *gain_features))
     return {
         "offset_deg": round(float(coef[0]), 2),
         "offset_per": {k: round(float(c), 2) for k, c in zip(features, coef[1 : 1 + n], strict=True)},
         "gain": round(float(coef[1 + n]), 3),
-        "gain_per": {k: round(float(c), 3) for k, c in zip(features, coef[2 + n :], strict=True)},
+        "gain_per": {k: round(float(c), 3) for k, c in zip(gain_features, coef[2 + n :], strict=True)},
         "fitted_range": {
-            k: [round(min(r[k] for r in rows), 3), round(max(r[k] for r in rows), 3)] for k in features
+            k: [round(min(r[k] for r in rows), 3), round(max(r[k] for r in rows), 3)] for k in used
         },
     }
+
+
+def predicted(row: dict, fit: dict) -> float:
+    """The top a calibration fitted as `fit` shows for this row's raw reading."""
+    model = CalibrationModel(**{**fit, "fitted_range": {k: tuple(v) for k, v in fit["fitted_range"].items()}})
+    return float(calibrate({k: row[k] for k in FEATURES}, "side", model).shown(row["raw"]))
+
+
+def cross_validate(
+    rows: list[dict], bodies: tuple[str, ...], features: tuple[str, ...], markdown: bool
+) -> None:
+    """Each body's reps shown by a fit on the other bodies (leave one body out); clips of no listed
+    body (the committed renders) by the fit on all of them. Prints the per body-and-view table."""
+    near = [r for r in rows if r["near"]]
+    full = refit([r for r in near if r["clip"].startswith(bodies)], features)
+    for r in near:
+        body = next((b for b in bodies if r["clip"].startswith(b)), None)
+        fit = full if body is None else refit([q for q in near if not q["clip"].startswith(body)], features)
+        r["cv_error"] = predicted(r, fit) - r["true"]
+        r["cv_body"] = body or r["clip"]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in near:
+        groups.setdefault((r["cv_body"], f"{r['variant']} {r['view']}"), []).append(r)
+    head = ["held out", "variant view", "reps", "mean |error|", "max |error|", f"within {TOLERANCE_DEG:g}"]
+    print(("| " + " | ".join(head) + " |\n|" + "---|" * len(head)) if markdown else "  ".join(head))
+    for (b, v), rs in sorted(groups.items()):
+        err = np.abs([r["cv_error"] for r in rs])
+        cells = [
+            b,
+            v,
+            str(len(rs)),
+            f"{err.mean():.1f}",
+            f"{err.max():.1f}",
+            f"{np.mean(err <= TOLERANCE_DEG):.0%}",
+        ]
+        print(("| " + " | ".join(cells) + " |") if markdown else "  ".join(f"{c:>14}" for c in cells))
+    err = np.abs([r["cv_error"] for r in near])
+    print(
+        f"\nall held-out reps (tops within {NEAR_LINE_DEG:g} of 180): {len(err)}, "
+        f"within {TOLERANCE_DEG:g} deg: {np.mean(err <= TOLERANCE_DEG):.0%}, max {err.max():.1f}"
+    )
+    print(f"fit on every body (the shipped coefficients): {json.dumps(full)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,7 +151,15 @@ def main(argv: list[str] | None = None) -> int:
         "--renders", type=Path, nargs="+", default=[Path("/work/renders/calib"), ROOT / "sample_videos"]
     )
     ap.add_argument("--tracks", type=Path, default=Path("/work/renders/tracks"))
-    ap.add_argument("--fit", nargs="*", default=["f155", "m182", "f168"], help="body prefixes fitted on")
+    ap.add_argument(
+        "--fit",
+        nargs="*",
+        default=["f155", "f168", "f180", "m170", "m182", "m195"],
+        help="body prefixes fitted on",
+    )
+    ap.add_argument(
+        "--cv", action="store_true", help="leave one --fit body out: each body on a fit without it"
+    )
     ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     ap.add_argument("--refit", action="store_true", help="print coefficients fitted on the --fit clips")
     ap.add_argument("--features", nargs="*", default=list(FEATURES), help="features --refit uses")
@@ -127,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.refit:
         fit = [r for r in rows if r["set"] == "fit" and args.variant in (None, r["variant"]) and r["near"]]
         print(json.dumps(refit(fit, tuple(args.features))))
+    if args.cv:
+        cross_validate(rows, tuple(args.fit), tuple(args.features), args.markdown)
+        return 0
     sep = " | " if args.markdown else "  "
     head = ["clip", "set", "body", "view", "rep", "true", "shown", "raw", "error"]
     if args.markdown:

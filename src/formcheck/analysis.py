@@ -342,7 +342,8 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         order = " then ".join(leg_order(legs))
         side = kin.SideChoice(side.side, f"planted working leg, switching legs: {order}", True)
     ang = drive(points)
-    cal = calibrate(clip_features(track, view.width_ratio), view.view, profile.calibration)
+    features = clip_features(track, view.width_ratio, side.side)
+    cal = calibrate(features, view.view, profile.calibration)
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
     seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps)

@@ -19,7 +19,7 @@ import numpy as np
 from .track import Landmark, PoseTrack
 
 STRAIGHT_DEG = 180.0
-FEATURES = ("width_ratio", "pelvis_ratio")  # what clip_features measures
+FEATURES = ("width_ratio", "segment_ratio", "pelvis_ratio")  # what clip_features measures
 PerFeature = Annotated[dict[str, float], FEATURES]
 RangePerFeature = Annotated[dict[str, tuple[float, float]], FEATURES]
 
@@ -87,18 +87,32 @@ def _median_distance(points: np.ndarray, a: int, b: int) -> float:
     return float(np.median(d)) if len(d) else float("nan")
 
 
-def clip_features(track: PoseTrack, width_ratio: float) -> dict[str, float]:
+def clip_features(track: PoseTrack, width_ratio: float, side: str = "") -> dict[str, float]:
     """The clip's measures the correction may use.
 
     width_ratio: (hip + shoulder width) / (torso + thigh length) in the picture (grows with yaw);
-    pelvis_ratio: the model's 3D hip width over its shoulder width (the pelvis against the trunk).
+    segment_ratio: the model's 3D shoulder-hip over hip-knee length on the measured side (where the
+    model put its hip point between shoulder and knee: on renders the bodies it reads highest
+    also read the longest trunk against the thigh); pelvis_ratio: its 3D hip width over shoulder width.
     """
     world = track.world[track.detected] if track.world is not None else np.empty((0, 33, 3))
     hips = _median_distance(world, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
     shoulders = _median_distance(world, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pelvis = hips / shoulders if shoulders > 0 else float("nan")
-    return {"width_ratio": float(width_ratio), "pelvis_ratio": float(pelvis)}
+    pick = {
+        "left": (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE),
+        "right": (Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE),
+    }
+    segment = float("nan")
+    if side in pick and len(world):
+        s, h, k = pick[side]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.linalg.norm(world[:, s] - world[:, h], axis=1) / np.linalg.norm(
+                world[:, h] - world[:, k], axis=1
+            )
+        ratio = ratio[np.isfinite(ratio)]
+        segment = float(np.median(ratio)) if len(ratio) else float("nan")
+    pelvis = hips / shoulders if shoulders > 0 else float("nan")
+    return {"width_ratio": float(width_ratio), "segment_ratio": segment, "pelvis_ratio": float(pelvis)}
 
 
 def _line(base: float, per: dict[str, float], features: dict[str, float]) -> float:
