@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from formcheck.analysis import analyze_track  # noqa: E402
-from formcheck.calibration import CalibrationModel, calibrate  # noqa: E402
+from formcheck.calibration import calibrate  # noqa: E402
 from formcheck.pose import load_track  # noqa: E402
 from formcheck.profiles import load_profile  # noqa: E402
 
@@ -105,7 +106,8 @@ def refit(
 
 def predicted(row: dict, fit: dict) -> float:
     """The top a calibration fitted as `fit` shows for this row's raw reading."""
-    model = CalibrationModel(**{**fit, "fitted_range": {k: tuple(v) for k, v in fit["fitted_range"].items()}})
+    ranges = {k: tuple(v) for k, v in fit["fitted_range"].items()}
+    model = replace(load_profile(row["variant"]).calibration, **{**fit, "fitted_range": ranges})
     return float(calibrate({k: row[k] for k in FEATURES}, "side", model).shown(row["raw"]))
 
 
@@ -114,7 +116,11 @@ def cross_validate(
 ) -> None:
     """Each body's reps shown by a fit on the other bodies (leave one body out); clips of no listed
     body (the committed renders) by the fit on all of them. Prints the per body-and-view table."""
-    near = [r for r in rows if r["near"]]
+    off = [r for r in rows if r["near"] and not r["calibrated"]]
+    near = [r for r in rows if r["near"] and r["calibrated"]]
+    for clip in sorted({r["clip"] for r in off}):
+        wr = next(r["width_ratio"] for r in off if r["clip"] == clip)
+        print(f"{clip}: not calibrated (width ratio {wr:.3f}: further round than the fit), left out")
     full = refit([r for r in near if r["clip"].startswith(bodies)], features)
     for r in near:
         body = next((b for b in bodies if r["clip"].startswith(b)), None)
@@ -140,7 +146,9 @@ def cross_validate(
     err = np.abs([r["cv_error"] for r in near])
     print(
         f"\nall held-out reps (tops within {NEAR_LINE_DEG:g} of 180): {len(err)}, "
-        f"within {TOLERANCE_DEG:g} deg: {np.mean(err <= TOLERANCE_DEG):.0%}, max {err.max():.1f}"
+        f"within {TOLERANCE_DEG:g} deg: {np.mean(err <= TOLERANCE_DEG):.0%}, "
+        f"90% within {np.percentile(err, 90):.1f}, "
+        f"max {err.max():.1f}"
     )
     print(f"fit on every body (the shipped coefficients): {json.dumps(full)}")
 
@@ -182,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         if not r["near"]:  # kept in the per-rep table, out of the summary
             r["set"] += f" (top {r['true']:.0f}: off the fitted range)"
     if args.refit:
-        fit = [r for r in rows if r["set"] == "fit" and args.variant in (None, r["variant"]) and r["near"]]
+        fit = [
+            r
+            for r in rows
+            if r["set"] == "fit" and args.variant in (None, r["variant"]) and r["near"] and r["calibrated"]
+        ]
         print(json.dumps(refit(fit, tuple(args.features))))
     if args.cv:
         cross_validate(rows, tuple(args.fit), tuple(args.features), args.markdown)
