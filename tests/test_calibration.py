@@ -51,6 +51,10 @@ def test_the_offset_and_gain_follow_the_clip_features():
     assert side.shown(185.0) == pytest.approx(180.0) and oblique.shown(191.0) == pytest.approx(180.0)
     assert oblique.shown(201.0) == pytest.approx(192.0)  # 10 raw past the line: 12 shown
     assert "11.0" in oblique.reason
+    far = np.array([60.0, 100.0, 150.0, 170.0, 185.0, 200.0, 230.0])  # raw, both sides of the band
+    np.testing.assert_allclose(oblique.raw(oblique.shown(far)), far, atol=1e-9)
+    assert np.all(np.diff(oblique.shown(far)) > 0)
+    assert oblique.shown(100.0) == pytest.approx(100.0 - 11.0)  # far from the line: the offset only
 
 
 def test_views_the_fit_cannot_serve_are_not_calibrated_and_say_why():

@@ -41,7 +41,7 @@ class CalibrationModel:
     gain: float = 1.0
     gain_per: PerFeature = field(default_factory=dict)
     uncertainty_deg: float = 3.0
-    slope_band_deg: float = 15.0  # the gain applies within this many raw degrees of the line
+    slope_band_deg: float = 20.0  # the gain applies within this many raw degrees of the line
     max_width_ratio: float = 0.5  # beyond the widest view the fit saw, no calibration is claimed
     # the span of each feature the fit saw: a clip outside it is corrected as at the nearest end,
     # never by extrapolating the line
@@ -58,24 +58,27 @@ class Calibration:
     inputs: dict[str, float]  # the clip's features the correction was read from
     uncertainty_deg: float  # +- degrees on bodies the fit never saw
     reason: str  # how it was calibrated, or why not
-    band_deg: float = 15.0  # raw degrees either side of the line the gain applies to; 1:1 beyond
+    band_deg: float = 20.0  # raw degrees either side of the line the gain applies to
 
     def shown(self, raw: np.ndarray | float) -> np.ndarray | float:
         """The calibrated (anatomical) angle of raw model readings; NaN stays NaN.
 
-        Near the line the model under-reads departures (gain < 1 on renders); far from it (the
-        bottom) the fit saw no truth, so departures beyond band_deg pass 1:1 (continuous, monotonic)."""
+        Within band_deg of the line: the gain (the model under-reads departures there on renders).
+        From band_deg to twice that the gain's extra fades out, and beyond only the offset applies
+        (a rendered bottom of 100 read 106 from the side: the offset alone). Continuous, monotonic
+        for slopes under 2."""
         d = np.asarray(raw, dtype=float) - STRAIGHT_DEG - self.offset_deg
-        w, s = self.band_deg, self.slope
-        out = np.where(np.abs(d) <= w, d * s, np.sign(d) * (w * s + np.abs(d) - w))
-        return STRAIGHT_DEG + out
+        a, w, s = np.abs(d), self.band_deg, self.slope
+        out = np.where(a <= w, a * s, np.where(a <= 2 * w, a * (2 - s) + 2 * w * (s - 1), a))
+        return STRAIGHT_DEG + np.sign(d) * out
 
     def raw(self, shown: np.ndarray | float) -> np.ndarray | float:
         """The model reading behind a calibrated angle (the inverse of shown)."""
         e = np.asarray(shown, dtype=float) - STRAIGHT_DEG
-        w, s = self.band_deg, self.slope
-        d = np.where(np.abs(e) <= w * s, e / s, np.sign(e) * (np.abs(e) - w * s + w))
-        return STRAIGHT_DEG + self.offset_deg + d
+        b, w, s = np.abs(e), self.band_deg, self.slope
+        fade = (b - 2 * w * (s - 1)) / (2 - s)
+        d = np.where(b <= w * s, b / s, np.where(b <= 2 * w, fade, b))
+        return STRAIGHT_DEG + self.offset_deg + np.sign(e) * d
 
 
 IDENTITY = Calibration(False, 0.0, 1.0, {}, float("nan"), "not calibrated")

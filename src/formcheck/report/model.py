@@ -211,7 +211,8 @@ class CalibrationReport(_Model):
     offset_deg: float | None = Field(description="raw reading of a true straight line, minus 180")
     slope: float | None = Field(description="calibrated degrees per raw degree around the line")
     slope_band_deg: float | None = Field(
-        default=None, description="raw degrees either side of the line the slope applies to; 1:1 beyond"
+        default=None,
+        description="raw degrees from the line the slope applies within; the offset alone at twice that",
     )
     inputs: dict[str, float | None] = Field(description="the clip's measures the correction used")
     uncertainty_deg: float | None = Field(description="+- deg of a shown top on bodies the fit never saw")
