@@ -7,16 +7,28 @@ from synthetic import RepPlan, plan_track
 from formcheck.analysis import analyze_track
 from formcheck.checks import (
     check_no_top_pause,
+    hip_lines,
     lockout_limit,
     overextension_limit,
     severity_by_excess,
     severity_by_ratio,
 )
-from formcheck.fault_rules import NoTopPauseRule
+from formcheck.fault_rules import IncompleteLockoutRule, NoTopPauseRule, OverextensionRule
 from formcheck.findings import breaks
 from formcheck.profiles import FAULT_CODES, ProfileError, builtin_names, load_profile
 
 HT = load_profile("hip_thrust")
+
+
+def reading(shown: float, profile=HT) -> float:
+    """The synthetic model reading that the calibration shows as `shown` on these synthetic tracks
+    (plans are in model readings; the limits are on the calibrated scale)."""
+    return float(analyze_track(plan_track(RepPlan(reps=2)), profile).calibration.raw(shown))
+
+
+LOCK, OVER = lockout_limit(HT), overextension_limit(HT)
+# calibrated tops falling ~184 -> ~174: a drift past its limit, each rep inside both lines
+DRIFTING_TOPS = [reading(x) for x in (184.0, 184.0, 183.0, 179.0, 175.0, 174.0)]
 
 
 def faults_of(plan, profile=HT):
@@ -24,10 +36,11 @@ def faults_of(plan, profile=HT):
     return result, {(f.rep, f.code): f for f in result.faults}
 
 
-def test_limits_come_from_the_profile_and_the_model_bias():
-    assert lockout_limit(HT) == pytest.approx(180 + HT.model_hip_bias_deg - 18)
-    assert overextension_limit(HT) == pytest.approx(180 + HT.model_hip_bias_deg + 15)
-    assert HT.model_hip_bias_deg == 8.0
+def test_limits_are_on_the_calibrated_scale_around_the_straight_line():
+    lock, over = HT.rule(IncompleteLockoutRule), HT.rule(OverextensionRule)
+    assert lockout_limit(HT) == pytest.approx(180 - lock.tolerance_deg)
+    assert overextension_limit(HT) == pytest.approx(180 + over.tolerance_deg)
+    assert hip_lines(HT) == {"lockout": lockout_limit(HT), "overextension": overextension_limit(HT)}
 
 
 def test_clean_set_has_no_faults():
@@ -36,11 +49,13 @@ def test_clean_set_has_no_faults():
 
 
 def test_short_lockout_is_flagged_with_value_limit_and_guide_words():
-    plan = RepPlan(reps=4, top_degs=[188.0, 160.0, 187.0, 155.0])
-    _, found = faults_of(plan)
+    plan = RepPlan(reps=4, top_degs=[reading(180.0), reading(LOCK - 8), reading(179.0), reading(LOCK - 20)])
+    result, found = faults_of(plan)
     assert set(found) == {(2, "incomplete_lockout"), (4, "incomplete_lockout")}
     f = found[(4, "incomplete_lockout")]
-    assert f.measured == pytest.approx(155.0, abs=2.5) and f.limit == pytest.approx(170.0)
+    assert result.calibration.calibrated
+    assert f.measured == pytest.approx(LOCK - 20, abs=2.5)
+    assert f.limit == pytest.approx(lockout_limit(HT))
     assert f.comparison == ">=" and f.unit == "deg"
     assert f.severity == "major" and found[(2, "incomplete_lockout")].severity == "moderate"
     assert f.guide_says == "Not reaching full hip extension at the top."
@@ -49,7 +64,7 @@ def test_short_lockout_is_flagged_with_value_limit_and_guide_words():
 
 
 def test_overextension_is_flagged_past_the_line_only():
-    plan = RepPlan(reps=3, top_degs=[190.0, 212.0, 196.0])
+    plan = RepPlan(reps=3, top_degs=[reading(181.0), reading(OVER + 20), reading(OVER - 3)])
     _, found = faults_of(plan)
     assert set(found) == {(2, "overextension")}
     assert found[(2, "overextension")].measured > found[(2, "overextension")].limit
@@ -110,21 +125,21 @@ def test_unknown_variant_and_bad_profile_file(tmp_path):
 
 
 def test_thresholds_are_data_a_custom_profile_changes_the_verdict(tmp_path):
-    plan = RepPlan(reps=2, top_degs=[175.0, 175.0])
+    plan = RepPlan(reps=2, top_degs=[reading(LOCK - 5)] * 2)
     _, found = faults_of(plan)
-    assert found == {}
-    strict = tmp_path / "strict.json"
-    strict.write_text(
+    assert {c for _, c in found} == {"incomplete_lockout"}
+    lenient = tmp_path / "lenient.json"
+    lenient.write_text(
         json.dumps(
             {
-                "name": "strict",
+                "name": "lenient",
                 "extends": "hip_thrust",
-                "faults": {"incomplete_lockout": {"tolerance_deg": 5}},
+                "faults": {"incomplete_lockout": {"tolerance_deg": 180.0 - LOCK + 10}},
             }
         )
     )
-    _, found = faults_of(plan, load_profile(str(strict)))
-    assert {c for _, c in found} == {"incomplete_lockout"}
+    _, found = faults_of(plan, load_profile(str(lenient)))
+    assert found == {}
 
 
 def test_a_first_drive_from_the_set_up_does_not_make_a_normal_descent_rushed():
@@ -209,10 +224,10 @@ def test_foot_placement_is_not_judged_where_the_leg_is_hidden():
 
 
 def test_fatigue_drift_in_lockout_tempo_and_depth_names_the_later_reps():
-    result, found = codes_on(RepPlan(reps=6, top_degs=[188.0, 188.0, 187.0, 181.0, 177.0, 176.0]))
+    result, found = codes_on(RepPlan(reps=6, top_degs=DRIFTING_TOPS))
     drift = [f for f in result.faults if f.code == "fatigue_drift"]
     assert len(drift) == 1 and drift[0].reps == (5, 6) and "lockout" in drift[0].message
-    assert drift[0].measured == pytest.approx(12.0, abs=2.0)
+    assert drift[0].measured == pytest.approx(9.5, abs=2.0)
     assert not [f for f in result.faults if f.code == "incomplete_lockout"]  # each rep still locks out
     result, _ = codes_on(RepPlan(reps=6, up_s_list=[0.8, 0.8, 0.8, 1.0, 1.4, 1.5]))
     assert [(f.code, f.reps) for f in result.faults] == [("fatigue_drift", (5, 6))]
@@ -222,10 +237,11 @@ def test_fatigue_drift_in_lockout_tempo_and_depth_names_the_later_reps():
 
 
 def test_no_drift_when_only_the_middle_rep_dips_or_the_set_is_short():
-    _, found = codes_on(RepPlan(reps=6, top_degs=[188.0, 188.0, 176.0, 188.0, 188.0, 188.0]))
-    assert found == []
-    _, found = codes_on(RepPlan(reps=4, top_degs=[188.0, 188.0, 176.0, 175.0]))
-    assert found == []  # 4 reps < min_reps: too short to call a trend
+    ok, dip = reading(180.0), reading(LOCK - 4)
+    _, found = codes_on(RepPlan(reps=6, top_degs=[ok, ok, dip, ok, ok, ok]))
+    assert found == [(3, "incomplete_lockout")]  # the dip is that rep's own fault, no trend
+    _, found = codes_on(RepPlan(reps=4, top_degs=[ok, ok, dip, dip]))
+    assert "fatigue_drift" not in {c for _, c in found}  # 4 reps < min_reps: too short for a trend
 
 
 def test_front_view_reports_the_angle_codes_unmeasurable_and_tempo_drift_partly():

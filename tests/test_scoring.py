@@ -5,9 +5,11 @@ import json
 
 import pytest
 from synthetic import RepPlan, plan_track, sets_track
+from test_checks import DRIFTING_TOPS, reading
 
 from formcheck import report
 from formcheck.analysis import analyze_track
+from formcheck.checks import lockout_limit
 from formcheck.fault_rules import SET_LEVEL_CODES
 from formcheck.findings import Fault
 from formcheck.profiles import load_profile
@@ -38,14 +40,15 @@ def test_a_faulty_rep_loses_its_codes_points_times_severity():
 
 
 def test_scores_fall_as_faults_get_worse_and_more():
-    mild = scored(RepPlan(reps=4, top_degs=[188.0, 167.0, 188.0, 188.0])).scores.overall
+    short = reading(lockout_limit(HT) - 3)  # a minor shortfall
+    mild = scored(RepPlan(reps=4, top_degs=[188.0, short, 188.0, 188.0])).scores.overall
     bad = scored(RepPlan(reps=4, top_degs=[188.0, 155.0, 188.0, 188.0])).scores.overall
     worse = scored(RepPlan(reps=4, top_degs=[155.0, 155.0, 188.0, 188.0], down_s=0.3)).scores.overall
     assert 100.0 > mild > bad > worse
 
 
 def test_set_level_drift_costs_the_set_not_the_reps():
-    result = scored(RepPlan(reps=6, top_degs=[188.0, 188.0, 187.0, 181.0, 177.0, 176.0]))
+    result = scored(RepPlan(reps=6, top_degs=DRIFTING_TOPS))
     assert all(s.score == 100.0 for s in result.scores.reps.values())
     (cut,) = result.scores.sets[0].deductions
     assert cut.code == "fatigue_drift" and result.scores.sets[0].score == 100.0 - cut.points

@@ -7,6 +7,7 @@ from synthetic import RepPlan, plan_track
 from formcheck import kinematics as kin
 from formcheck import viz
 from formcheck.analysis import analyze_track
+from formcheck.checks import lockout_limit
 from formcheck.profiles import load_profile
 from formcheck.track import Landmark
 
@@ -122,7 +123,7 @@ def test_gauge_maps_angles_onto_the_dial_and_clips():
 def test_gauge_shows_the_lockout_line_only_when_angles_are_readable(lockout_set, profile):
     _, track, analysis = lockout_set
     data = viz.overlay_data(track, analysis, profile)
-    assert data.lockout_deg == pytest.approx(170.0) and data.overextension_deg is not None
+    assert data.lockout_deg == pytest.approx(lockout_limit(profile)) and data.overextension_deg is not None
     blind = dataclasses.replace(
         analysis, hip=np.full_like(analysis.hip, np.nan), not_measurable={"incomplete_lockout": "front"}
     )

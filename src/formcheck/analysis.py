@@ -10,6 +10,7 @@ import numpy as np
 
 from . import kinematics as kin
 from . import signal as sig
+from .calibration import IDENTITY, Calibration, calibrate, clip_features
 from .checks import Fault, Signals, check_reps, leg_hidden, sort_faults
 from .errors import ClipTooShort, NoPersonDetected
 from .fault_rules import FootPlacementRule, HipRotationRule
@@ -56,6 +57,7 @@ class Analysis:
     variant_detected: dict | None = None  # with --variant auto: name, confidence, reason
     sides: dict | None = None  # single-leg work on both legs: per-side figures and imbalances
     pelvis: PelvisReading | None = None  # roll/obliquity per frame and per rep, where the view shows them
+    calibration: Calibration = IDENTITY  # raw model hip reading -> anatomical angle (hip is shown)
 
     @property
     def rep_count(self) -> int:
@@ -248,6 +250,9 @@ def pelvis_roll(track: PoseTrack, view: str) -> tuple[np.ndarray | None, str]:
     return (None if view == "side" else kin.pelvis_roll_world(track.world)), "3D"
 
 
+LINE_CODES = ("incomplete_lockout", "overextension")  # judged against 180, so need the calibration
+
+
 def judge(
     reps: list[Rep],
     profile: Profile,
@@ -255,9 +260,15 @@ def judge(
     view: str,
     far_working_leg: bool = False,
     posture: PostureSignals | None = None,
+    uncalibrated: str | None = None,
 ) -> Findings:
-    """Every check the view supports, the sets, and the scores; the rest is said to be unmeasurable."""
+    """Every check the view supports, the sets, and the scores; the rest is said to be unmeasurable.
+
+    uncalibrated: why the hip angle could not be calibrated (side/oblique only): the lockout and
+    overextension lines are then not judged, as the raw reading is off the line by an unknown amount."""
     not_measurable, partly = view_limits(view, profile.single_leg or signals.free_side_sign != 0.0)
+    if uncalibrated and view != "front":
+        not_measurable |= dict.fromkeys(LINE_CODES, uncalibrated)
     if far_working_leg and view != "front":
         not_measurable["foot_placement"] = FAR_WORKING_LEG
         not_measurable["jerky_concentric"] = FAR_WORKING_LEG_DRIVE
@@ -293,6 +304,17 @@ def judge(
     return Findings(faults, sets, scores, not_measurable, partly)
 
 
+def calibrated_rep(rep: Rep, cal: Calibration) -> Rep:
+    """The rep's hip angles on the anatomical scale."""
+    end = None if rep.end_hip_deg is None else float(cal.shown(rep.end_hip_deg))
+    return replace(
+        rep,
+        top_hip_deg=float(cal.shown(rep.top_hip_deg)),
+        bottom_hip_deg=float(cal.shown(rep.bottom_hip_deg)),
+        end_hip_deg=end,
+    )
+
+
 def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     """Reps, phases and faults of one clip's pose track under one variant's profile.
 
@@ -320,8 +342,11 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         gain = profile.view.front_lift_gain_deg
         drive = partial(kin.front_lift, scale=kin.shoulder_width(track.image), gain_deg=gain)
         # the lift is no angle: no anatomical range bounds it, and its speed limit is its own
-        cfg = replace(cfg, plausible_hip_deg=(-np.inf, np.inf),
-                      max_joint_speed_deg_s=gain * profile.view.front_max_lift_speed)
+        cfg = replace(
+            cfg,
+            plausible_hip_deg=(-np.inf, np.inf),
+            max_joint_speed_deg_s=gain * profile.view.front_max_lift_speed,
+        )
     legs = leg_switches(track) if side.single_leg and not front else None
     if legs is None:
         points = prepared_points(track, "mid" if front else side.side, cfg, cuts, drive)
@@ -330,10 +355,14 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         order = " then ".join(leg_order(legs))
         side = kin.SideChoice(side.side, f"planted working leg, switching legs: {order}", True)
     ang = drive(points)
+    features = clip_features(track, view.width_ratio, side.side)
+    cal = calibrate(features, view.view, profile.calibration)
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
     seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps)
-    reps = seg.reps
+    # reps and phases are cut on the model's own reading (timing does not depend on the calibration);
+    # every angle judged and shown from here on is the anatomical one (180 = the straight line)
+    reps = [calibrated_rep(r, cal) for r in seg.reps]
     if side.single_leg and side.side in kin.SIDES:
         reps = [replace(r, leg=str(legs[r.top_frame]) if legs is not None else side.side) for r in reps]
     reps = without_rests(reps, profile.sets)
@@ -353,7 +382,15 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     )
     side_view = view.view == "side"
     posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if side_view else None
-    found = judge(reps, profile, signals, view.view, working_leg_is_far(track, side), posture)
+    found = judge(
+        reps,
+        profile,
+        signals,
+        view.view,
+        far_working_leg=working_leg_is_far(track, side),
+        posture=posture,
+        uncalibrated=None if cal.calibrated else cal.reason,
+    )
     rot = profile.rule(HipRotationRule)
     free_sides = {r.index: "left" if signals.free_side_at(r) > 0 else "right"
                   for r in reps if signals.free_side_at(r) != 0}
@@ -374,11 +411,11 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         faults=found.faults,
         unusable=unusable,
         rejected=seg.rejected,
-        low_threshold=seg.low_threshold,
-        high_threshold=seg.high_threshold,
+        low_threshold=float(cal.shown(seg.low_threshold)),
+        high_threshold=float(cal.shown(seg.high_threshold)),
         range_deg=seg.range_deg,
         timestamps=track.timestamps,
-        hip=np.full(track.n_frames, np.nan) if front else ang.hip,
+        hip=np.full(track.n_frames, np.nan) if front else np.asarray(cal.shown(ang.hip)),
         knee=ang.knee,
         usable=usable,
         truncated=bool(track.meta.get("truncated", False)),
@@ -390,4 +427,5 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         scores=found.scores,
         sides=compare_sides(reps, profile.sets),
         pelvis=pelvis,
+        calibration=cal,
     )

@@ -52,15 +52,23 @@ class Signals:
 
 
 def lockout_limit(profile: Profile) -> float:
-    """Lowest top hip angle (model reading) that still counts as a straight line."""
+    """Lowest calibrated top hip angle that still counts as the straight line (180 = straight)."""
     rule = profile.rule(IncompleteLockoutRule)
-    return rule.anatomical_target_deg + profile.model_hip_bias_deg - rule.tolerance_deg
+    return rule.anatomical_target_deg - rule.tolerance_deg
 
 
 def overextension_limit(profile: Profile) -> float:
-    """Highest top hip angle (model reading) before it counts as arching past the line."""
+    """Highest calibrated top hip angle before it counts as arching past the line."""
     rule = profile.rule(OverextensionRule)
-    return rule.anatomical_limit_deg + profile.model_hip_bias_deg + rule.tolerance_deg
+    return rule.anatomical_limit_deg + rule.tolerance_deg
+
+
+def hip_lines(profile: Profile) -> dict[str, float | None]:
+    """The lockout and overextension lines every surface draws (None where the check is off)."""
+    return {
+        "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").enabled else None,
+        "overextension": overextension_limit(profile) if profile.fault("overextension").enabled else None,
+    }
 
 
 def check_incomplete_lockout(rep: Rep, profile: Profile) -> Fault | None:

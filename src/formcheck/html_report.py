@@ -25,7 +25,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
 
 from .analysis import Analysis
-from .checks import Fault, lockout_limit, overextension_limit
+from .checks import Fault, hip_lines
 from .files import atomic_write_text
 from .frames import FileFrames, output_size, resize
 from .profiles import FAULT_CODES, Profile
@@ -197,12 +197,12 @@ def hip_plot(analysis: Analysis, profile: Profile, key_times: list[float]) -> st
         )
     if readable:
         ax.plot(t, hip, color="#222", lw=1.3, label="hip angle")
-        if profile.fault("incomplete_lockout").enabled:
-            ax.axhline(lockout_limit(profile), color="#e0a800", lw=1.2, ls="--", label="lockout line")
-        if profile.fault("overextension").enabled:
-            ax.axhline(
-                overextension_limit(profile), color=FAULT_COLOUR, lw=0.8, ls=":", label="overextension"
-            )
+        lines = hip_lines(profile)  # the same lines as the web app's chart and the gauges
+        ax.axhline(180.0, color="#2e7d32", lw=0.8, ls="-.", label="straight line 180")
+        if lines["lockout"] is not None:
+            ax.axhline(lines["lockout"], color="#e0a800", lw=1.2, ls="--", label="lockout line")
+        if lines["overextension"] is not None:
+            ax.axhline(lines["overextension"], color=FAULT_COLOUR, lw=0.8, ls=":", label="overextension")
         ax.set_ylabel("hip angle (deg)", fontsize=8)
     else:
         ax.set_yticks([])
@@ -362,7 +362,8 @@ def render_html(
         "speed_svg": Markup(speed_plot(report)) if any(r.speed and r.speed.mean_mps for r in report.reps)
         else "",
         "pelvis_svg": Markup(pelvis_plot(analysis)),
-        "lockout": lockout_limit(profile) if profile.fault("incomplete_lockout").enabled else None,
+        "lockout": hip_lines(profile)["lockout"],
+        "overextension": hip_lines(profile)["overextension"],
         "angles_readable": report.angles_readable,
         "several_sets": len(report.sets) > 1,
         "rep_ranges": rep_ranges(report, profile),

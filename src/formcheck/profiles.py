@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
+from .calibration import CalibrationModel
 from .fault_rules import FAULT_CODES, RULES, SET_LEVEL_CODES, SEVERITIES, FaultRule
 from .kinematics import ViewConfig
 from .reps import RepConfig
@@ -73,7 +74,7 @@ class Profile:
     name: str
     title: str
     single_leg: bool
-    model_hip_bias_deg: float
+    calibration: CalibrationModel
     signal: SignalConfig
     reps: RepConfig
     faults: dict[str, FaultRule]  # every fault code -> its typed rule
@@ -120,7 +121,7 @@ _TOP = _Object(
         "aliases": list[str],
         "notes": list[str],
         "single_leg": bool,
-        "model_hip_bias_deg": float,
+        "calibration": CalibrationModel,
         "signal": SignalConfig,
         "reps": RepConfig,
         "faults": _FAULTS,
@@ -315,7 +316,7 @@ def _build(raw: Any, label: str) -> Profile:
         name=top["name"],
         title=top.get("title", top["name"]),
         single_leg=top.get("single_leg", False),
-        model_hip_bias_deg=top.get("model_hip_bias_deg", 0.0),
+        calibration=top.get("calibration", CalibrationModel()),
         signal=top.get("signal", SignalConfig()),
         reps=top.get("reps", RepConfig()),
         faults=top["faults"],

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .analysis import Analysis
-from .checks import Fault, lockout_limit, overextension_limit
+from .checks import Fault, hip_lines
 from .kinematics import SIDES
 from .profiles import Profile
 from .track import Landmark, PoseTrack
@@ -156,16 +156,8 @@ def visible_points(track: PoseTrack, min_visibility: float = MIN_VISIBILITY) -> 
 def overlay_data(track: PoseTrack, analysis: Analysis, profile: Profile) -> FrameData:
     """Everything draw_frame needs, computed once for the whole clip."""
     angles_readable = "incomplete_lockout" not in analysis.not_measurable and np.isfinite(analysis.hip).any()
-    lockout = (
-        lockout_limit(profile)
-        if angles_readable and profile.fault("incomplete_lockout").enabled
-        else None
-    )
-    over = (
-        overextension_limit(profile)
-        if angles_readable and profile.fault("overextension").enabled
-        else None
-    )
+    lines = hip_lines(profile) if angles_readable else {"lockout": None, "overextension": None}
+    lockout, over = lines["lockout"], lines["overextension"]
     return FrameData(
         points=visible_points(track),
         rep=rep_numbers(analysis),

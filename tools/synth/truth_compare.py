@@ -9,8 +9,8 @@ stride with --every-frame on a 60 fps render. Plain Python + numpy: no Blender n
                    start, top end, end of the lowering), seconds,
         "tempo_s": largest |measured - true| over the reps' up / top pause / down durations,
         "top_deg", "bottom_deg": largest |measured - true| over the reps' top / bottom hip angle,
-                   the model's reading corrected by the profile's bias, against the visible hip
-                   line (the surface hip point, what a side view shows),
+                   the calibrated angle formcheck shows against the rig's joint angle (shoulder -
+                   hip joint centre - knee, the convention it calibrates to),
         "hip_rms_deg": RMS over the analysed frames of the same per-frame hip angle difference,
     }
 """
@@ -48,7 +48,7 @@ def errors(analysis: Any, truth: dict, bias_deg: float = 0.0) -> dict[str, float
     side = _true_side(truth, analysis.side.side)
     frames = truth["frames"]
     t_true = np.asarray(frames["t"], dtype=float)
-    hip_true = np.asarray(frames[f"hip_angle_surface_deg_{side}"], dtype=float)
+    hip_true = np.asarray(frames[f"hip_angle_deg_{side}"], dtype=float)
     at = np.interp(analysis.timestamps, t_true, hip_true)
     measured = np.asarray(analysis.hip, dtype=float) - bias_deg
     diff = measured - at

@@ -19,7 +19,7 @@ import numpy as np
 
 from formcheck import kinematics as kin
 from formcheck.analysis import Analysis
-from formcheck.checks import Fault, lockout_limit, overextension_limit
+from formcheck.checks import Fault, hip_lines
 from formcheck.errors import FormcheckError
 from formcheck.pelvis import ROLL, describe, describe_drop
 from formcheck.profiles import Profile
@@ -147,8 +147,8 @@ class LiveAnalyzer:
             side=side,
             low=analysis.low_threshold,
             high=analysis.high_threshold,
-            lockout_deg=lockout_limit(profile) if readable else None,
-            overextension_deg=overextension_limit(profile) if readable else None,
+            lockout_deg=hip_lines(profile)["lockout"] if readable else None,
+            overextension_deg=hip_lines(profile)["overextension"] if readable else None,
             variant=profile.name,
             analysed_to=now,
         )

@@ -190,7 +190,9 @@ class LiveSession:
         side = state.side
         if state.analysis is None and item.setup.view != "front":  # before the set: the nearer side
             side = nearer_side(item.row)
-        hip = hip_angle(item.row, side)
+        # the analysis's calibration puts the gauge on the report's scale; none yet: no number
+        cal = state.analysis.calibration if state.analysis is not None else None
+        hip = float(cal.shown(hip_angle(item.row, side))) if cal is not None else float("nan")
         self.display.hips.append((item.frame.t, hip))
         hips = np.array(self.display.hips, dtype=float)
         phase = live_phase(hips[:, 1], hips[:, 0], state.low, state.high) if state.analysis else ""

@@ -9,10 +9,13 @@ from dataclasses import asdict
 from .. import __version__
 from .. import pelvis as pel
 from ..analysis import Analysis
+from ..calibration import Calibration
+from ..checks import hip_lines
 from ..profiles import Profile
 from ..scoring import Score
 from ..sets import rep_goals as _set_rep_goals
 from .model import (
+    CalibrationReport,
     ClipFacts,
     Deduction,
     FaultReport,
@@ -32,7 +35,10 @@ from .model import (
     VariantInfo,
 )
 
-HIP_ANGLE = "signed shoulder-hip-knee, image plane, MediaPipe reading (180 = straight line)"
+HIP_ANGLE = (
+    "signed shoulder-hip-knee at the hip joint centre, calibrated from the model's image-plane reading"
+    " for this clip's body and view (180 = straight line, above = past it); *_raw_deg: the model's own"
+)
 
 
 def _num(x: float | None, nd: int = 2) -> float | None:
@@ -92,6 +98,25 @@ def summary(analysis: Analysis, profile: Profile) -> Summary:
         usable_fraction=_num(analysis.usable_fraction, 3),
         set_count=len(analysis.sets),
         score=_num(analysis.scores.overall, 1),
+        mean_top_hip_raw_deg=_raw(analysis.calibration, _mean([r.top_hip_deg for r in reps])),
+        mean_bottom_hip_raw_deg=_raw(analysis.calibration, _mean(bottoms)),
+    )
+
+
+def _raw(cal: Calibration, shown: float | None) -> float | None:
+    """The model's own reading behind a calibrated angle, rounded like it."""
+    return None if shown is None else _num(float(cal.raw(shown)), 1)
+
+
+def calibration_report(cal: Calibration) -> CalibrationReport:
+    return CalibrationReport(
+        calibrated=cal.calibrated,
+        offset_deg=_num(cal.offset_deg, 2),
+        slope=_num(cal.slope, 3),
+        slope_band_deg=_num(cal.band_deg, 1),
+        inputs={k: _num(v, 3) for k, v in cal.inputs.items()},
+        uncertainty_deg=_num(cal.uncertainty_deg, 1),
+        reason=cal.reason,
     )
 
 
@@ -139,6 +164,8 @@ def _reps(analysis: Analysis) -> list[RepReport]:
             faults=codes.get(r.index, []),
             score=score_report(analysis.scores.reps.get(r.index)),
             pelvis=rep_pelvis(analysis.pelvis.of_rep(r.index)) if analysis.pelvis else None,
+            top_hip_raw_deg=_raw(analysis.calibration, r.top_hip_deg),
+            bottom_hip_raw_deg=_raw(analysis.calibration, r.bottom_hip_deg),
         )
         for r in analysis.reps
     ]
@@ -193,7 +220,8 @@ def _measurement(analysis: Analysis, profile: Profile) -> Measurement:
         side_reason=analysis.side.reason,
         single_leg=analysis.side.single_leg,
         hip_angle=HIP_ANGLE,
-        model_hip_bias_deg=profile.model_hip_bias_deg,
+        lockout_line_deg=hip_lines(profile)["lockout"],
+        overextension_line_deg=hip_lines(profile)["overextension"],
         hysteresis_deg=[_num(analysis.low_threshold, 1), _num(analysis.high_threshold, 1)],
         phases=(
             f"up / top pause / down / bottom pause: a pause is where the hips are both within"
@@ -236,4 +264,5 @@ def build_report(analysis: Analysis, profile: Profile) -> Report:
                   for s in analysis.unusable],
         rejected_cycles=[RejectedCycle(time_s=_num(t, 3), why=why) for t, why in analysis.rejected],
         summary=summary(analysis, profile),
+        calibration=calibration_report(analysis.calibration),
     )

@@ -123,7 +123,14 @@ class Measurement(_Model):
     side_reason: str
     single_leg: bool
     hip_angle: str
-    model_hip_bias_deg: float
+    lockout_line_deg: float | None = Field(
+        default=None, description="calibrated top hip angle below which a rep is short of the line"
+    )
+    overextension_line_deg: float | None = Field(
+        default=None, description="calibrated top hip angle above which a rep arches past the line"
+    )
+    # formcheck < issue 15 wrote one constant model bias; accepted when read back, never written
+    model_hip_bias_deg: float | None = Field(default=None, exclude=True)
     hysteresis_deg: list[float | None]
     phases: str
     speed_scale: SpeedScale | None = None  # rep speed (issue 16 item 9); None in older reports
@@ -164,8 +171,8 @@ class RepReport(_Model):
     leg: str | None
     start_s: float | None
     end_s: float | None
-    bottom_hip_deg: float | None
-    top_hip_deg: float | None
+    bottom_hip_deg: float | None = Field(description="calibrated hip angle at the bottom, 180 = straight")
+    top_hip_deg: float | None = Field(description="calibrated hip angle at the top, 180 = straight line")
     up_s: float | None
     top_pause_s: float | None
     down_s: float | None
@@ -178,6 +185,12 @@ class RepReport(_Model):
     score: ScoreReport | None
     speed: RepSpeedReport | None = None  # rep speed (issue 16 item 9); None in older reports
     pelvis: RepPelvisReport | None = None  # None in reports written before it existed
+    top_hip_raw_deg: float | None = Field(
+        default=None, description="the model's own shoulder-hip-knee reading at the top (uncalibrated)"
+    )
+    bottom_hip_raw_deg: float | None = Field(
+        default=None, description="the model's own shoulder-hip-knee reading at the bottom (uncalibrated)"
+    )
 
 
 class SetReport(_Model):
@@ -259,6 +272,25 @@ class Summary(_Model):
     usable_fraction: float | None
     set_count: int
     score: float | None
+    mean_top_hip_raw_deg: float | None = Field(default=None, description="mean top, model's own reading")
+    mean_bottom_hip_raw_deg: float | None = Field(
+        default=None, description="mean bottom, model's own reading"
+    )
+
+
+class CalibrationReport(_Model):
+    """How the model's hip reading became the anatomical angle on this clip's body and view."""
+
+    calibrated: bool = Field(description="false: the angles shown are the model's raw reading")
+    offset_deg: float | None = Field(description="raw reading of a true straight line, minus 180")
+    slope: float | None = Field(description="calibrated degrees per raw degree around the line")
+    slope_band_deg: float | None = Field(
+        default=None,
+        description="raw degrees from the line the slope applies within; the offset alone at twice that",
+    )
+    inputs: dict[str, float | None] = Field(description="the clip's measures the correction used")
+    uncertainty_deg: float | None = Field(description="+- deg of a shown top on bodies the fit never saw")
+    reason: str = Field(description="how it was calibrated, or why not")
 
 
 class Report(_Model):
@@ -276,6 +308,7 @@ class Report(_Model):
     unusable: list[Unusable]
     rejected_cycles: list[RejectedCycle]
     summary: Summary
+    calibration: CalibrationReport | None = None  # None only in reports written before issue 15
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

@@ -46,9 +46,12 @@ def trend_svg(
     unit: str = "",
     digits: int = 1,
     reference: tuple[float, str] | None = None,
+    lines: list[tuple[float, str]] | None = None,
 ) -> str:
     """A chart of one or more series over sessions (x: session order, labelled by date).
-    Missing values leave a gap; `reference` draws a labelled horizontal line (e.g. 180 deg)."""
+    Missing values leave a gap; `reference` draws a labelled horizontal line (e.g. 180 deg);
+    `lines` more of them, dashed (e.g. the lockout and overextension lines)."""
+    refs = ([(*reference, "r")] if reference else []) + [(v, label, "r d") for v, label in lines or []]
     known = [v for s in series for v in s.values if v is not None and math.isfinite(v)]
     head = (
         f'<svg class="trend" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}"'
@@ -61,7 +64,7 @@ def trend_svg(
             + f'<text x="{W / 2}" y="{H / 2}" text-anchor="middle" class="m">no finished session yet</text>'
             + "</svg>"
         )
-    bounds = known + ([reference[0]] if reference else [])
+    bounds = known + [v for v, _, _ in refs]
     ticks = nice_ticks(min(bounds), max(bounds), min_step=1.0 if digits == 0 else 0.0)
     lo, hi, tick_digits = ticks[0], ticks[-1], _digits(ticks)
     top = TOP + (16 if len(series) > 1 else 0)  # a legend row under the title
@@ -80,12 +83,13 @@ def trend_svg(
             f'<text x="{LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end" class="a">'
             f"{_fmt(v, tick_digits)}</text>"
         )
-    if reference is not None:
-        ry = y(reference[0])
+    for value, label, cls in refs:
+        ry = y(value)
         parts.append(
-            f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{ry:.1f}" y2="{ry:.1f}" class="r"/>'
+            f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{ry:.1f}" y2="{ry:.1f}" class="{cls}"'
+            f' data-deg="{value:g}"/>'
             f'<text x="{W - RIGHT}" y="{ry - 4:.1f}" text-anchor="end" class="a">'
-            f"{escape(reference[1])}</text>"
+            f"{escape(label)}</text>"
         )
     for i in sorted({0, n - 1, (n - 1) // 2}):
         if i < len(labels):

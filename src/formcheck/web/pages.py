@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from ..checks import hip_lines
 from ..html_report import label
+from ..profiles import ProfileError, load_profile
 from ..report import Report
 from . import speed_store
 from .charts import Series, trend_svg
@@ -138,6 +140,16 @@ def athletes_page(request: Request) -> HTMLResponse:
     return render(request, "athletes.html", athletes=ctx_of(request).db.athletes())
 
 
+def hip_line_marks(variant: str | None) -> list[tuple[float, str]]:
+    """The lockout and overextension lines of a variant's profile, as the reports draw them."""
+    try:
+        lines = hip_lines(load_profile(variant or "hip_thrust"))
+    except ProfileError:
+        lines = hip_lines(load_profile("hip_thrust"))
+    names = {"lockout": "lockout line", "overextension": "overextension"}
+    return [(v, f"{names[k]} {v:g}°") for k, v in lines.items() if v is not None]
+
+
 def athlete_charts(jobs: list[Job], speeds: dict[str, speed_store.JobSpeed] | None = None) -> list[Markup]:
     done = sorted((j for j in jobs if j.status == "done"), key=lambda j: j.id)
     labels = [j.created_at.astimezone().strftime("%b %d") for j in done]
@@ -153,6 +165,7 @@ def athlete_charts(jobs: list[Job], speeds: dict[str, speed_store.JobSpeed] | No
                 [Series("top", [j.mean_top_hip_deg for j in done])],
                 unit="°",
                 reference=(180.0, "straight line 180°"),
+                lines=hip_line_marks(done[-1].variant_used if done else None),
             ),
             trend_svg(
                 "Tempo: mean seconds per phase",

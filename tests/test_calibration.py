@@ -1,0 +1,112 @@
+"""The hip-angle calibration: known offsets give back the joint angle; views it cannot serve say so."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from synthetic import RepPlan, plan_track
+
+from formcheck import kinematics as kin
+from formcheck.analysis import analyze_track
+from formcheck.calibration import CalibrationModel, calibrate, clip_features
+from formcheck.profiles import ProfileError, load_profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from calibration_table import refit  # noqa: E402
+
+HT = load_profile("hip_thrust")
+
+
+def body_points(joint_deg: np.ndarray, offset: float, torso: float = 0.5, thigh: float = 0.42) -> np.ndarray:
+    """(T, 4, 2) shoulder / model hip / knee / ankle of a body lying along x whose thigh opens
+    `joint_deg` at the hip joint centre (origin), the model's hip point `offset` m toward the belly."""
+    th = np.radians(joint_deg)
+    shoulder = np.tile([-torso, 0.0], (len(th), 1))
+    knee = np.stack([-thigh * np.cos(th), -thigh * np.sin(th)], axis=1)  # 180: straight along +x
+    hip = np.tile([0.0, -offset], (len(th), 1))  # image y points down: the belly is up
+    ankle = knee + [0.0, 0.4]
+    return np.stack([shoulder, hip, knee, ankle], axis=1) * 400.0
+
+
+def test_a_known_hip_point_offset_is_taken_back_to_the_joint_angle():
+    joint = np.array([165.0, 170.0, 175.0, 180.0, 185.0, 190.0, 195.0])
+    raw = kin.angles_from_points(body_points(joint, offset=0.03)).hip
+    assert np.all(np.abs(raw - joint) > 3.0)  # the offset alone is past the tolerance
+    straight = float(kin.angles_from_points(body_points(np.array([180.0]), 0.03)).hip[0])
+    cal = calibrate({"width_ratio": 0.1}, "side", CalibrationModel(offset_deg=straight - 180.0))
+    assert cal.calibrated and cal.offset_deg == pytest.approx(straight - 180.0)
+    np.testing.assert_allclose(cal.shown(raw), joint, atol=0.5)
+    np.testing.assert_allclose(cal.raw(cal.shown(raw)), raw, atol=1e-9)
+
+
+def test_the_offset_and_gain_follow_the_clip_features():
+    model = CalibrationModel(offset_deg=2.0, offset_per={"width_ratio": 30.0}, gain=1 / 1.2)
+    side = calibrate({"width_ratio": 0.1, "pelvis_ratio": 0.7}, "side", model)
+    oblique = calibrate({"width_ratio": 0.3, "pelvis_ratio": 0.7}, "oblique", model)
+    assert side.offset_deg == pytest.approx(5.0) and oblique.offset_deg == pytest.approx(11.0)
+    assert side.shown(185.0) == pytest.approx(180.0) and oblique.shown(191.0) == pytest.approx(180.0)
+    assert oblique.shown(201.0) == pytest.approx(192.0)  # 10 raw past the line: 12 shown
+    assert "11.0" in oblique.reason
+    far = np.array([60.0, 100.0, 150.0, 170.0, 185.0, 200.0, 230.0])  # raw, both sides of the band
+    np.testing.assert_allclose(oblique.raw(oblique.shown(far)), far, atol=1e-9)
+    assert np.all(np.diff(oblique.shown(far)) > 0)
+    assert oblique.shown(100.0) == pytest.approx(100.0 - 11.0)  # far from the line: the offset only
+
+
+def test_views_the_fit_cannot_serve_are_not_calibrated_and_say_why():
+    model = CalibrationModel(offset_deg=6.0, max_width_ratio=0.5)
+    front = calibrate({"width_ratio": 1.1}, "front", model)
+    wide = calibrate({"width_ratio": 0.55}, "oblique", model)
+    unmeasured = calibrate({"width_ratio": float("nan")}, "side",
+                           replace(model, offset_per={"width_ratio": 10.0}))
+    for cal in (front, wide, unmeasured):
+        assert not cal.calibrated and cal.reason.startswith("not calibrated")
+        assert cal.shown(187.0) == pytest.approx(187.0)  # the raw reading, said to be raw
+    assert "feet" in front.reason and "width_ratio" in unmeasured.reason
+
+
+def test_refit_recovers_a_known_model_from_rendered_rows():
+    rng = np.random.default_rng(0)
+    rows = []
+    for wr in (0.12, 0.18, 0.3, 0.36):
+        for true in (170.0, 180.0, 190.0):
+            raw = 180 + 3.0 + 20.0 * wr + (0.8 + 1.5 * wr) * (true - 180) + rng.normal(0, 0.05)
+            rows.append({"width_ratio": wr, "true": true, "raw": raw})
+    fit = refit(rows)
+    assert fit["offset_deg"] == pytest.approx(3.0, abs=0.2)
+    assert fit["offset_per"]["width_ratio"] == pytest.approx(20.0, abs=1.0)
+    assert fit["gain"] == pytest.approx(0.8, abs=0.03)
+    assert fit["gain_per"]["width_ratio"] == pytest.approx(1.5, abs=0.1)
+
+
+def test_the_analysis_shows_calibrated_angles_and_keeps_the_raw_reading():
+    track = plan_track(RepPlan(reps=3, top_degs=[188.0, 178.0, 198.0]), noise_px=0.5)
+    result = analyze_track(track, HT)
+    cal = result.calibration
+    assert cal.calibrated and cal.inputs["width_ratio"] == pytest.approx(result.view.width_ratio)
+    assert cal.inputs == clip_features(track, result.view.width_ratio, result.side.side)
+    raw_tops = [float(cal.raw(r.top_hip_deg)) for r in result.reps]
+    np.testing.assert_allclose(raw_tops, [188.0, 178.0, 198.0], atol=2.5)
+    np.testing.assert_allclose([r.top_hip_deg for r in result.reps], cal.shown(np.array(raw_tops)))
+
+
+def test_a_profile_names_only_known_features():
+    with pytest.raises(ProfileError, match="calibration.offset_per"):
+        load_profile_from({"name": "x", "extends": "hip_thrust",
+                           "calibration": {"offset_per": {"shoe_size": 1.0}}})
+
+
+def load_profile_from(data: dict, tmp=Path("/tmp")):  # noqa: B008
+    import json
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=tmp, delete=False) as f:
+        json.dump(data, f)
+    try:
+        return load_profile(f.name)
+    finally:
+        Path(f.name).unlink()

@@ -1,0 +1,248 @@
+"""The hip-angle calibration against rendered truth: per body and view, true vs shown vs raw.
+
+Usage: python tools/calibration_table.py [--renders DIR ...] [--tracks DIR] [--fit NAME ...]
+                                         [--markdown] [--refit]
+
+Every NAME.json (schema formcheck.synth-truth/1) in the render folders whose pose track NAME.npz
+is in --tracks (make one with `formcheck analyze NAME.mp4 --save-track TRACKS/NAME.npz`) is run
+through the analysis with its variant's built-in profile. Each analysed rep is matched to the
+rendered rep whose top hold it covers; the true top is the rig's joint angle (shoulder - hip joint
+centre - knee). --fit names the bodies (clip-name prefixes) the calibration was fitted on: they are
+marked "fit", every other clip "held-out". --refit prints the least-squares coefficients for the
+profile's "calibration" block from the --fit clips only (raw - 180 = offset + gain x (true - 180),
+offset linear in the clip's features; slope = 1 / gain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from formcheck.analysis import analyze_track  # noqa: E402
+from formcheck.calibration import calibrate  # noqa: E402
+from formcheck.pose import load_track  # noqa: E402
+from formcheck.profiles import load_profile  # noqa: E402
+
+TOLERANCE_DEG = 3.0
+NEAR_LINE_DEG = 15.0  # tops this close to 180 are what the fit and the acceptance are about
+FEATURES = ("width_ratio", "segment_ratio")  # the offset's features in --refit (calibration.FEATURES)
+
+
+def view_name(spec: dict) -> str:
+    if spec["view"] == "oblique":
+        return f"yaw{spec['yaw_deg']:g}"
+    return spec["view"]
+
+
+def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
+    """One row per analysed rep that covers a rendered rep's top hold."""
+    track_path = tracks / f"{truth_path.stem}.npz"
+    if not track_path.exists():
+        return []
+    truth = json.loads(truth_path.read_text())
+    spec = truth["spec"]
+    profile = load_profile(spec["variant"])
+    analysis = analyze_track(load_track(track_path), profile)
+    cal = analysis.calibration
+    side = analysis.side.side if analysis.side.side in ("left", "right") else "left"
+    rows = []
+    for rep in analysis.reps:
+        for t in truth["reps"]:
+            a, b = t["phases"]["top"]
+            if rep.start_s <= (a + b) / 2 <= rep.end_s:
+                true = t[f"top_hip_angle_deg_{side}"]
+                rows.append(
+                    {
+                        "clip": truth_path.stem,
+                        "sex": spec["sex"],
+                        "height_m": spec["height_m"],
+                        "mass_kg": spec["mass_kg"],
+                        "variant": spec["variant"],
+                        "view": view_name(spec),
+                        "rep": t["rep"],
+                        "true": true,
+                        "shown": rep.top_hip_deg,
+                        "raw": float(cal.raw(rep.top_hip_deg)),
+                        "calibrated": cal.calibrated,
+                        **{k: cal.inputs.get(k, np.nan) for k in FEATURES},
+                    }
+                )
+                break
+    return rows
+
+
+def refit(
+    rows: list[dict],
+    features: tuple[str, ...] = ("width_ratio",),
+    gain_features: tuple[str, ...] = ("width_ratio",),
+) -> dict:
+    """Least squares raw - 180 = o0 + sum o_k f_k + (g0 + sum g_j f_j) (true - 180) over the reps."""
+    d = np.array([r["true"] - 180.0 for r in rows])
+    f = np.array([[r[k] for k in features] for r in rows]).reshape(len(rows), len(features))
+    g = np.array([[r[k] for k in gain_features] for r in rows]).reshape(len(rows), len(gain_features))
+    X = np.column_stack([np.ones(len(rows)), f, d, g * d[:, None]])
+    y = np.array([r["raw"] - 180.0 for r in rows])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    n = len(features)
+    used = dict.fromkeys((*features, *gain_features))
+    return {
+        "offset_deg": round(float(coef[0]), 2),
+        "offset_per": {k: round(float(c), 2) for k, c in zip(features, coef[1 : 1 + n], strict=True)},
+        "gain": round(float(coef[1 + n]), 3),
+        "gain_per": {k: round(float(c), 3) for k, c in zip(gain_features, coef[2 + n :], strict=True)},
+        "fitted_range": {
+            k: [round(min(r[k] for r in rows), 3), round(max(r[k] for r in rows), 3)] for k in used
+        },
+    }
+
+
+def predicted(row: dict, fit: dict) -> float:
+    """The top a calibration fitted as `fit` shows for this row's raw reading."""
+    ranges = {k: tuple(v) for k, v in fit["fitted_range"].items()}
+    model = replace(load_profile(row["variant"]).calibration, **{**fit, "fitted_range": ranges})
+    return float(calibrate({k: row[k] for k in FEATURES}, "side", model).shown(row["raw"]))
+
+
+def cross_validate(
+    rows: list[dict], bodies: tuple[str, ...], features: tuple[str, ...], markdown: bool
+) -> None:
+    """Each body's reps shown by a fit on the other bodies (leave one body out); clips of no listed
+    body (the committed renders) by the fit on all of them. Prints the per body-and-view table."""
+    off = [r for r in rows if r["near"] and not r["calibrated"]]
+    near = [r for r in rows if r["near"] and r["calibrated"]]
+    for clip in sorted({r["clip"] for r in off}):
+        wr = next(r["width_ratio"] for r in off if r["clip"] == clip)
+        print(f"{clip}: not calibrated (width ratio {wr:.3f}: further round than the fit), left out")
+    full = refit([r for r in near if r["clip"].startswith(bodies)], features)
+    for r in near:
+        body = next((b for b in bodies if r["clip"].startswith(b)), None)
+        fit = full if body is None else refit([q for q in near if not q["clip"].startswith(body)], features)
+        r["cv_error"] = predicted(r, fit) - r["true"]
+        r["cv_body"] = body or r["clip"]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in near:
+        groups.setdefault((r["cv_body"], f"{r['variant']} {r['view']}"), []).append(r)
+    head = ["held out", "variant view", "reps", "mean |error|", "max |error|", f"within {TOLERANCE_DEG:g}"]
+    print(("| " + " | ".join(head) + " |\n|" + "---|" * len(head)) if markdown else "  ".join(head))
+    for (b, v), rs in sorted(groups.items()):
+        err = np.abs([r["cv_error"] for r in rs])
+        cells = [
+            b,
+            v,
+            str(len(rs)),
+            f"{err.mean():.1f}",
+            f"{err.max():.1f}",
+            f"{np.mean(err <= TOLERANCE_DEG):.0%}",
+        ]
+        print(("| " + " | ".join(cells) + " |") if markdown else "  ".join(f"{c:>14}" for c in cells))
+    err = np.abs([r["cv_error"] for r in near])
+    print(
+        f"\nall held-out reps (tops within {NEAR_LINE_DEG:g} of 180): {len(err)}, "
+        f"within {TOLERANCE_DEG:g} deg: {np.mean(err <= TOLERANCE_DEG):.0%}, "
+        f"90% within {np.percentile(err, 90):.1f}, "
+        f"max {err.max():.1f}"
+    )
+    print(f"fit on every body (the shipped coefficients): {json.dumps(full)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--renders", type=Path, nargs="+", default=[Path("/work/renders/calib"), ROOT / "sample_videos"]
+    )
+    ap.add_argument("--tracks", type=Path, default=Path("/work/renders/tracks"))
+    ap.add_argument(
+        "--fit",
+        nargs="*",
+        default=["f155", "f168", "f180", "m170", "m182", "m195"],
+        help="body prefixes fitted on",
+    )
+    ap.add_argument(
+        "--cv", action="store_true", help="leave one --fit body out: each body on a fit without it"
+    )
+    ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    ap.add_argument("--refit", action="store_true", help="print coefficients fitted on the --fit clips")
+    ap.add_argument("--features", nargs="*", default=list(FEATURES), help="features --refit uses")
+    ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
+    args = ap.parse_args(argv)
+    rows = [
+        r
+        for d in args.renders
+        for p in sorted(d.glob("*.json"))
+        if p.stem != "README"
+        for r in clip_rows(p, args.tracks)
+    ]
+    if not rows:
+        print("no rendered clip with a cached pose track", file=sys.stderr)
+        return 1
+    for r in rows:
+        r["set"] = "fit" if r["clip"].startswith(tuple(args.fit)) else "held-out"
+        r["error"] = r["shown"] - r["true"]
+        r["near"] = abs(r["true"] - 180.0) <= NEAR_LINE_DEG
+        if not r["near"]:  # kept in the per-rep table, out of the summary
+            r["set"] += f" (top {r['true']:.0f}: off the fitted range)"
+    if args.refit:
+        fit = [
+            r
+            for r in rows
+            if r["set"] == "fit" and args.variant in (None, r["variant"]) and r["near"] and r["calibrated"]
+        ]
+        print(json.dumps(refit(fit, tuple(args.features))))
+    if args.cv:
+        cross_validate(rows, tuple(args.fit), tuple(args.features), args.markdown)
+        return 0
+    sep = " | " if args.markdown else "  "
+    head = ["clip", "set", "body", "view", "rep", "true", "shown", "raw", "error"]
+    if args.markdown:
+        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    else:
+        print(sep.join(f"{h:>8}" for h in head))
+    for r in rows:
+        body = f"{'F' if r['sex'] < 0.5 else 'M'} {r['height_m']:.2f}m {r['mass_kg']:g}kg"
+        cells = [
+            r["clip"],
+            r["set"],
+            body,
+            f"{r['variant'].split('_')[0]} {r['view']}",
+            str(r["rep"]),
+            f"{r['true']:.1f}",
+            f"{r['shown']:.1f}",
+            f"{r['raw']:.1f}",
+            f"{r['error']:+.1f}",
+        ]
+        print(("| " + sep.join(cells) + " |") if args.markdown else sep.join(f"{c:>8}" for c in cells))
+    print()
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["set"], f"{r['variant']} {r['view']}"), []).append(r)
+    head = ["set", "variant view", "reps", "mean |error|", "max |error|", f"within {TOLERANCE_DEG:g}"]
+    if args.markdown:
+        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for (s, v), rs in sorted(groups.items()):
+        err = np.abs([r["error"] for r in rs])
+        cells = [
+            s,
+            v,
+            str(len(rs)),
+            f"{err.mean():.1f}",
+            f"{err.max():.1f}",
+            f"{np.mean(err <= TOLERANCE_DEG):.0%}",
+        ]
+        print(("| " + " | ".join(cells) + " |") if args.markdown else "  ".join(f"{c:>14}" for c in cells))
+    for s in ("fit", "held-out"):
+        err = np.abs([r["error"] for r in rows if r["set"] == s])
+        if len(err):
+            print(f"{s}: {len(err)} reps, within {TOLERANCE_DEG:g} deg: {np.mean(err <= TOLERANCE_DEG):.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
