@@ -74,9 +74,10 @@ def hip_lines(profile: Profile) -> dict[str, float | None]:
 def check_incomplete_lockout(rep: Rep, profile: Profile) -> Fault | None:
     rule = profile.rule(IncompleteLockoutRule)
     limit = lockout_limit(profile)
-    if not math.isfinite(rep.top_hip_deg) or rep.top_hip_deg >= limit:
+    if not math.isfinite(rep.top_hip_deg) or not breaks(rep.top_hip_deg, limit, ">=", 0):
         return None
     short = limit - rep.top_hip_deg
+    printed_short = round(limit) - round(rep.top_hip_deg)  # the message's own arithmetic adds up
     return make_fault(
         rule,
         rep,
@@ -86,16 +87,18 @@ def check_incomplete_lockout(rep: Rep, profile: Profile) -> Fault | None:
         limit=round(limit, 1),
         unit="deg",
         comparison=">=",
-        message=f"top hip angle {rep.top_hip_deg:.0f} deg, {short:.0f} deg short of the straight-line limit",
+        message=f"top hip angle {rep.top_hip_deg:.0f} deg, {printed_short} deg short of the lockout line"
+        f" ({limit:.0f} deg)",
     )
 
 
 def check_overextension(rep: Rep, profile: Profile) -> Fault | None:
     rule = profile.rule(OverextensionRule)
     limit = overextension_limit(profile)
-    if not math.isfinite(rep.top_hip_deg) or rep.top_hip_deg <= limit:
+    if not math.isfinite(rep.top_hip_deg) or not breaks(rep.top_hip_deg, limit, "<=", 0):
         return None
     over = rep.top_hip_deg - limit
+    printed_over = round(rep.top_hip_deg) - round(limit)
     return make_fault(
         rule,
         rep,
@@ -105,7 +108,8 @@ def check_overextension(rep: Rep, profile: Profile) -> Fault | None:
         limit=round(limit, 1),
         unit="deg",
         comparison="<=",
-        message=f"top hip angle {rep.top_hip_deg:.0f} deg: {over:.0f} deg past the limit (arching)",
+        message=f"top hip angle {rep.top_hip_deg:.0f} deg: {printed_over} deg past the overextension line"
+        f" ({limit:.0f} deg, arching)",
     )
 
 
