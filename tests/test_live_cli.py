@@ -49,7 +49,14 @@ def test_live_from_a_clip_equals_analyze(tmp_path, capsys):
     assert doc["frames"]["dropped"] == 0 and doc["frames"]["processed"] == expected["clip"]["frames"]
     live = [(r["rep"], sorted(r["faults"])) for r in doc["live_reps"]]
     assert live == _reps(report) == _reps(expected) and len(live) >= 3
-    assert report["reps"] == expected["reps"] and report["faults"] == expected["faults"]
+    assert report["faults"] == expected["faults"]
+    # the same reps field by field; the hip speed's pixel-to-metre scale is a median over the session
+    # clock's frames, which can move it in the 4th digit (195.3 against 195.2 px/m)
+    for got, want in zip(report["reps"], expected["reps"], strict=True):
+        speed, want_speed = got.pop("speed"), want.pop("speed")
+        assert got == want
+        for k in ("mean_mps", "peak_mps"):
+            assert speed[k] == pytest.approx(want_speed[k], rel=0.01)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])

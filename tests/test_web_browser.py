@@ -105,7 +105,7 @@ def test_a_dropped_clip_is_analysed_and_its_report_shown(browser, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "web_job.png"), full_page=True)
 
         page.goto(f"{server.url}/athletes/jordan-park", wait_until="load")
-        assert page.locator("svg.trend").count() == 4
+        assert page.locator("svg.trend").count() == 5
         assert page.locator("#sessions tbody tr").count() == 1
         page.screenshot(path=str(ARTIFACTS / "web_athlete.png"), full_page=True)
         assert watch.errors == [] and watch.outside == []

@@ -347,7 +347,7 @@ def check_hip_rotation(reps: list[Rep], profile: Profile, signals: Signals | Non
         drops,
         rule.max_roll_deg,
         unit="deg pelvis roll vs the set's bottoms",
-        describe=lambda d: f"pelvis rolled {d:.0f} deg at the top ({how}) against the set's bottoms "
+        describe=lambda d: f"pelvis rolled {d:.1f} deg at the top ({how}) against the set's bottoms "
         f"(hip line vs shoulder line, {signals.pelvis_roll_from})",
     )
 
@@ -369,7 +369,7 @@ def check_knee_cave(reps: list[Rep], profile: Profile, signals: Signals | None) 
         tops - float(np.nanmin(tops)),
         rule.max_cave_deg,
         unit="deg knees in vs the set's widest top",
-        describe=lambda cave: f"knees {cave:.0f} deg further in at the top than on the set's widest rep "
+        describe=lambda cave: f"knees {cave:.1f} deg further in at the top than on the set's widest rep "
         f"(knee vs the hip-ankle line, 3D)",
     )
 
@@ -382,7 +382,8 @@ def top_excess_faults(
     unit: str,
     describe: Callable[[float], str],
 ) -> list[Fault]:
-    """One fault per rep whose value at the top exceeds the limit (NaN never does)."""
+    """One fault per rep whose value at the top exceeds the limit at the 0.1 deg its message prints
+    (NaN never does)."""
     return [
         make_fault(
             rule,
@@ -396,7 +397,7 @@ def top_excess_faults(
             message=describe(v),
         )
         for rep, v in zip(reps, values, strict=True)
-        if np.isfinite(v) and breaks(float(v), limit, "<=", 0)
+        if np.isfinite(v) and breaks(float(v), limit, "<=", 1)
     ]
 
 
