@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 # ../shared/videos next to the repository: third-party clips, read-only, never copied in
-SHARED_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "videos"
+# FORMCHECK_SHARED_VIDEOS: the real clips elsewhere (e.g. from a git worktree, where ../shared is absent)
+_BESIDE = Path(__file__).resolve().parents[1].parent / "shared" / "videos"
+SHARED_VIDEOS = Path(os.environ.get("FORMCHECK_SHARED_VIDEOS", _BESIDE))
 
 
 def in_ci() -> bool:

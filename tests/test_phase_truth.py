@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_VIDEOS, in_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = ROOT / "tests" / "data" / "phase_truth.csv"
@@ -50,14 +48,8 @@ def _eye(row: dict) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def videos() -> Path:
-    folder = Path(os.environ.get("FORMCHECK_SHARED_VIDEOS", SHARED_VIDEOS))
-    if not any(folder.glob("*.mp4")):
-        message = f"real clips not found at {folder}"
-        if in_ci():
-            pytest.fail(f"{message} (CI=true: the integration data must be present)")
-        pytest.skip(message)
-    return folder
+def videos(shared_videos: Path) -> Path:
+    return shared_videos
 
 
 @pytest.fixture(scope="module")

@@ -15,29 +15,14 @@ Pose tracks are cached like tools/eval_faults.py (~/.cache/formcheck-eval).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
+from eval_faults import cached_track  # noqa: E402  (this folder: the same cache, the same keys)
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = Path.home() / ".cache" / "formcheck-eval"
-
-
-def cached_track(clip: Path):
-    from formcheck.pose import extract_track, find_model, sha256_file
-    from formcheck.track import PoseTrack
-
-    key = hashlib.sha256(f"{sha256_file(clip)}:{sha256_file(find_model())}".encode()).hexdigest()[:20]
-    path = CACHE / f"{clip.stem}-{key}.npz"
-    if path.exists():
-        return PoseTrack.load(path)
-    track = extract_track(clip)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    track.save(path)
-    return track
 
 
 def true_speeds(truth: dict) -> list[tuple[float, float, float, float, float | None]]:

@@ -122,28 +122,18 @@ def _line(base: float, per: dict[str, float], features: dict[str, float]) -> flo
     return base + sum(coef * features.get(name, float("nan")) for name, coef in per.items())
 
 
+def _uncalibrated(features: dict[str, float], why: str) -> Calibration:
+    return Calibration(False, 0.0, 1.0, features, float("nan"), f"not calibrated: {why}")
+
+
 def calibrate(features: dict[str, float], view: str, model: CalibrationModel) -> Calibration:
     """The correction for one clip, or IDENTITY with the reason it cannot be given."""
     if view == "front":
-        return Calibration(
-            False,
-            0.0,
-            1.0,
-            features,
-            float("nan"),
-            "not calibrated: camera at the feet, the hip angle is not read",
-        )
+        return _uncalibrated(features, "camera at the feet, the hip angle is not read")
     if model.unavailable:
-        return Calibration(False, 0.0, 1.0, features, float("nan"), f"not calibrated: {model.unavailable}")
+        return _uncalibrated(features, model.unavailable)
     if features.get("width_ratio", 0.0) > model.max_width_ratio:
-        return Calibration(
-            False,
-            0.0,
-            1.0,
-            features,
-            float("nan"),
-            "not calibrated: the camera sits further round than any view the fit saw",
-        )
+        return _uncalibrated(features, "the camera sits further round than any view the fit saw")
     used = {
         k: float(np.clip(v, *model.fitted_range[k])) if k in model.fitted_range else v
         for k, v in features.items()
