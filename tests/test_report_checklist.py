@@ -160,6 +160,7 @@ def test_the_html_has_a_table_per_set_with_the_jsons_statuses():
     page = html_report.render_html(report, analysis, HT)
     rows = {(a["data-set"], a["data-code"]): a["data-status"] for t, a in parse(page).tags
             if t == "tr" and "data-code" in a}
-    want = {(str(b.set), i.code): i.status for b in report.checklist for i in b.items if i.status != "disabled"}
+    want = {(str(b.set), i.code): i.status for b in report.checklist for i in b.items
+            if i.status != "disabled"}
     assert rows == want and rows[("2", "short_rest")] == "fail"
     assert "Set 2 (rep 5–8)" in page
