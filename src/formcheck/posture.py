@@ -262,12 +262,14 @@ def check_head(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, ou
                     f"(ear-nose line vs shoulder-hip line), {up:.0f} deg more than at the bottom: "
                     "chin not tucked"))
                 continue
-            why = "" if top <= 0 else (
-                f"only {up:.1f} deg more than at the set's bottoms (more than {rule.max_rise_deg:g} needed):"
-                " the model's ear point, not the head")
-            # judged as square: not tipped back past it, or not risen from the bottoms
+            why = ""
+            if breaks(top, limit, "<=", 1):  # past the limit, yet not risen from the bottoms
+                risen = f"only {up:.1f} deg more" if np.isfinite(up) else "bottoms not seen, so not more"
+                why = (f"face {top:.1f} deg past square but {risen} than at the set's bottoms (more than"
+                       f" {rule.max_rise_deg:g} needed): the model's ear point, not the head")
+            # judged as square when excused: the value the check held against the limit
             out.results.append(judged(rule.code, rep, 0.0 if why else top, limit, HEAD_UNIT, "<=", 1,
-                                      None, reason=why and f"face {top:.1f} deg past square but {why}"))
+                                      None, reason=why))
     _unjudged(rule.code, unseen, [r for g in groups for r in g], out)
 
 
