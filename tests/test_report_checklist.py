@@ -10,9 +10,10 @@ from test_html_report import checklist_rows, parse
 from formcheck import html_report
 from formcheck.analysis import analyze_track
 from formcheck.fault_rules import SET_LEVEL_CODES
-from formcheck.findings import breaks
+from formcheck.findings import CheckResult, breaks
 from formcheck.profiles import FAULT_CODES, load_profile
 from formcheck.report import Report, build_report
+from formcheck.report.checklist import status_of, worst
 
 HT = load_profile("hip_thrust")
 
@@ -164,3 +165,23 @@ def test_the_html_has_a_table_per_set_with_the_jsons_statuses():
             if i.status != "disabled"}
     assert rows == want and rows[("2", "short_rest")] == "fail"
     assert "Set 2 (rep 5–8)" in page
+
+
+def result(status, measured, limit, comparison="<=", rep=1, reason=""):
+    return CheckResult("load_drift", rep, status, measured, limit, "%", comparison, reason)
+
+
+def test_the_worst_value_is_the_furthest_fail_else_the_nearest_pass():
+    # a signed value judged by its size: -14 of 15 is nearer the limit than +9
+    passes = [result("pass", 9.0, 15.0, "|x| <=", 1), result("pass", -14.0, 15.0, "|x| <=", 2)]
+    assert worst(passes).measured == -14.0 and status_of(passes, None) == ("pass", None)
+    # one-sided: a tucked chin (-10 deg) is well inside a 5 deg limit on tipping back
+    assert result("pass", -10.0, 5.0).margin < result("pass", 4.0, 5.0).margin
+    failed = [*passes, result("fail", 40.0, 100.0, ">=", 3), result("fail", 20.0, 15.0, "|x| <=", 4)]
+    assert worst(failed).rep == 3  # 60% short of its limit beats 33% past another
+    unseen = result("not measurable", None, None, rep=5, reason="wrists not seen")
+    note = "not judged on rep(s) 5: wrists not seen"
+    assert status_of([*passes, unseen], None) == ("partly measured", note)
+    assert status_of([*failed, unseen], None) == ("fail", note)
+    assert status_of([unseen], None) == ("not measurable", "wrists not seen")
+    assert status_of(passes, "feet out not judged") == ("partly measured", "feet out not judged")
