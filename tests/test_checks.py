@@ -5,16 +5,10 @@ import pytest
 from synthetic import RepPlan, plan_track
 
 from formcheck.analysis import analyze_track
-from formcheck.checks import (
-    check_no_top_pause,
-    hip_lines,
-    lockout_limit,
-    overextension_limit,
-    severity_by_excess,
-    severity_by_ratio,
-)
+from formcheck.checks import check_no_top_pause
 from formcheck.fault_rules import IncompleteLockoutRule, NoTopPauseRule, OverextensionRule
-from formcheck.findings import breaks
+from formcheck.findings import breaks, severity_by_excess, severity_by_ratio
+from formcheck.hip_lines import hip_lines, lockout_limit, overextension_limit
 from formcheck.profiles import FAULT_CODES, ProfileError, builtin_names, load_profile
 
 HT = load_profile("hip_thrust")
@@ -325,9 +319,13 @@ def test_a_value_that_prints_equal_to_its_limit_is_not_a_fault():
 def test_a_top_hold_a_hair_under_the_limit_passes_and_a_real_miss_says_so(short_by):
     limit = HT.rule(NoTopPauseRule).min_top_pause_s
     clean = faults_of(RepPlan(reps=2))[0].reps[0]
-    found = check_no_top_pause(dataclasses.replace(clean, top_pause_s=limit - short_by), HT)
+    result = check_no_top_pause(dataclasses.replace(clean, top_pause_s=limit - short_by), HT)
+    found = result.fault
     printed = f"{limit - short_by:.2f}"
+    # the checklist's record holds the figures as printed, whatever the verdict
+    assert (result.measured, result.limit) == (float(printed), round(limit, 2))
     if printed == f"{limit:.2f}":
-        assert found is None
+        assert found is None and result.status == "pass"
     else:
+        assert result.status == "fail"
         assert found is not None and f"held the top {printed} s; at least {limit:.2f} s" in found.message

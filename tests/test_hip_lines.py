@@ -12,7 +12,7 @@ from synthetic import RepPlan, plan_track
 
 from formcheck import viz
 from formcheck.analysis import analyze_track
-from formcheck.checks import hip_lines
+from formcheck.hip_lines import hip_lines
 from formcheck.html_report import render_html
 from formcheck.profiles import load_profile
 from formcheck.report import build_report

@@ -239,7 +239,7 @@ def _verdict(number: int, codes: tuple[str, ...], first: bool = True) -> Verdict
 
 
 def _any_fault():
-    from formcheck.checks import Fault
+    from formcheck.findings import Fault
 
     return Fault("x", "moderate", 1, 0.0, 1.0, 0.0, 0.0, "s", "<", "", "", "", "")
 

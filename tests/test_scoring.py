@@ -9,9 +9,9 @@ from test_checks import DRIFTING_TOPS, reading
 
 from formcheck import report
 from formcheck.analysis import analyze_track
-from formcheck.checks import lockout_limit
 from formcheck.fault_rules import SET_LEVEL_CODES
 from formcheck.findings import Fault
+from formcheck.hip_lines import lockout_limit
 from formcheck.profiles import load_profile
 from formcheck.scoring import deductions
 

@@ -7,7 +7,7 @@ from synthetic import RepPlan, plan_track
 from formcheck import kinematics as kin
 from formcheck import viz
 from formcheck.analysis import analyze_track
-from formcheck.checks import lockout_limit
+from formcheck.hip_lines import lockout_limit
 from formcheck.profiles import load_profile
 from formcheck.track import Landmark
 

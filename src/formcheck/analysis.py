@@ -11,9 +11,11 @@ import numpy as np
 from . import kinematics as kin
 from . import signal as sig
 from .calibration import IDENTITY, Calibration, calibrate, clip_features
-from .checks import Fault, Signals, check_reps, leg_hidden, sort_faults
+from .check_signals import Signals
+from .checks import judge_reps, leg_hidden
 from .errors import ClipTooShort, NoPersonDetected
 from .fault_rules import FootPlacementRule, HipRotationRule
+from .findings import CheckResult, Fault, faults_of, sort_faults
 from .pelvis import TWO_LEG_REASON, PelvisReading
 from .pelvis import measure as measure_pelvis
 from .posture import PostureSignals, check_posture, posture_signals
@@ -58,6 +60,10 @@ class Analysis:
     sides: dict | None = None  # single-leg work on both legs: per-side figures and imbalances
     pelvis: PelvisReading | None = None  # roll/obliquity per frame and per rep, where the view shows them
     calibration: Calibration = IDENTITY  # raw model hip reading -> anatomical angle (hip is shown)
+    # every check's verdict per rep (set-level checks: per set and measure); faults are the failing ones
+    results: list[CheckResult] = field(default_factory=list)
+    # fault code -> the part of the check never judged in this view or variant (on every rep)
+    caveats: dict[str, str] = field(default_factory=dict)
 
     @property
     def rep_count(self) -> int:
@@ -192,6 +198,8 @@ class Findings:
     scores: Scores
     not_measurable: dict[str, str]
     partly_measurable: dict[str, str]
+    results: list[CheckResult] = field(default_factory=list)
+    caveats: dict[str, str] = field(default_factory=dict)
 
 
 SWITCH_MIN_SIDE_S = 4.0  # each leg must work this long before a clip counts as switching legs
@@ -267,6 +275,7 @@ def judge(
     uncalibrated: why the hip angle could not be calibrated (side/oblique only): the lockout and
     overextension lines are then not judged, as the raw reading is off the line by an unknown amount."""
     not_measurable, partly = view_limits(view, profile.single_leg or signals.free_side_sign != 0.0)
+    caveats = dict(partly)  # what the view never judges, on any rep
     if uncalibrated and view != "front":
         not_measurable |= dict.fromkeys(LINE_CODES, uncalibrated)
     if far_working_leg and view != "front":
@@ -286,22 +295,25 @@ def judge(
         elif hidden:
             partly["foot_placement"] = f"not judged on rep(s) {', '.join(map(str, hidden))}: {why}"
         if not profile.rule(FootPlacementRule).judge_feet_out:
+            caveats["foot_placement"] = FEET_OUT_UNJUDGED
             known = partly.get("foot_placement")
             partly["foot_placement"] = f"{known}; {FEET_OUT_UNJUDGED}" if known else FEET_OUT_UNJUDGED
     partly = {code: why for code, why in partly.items() if code not in not_measurable}
     groups = split_sets(reps, profile.sets)
     skip = set(not_measurable)
-    faults = check_reps(reps, profile, skip=skip, signals=signals, groups=groups)
+    results = judge_reps(reps, profile, skip=skip, signals=signals, groups=groups)
     held = check_posture(groups, profile, posture, skip, view)  # side views only
-    faults += held.faults
+    results += held.results
     not_measurable |= held.not_measurable
     partly |= held.partly_measurable
     skip = set(not_measurable)
     whole_sets = check_sets(groups, profile, skip, skip_measures)
+    results += whole_sets.results
     sets = build_sets(groups, profile, whole_sets.vs_previous)
-    faults = sort_faults(faults + whole_sets.faults)
+    faults = sort_faults(faults_of(results))
     scores = score_all(reps, faults, sets, profile, not_measurable)
-    return Findings(faults, sets, scores, not_measurable, partly)
+    caveats = {code: why for code, why in caveats.items() if code not in not_measurable}
+    return Findings(faults, sets, scores, not_measurable, partly, results, caveats)
 
 
 def calibrated_rep(rep: Rep, cal: Calibration) -> Rep:
@@ -428,4 +440,6 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         sides=compare_sides(reps, profile.sets),
         pelvis=pelvis,
         calibration=cal,
+        results=found.results,
+        caveats=found.caveats,
     )

@@ -26,11 +26,13 @@ from markupsafe import Markup
 from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
 
 from .analysis import Analysis
-from .checks import Fault, hip_lines
 from .files import atomic_write_text
+from .findings import Fault
 from .frames import FileFrames, output_size, resize
-from .profiles import FAULT_CODES, Profile
+from .hip_lines import hip_lines
+from .profiles import Profile
 from .report import FaultReport, Report
+from .report.model import ChecklistItem
 from .sets import rep_goals
 from .track import PoseTrack
 from .viz import Layout, draw_frame, overlay_data
@@ -107,40 +109,51 @@ class ChecklistRow:
     code: str
     label: str
     item: str  # the guide's checklist words
-    status: str  # "pass", "fail", "not measurable", "not judged"
+    status: str  # the report's: pass, fail, not measurable, partly measured, not judged
     note: str  # the cue for a failure, the reason otherwise
     reps: str  # where it failed
+    value: str  # the set's worst measured value against its limit ("" when none was measured)
 
 
-def checklist(report: Report, profile: Profile) -> list[ChecklistRow]:
-    """The guide's checklist, one row per enabled check, in the guide's order.
+@dataclass(frozen=True)
+class ChecklistTable:
+    title: str  # "Set 2 (reps 5-8)", or "" with one set
+    set: str  # the set's number for data-set ("" with no set)
+    rows: list[ChecklistRow]
 
-    fail: a fault of that code was found (with the coaching cue); not measurable: this camera view
-    cannot show it (with why); not judged: no rep was found, so nothing was; pass otherwise (a
-    partly measured check says what was left out)."""
-    measurement = report.measurement
-    rows = []
-    for code in FAULT_CODES:
-        rule = profile.fault(code)
-        if not rule.enabled:
-            continue
-        found = [f for f in report.faults if f.code == code]
-        reps = sorted({r for f in found for r in f.covered})
-        if code in measurement.not_measurable:
-            status, note = "not measurable", measurement.not_measurable[code]
-        elif found:
-            status, note = "fail", rule.guide.cue or found[0].cue
-        elif not report.reps:
-            status, note = "not judged", "no rep was found in the clip"
-        else:
-            status, note = "pass", measurement.partly_measurable.get(code, "")
-            note = f"partly measured: {note}" if note else ""
-        rows.append(
+
+def _value(item: ChecklistItem) -> str:
+    """'151 deg (limit >= 164 deg)', at the precision the report holds them."""
+    if item.measured is None or item.limit is None:
+        return ""
+    unit = f" {item.unit}" if item.unit else ""
+    return f"{item.measured:g}{unit} (limit {item.comparison} {item.limit:g}{unit})"
+
+
+def checklist(report: Report, profile: Profile) -> list[ChecklistTable]:
+    """The report's checklist block as the page shows it: per set, one row per enabled check in the
+    guide's order, with the report's status, the worst value against its limit, and the cue for a
+    failure or the reason otherwise (a check switched off in the profile is left out)."""
+    tables = []
+    for block in report.checklist:
+        rows = [
             ChecklistRow(
-                code, label(code), rule.guide.checklist, status, note, ", ".join(map(str, reps))
+                item.code,
+                label(item.code),
+                item.item,
+                item.status,
+                (profile.fault(item.code).guide.cue or item.reason or "") if item.status == "fail"
+                else (item.reason or ""),
+                ", ".join(map(str, item.failed_reps)),
+                _value(item),
             )
-        )
-    return rows
+            for item in block.items
+            if item.status != "disabled"
+        ]
+        several = len(report.checklist) > 1
+        title = f"Set {block.set} (rep {block.reps[0]}–{block.reps[-1]})" if several and block.reps else ""
+        tables.append(ChecklistTable(title, "" if block.set is None else str(block.set), rows))
+    return tables
 
 
 # ------------------------------------------------------------------ plots

@@ -20,14 +20,22 @@ angle (35 deg toward the feet, a rendered set) the model did not carry them, so 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import signal as sig
 from .fault_rules import HeadNotNeutralRule, LeaningBackRule, LoadDriftRule
-from .findings import Fault, make_fault, severity_by_excess
+from .findings import (
+    CheckResult,
+    Fault,
+    breaks,
+    faults_of,
+    judged,
+    make_fault,
+    severity_by_excess,
+    unjudged,
+)
 from .profiles import Profile
 from .reps import Rep
 from .track import Landmark, PoseTrack
@@ -181,38 +189,42 @@ def bottoms_median(reps: list[Rep], ps: PostureSignals, x: np.ndarray) -> float:
     return _median(vals[drive <= np.nanpercentile(drive, 100 * BOTTOM_QUANTILE)])
 
 
-def _excess_faults(
+def _excess_result(
     rule: HeadNotNeutralRule | LoadDriftRule | LeaningBackRule,
-    reps: list[Rep],
-    values: np.ndarray,
+    rep: Rep,
+    value: float,
     limit: float,
     unit: str,
-    say: Callable[[int, float], str],
-) -> list[Fault]:
-    """One fault per rep whose value at the top is past the limit either way (NaN never is);
-    say(i, value) words the i-th rep's finding."""
-    return [
-        make_fault(
+    message: str,
+    comparison: str = "<=",
+) -> CheckResult:
+    """A rep's value at the top against the limit (its size for "|x| <="), judged at the 0.1 its
+    measured value keeps."""
+    fault = None
+    if breaks(abs(value), limit, "<=", 1):
+        fault = make_fault(
             rule,
             rep,
             (rep.top_start_s, rep.top_end_s),
-            severity=severity_by_excess(abs(v) - limit, rule.severity_steps),
-            measured=round(float(v), 1),
+            severity=severity_by_excess(abs(value) - limit, rule.severity_steps),
+            measured=round(float(value), 1),
             limit=round(limit, 1),
             unit=unit,
             comparison="<=",
-            message=say(i, float(v)),
+            message=message,
         )
-        for i, (rep, v) in enumerate(zip(reps, values, strict=True))
-        if abs(v) > limit
-    ]
+    return judged(rule.code, rep, value, limit, unit, comparison, 1, fault)
 
 
 @dataclass(frozen=True)
 class PostureFindings:
-    faults: list[Fault]
+    results: list[CheckResult]
     not_measurable: dict[str, str]
     partly_measurable: dict[str, str]
+
+    @property
+    def faults(self) -> list[Fault]:
+        return faults_of(self.results)
 
 
 def _unjudged(code: str, why: dict[int, str], reps: list[Rep], out: PostureFindings) -> None:
@@ -226,23 +238,43 @@ def _unjudged(code: str, why: dict[int, str], reps: list[Rep], out: PostureFindi
         out.partly_measurable[code] = f"not judged on rep(s) {', '.join(map(str, sorted(why)))}: {reason}"
 
 
+HEAD_UNIT = "deg face line past square to the trunk"
+
+
 def check_head(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, out: PostureFindings) -> None:
     rule = profile.rule(HeadNotNeutralRule)
-    reps = [r for g in groups for r in g]
+    limit = rule.max_head_back_deg
+    unseen: dict[int, str] = {}
     for group in groups:
         tops = top_medians(group, ps.t, ps.head_back)
         rise = tops - bottoms_median(group, ps, ps.head_back)
-        # a chin tucked toward the chest is what the guide asks for; a head that tips back only
-        # relative to its own bottoms, or only past square, is the model's ear point wandering
-        back = np.where((tops > 0) & (rise > rule.max_rise_deg), tops, 0.0)
-        out.faults.extend(_excess_faults(
-            rule, group, back, rule.max_head_back_deg, "deg face line past square to the trunk",
-            lambda i, v, rise=rise: f"head tipped back {v:.0f} deg past square to the trunk at the top "
-            f"(ear-nose line vs shoulder-hip line), {rise[i]:.0f} deg more than at the bottom: "
-            "chin not tucked"))
-    tops = top_medians(reps, ps.t, ps.head_back)
-    unseen = {r.index: HEAD_UNSEEN for r, v in zip(reps, tops, strict=True) if not np.isfinite(v)}
-    _unjudged(rule.code, unseen, reps, out)
+        for rep, top, up in zip(group, tops, rise, strict=True):
+            if not np.isfinite(top):
+                unseen[rep.index] = HEAD_UNSEEN
+                out.results.append(unjudged(rule.code, rep, HEAD_UNSEEN, HEAD_UNIT, "<=", limit=limit))
+                continue
+            # a chin tucked toward the chest is what the guide asks for; a head that tips back only
+            # relative to its own bottoms, or only past square, is the model's ear point wandering
+            if top > 0 and up > rule.max_rise_deg:
+                out.results.append(_excess_result(
+                    rule, rep, top, limit, HEAD_UNIT,
+                    f"head tipped back {top:.0f} deg past square to the trunk at the top "
+                    f"(ear-nose line vs shoulder-hip line), {up:.0f} deg more than at the bottom: "
+                    "chin not tucked"))
+                continue
+            why = ""
+            if breaks(top, limit, "<=", 1):  # past the limit, yet not risen from the bottoms
+                risen = f"only {up:.1f} deg more" if np.isfinite(up) else "bottoms not seen, so not more"
+                why = (f"face {top:.1f} deg past square but {risen} than at the set's bottoms (more than"
+                       f" {rule.max_rise_deg:g} needed): the model's ear point, not the head")
+            # judged as square when excused: the value the check held against the limit
+            out.results.append(judged(rule.code, rep, 0.0 if why else top, limit, HEAD_UNIT, "<=", 1,
+                                      None, reason=why))
+    _unjudged(rule.code, unseen, [r for g in groups for r in g], out)
+
+
+LOAD_TYPICAL = "% of trunk length, vs the set's typical top"
+LOAD_BOTTOM = "% of trunk length, vs the set's bottoms"
 
 
 def check_load(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, out: PostureFindings) -> None:
@@ -255,41 +287,60 @@ def check_load(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, ou
         if not near <= rule.max_hands_to_hip:
             reason = HANDS_OFF_HIPS if np.isfinite(near) else HANDS_UNSEEN
             why |= dict.fromkeys([r.index for r in group], reason)
+            out.results.extend(unjudged(rule.code, r, reason, LOAD_TYPICAL, "|x| <=") for r in group)
             continue
         along = top_medians(group, ps.t, ps.load_along)
-        why |= {r.index: HANDS_UNSEEN for r, d in zip(group, along, strict=True) if not np.isfinite(d)}
         # against the set's typical top (the model's hip point shifts between bottom and top, which
         # cancels there), and against the bottoms by a wider margin for a set that drifts every rep
         typical = np.nan_to_num((along - np.nanmedian(along)) * 100) if np.isfinite(along).any() else along
         from_bottom = np.nan_to_num((along - bottoms_median(group, ps, ps.load_along)) * 100)
-        first = _excess_faults(
-            rule, group, typical, rule.max_drift * 100, "% of trunk length, vs the set's typical top",
-            lambda _, v: f"hands {abs(v):.0f}% of a trunk length further toward the "
-            f"{'knees' if v > 0 else 'chest'} at the top than on the set's typical rep")
-        done = {f.rep for f in first}
-        rest = [(r, v) for r, v in zip(group, from_bottom, strict=True) if r.index not in done]
-        out.faults.extend(first + _excess_faults(
-            rule, [r for r, _ in rest], np.array([v for _, v in rest]), rule.max_drift_from_bottom * 100,
-            "% of trunk length, vs the set's bottoms",
-            lambda _, v: f"hands moved {abs(v):.0f}% of a trunk length toward the "
-            f"{'knees' if v > 0 else 'chest'} at the top, from where they held the load at the bottom"))
+        for rep, a, v, b in zip(group, along, typical, from_bottom, strict=True):
+            if not np.isfinite(a):
+                why[rep.index] = HANDS_UNSEEN
+                out.results.append(unjudged(rule.code, rep, HANDS_UNSEEN, LOAD_TYPICAL, "|x| <="))
+                continue
+            first = _excess_result(
+                rule, rep, v, rule.max_drift * 100, LOAD_TYPICAL,
+                f"hands {abs(v):.0f}% of a trunk length further toward the "
+                f"{'knees' if v > 0 else 'chest'} at the top than on the set's typical rep", "|x| <=")
+            second = _excess_result(
+                rule, rep, b, rule.max_drift_from_bottom * 100, LOAD_BOTTOM,
+                f"hands moved {abs(b):.0f}% of a trunk length toward the "
+                f"{'knees' if b > 0 else 'chest'} at the top, from where they held the load at the bottom",
+                "|x| <=")
+            # the finding against the typical top first; a pass names the nearer of the two limits
+            if first.fault is not None or (second.fault is None and first.margin >= second.margin):
+                out.results.append(first)
+            else:
+                out.results.append(second)
     _unjudged(rule.code, why, [r for g in groups for r in g], out)
+
+
+LEAN_UNIT = "% of trunk length, vs the set's typical top"
 
 
 def check_leaning(
     groups: list[list[Rep]], profile: Profile, ps: PostureSignals, out: PostureFindings
 ) -> None:
     rule = profile.rule(LeaningBackRule)
+    limit = rule.max_slide * 100
     for group in groups:
         if len(group) < 2:
             out.partly_measurable[rule.code] = SLIDE_RELATIVE
+            out.results.extend(
+                unjudged(rule.code, r, SLIDE_RELATIVE, LEAN_UNIT, "<=", limit=limit) for r in group)
+            continue
         slide = shoulder_slides(group, ps) * 100
-        head_ward = np.where(slide > 0, slide, 0.0)  # closer to the feet than typical is no lean
-        out.faults.extend(_excess_faults(
-            rule, group, head_ward, rule.max_slide * 100,
-            "% of trunk length, vs the set's typical top",
-            lambda _, v: f"shoulders slid {v:.0f}% of a trunk length further toward the head at the top "
-            "than on the set's typical rep: the back slid over the bench instead of the hips rising"))
+        for rep, v in zip(group, slide, strict=True):
+            if not np.isfinite(v):
+                why = "shoulders or hips not seen at the top"
+                out.results.append(unjudged(rule.code, rep, why, LEAN_UNIT, "<=", limit=limit))
+                continue
+            # closer to the feet than typical is no lean
+            out.results.append(_excess_result(
+                rule, rep, max(v, 0.0), limit, LEAN_UNIT,
+                f"shoulders slid {v:.0f}% of a trunk length further toward the head at the top "
+                "than on the set's typical rep: the back slid over the bench instead of the hips rising"))
 
 
 def check_posture(

@@ -2,7 +2,8 @@
 (its first rep against the end of the set before on the same leg, the guide's rest rule).
 
 Both ask the same question, how much worse later reps are than a baseline, in the direction a
-tired rep goes: a lower top, a shallower bottom, a slower drive, a shorter descent.
+tired rep goes: a lower top, a shallower bottom, a slower drive, a shorter descent. Each set gets
+a CheckResult per measure (pass, fail with its Fault, or not measurable with why).
 """
 
 from __future__ import annotations
@@ -11,9 +12,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import nanmedian
+from .check_signals import nanmedian
 from .fault_rules import DriftRule, FatigueDriftRule, ShortRestRule
-from .findings import Fault, breaks, make_fault, severity_by_excess, severity_by_ratio
+from .findings import (
+    CheckResult,
+    Fault,
+    breaks,
+    faults_of,
+    judged,
+    make_fault,
+    severity_by_excess,
+    severity_by_ratio,
+    unjudged,
+)
 from .profiles import Profile
 from .reps import Rep
 from .sets import previous_set
@@ -44,6 +55,7 @@ class SetFindings:
     """What the set checks found, and per set how its first rep compared with the set before."""
 
     faults: list[Fault]
+    results: list[CheckResult]  # per set and measure, pass / fail / not measurable
     # per set (in order): measure -> how much worse its first rep was (empty for a first set)
     vs_previous: list[dict[str, float]]
 
@@ -88,6 +100,26 @@ def drift_breaks(d: Drift, value: float) -> bool:
     return bool(np.isfinite(value)) and breaks(value, d.limit, "<=", 2 if d.ratio else 0)
 
 
+def drift_decimals(d: Drift) -> int:
+    return 2 if d.ratio else 0
+
+
+ANGLE_UNSEEN = "needs the hip angle, which this view cannot read"
+
+
+def drift_result(code: str, rep: Rep, d: Drift, value: float, fault: Fault | None) -> CheckResult:
+    """One measure's verdict (not measurable when the value could not be read)."""
+    unit = DRIFT_WORDS[d.measure][2]
+    if not np.isfinite(value):
+        return unjudged(code, rep, f"{d.measure} not read on the reps compared", unit, "<=", d.measure,
+                        limit=round(d.limit, drift_decimals(d)))
+    return judged(code, rep, value, d.limit, unit, "<=", drift_decimals(d), fault, measure=d.measure)
+
+
+def skipped(code: str, rep: Rep, d: Drift) -> CheckResult:
+    return unjudged(code, rep, ANGLE_UNSEEN, DRIFT_WORDS[d.measure][2], "<=", d.measure)
+
+
 def drift_text(d: Drift, value: float) -> str:
     words = DRIFT_WORDS[d.measure][1]
     if not d.ratio:
@@ -95,26 +127,29 @@ def drift_text(d: Drift, value: float) -> str:
     return f"{words}: {value:.2f}x (limit {d.limit:.2f}x)"
 
 
-def check_fatigue(reps: list[Rep], profile: Profile, skip_measures: set[str]) -> list[Fault]:
-    """The set's last reps against its first ones: one finding per measure that degraded."""
+def check_fatigue(reps: list[Rep], profile: Profile, skip_measures: set[str]) -> list[CheckResult]:
+    """The set's last reps against its first ones: a verdict per measure, a finding per one that
+    degraded."""
     rule = profile.rule(FatigueDriftRule)
     nb, nt = rule.baseline_reps, rule.tail_reps
-    if len(reps) < max(rule.min_reps, nb + nt):
-        return []
+    needed = max(rule.min_reps, nb + nt)
+    if len(reps) < needed:
+        why = f"a set of {len(reps)} rep(s): at least {needed} needed to compare its last reps with its first"
+        return [unjudged(rule.code, reps[0], why)]
     m = rep_measures(reps)
     base = {k: nanmedian(v[:nb]) for k, v in m.items()}
     later = {k: v[nb:] for k, v in m.items()}
-    found = []
+    results = []
     for d in drifts(base, later, rule):
         if d.measure in skip_measures:
+            results.append(skipped(rule.code, reps[0], d))
             continue
         tail = nanmedian(d.worse[-nt:])
-        if not drift_breaks(d, tail):
-            continue
-        hit = [reps[nb + i] for i in np.flatnonzero(np.nan_to_num(d.worse, nan=-np.inf) > d.limit)]
-        first, last = hit[0], hit[-1]
-        found.append(
-            make_fault(
+        fault = None
+        if drift_breaks(d, tail):
+            hit = [reps[nb + i] for i in np.flatnonzero(np.nan_to_num(d.worse, nan=-np.inf) > d.limit)]
+            first, last = hit[0], hit[-1]
+            fault = make_fault(
                 rule,
                 first,
                 (first.start_s, last.end_s),
@@ -127,8 +162,8 @@ def check_fatigue(reps: list[Rep], profile: Profile, skip_measures: set[str]) ->
                 message=f"{DRIFT_WORDS[d.measure][0]} drift over the set: {drift_text(d, tail)}, "
                 f"last {nt} reps against the first {nb}",
             )
-        )
-    return found
+        results.append(drift_result(rule.code, reps[0], d, tail, fault))
+    return results
 
 
 def rest_drifts(first: Rep, previous: list[Rep], profile: Profile) -> list[Drift]:
@@ -154,6 +189,9 @@ def short_rest_fault(first: Rep, n_prev: int, d: Drift, profile: Profile) -> Fau
     )
 
 
+FIRST_SET = "the first set (on its leg): no set before it to compare with"
+
+
 def check_sets(
     groups: list[list[Rep]], profile: Profile, skip: set[str], skip_measures: set[str]
 ) -> SetFindings:
@@ -161,20 +199,27 @@ def check_sets(
 
     `skip`: codes not measurable from this view; `skip_measures`: drift measures it cannot read.
     The rest comparison is made (and reported per set) even where short_rest is switched off."""
-    faults: list[Fault] = []
+    results: list[CheckResult] = []
     vs_previous: list[dict[str, float]] = []
     fatigue_on = profile.rule(FatigueDriftRule).enabled and FatigueDriftRule.code not in skip
     rest_on = profile.rule(ShortRestRule).enabled and ShortRestRule.code not in skip
     for i, group in enumerate(groups):
         if fatigue_on:
-            faults += check_fatigue(group, profile, skip_measures)
+            results += check_fatigue(group, profile, skip_measures)
         previous = previous_set(groups, i)
-        found = []
-        if previous:
-            found = [d for d in rest_drifts(group[0], previous, profile) if d.measure not in skip_measures]
-        if rest_on:
+        found = rest_drifts(group[0], previous, profile) if previous else []
+        if rest_on and not previous:
+            results.append(unjudged(ShortRestRule.code, group[0], FIRST_SET))
+        elif rest_on:
             n_prev = min(profile.sets.compare_reps, len(previous))
-            late = [d for d in found if drift_breaks(d, float(d.worse[0]))]
-            faults += [short_rest_fault(group[0], n_prev, d, profile) for d in late]
+            for d in found:
+                if d.measure in skip_measures:
+                    results.append(skipped(ShortRestRule.code, group[0], d))
+                    continue
+                value = float(d.worse[0])
+                late = drift_breaks(d, value)
+                fault = short_rest_fault(group[0], n_prev, d, profile) if late else None
+                results.append(drift_result(ShortRestRule.code, group[0], d, value, fault))
+        found = [d for d in found if d.measure not in skip_measures]
         vs_previous.append({d.measure: round(float(d.worse[0]), 2) for d in found if np.isfinite(d.worse[0])})
-    return SetFindings(faults, vs_previous)
+    return SetFindings(faults_of(results), results, vs_previous)

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from .analysis import Analysis
-from .checks import Fault, hip_lines
+from .findings import Fault
+from .hip_lines import hip_lines
 from .kinematics import SIDES
 from .profiles import Profile
 from .track import Landmark, PoseTrack

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from formcheck.checks import Fault
+from formcheck.findings import Fault
 
 from .audio import AudioOut
 from .cues import Cue, CuePolicy

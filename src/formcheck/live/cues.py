@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formcheck.checks import SEVERITIES, Fault
+from formcheck.findings import SEVERITIES, Fault
 from formcheck.profiles import FAULT_CODES
 
 from .online import Verdict

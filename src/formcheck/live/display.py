@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from formcheck import viz
-from formcheck.checks import Fault
 from formcheck.errors import DisplayUnavailable
+from formcheck.findings import Fault
 
 from .cues import Cue
 from .setup import SetupStatus

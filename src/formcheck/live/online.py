@@ -19,8 +19,9 @@ import numpy as np
 
 from formcheck import kinematics as kin
 from formcheck.analysis import Analysis
-from formcheck.checks import Fault, hip_lines
 from formcheck.errors import FormcheckError
+from formcheck.findings import Fault
+from formcheck.hip_lines import hip_lines
 from formcheck.pelvis import ROLL, describe, describe_drop
 from formcheck.profiles import Profile
 from formcheck.variants import analyze_variant

@@ -10,10 +10,11 @@ from .. import __version__
 from .. import pelvis as pel
 from ..analysis import Analysis
 from ..calibration import Calibration
-from ..checks import hip_lines
+from ..hip_lines import hip_lines
 from ..profiles import Profile
 from ..scoring import Score
 from ..sets import rep_goals as _set_rep_goals
+from .checklist import build_checklist
 from .model import (
     CalibrationReport,
     ClipFacts,
@@ -265,4 +266,5 @@ def build_report(analysis: Analysis, profile: Profile) -> Report:
         rejected_cycles=[RejectedCycle(time_s=_num(t, 3), why=why) for t, why in analysis.rejected],
         summary=summary(analysis, profile),
         calibration=calibration_report(analysis.calibration),
+        checklist=build_checklist(analysis, profile),
     )

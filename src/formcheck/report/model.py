@@ -34,6 +34,10 @@ Keys added within formcheck.report/1 (removing or renaming one bumps the schema)
   bottoms, deg (+ = left hip lower / nearer the head; raw model readings, null where not
   measurable); single-leg, free_side_drop_deg (the raised leg's side, + = dropped); "roll" says it
   in words with the side named ("right hip 9 deg lower", "no drop").
+- checklist: per set, every fault code the profile knows with its status (pass, fail, not measurable,
+  partly measured, not judged when no rep was found, disabled when the profile switches it off), the
+  set's worst measured value with its limit, unit and comparison, and the verdict per rep (per drift
+  measure for fatigue_drift and short_rest) (report/checklist.py). The HTML checklist shows this block.
 """
 
 from __future__ import annotations
@@ -293,6 +297,48 @@ class CalibrationReport(_Model):
     reason: str = Field(description="how it was calibrated, or why not")
 
 
+CHECKLIST_STATUSES = ("pass", "fail", "not measurable", "partly measured", "not judged", "disabled")
+
+
+class ChecklistResult(_Model):
+    """One check's verdict on one rep (set-level checks: on one drift measure of the set)."""
+
+    rep: int | None = Field(description="the rep judged; null for a set-level check")
+    measure: str | None = Field(
+        default=None, description="set-level checks: the drift compared (top, depth, up, down)")
+    status: Literal["pass", "fail", "not measurable"]
+    measured: float | None = Field(description="at the precision the check judges at; null: not measured")
+    limit: float | None
+    unit: str
+    reason: str | None = Field(default=None, description="why not measurable, or what a pass did not judge")
+
+
+class ChecklistItem(_Model):
+    """One checklist item (fault code) on one set."""
+
+    code: str
+    item: str = Field(description="the guide's checklist words")
+    status: Literal["pass", "fail", "not measurable", "partly measured", "not judged", "disabled"]
+    measured: float | None = Field(
+        description="the worst value over the set: the failing result furthest past its limit, else the "
+        "result nearest its limit")
+    limit: float | None = Field(description="the limit that value was judged against")
+    unit: str | None
+    comparison: str | None = Field(
+        description="'>=' measured must reach the limit, '<=' must not exceed it, '|x| <=' its size must not")
+    reason: str | None = Field(
+        description="not measurable: why; partly measured: what was not judged; fail: reps or measures not "
+        "judged, if any")
+    failed_reps: list[int]
+    results: list[ChecklistResult] = Field(description="per rep (per measure for set-level checks)")
+
+
+class SetChecklist(_Model):
+    set: int | None = Field(description="the set (sets[].set); null when no rep was found")
+    reps: list[int]
+    items: list[ChecklistItem] = Field(description="every fault code the profile knows, in the guide's order")
+
+
 class Report(_Model):
     # "schema" would shadow a BaseModel attribute: the field is schema_, "schema" in the JSON
     schema_: str = Field(default=REPORT_SCHEMA, alias="schema")
@@ -309,6 +355,7 @@ class Report(_Model):
     rejected_cycles: list[RejectedCycle]
     summary: Summary
     calibration: CalibrationReport | None = None  # None only in reports written before issue 15
+    checklist: list[SetChecklist] = Field(default_factory=list)  # empty in reports written before it
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

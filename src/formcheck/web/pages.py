@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from ..checks import hip_lines
+from ..hip_lines import hip_lines
 from ..html_report import label
 from ..profiles import ProfileError, load_profile
 from ..report import Report

@@ -1,0 +1,56 @@
+"""The per-frame series some checks read beyond the Rep summaries, and the window medians they
+take of them (over a rep's top hold, over a set's bottoms)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .reps import Rep
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Per-frame series some checks need beyond the Rep summaries."""
+
+    t: np.ndarray
+    drive: np.ndarray  # hip angle, or the front view's lift signal: both are fine for speed ratios
+    leg_visibility: np.ndarray  # weaker of knee and ankle visibility on the measured side (NaN: unknown)
+    pelvis_roll: np.ndarray | None = None  # hip line against shoulder line about the trunk, deg
+    pelvis_roll_from: str = "3D"  # what it was read from: "3D" (world landmarks) or "the picture"
+    knee_cave: np.ndarray | None = None  # knees' swing toward the midline, deg (world)
+    free_side_sign: float = 0.0  # single-leg: +1 free leg left, -1 right (a drop of it reads +); 0 both legs
+    free_side_by_frame: np.ndarray | None = None  # the same per frame, when the lifter switches legs
+
+    def free_side_at(self, rep: Rep) -> float:
+        if self.free_side_by_frame is not None:
+            return float(self.free_side_by_frame[min(rep.top_frame, len(self.free_side_by_frame) - 1)])
+        return self.free_side_sign
+
+
+def frame_at(t: np.ndarray, secs: float) -> int:
+    """The first frame at or after `secs` (the last frame past the end)."""
+    return int(min(np.searchsorted(t, secs), len(t) - 1))
+
+
+def nanmedian(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if len(x) else float("nan")
+
+
+def window_median(sig_t: np.ndarray, x: np.ndarray, span: tuple[float, float]) -> float:
+    """Median of x over the frames in [span[0], span[1]] (NaN when none is finite)."""
+    s, e = np.searchsorted(sig_t, span[0]), np.searchsorted(sig_t, span[1], side="right")
+    return nanmedian(x[s:e])
+
+
+def top_values(reps: list[Rep], t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per rep: the median of x over its top hold."""
+    return np.array([window_median(t, x, (r.top_start_s, r.top_end_s)) for r in reps], dtype=float)
+
+
+def hold_middle(rep: Rep, trim: float) -> tuple[float, float]:
+    """The top hold without trim of its length at each end: the world landmarks lag the motion."""
+    cut = (rep.top_end_s - rep.top_start_s) * trim
+    return rep.top_start_s + cut, rep.top_end_s - cut
