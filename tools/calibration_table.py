@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from formcheck.analysis import analyze_track  # noqa: E402
+from formcheck.calibration import FEATURES as CLIP_FEATURES  # noqa: E402
 from formcheck.calibration import calibrate  # noqa: E402
+from formcheck.kinematics import angles_from_points, side_points  # noqa: E402
 from formcheck.pose import load_track  # noqa: E402
 from formcheck.profiles import load_profile  # noqa: E402
 
@@ -72,11 +74,46 @@ def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
                         "shown": rep.top_hip_deg,
                         "raw": float(cal.raw(rep.top_hip_deg)),
                         "calibrated": cal.calibrated,
-                        **{k: cal.inputs.get(k, np.nan) for k in FEATURES},
+                        **{k: cal.inputs.get(k, np.nan) for k in CLIP_FEATURES},
                     }
                 )
                 break
     return rows
+
+
+JOINTS = ("shoulder", "hip", "knee", "ankle")  # side_points' order
+
+
+def attribution(truth_path: Path, tracks: Path) -> dict | None:
+    """Where one clip's raw top error comes from: the image-plane hip angle at the rendered top holds
+    with the model's landmarks, then with one of shoulder / hip / knee moved to the rig's projected
+    joint (so that joint's share of the error shows), and from the rig's joints alone (the
+    projection's own error). Medians over the top frames, degrees minus the true joint angle."""
+    track_path = tracks / f"{truth_path.stem}.npz"
+    if not track_path.exists():
+        return None
+    truth = json.loads(truth_path.read_text())
+    track = load_track(track_path)
+    side = truth["spec"]["near_side"]
+    frames = truth["frames"]
+    n = min(len(frames["t"]), track.n_frames)
+    model = side_points(track.image[:n], side)
+    rig = np.stack([np.asarray(frames["joints2d"][f"{side}_{j}"][:n], float) for j in JOINTS], axis=1)
+    true = np.asarray(frames[f"hip_angle_deg_{side}"][:n], float)
+    top = np.array([p == "top" for p in frames["phase"][:n]])
+
+    def error(points: np.ndarray) -> float:
+        return float(np.nanmedian(angles_from_points(points).hip[top] - true[top]))
+
+    out = {"clip": truth_path.stem, "model": error(model), "rig": error(rig)}
+    for i, j in enumerate(JOINTS[:3]):
+        swapped = model.copy()
+        swapped[:, i] = rig[:, i]
+        out[f"rig {j}"] = error(swapped)
+    surface = rig.copy()
+    surface[:, 1] = np.asarray(frames["joints2d"][f"{side}_hip_surface"][:n], float)
+    out["rig, hip on the surface"] = error(surface)
+    return out
 
 
 def refit(
@@ -172,7 +209,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refit", action="store_true", help="print coefficients fitted on the --fit clips")
     ap.add_argument("--features", nargs="*", default=list(FEATURES), help="features --refit uses")
     ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
+    ap.add_argument(
+        "--attribution",
+        action="store_true",
+        help="per clip: the raw top error with each model landmark moved to the rig's joint",
+    )
     args = ap.parse_args(argv)
+    if args.attribution:
+        found = [
+            a
+            for d in args.renders
+            for p in sorted(d.glob("*.json"))
+            if p.stem != "README" and (a := attribution(p, args.tracks))
+        ]
+        head = ["clip", "model", "rig shoulder", "rig hip", "rig knee", "rig", "rig, hip on the surface"]
+        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+        for a in found:
+            print("| " + " | ".join([a["clip"], *(f"{a[k]:+.1f}" for k in head[1:])]) + " |")
+        return 0
     rows = [
         r
         for d in args.renders
