@@ -32,10 +32,28 @@ from formcheck.calibration import calibrate  # noqa: E402
 from formcheck.kinematics import angles_from_points, side_points  # noqa: E402
 from formcheck.pose import load_track  # noqa: E402
 from formcheck.profiles import load_profile  # noqa: E402
+from formcheck.track import Landmark  # noqa: E402
 
 TOLERANCE_DEG = 3.0
 NEAR_LINE_DEG = 15.0  # tops this close to 180 are what the fit and the acceptance are about
 FEATURES = ("width_ratio", "segment_ratio")  # the offset's features in --refit (calibration.FEATURES)
+# candidates measured here only (not in the product's clip_features): see trunk_thigh_world
+CANDIDATES = ("trunk_thigh_world",)
+
+
+def trunk_thigh_world(world: np.ndarray) -> float:
+    """(left + right shoulder-hip) over (left + right hip-knee) in the model's world landmarks,
+    each segment's median length over the clip (the ratio frame by frame swings with the pose): how
+    long the trunk looks against the thigh. Both sides, unlike segment_ratio's near side. On the
+    side-view renders (7 bodies) it followed the per-body error: the two bodies reading a true 180
+    as 192-195 read 1.48-1.49, the five reading 186-188 read 1.38-1.44 (docs/calibration.md)."""
+    def length(a: int, b: int) -> float:  # the segment's median length over the clip
+        return float(np.nanmedian(np.linalg.norm(world[:, a] - world[:, b], axis=1)))
+
+    L = Landmark
+    trunk = length(L.LEFT_SHOULDER, L.LEFT_HIP) + length(L.RIGHT_SHOULDER, L.RIGHT_HIP)
+    thigh = length(L.LEFT_HIP, L.LEFT_KNEE) + length(L.RIGHT_HIP, L.RIGHT_KNEE)
+    return trunk / thigh if thigh > 0 else float("nan")
 
 
 def view_name(spec: dict) -> str:
@@ -52,7 +70,9 @@ def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
     truth = json.loads(truth_path.read_text())
     spec = truth["spec"]
     profile = load_profile(spec["variant"])
-    analysis = analyze_track(load_track(track_path), profile)
+    track = load_track(track_path)
+    analysis = analyze_track(track, profile)
+    candidates = {"trunk_thigh_world": trunk_thigh_world(track.world[track.detected].astype(float))}
     cal = analysis.calibration
     side = analysis.side.side if analysis.side.side in ("left", "right") else "left"
     rows = []
@@ -75,6 +95,7 @@ def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
                         "raw": float(cal.raw(rep.top_hip_deg)),
                         "calibrated": cal.calibrated,
                         **{k: cal.inputs.get(k, np.nan) for k in CLIP_FEATURES},
+                        **candidates,
                     }
                 )
                 break
@@ -145,11 +166,16 @@ def predicted(row: dict, fit: dict) -> float:
     """The top a calibration fitted as `fit` shows for this row's raw reading."""
     ranges = {k: tuple(v) for k, v in fit["fitted_range"].items()}
     model = replace(load_profile(row["variant"]).calibration, **{**fit, "fitted_range": ranges})
-    return float(calibrate({k: row[k] for k in FEATURES}, "side", model).shown(row["raw"]))
+    features = {k: row[k] for k in (*CLIP_FEATURES, *CANDIDATES)}
+    return float(calibrate(features, "side", model).shown(row["raw"]))
 
 
 def cross_validate(
-    rows: list[dict], bodies: tuple[str, ...], features: tuple[str, ...], markdown: bool
+    rows: list[dict],
+    bodies: tuple[str, ...],
+    features: tuple[str, ...],
+    markdown: bool,
+    gain_features: tuple[str, ...] = ("width_ratio",),
 ) -> None:
     """Each body's reps shown by a fit on the other bodies (leave one body out); clips of no listed
     body (the committed renders) by the fit on all of them. Prints the per body-and-view table."""
@@ -158,10 +184,11 @@ def cross_validate(
     for clip in sorted({r["clip"] for r in off}):
         wr = next(r["width_ratio"] for r in off if r["clip"] == clip)
         print(f"{clip}: not calibrated (width ratio {wr:.3f}: further round than the fit), left out")
-    full = refit([r for r in near if r["clip"].startswith(bodies)], features)
+    full = refit([r for r in near if r["clip"].startswith(bodies)], features, gain_features)
     for r in near:
         body = next((b for b in bodies if r["clip"].startswith(b)), None)
-        fit = full if body is None else refit([q for q in near if not q["clip"].startswith(body)], features)
+        rest = [q for q in near if not q["clip"].startswith(body or "\0")]
+        fit = full if body is None else refit(rest, features, gain_features)
         r["cv_error"] = predicted(r, fit) - r["true"]
         r["cv_body"] = body or r["clip"]
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -207,7 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     ap.add_argument("--refit", action="store_true", help="print coefficients fitted on the --fit clips")
-    ap.add_argument("--features", nargs="*", default=list(FEATURES), help="features --refit uses")
+    ap.add_argument(
+        "--features", nargs="*", default=list(FEATURES), help=f"offset features (or {', '.join(CANDIDATES)})"
+    )
+    ap.add_argument("--gain-features", nargs="*", default=["width_ratio"], help="gain features")
+    ap.add_argument("--views", nargs="*", help="only these views (side, yaw40, ...)")
     ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
     ap.add_argument(
         "--attribution",
@@ -237,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print("no rendered clip with a cached pose track", file=sys.stderr)
         return 1
+    rows = [r for r in rows if not args.views or r["view"] in args.views]
     for r in rows:
         r["set"] = "fit" if r["clip"].startswith(tuple(args.fit)) else "held-out"
         r["error"] = r["shown"] - r["true"]
@@ -249,9 +281,9 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows
             if r["set"] == "fit" and args.variant in (None, r["variant"]) and r["near"] and r["calibrated"]
         ]
-        print(json.dumps(refit(fit, tuple(args.features))))
+        print(json.dumps(refit(fit, tuple(args.features), tuple(args.gain_features))))
     if args.cv:
-        cross_validate(rows, tuple(args.fit), tuple(args.features), args.markdown)
+        cross_validate(rows, tuple(args.fit), tuple(args.features), args.markdown, tuple(args.gain_features))
         return 0
     sep = " | " if args.markdown else "  "
     head = ["clip", "set", "body", "view", "rep", "true", "shown", "raw", "error"]
