@@ -162,9 +162,10 @@ def refit(
     }
 
 
-def predicted(row: dict, fit: dict) -> float:
-    """The top a calibration fitted as `fit` shows for this row's raw reading."""
-    ranges = {k: tuple(v) for k, v in fit["fitted_range"].items()}
+def predicted(row: dict, fit: dict, extrapolate: bool = False) -> float:
+    """The top a calibration fitted as `fit` shows for this row's raw reading (features clamped to
+    the span the fit saw, as the product does, unless extrapolate)."""
+    ranges = {} if extrapolate else {k: tuple(v) for k, v in fit["fitted_range"].items()}
     model = replace(load_profile(row["variant"]).calibration, **{**fit, "fitted_range": ranges})
     features = {k: row[k] for k in (*CLIP_FEATURES, *CANDIDATES)}
     return float(calibrate(features, "side", model).shown(row["raw"]))
@@ -176,6 +177,7 @@ def cross_validate(
     features: tuple[str, ...],
     markdown: bool,
     gain_features: tuple[str, ...] = ("width_ratio",),
+    extrapolate: bool = False,
 ) -> None:
     """Each body's reps shown by a fit on the other bodies (leave one body out); clips of no listed
     body (the committed renders) by the fit on all of them. Prints the per body-and-view table."""
@@ -189,7 +191,7 @@ def cross_validate(
         body = next((b for b in bodies if r["clip"].startswith(b)), None)
         rest = [q for q in near if not q["clip"].startswith(body or "\0")]
         fit = full if body is None else refit(rest, features, gain_features)
-        r["cv_error"] = predicted(r, fit) - r["true"]
+        r["cv_error"] = predicted(r, fit, extrapolate) - r["true"]
         r["cv_body"] = body or r["clip"]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in near:
@@ -239,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--gain-features", nargs="*", default=["width_ratio"], help="gain features")
     ap.add_argument("--views", nargs="*", help="only these views (side, yaw40, ...)")
+    ap.add_argument(
+        "--extrapolate", action="store_true", help="--cv: features past the fit's span are not clamped"
+    )
     ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
     ap.add_argument(
         "--attribution",
@@ -283,7 +288,14 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print(json.dumps(refit(fit, tuple(args.features), tuple(args.gain_features))))
     if args.cv:
-        cross_validate(rows, tuple(args.fit), tuple(args.features), args.markdown, tuple(args.gain_features))
+        cross_validate(
+            rows,
+            tuple(args.fit),
+            tuple(args.features),
+            args.markdown,
+            tuple(args.gain_features),
+            args.extrapolate,
+        )
         return 0
     sep = " | " if args.markdown else "  "
     head = ["clip", "set", "body", "view", "rep", "true", "shown", "raw", "error"]
