@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -14,9 +15,10 @@ from formcheck import kinematics as kin
 from formcheck.analysis import analyze_track
 from formcheck.calibration import CalibrationModel, calibrate, clip_features
 from formcheck.profiles import ProfileError, load_profile
+from formcheck.track import Landmark, PoseTrack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from calibration_table import refit  # noqa: E402
+from calibration_table import attribution, refit  # noqa: E402
 
 HT = load_profile("hip_thrust")
 
@@ -110,3 +112,33 @@ def load_profile_from(data: dict, tmp=Path("/tmp")):  # noqa: B008
         return load_profile(f.name)
     finally:
         Path(f.name).unlink()
+
+
+def test_attribution_puts_a_displaced_hip_point_on_the_hip(tmp_path):
+    """A model whose only error is its hip point 3 cm toward the belly: moving the hip to the rig's
+    joint takes the whole error away, moving the shoulder or the knee none of it."""
+    joint = np.array([120.0, 150.0, 175.0, 180.0, 180.0, 185.0])
+    phase = ["up", "up", "up", "top", "top", "top"]
+    model, rig = body_points(joint, offset=0.03), body_points(joint, offset=0.0)
+    image = np.full((len(joint), 33, 3), np.nan)
+    near = (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE)
+    for i, lm in enumerate(near):
+        image[:, lm, :2] = model[:, i]
+    image[..., 2] = 0.0
+    n = len(joint)
+    PoseTrack(image.astype(np.float32), np.zeros((n, 33, 3), np.float32), np.ones((n, 33), np.float32),
+              np.arange(n) / 12.0, 12.0, 640, 360).save(tmp_path / "clip.npz")
+    names = ("shoulder", "hip", "knee", "ankle")
+    joints2d = {f"left_{j}": rig[:, i].tolist() for i, j in enumerate(names)}
+    joints2d["left_hip_surface"] = model[:, 1].tolist()
+    truth = {"spec": {"near_side": "left"},
+             "frames": {"t": list(range(n)), "phase": phase, "hip_angle_deg_left": joint.tolist(),
+                        "joints2d": joints2d}}
+    (tmp_path / "clip.json").write_text(json.dumps(truth))
+    a = attribution(tmp_path / "clip.json", tmp_path)
+    straight = float(kin.angles_from_points(body_points(np.array([180.0]), 0.03)).hip[0]) - 180.0
+    assert a["model"] == pytest.approx(straight, abs=0.3) and abs(straight) > 3.0
+    assert a["rig hip"] == pytest.approx(0.0, abs=0.01) and a["rig"] == pytest.approx(0.0, abs=0.01)
+    assert a["rig shoulder"] == pytest.approx(a["model"]) and a["rig knee"] == pytest.approx(a["model"])
+    assert a["rig, hip on the surface"] == pytest.approx(a["model"])
+    assert attribution(tmp_path / "clip.json", tmp_path / "elsewhere") is None

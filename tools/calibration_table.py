@@ -27,13 +27,33 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from formcheck.analysis import analyze_track  # noqa: E402
+from formcheck.calibration import FEATURES as CLIP_FEATURES  # noqa: E402
 from formcheck.calibration import calibrate  # noqa: E402
+from formcheck.kinematics import angles_from_points, side_points  # noqa: E402
 from formcheck.pose import load_track  # noqa: E402
 from formcheck.profiles import load_profile  # noqa: E402
+from formcheck.track import Landmark  # noqa: E402
 
 TOLERANCE_DEG = 3.0
 NEAR_LINE_DEG = 15.0  # tops this close to 180 are what the fit and the acceptance are about
 FEATURES = ("width_ratio", "segment_ratio")  # the offset's features in --refit (calibration.FEATURES)
+# candidates measured here only (not in the product's clip_features): see trunk_thigh_world
+CANDIDATES = ("trunk_thigh_world",)
+
+
+def trunk_thigh_world(world: np.ndarray) -> float:
+    """(left + right shoulder-hip) over (left + right hip-knee) in the model's world landmarks,
+    each segment's median length over the clip (the ratio frame by frame swings with the pose): how
+    long the trunk looks against the thigh. Both sides, unlike segment_ratio's near side. On the
+    side-view renders (7 bodies) it followed the per-body error: the two bodies reading a true 180
+    as 192-195 read 1.48-1.49, the five reading 186-188 read 1.38-1.44 (docs/calibration.md)."""
+    def length(a: int, b: int) -> float:  # the segment's median length over the clip
+        return float(np.nanmedian(np.linalg.norm(world[:, a] - world[:, b], axis=1)))
+
+    L = Landmark
+    trunk = length(L.LEFT_SHOULDER, L.LEFT_HIP) + length(L.RIGHT_SHOULDER, L.RIGHT_HIP)
+    thigh = length(L.LEFT_HIP, L.LEFT_KNEE) + length(L.RIGHT_HIP, L.RIGHT_KNEE)
+    return trunk / thigh if thigh > 0 else float("nan")
 
 
 def view_name(spec: dict) -> str:
@@ -50,7 +70,9 @@ def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
     truth = json.loads(truth_path.read_text())
     spec = truth["spec"]
     profile = load_profile(spec["variant"])
-    analysis = analyze_track(load_track(track_path), profile)
+    track = load_track(track_path)
+    analysis = analyze_track(track, profile)
+    candidates = {"trunk_thigh_world": trunk_thigh_world(track.world[track.detected].astype(float))}
     cal = analysis.calibration
     side = analysis.side.side if analysis.side.side in ("left", "right") else "left"
     rows = []
@@ -72,11 +94,47 @@ def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
                         "shown": rep.top_hip_deg,
                         "raw": float(cal.raw(rep.top_hip_deg)),
                         "calibrated": cal.calibrated,
-                        **{k: cal.inputs.get(k, np.nan) for k in FEATURES},
+                        **{k: cal.inputs.get(k, np.nan) for k in CLIP_FEATURES},
+                        **candidates,
                     }
                 )
                 break
     return rows
+
+
+JOINTS = ("shoulder", "hip", "knee", "ankle")  # side_points' order
+
+
+def attribution(truth_path: Path, tracks: Path) -> dict | None:
+    """Where one clip's raw top error comes from: the image-plane hip angle at the rendered top holds
+    with the model's landmarks, then with one of shoulder / hip / knee moved to the rig's projected
+    joint (so that joint's share of the error shows), and from the rig's joints alone (the
+    projection's own error). Medians over the top frames, degrees minus the true joint angle."""
+    track_path = tracks / f"{truth_path.stem}.npz"
+    if not track_path.exists():
+        return None
+    truth = json.loads(truth_path.read_text())
+    track = load_track(track_path)
+    side = truth["spec"]["near_side"]
+    frames = truth["frames"]
+    n = min(len(frames["t"]), track.n_frames)
+    model = side_points(track.image[:n], side)
+    rig = np.stack([np.asarray(frames["joints2d"][f"{side}_{j}"][:n], float) for j in JOINTS], axis=1)
+    true = np.asarray(frames[f"hip_angle_deg_{side}"][:n], float)
+    top = np.array([p == "top" for p in frames["phase"][:n]])
+
+    def error(points: np.ndarray) -> float:
+        return float(np.nanmedian(angles_from_points(points).hip[top] - true[top]))
+
+    out = {"clip": truth_path.stem, "model": error(model), "rig": error(rig)}
+    for i, j in enumerate(JOINTS[:3]):
+        swapped = model.copy()
+        swapped[:, i] = rig[:, i]
+        out[f"rig {j}"] = error(swapped)
+    surface = rig.copy()
+    surface[:, 1] = np.asarray(frames["joints2d"][f"{side}_hip_surface"][:n], float)
+    out["rig, hip on the surface"] = error(surface)
+    return out
 
 
 def refit(
@@ -104,15 +162,22 @@ def refit(
     }
 
 
-def predicted(row: dict, fit: dict) -> float:
-    """The top a calibration fitted as `fit` shows for this row's raw reading."""
-    ranges = {k: tuple(v) for k, v in fit["fitted_range"].items()}
+def predicted(row: dict, fit: dict, extrapolate: bool = False) -> float:
+    """The top a calibration fitted as `fit` shows for this row's raw reading (features clamped to
+    the span the fit saw, as the product does, unless extrapolate)."""
+    ranges = {} if extrapolate else {k: tuple(v) for k, v in fit["fitted_range"].items()}
     model = replace(load_profile(row["variant"]).calibration, **{**fit, "fitted_range": ranges})
-    return float(calibrate({k: row[k] for k in FEATURES}, "side", model).shown(row["raw"]))
+    features = {k: row[k] for k in (*CLIP_FEATURES, *CANDIDATES)}
+    return float(calibrate(features, "side", model).shown(row["raw"]))
 
 
 def cross_validate(
-    rows: list[dict], bodies: tuple[str, ...], features: tuple[str, ...], markdown: bool
+    rows: list[dict],
+    bodies: tuple[str, ...],
+    features: tuple[str, ...],
+    markdown: bool,
+    gain_features: tuple[str, ...] = ("width_ratio",),
+    extrapolate: bool = False,
 ) -> None:
     """Each body's reps shown by a fit on the other bodies (leave one body out); clips of no listed
     body (the committed renders) by the fit on all of them. Prints the per body-and-view table."""
@@ -121,11 +186,12 @@ def cross_validate(
     for clip in sorted({r["clip"] for r in off}):
         wr = next(r["width_ratio"] for r in off if r["clip"] == clip)
         print(f"{clip}: not calibrated (width ratio {wr:.3f}: further round than the fit), left out")
-    full = refit([r for r in near if r["clip"].startswith(bodies)], features)
+    full = refit([r for r in near if r["clip"].startswith(bodies)], features, gain_features)
     for r in near:
         body = next((b for b in bodies if r["clip"].startswith(b)), None)
-        fit = full if body is None else refit([q for q in near if not q["clip"].startswith(body)], features)
-        r["cv_error"] = predicted(r, fit) - r["true"]
+        rest = [q for q in near if not q["clip"].startswith(body or "\0")]
+        fit = full if body is None else refit(rest, features, gain_features)
+        r["cv_error"] = predicted(r, fit, extrapolate) - r["true"]
         r["cv_body"] = body or r["clip"]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in near:
@@ -170,9 +236,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     ap.add_argument("--refit", action="store_true", help="print coefficients fitted on the --fit clips")
-    ap.add_argument("--features", nargs="*", default=list(FEATURES), help="features --refit uses")
+    ap.add_argument(
+        "--features", nargs="*", default=list(FEATURES), help=f"offset features (or {', '.join(CANDIDATES)})"
+    )
+    ap.add_argument("--gain-features", nargs="*", default=["width_ratio"], help="gain features")
+    ap.add_argument("--views", nargs="*", help="only these views (side, yaw40, ...)")
+    ap.add_argument(
+        "--extrapolate", action="store_true", help="--cv: features past the fit's span are not clamped"
+    )
     ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
+    ap.add_argument(
+        "--attribution",
+        action="store_true",
+        help="per clip: the raw top error with each model landmark moved to the rig's joint",
+    )
     args = ap.parse_args(argv)
+    if args.attribution:
+        found = [
+            a
+            for d in args.renders
+            for p in sorted(d.glob("*.json"))
+            if p.stem != "README" and (a := attribution(p, args.tracks))
+        ]
+        head = ["clip", "model", "rig shoulder", "rig hip", "rig knee", "rig", "rig, hip on the surface"]
+        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+        for a in found:
+            print("| " + " | ".join([a["clip"], *(f"{a[k]:+.1f}" for k in head[1:])]) + " |")
+        return 0
     rows = [
         r
         for d in args.renders
@@ -183,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print("no rendered clip with a cached pose track", file=sys.stderr)
         return 1
+    rows = [r for r in rows if not args.views or r["view"] in args.views]
     for r in rows:
         r["set"] = "fit" if r["clip"].startswith(tuple(args.fit)) else "held-out"
         r["error"] = r["shown"] - r["true"]
@@ -195,9 +286,16 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows
             if r["set"] == "fit" and args.variant in (None, r["variant"]) and r["near"] and r["calibrated"]
         ]
-        print(json.dumps(refit(fit, tuple(args.features))))
+        print(json.dumps(refit(fit, tuple(args.features), tuple(args.gain_features))))
     if args.cv:
-        cross_validate(rows, tuple(args.fit), tuple(args.features), args.markdown)
+        cross_validate(
+            rows,
+            tuple(args.fit),
+            tuple(args.features),
+            args.markdown,
+            tuple(args.gain_features),
+            args.extrapolate,
+        )
         return 0
     sep = " | " if args.markdown else "  "
     head = ["clip", "set", "body", "view", "rep", "true", "shown", "raw", "error"]
