@@ -20,6 +20,8 @@ from formcheck.posture import (
     SLIDE_RELATIVE,
     along_trunk,
     head_back_deg,
+    leave_one_out_median,
+    mean_seen_point,
 )
 from formcheck.profiles import FAULT_CODES, ProfileError, load_profile
 from formcheck.track import Landmark
@@ -28,6 +30,8 @@ HT = load_profile("hip_thrust")
 GB = load_profile("glute_bridge")
 EARS = [Landmark.LEFT_EAR, Landmark.RIGHT_EAR]
 WRISTS = [Landmark.LEFT_WRIST, Landmark.RIGHT_WRIST]
+HANDS = [*WRISTS, Landmark.LEFT_INDEX, Landmark.RIGHT_INDEX, Landmark.LEFT_PINKY, Landmark.RIGHT_PINKY,
+         Landmark.LEFT_THUMB, Landmark.RIGHT_THUMB]
 SHOULDERS = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
 
 
@@ -47,7 +51,7 @@ def track_with(plan: RepPlan, head_back: float = 0.0, drift: float = 0.0, slide:
     u = trunk / np.linalg.norm(trunk, axis=1, keepdims=True)
     square = np.stack([u[:, 1], -u[:, 0]], axis=1)  # square to the trunk, up in the picture
     img[:, EARS, :2] = (nose - 15.0 * (np.cos(turn) * square - np.sin(turn) * u))[:, None]
-    img[:, WRISTS, :2] = (hip_pt + drift * ramp[:, None] * trunk)[:, None]
+    img[:, HANDS, :2] = (hip_pt + drift * ramp[:, None] * trunk)[:, None]
     img[:, SHOULDERS, :2] -= (slide * ramp[:, None] * trunk)[:, None]
     return dataclasses.replace(track, image=img)
 
@@ -132,6 +136,38 @@ def test_load_drift_either_way_is_found_on_its_rep():
     assert HT.rule(LoadDriftRule).max_drift > 0.08
 
 
+def test_each_top_is_judged_against_the_others():
+    x = np.array([-0.25, 0.0, -0.10, 0.01, np.nan])
+    ref = leave_one_out_median(x)
+    assert ref[0] == pytest.approx(np.median([0.0, -0.10, 0.01]))
+    assert ref[2] == pytest.approx(np.median([-0.25, 0.0, 0.01]))
+    assert ref[4] == pytest.approx(np.median([-0.25, 0.0, -0.10, 0.01]))
+    assert np.isnan(leave_one_out_median(np.array([0.2]))).all()
+    # a leaning rep that shifts the trunk's line cannot halve a drift beside it: 4 reps, rep 1 drifts
+    # 20%, rep 3 reads 10% the same way; against all four tops rep 1 would read 15%, against the others 20%
+    track = track_with(RepPlan(reps=4), drift=-0.20, reps=[1])
+    img = track.image.copy()
+    third = track_with(RepPlan(reps=4), drift=-0.10, reps=[3]).image
+    late = track.timestamps > np.median(track.timestamps)  # reps 3-4
+    img[late] = np.where(np.isin(np.arange(img.shape[1]), HANDS)[None, :, None], third[late], img[late])
+    found = flags(analyze_track(dataclasses.replace(track, image=img), HT), "load_drift")
+    assert set(found) == {1} and found[1].measured == pytest.approx(-20.0, abs=3.0)
+
+
+def test_the_hands_are_the_mean_of_the_wrist_and_finger_points_seen():
+    pts = np.array([[[0.0, 0.0], [20.0, 0.0], [20.0, 3.0], [np.nan, np.nan]],
+                    [[np.nan, np.nan]] * 4])
+    got = mean_seen_point(pts)
+    assert got[0] == pytest.approx([40.0 / 3, 1.0]) and np.isnan(got[1]).all()
+    # fingers on the bar follow a drift the wrist missed: three of the four points moved 0.32
+    # trunk lengths toward the chest read 0.24 and are found
+    track = track_with(RepPlan(reps=4), drift=-0.32, reps=[2])
+    img = track.image.copy()
+    img[:, WRISTS, :2] = track_with(RepPlan(reps=4)).image[:, WRISTS, :2]
+    found = flags(analyze_track(dataclasses.replace(track, image=img), HT), "load_drift")
+    assert set(found) == {2} and found[2].measured == pytest.approx(-24.0, abs=3.0)
+
+
 def test_leaning_back_is_found_on_its_rep_against_the_sets_typical_top():
     result = analyze_track(track_with(RepPlan(reps=4), slide=0.35, reps=[4]), HT)
     found = flags(result, "leaning_back")
@@ -154,7 +190,7 @@ def test_not_measurable_when_the_view_or_the_landmarks_cannot_show_it():
     # arms out on the bench (hands far from the hips): no load to drift
     track = track_with(plan)
     img = track.image.copy()
-    img[:, WRISTS, :2] = img[:, [Landmark.LEFT_SHOULDER], :2] + np.array([-80.0, 0.0])
+    img[:, HANDS, :2] = img[:, [Landmark.LEFT_SHOULDER], :2] + np.array([-80.0, 0.0])
     result = analyze_track(dataclasses.replace(track, image=img), HT)
     assert result.not_measurable["load_drift"] == HANDS_OFF_HIPS
     # from the feet: none of the three

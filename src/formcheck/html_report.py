@@ -224,11 +224,14 @@ def hip_plot(analysis: Analysis, profile: Profile, key_times: list[float]) -> st
     if readable:
         ax.plot(t, hip, color="#222", lw=1.3, label="hip angle")
         lines = hip_lines(profile)  # the same lines as the web app's chart and the gauges
-        ax.axhline(180.0, color="#2e7d32", lw=0.8, ls="-.", label="straight line 180")
+        # gids name the lines in the SVG, so a browser test can read where they were drawn
+        ax.axhline(180.0, color="#2e7d32", lw=0.8, ls="-.", label="straight line 180", gid="line-straight")
         if lines["lockout"] is not None:
-            ax.axhline(lines["lockout"], color="#e0a800", lw=1.2, ls="--", label="lockout line")
+            ax.axhline(lines["lockout"], color="#e0a800", lw=1.2, ls="--", label="lockout line",
+                       gid="line-lockout")
         if lines["overextension"] is not None:
-            ax.axhline(lines["overextension"], color=FAULT_COLOUR, lw=0.8, ls=":", label="overextension")
+            ax.axhline(lines["overextension"], color=FAULT_COLOUR, lw=0.8, ls=":", label="overextension",
+                       gid="line-overextension")
         ax.set_ylabel("hip angle (deg)", fontsize=8)
     else:
         ax.set_yticks([])

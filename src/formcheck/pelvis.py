@@ -13,6 +13,12 @@ tools/synth/specs_pelvis and sample_videos):
   moved 3.6 deg the wrong way (true -9.5); from 1.5 m the picture's true hip line turns 1 deg only;
   at 35 deg oblique the world roll read -3.4 to -4.3 deg on clean and rolled tops alike. Not
   measurable: the figure would read level.
+  Tried since (from the feet, tops of the renders' truth phases): the knees' line does not carry
+  the roll either (the renders keep the knees in place: true picture knee line 0.0-0.4 deg; the
+  model's 3D knee line swung -6 to +13 deg between clean tops), and the silhouette from the pose
+  model's segmentation mask did not (top contour across the hips: at 1.05 m 0.2 deg clean, 1.3 and
+  2.5 rolled against a true picture hip line of 8.7; at 0.7 m 1.9 and -6.2 clean, 5.2 rolled; the
+  left/right share of the trunk band moved 1 point): the hips sit behind the thighs from the feet.
 - single leg, at an angle: the world landmarks (3D) follow a drop of the free side (a true 12 deg
   drop read 8.2-9.7 deg, 45 deg oblique), but raising the free leg pulls the model's hip point up
   (a clean single-leg thrust read its free side 19 deg higher), so only a drop is reported.
