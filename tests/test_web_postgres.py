@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import in_ci
-from test_web_support import CLEAN, finished, free_port, seed_track, settings_for, upload, wait_for
+from test_web_support import CLEAN, finished, free_port, seed_track, settings_for, sign_in, upload, wait_for
 
 from formcheck.web.app import create_app
 from formcheck.web.db import Database
@@ -91,11 +91,11 @@ def test_database_layer_and_concurrent_claims_on_postgresql(postgres_url):
 
     def same_athlete(_: int) -> int:
         barrier.wait()
-        return db.athlete("Casey Moore").id
+        return db.athlete("Casey Moore", 1).id
 
     with ThreadPoolExecutor(8) as pool:
         assert len(set(pool.map(same_athlete, range(8)))) == 1
-    athlete = db.athlete("casey moore")
+    athlete = db.athlete("casey moore", 1)
     db.add_clip("c" * 64, 10, "mp4/mov", "c.mp4")
     db.add_clip("c" * 64, 10, "mp4/mov", "c.mp4")  # the same bytes again: one row
     uids = [db.create_job(athlete, "c" * 64, f"set {i}.mp4", "auto").uid for i in range(12)]
@@ -125,6 +125,7 @@ def test_a_job_runs_through_the_app_on_postgresql(postgres_url, tmp_path):
     settings = settings_for(tmp_path / "data", job_workers=1, database_url=postgres_url)
     seed_track(settings.data_dir)
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         assert client.get("/api/health").json()["database"] == "postgresql"
         uid = upload(client, CLEAN, athlete="Riley Chen").json()["id"]
         job = wait_for(lambda: client.get(f"/api/jobs/{uid}").json(), finished)
@@ -136,4 +137,5 @@ def test_a_job_runs_through_the_app_on_postgresql(postgres_url, tmp_path):
     assert not (settings.data_dir / "formcheck.db").exists()  # the SQLite default was not used
     # a second app on the same database sees everything the first one wrote
     with TestClient(create_app(settings, start_workers=False)) as client:
+        sign_in(client)
         assert client.get(f"/api/jobs/{uid}").json()["summary"] == job["summary"]

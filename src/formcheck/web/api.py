@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from ..variants import AUTO
@@ -12,16 +12,20 @@ from . import speed_store
 from .db import DONE, FAILED, STATUSES, Job
 from .intake import AppContext, accept
 from .schemas import AthleteDetail, AthleteOut, ErrorOut, JobOut, Variants, athlete_out, job_out, trend
+from .security import current
 from .storage import RESULT_FILES, UploadError, clip_path, result_dir
 
-router = APIRouter()
+# every route here needs a login (session cookie or API token): 401 without one
+router = APIRouter(dependencies=[Depends(current)], responses={401: {"model": ErrorOut}})
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "empty clip, or not a multipart/form-data body"},
+    400: {"model": ErrorOut, "description": "empty clip, or a body that is not well-formed multipart"},
+    403: {"model": ErrorOut, "description": "sent from another site, or a stale CSRF token"},
     413: {"model": ErrorOut, "description": "the clip is larger than the server's upload limit"},
     415: {"model": ErrorOut, "description": "the content is not a video (checked by content, not by name)"},
     422: {
         "model": ErrorOut,
-        "description": "athlete missing, unknown variant, or a clip that cannot be decoded",
+        "description": "athlete missing, names that are not UTF-8 text, the clip under another field"
+        " name than 'file', unknown variant, or a clip that cannot be decoded",
     },
 }
 UPLOAD_BODY = {
@@ -59,8 +63,14 @@ def ctx_of(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def find_job(ctx: AppContext, job_id: str) -> Job:
-    job = ctx.db.job(job_id) if len(job_id) == 32 else None
+def coach_of(request: Request) -> int:
+    """The logged-in coach's id: every read and write below is limited to their athletes."""
+    return request.state.auth.coach.id
+
+
+def find_job(ctx: AppContext, job_id: str, coach: int) -> Job:
+    """The coach's job; another coach's is "no job" (404), as if it did not exist."""
+    job = ctx.db.job(job_id, coach) if len(job_id) == 32 else None
     if job is None:
         raise HTTPException(404, f"no job {job_id[:40]!r}")
     return job
@@ -100,11 +110,11 @@ def list_jobs(
         raise HTTPException(422, f"unknown status {status[:20]!r}; known: {', '.join(STATUSES)}")
     athlete_id = None
     if athlete is not None:
-        found = ctx.db.athlete_by_slug(athlete)
+        found = ctx.db.athlete_by_slug(athlete, coach_of(request))
         if found is None:
             raise HTTPException(404, f"no athlete {athlete[:60]!r}")
         athlete_id = found.id
-    return [describe(ctx, j) for j in ctx.db.jobs(athlete_id, status, limit)]
+    return [describe(ctx, j) for j in ctx.db.jobs(athlete_id, status, limit, coach_id=coach_of(request))]
 
 
 @router.get(
@@ -116,7 +126,7 @@ def list_jobs(
 )
 def get_job(request: Request, job_id: str) -> JobOut:
     ctx = ctx_of(request)
-    return describe(ctx, find_job(ctx, job_id))
+    return describe(ctx, find_job(ctx, job_id, coach_of(request)))
 
 
 @router.post(
@@ -128,12 +138,12 @@ def get_job(request: Request, job_id: str) -> JobOut:
 )
 def retry_job(request: Request, job_id: str) -> JobOut:
     ctx = ctx_of(request)
-    job = find_job(ctx, job_id)
+    job = find_job(ctx, job_id, coach_of(request))
     if job.status != FAILED or not ctx.db.retry(job.uid):
         raise HTTPException(409, f"only a failed job can be retried; this one is {job.status}")
     if ctx.workers is not None:
         ctx.workers.notify()
-    return describe(ctx, find_job(ctx, job_id))
+    return describe(ctx, find_job(ctx, job_id, coach_of(request)))
 
 
 @router.get(
@@ -153,7 +163,7 @@ def get_report(request: Request, job_id: str) -> FileResponse:
     summary="Athletes, most recent upload first",
 )
 def list_athletes(request: Request) -> list[AthleteOut]:
-    return [athlete_out(a, n, last) for a, n, last in ctx_of(request).db.athletes()]
+    return [athlete_out(a, n, last) for a, n, last in ctx_of(request).db.athletes(coach_of(request))]
 
 
 @router.get(
@@ -165,7 +175,7 @@ def list_athletes(request: Request) -> list[AthleteOut]:
 )
 def get_athlete(request: Request, slug: str) -> AthleteDetail:
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
     if athlete is None:
         raise HTTPException(404, f"no athlete {slug[:60]!r}")
     jobs = ctx.db.jobs(athlete.id, limit=500)
@@ -181,7 +191,7 @@ def get_athlete(request: Request, slug: str) -> AthleteDetail:
 )
 def put_height(request: Request, slug: str, body: dict[str, Any]) -> dict[str, Any]:
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
     if athlete is None:
         raise HTTPException(404, f"no athlete {slug[:60]!r}")
     try:
@@ -217,7 +227,7 @@ def health(request: Request) -> dict[str, Any]:
 )
 def result_file(request: Request, job_id: str, name: str, download: bool = False) -> FileResponse:
     ctx = ctx_of(request)
-    job = find_job(ctx, job_id)
+    job = find_job(ctx, job_id, coach_of(request))
     if name not in RESULT_FILES:  # a fixed set of names: nothing from the URL reaches a path
         raise HTTPException(404, f"no result file {name[:40]!r}; there are {', '.join(RESULT_FILES)}")
     if job.status != DONE:
@@ -240,7 +250,7 @@ def result_file(request: Request, job_id: str, name: str, download: bool = False
 )
 def original_clip(request: Request, job_id: str) -> FileResponse:
     ctx = ctx_of(request)
-    job = find_job(ctx, job_id)
+    job = find_job(ctx, job_id, coach_of(request))
     clip = ctx.db.clip(job.clip_sha256)
     path = clip_path(ctx.settings, clip.file_name) if clip is not None else None
     if path is None or not path.is_file():

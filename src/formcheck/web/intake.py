@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from ..profiles import builtin_names
 from ..variants import AUTO
 from .db import MAX_NAME, Database, Job
+from .security import CSRF_FIELD, Auth, Refused, csrf_matches
 from .settings import WebSettings
 from .storage import Upload, UploadError, check_decodable, receive_upload, store
 from .worker import Workers
@@ -32,9 +34,11 @@ class AppContext:
 
 def form_fields(upload: Upload, variants: list[str]) -> tuple[str, str, str]:
     """athlete, variant, note from the form; UploadError 422 when they are missing or unknown."""
-    athlete = " ".join(upload.fields.get("athlete", "").split())
+    athlete = " ".join(unicodedata.normalize("NFC", upload.fields.get("athlete", "")).split())
     if not athlete:
         raise UploadError(422, "name the athlete: the form field 'athlete' is missing or empty")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in athlete):
+        raise UploadError(422, "the athlete's name has characters that are not text (control or unassigned)")
     if len(athlete) > MAX_NAME:
         raise UploadError(422, f"the athlete's name is longer than {MAX_NAME} characters")
     variant = upload.fields.get("variant", "").strip() or AUTO
@@ -55,6 +59,7 @@ async def accept(request: Request, ctx: AppContext) -> Job:
 
 
 async def _accept(request: Request, ctx: AppContext) -> Job:
+    auth: Auth = request.state.auth
     upload = await receive_upload(
         request.headers.get("content-type", ""),
         request.headers.get("content-length"),
@@ -63,6 +68,8 @@ async def _accept(request: Request, ctx: AppContext) -> Job:
     )
     assert upload.clip is not None
     try:
+        if auth.csrf_pending and not csrf_matches(auth, upload.fields.get(CSRF_FIELD)):
+            raise Refused("refused: the form's CSRF token is missing or stale (reload the page)")
         athlete_name, variant, note = form_fields(upload, ctx.variants)
         await anyio.to_thread.run_sync(check_decodable, upload.clip.path)
         clip = await anyio.to_thread.run_sync(store, ctx.settings, upload.clip)
@@ -73,7 +80,7 @@ async def _accept(request: Request, ctx: AppContext) -> Job:
 
     def record() -> Job:
         ctx.db.add_clip(clip.sha256, clip.size, clip.container, clip.file_name)
-        athlete = ctx.db.athlete(athlete_name)
+        athlete = ctx.db.athlete(athlete_name, auth.coach.id)
         job = ctx.db.create_job(athlete, clip.sha256, upload.display_name, variant, note)
         job.athlete = athlete
         return job

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -21,9 +21,11 @@ from .charts import Series, trend_svg
 from .db import Job
 from .intake import AppContext, accept
 from .schemas import job_out
+from .security import CSRF_FIELD, current
 from .storage import UploadError, result_dir
 
-router = APIRouter(include_in_schema=False)
+# every page needs a login: without one the browser is sent to /login
+router = APIRouter(include_in_schema=False, dependencies=[Depends(current)])
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 
 
@@ -44,10 +46,22 @@ def ctx_of(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
+def coach_of(request: Request) -> int:
+    return request.state.auth.coach.id
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What base.html shows of the login: the coach's name, the forms' CSRF token (none: logged out)."""
+    auth = getattr(request.state, "auth", None)
+    return {"coach": auth.coach if auth else None, "csrf": auth.csrf if auth else None,
+            "csrf_field": CSRF_FIELD}  # fmt: skip
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     ctx = ctx_of(request)
     base = {"max_upload_bytes": ctx.settings.max_upload_bytes, "variants": ctx.variants}
-    return templates.TemplateResponse(request, name, base | context, status_code=status_code)
+    return templates.TemplateResponse(request, name, base | page_context(request) | context,
+                                      status_code=status_code)  # fmt: skip
 
 
 def home_page(request: Request, error: str | None = None, status_code: int = 200) -> HTMLResponse:
@@ -57,9 +71,9 @@ def home_page(request: Request, error: str | None = None, status_code: int = 200
         "home.html",
         status_code,
         error=error,
-        jobs=ctx.db.jobs(limit=15),
-        athletes=ctx.db.athletes(),
-        counts=ctx.db.counts(),
+        jobs=ctx.db.jobs(limit=15, coach_id=coach_of(request)),
+        athletes=ctx.db.athletes(coach_of(request)),
+        counts=ctx.db.counts(coach_of(request)),
         workers=ctx.settings.job_workers,
     )
 
@@ -80,7 +94,7 @@ async def upload(request: Request) -> Any:
 
 
 def _job(request: Request, job_id: str) -> Job:
-    job = ctx_of(request).db.job(job_id) if len(job_id) == 32 else None
+    job = ctx_of(request).db.job(job_id, coach_of(request)) if len(job_id) == 32 else None
     if job is None:
         raise HTTPException(404, "no such job")
     return job
@@ -117,6 +131,7 @@ def retry(request: Request, job_id: str) -> RedirectResponse:
 
 def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
     titles = {
+        403: "Refused",
         404: "Not found",
         405: "Not allowed",
         413: "Too large",
@@ -130,14 +145,15 @@ def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
             "status_code": status_code,
             "detail": detail,
             "title": titles.get(status_code, "Something went wrong"),
-        },
+        }
+        | page_context(request),
         status_code=status_code,
     )
 
 
 @router.get("/athletes", response_class=HTMLResponse)
 def athletes_page(request: Request) -> HTMLResponse:
-    return render(request, "athletes.html", athletes=ctx_of(request).db.athletes())
+    return render(request, "athletes.html", athletes=ctx_of(request).db.athletes(coach_of(request)))
 
 
 def hip_line_marks(variant: str | None) -> list[tuple[float, str]]:
@@ -194,7 +210,7 @@ def _athlete_view(
     request: Request, slug: str, height_error: str | None = None, status_code: int = 200
 ) -> HTMLResponse:
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
     if athlete is None:
         raise HTTPException(404, "no such athlete")
     jobs = ctx.db.jobs(athlete.id, limit=500)
@@ -208,7 +224,7 @@ def _athlete_view(
 async def athlete_height(request: Request, slug: str) -> Any:
     """The athlete profile's height (cm): it scales rep speed in every later session."""
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
     if athlete is None:
         raise HTTPException(404, "no such athlete")
     form = await request.form()

@@ -51,6 +51,8 @@
     data.append("file", f, f.name);
     var xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/jobs");
+    var token = document.querySelector("meta[name=csrf-token]");
+    if (token) xhr.setRequestHeader("X-CSRF-Token", token.content);
     xhr.responseType = "json";
     bar.hidden = false;
     button.disabled = true;
