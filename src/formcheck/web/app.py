@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from .. import __version__
 from . import api, auth_pages, pages
+from .accounts import LoginLimiter
 from .db import Database
 from .inbox import Inbox, InboxWatcher
 from .intake import AppContext
@@ -111,6 +112,7 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
             return pages.error_page(request, exc.status_code, str(exc.detail))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    app.state.login_limiter = LoginLimiter()  # failed logins, per server process
     app.include_router(auth_pages.router)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -15,7 +15,6 @@ from .security import Auth, Refused, clear_session_cookie, current, safe_next, s
 
 router = APIRouter(include_in_schema=False)
 CurrentAuth = Annotated[Auth, Depends(current)]
-limiter = LoginLimiter()
 
 
 def _db(request: Request) -> Any:
@@ -43,6 +42,7 @@ async def login(request: Request) -> Any:
     form = await request.form()
     name, password = str(form.get("login", ""))[:254], str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))
+    limiter: LoginLimiter = request.app.state.login_limiter
     keys = (f"ip:{request.client.host if request.client else '?'}", f"name:{name.strip().lower()}")
     wait = limiter.retry_after(*keys)
     if wait > 0:
