@@ -127,6 +127,7 @@ class ServerProcess:
 
     def __init__(self, data_dir: Path, *args: str) -> None:
         self.port = free_port()
+        self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [
             sys.executable,
