@@ -10,6 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +31,5 @@ def migrate(engine: Engine, revision: str = HEAD) -> None:
 
 def current(engine: Engine) -> str | None:
     """The revision the database is at (None: not migrated yet)."""
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
