@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from fastapi.routing import APIRoute
 from test_web_support import (
     CLEAN,
@@ -312,7 +313,7 @@ def test_an_existing_database_upgrades_and_its_athletes_go_to_the_first_admin(tm
         con.execute("insert into athlete_heights values (1, 181.0)")
     settings = settings_for(data, job_workers=0)
     db = Database(settings.db_url)
-    assert current(db.engine) == "0002"
+    assert current(db.engine) == "0003"
     Database(settings.db_url).close()  # opening it again migrates nothing
     with sqlite3.connect(data / "formcheck.db") as con:
         assert con.execute("select coach_id, name from athletes").fetchall() == [(None, "Sam Lee")]
@@ -364,3 +365,58 @@ def test_the_admin_adds_and_removes_coaches_from_the_account_page(app_and_settin
     token = re.search(r'id="new-token">([^<]+)<', token_page).group(1)
     script = TestClient(client.app, headers={"authorization": f"Bearer {token}"})
     assert script.get("/api/jobs").status_code == 200
+
+
+def test_an_athlete_link_uploads_for_that_athlete_only_and_stops_when_revoked(app_and_settings):
+    client, settings = app_and_settings
+    sign_in(client)
+    alex = upload(client, CLEAN, athlete="Alex Kim").json()["id"]
+    mine = upload(client, CLEAN, athlete="Sam Lee").json()["id"]
+    made = client.post("/api/athletes/sam-lee/links", json={"days": 30})
+    assert made.status_code == 201 and made.json()["live"] and made.json()["expires_at"]
+    url, link_id = made.json()["url"], made.json()["id"]
+    assert re.fullmatch(r"/a/[A-Za-z0-9_-]{40,}", url)
+    athlete = TestClient(client.app)  # no account, no cookie: only the link
+    page = athlete.get(url)
+    assert page.status_code == 200 and 'id="athlete-name">Sam Lee<' in page.text
+    assert "Alex Kim" not in page.text and mine in page.text and alex not in page.text
+    # the upload is Sam's, whatever name the form says
+    sent = athlete.post(f"{url}/api/jobs", data={"athlete": "Alex Kim", "note": "from my phone"},
+                        files={"file": ("set.mp4", CLEAN.read_bytes(), "video/mp4")})  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    uid = sent.json()["id"]
+    assert sent.json()["links"]["page"] == f"{url}/jobs/{uid}"
+    sam_jobs = {j["id"]: j for j in client.get("/api/athletes/sam-lee").json()["jobs"]}
+    assert set(sam_jobs) == {mine, uid} and sam_jobs[uid]["note"] == "from my phone"
+    assert len(client.get("/api/athletes/alex-kim").json()["jobs"]) == 1
+    assert athlete.get(f"{url}/jobs/{uid}").status_code == 200
+    assert athlete.get(f"{url}/jobs/{alex}").status_code == 404  # another athlete's session
+    assert athlete.get(f"/jobs/{uid}").status_code == 401  # the coach's pages stay closed
+    # from another site, even with the link: refused
+    evil = athlete.post(f"{url}/api/jobs", headers={"origin": "http://evil.example"},
+                        files={"file": ("set.mp4", CLEAN.read_bytes(), "video/mp4")})  # fmt: skip
+    assert evil.status_code == 403
+    # a second coach cannot make or revoke links for the first one's athlete
+    other = TestClient(client.app)
+    sign_in(other, "Other")
+    assert other.post("/api/athletes/sam-lee/links", json={}).status_code == 404
+    assert other.delete(f"/api/athletes/sam-lee/links/{link_id}").status_code == 404
+    # revoked: the link opens nothing and uploads nothing
+    assert client.delete(f"/api/athletes/sam-lee/links/{link_id}").json() == {"id": link_id, "revoked": True}
+    for r in (athlete.get(url), athlete.get(f"{url}/jobs/{uid}"),
+              athlete.post(f"{url}/api/jobs", files={"file": ("x.mp4", CLEAN.read_bytes(), "video/mp4")})):
+        assert r.status_code == 404, r.text  # fmt: skip
+    assert len(client.get("/api/athletes/sam-lee").json()["jobs"]) == 2
+    assert [x["live"] for x in client.get("/api/athletes/sam-lee/links").json()] == [False]
+    assert client.post("/api/athletes/sam-lee/links", json={"days": 0}).status_code == 400
+
+
+def test_an_expired_athlete_link_opens_nothing(app_and_settings):
+    client, _ = app_and_settings
+    sign_in(client)
+    upload(client, CLEAN, athlete="Sam Lee")
+    url = client.post("/api/athletes/sam-lee/links", json={"days": 1}).json()["url"]
+    assert TestClient(client.app).get(url).status_code == 200
+    with client.app.state.ctx.db.session() as s:
+        s.execute(sqlalchemy.text("update athlete_links set expires_at = '2020-01-01 00:00:00'"))
+    assert TestClient(client.app).get(url).status_code == 404

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from ..variants import AUTO
-from . import speed_store
+from . import links, speed_store
 from .db import DONE, FAILED, STATUSES, Job
 from .intake import AppContext, accept
 from .schemas import AthleteDetail, AthleteOut, ErrorOut, JobOut, Variants, athlete_out, job_out, trend
@@ -200,6 +200,48 @@ def put_height(request: Request, slug: str, body: dict[str, Any]) -> dict[str, A
         raise HTTPException(400, str(exc)) from exc
     speed_store.set_height(ctx.db, athlete.id, height)
     return {"slug": athlete.slug, "height_cm": height}
+
+
+def _athlete_or_404(request: Request, slug: str):
+    athlete = ctx_of(request).db.athlete_by_slug(slug, coach_of(request))
+    if athlete is None:
+        raise HTTPException(404, f"no athlete {slug[:60]!r}")
+    return athlete
+
+
+def _link_out(link: links.AthleteLink) -> dict[str, Any]:
+    return {"id": link.id, "created_at": link.created_at, "expires_at": link.expires_at,
+            "revoked_at": link.revoked_at, "live": links.is_live(link)}  # fmt: skip
+
+
+@router.post(
+    "/api/athletes/{slug}/links",
+    status_code=201,
+    tags=["athletes"],
+    summary="A private upload link for the athlete ({'days': N} for an expiry); its URL is shown once",
+)
+def new_link(request: Request, slug: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    athlete = _athlete_or_404(request, slug)
+    try:
+        days = links.checked_days((body or {}).get("days"))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    token, link = links.new_link(ctx_of(request).db, athlete.id, days)
+    return _link_out(link) | {"url": f"/a/{token}"}
+
+
+@router.get("/api/athletes/{slug}/links", tags=["athletes"], summary="The athlete's upload links")
+def list_links(request: Request, slug: str) -> list[dict[str, Any]]:
+    athlete = _athlete_or_404(request, slug)
+    return [_link_out(link) for link in links.links_of(ctx_of(request).db, athlete.id)]
+
+
+@router.delete("/api/athletes/{slug}/links/{link_id}", tags=["athletes"], summary="Revoke an upload link")
+def revoke_link(request: Request, slug: str, link_id: int) -> dict[str, Any]:
+    athlete = _athlete_or_404(request, slug)
+    if not links.revoke(ctx_of(request).db, athlete.id, link_id):
+        raise HTTPException(404, f"no live link {link_id} for this athlete")
+    return {"id": link_id, "revoked": True}
 
 
 @router.get("/api/variants", response_model=Variants, tags=["meta"], summary="Variants a job can ask for")

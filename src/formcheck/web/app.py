@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from .. import __version__
-from . import api, auth_pages, pages
+from . import api, athlete_pages, auth_pages, pages
 from .accounts import LoginLimiter
 from .db import Database
 from .inbox import Inbox, InboxWatcher
@@ -114,6 +114,7 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
 
     app.state.login_limiter = LoginLimiter()  # failed logins, per server process
     app.include_router(auth_pages.router)
+    app.include_router(athlete_pages.router)  # /a/<token>: an athlete's link, no account
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from ..profiles import builtin_names
 from ..variants import AUTO
-from .db import MAX_NAME, Database, Job
+from .db import MAX_NAME, Athlete, Database, Job
 from .security import CSRF_FIELD, Auth, Refused, csrf_matches
 from .settings import WebSettings
 from .storage import Upload, UploadError, check_decodable, receive_upload, store
@@ -32,9 +32,10 @@ class AppContext:
         return [AUTO, *builtin_names()]
 
 
-def form_fields(upload: Upload, variants: list[str]) -> tuple[str, str, str]:
-    """athlete, variant, note from the form; UploadError 422 when they are missing or unknown."""
-    athlete = " ".join(unicodedata.normalize("NFC", upload.fields.get("athlete", "")).split())
+def form_fields(upload: Upload, variants: list[str], fixed: str | None = None) -> tuple[str, str, str]:
+    """athlete, variant, note from the form; UploadError 422 when they are missing or unknown.
+    `fixed`: the athlete an upload link belongs to (the form's athlete field is not asked)."""
+    athlete = fixed or " ".join(unicodedata.normalize("NFC", upload.fields.get("athlete", "")).split())
     if not athlete:
         raise UploadError(422, "name the athlete: the form field 'athlete' is missing or empty")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in athlete):
@@ -50,16 +51,17 @@ def form_fields(upload: Upload, variants: list[str]) -> tuple[str, str, str]:
     return athlete, variant, note
 
 
-async def accept(request: Request, ctx: AppContext) -> Job:
-    """Receive, check and store the clip, then queue its job. Raises UploadError."""
+async def accept(request: Request, ctx: AppContext, linked: Athlete | None = None) -> Job:
+    """Receive, check and store the clip, then queue its job for the logged-in coach's athlete named
+    in the form, or for `linked`, the athlete of an upload link. Raises UploadError (or Refused)."""
     try:
-        return await _accept(request, ctx)
+        return await _accept(request, ctx, linked)
     except OSError as exc:  # the data dir is full or gone: the client's clip was fine
         raise UploadError(507, f"the server cannot store the clip: {exc.strerror or exc}") from exc
 
 
-async def _accept(request: Request, ctx: AppContext) -> Job:
-    auth: Auth = request.state.auth
+async def _accept(request: Request, ctx: AppContext, linked: Athlete | None) -> Job:
+    auth: Auth | None = None if linked is not None else request.state.auth
     upload = await receive_upload(
         request.headers.get("content-type", ""),
         request.headers.get("content-length"),
@@ -68,9 +70,9 @@ async def _accept(request: Request, ctx: AppContext) -> Job:
     )
     assert upload.clip is not None
     try:
-        if auth.csrf_pending and not csrf_matches(auth, upload.fields.get(CSRF_FIELD)):
+        if auth is not None and auth.csrf_pending and not csrf_matches(auth, upload.fields.get(CSRF_FIELD)):
             raise Refused("refused: the form's CSRF token is missing or stale (reload the page)")
-        athlete_name, variant, note = form_fields(upload, ctx.variants)
+        athlete_name, variant, note = form_fields(upload, ctx.variants, linked.name if linked else None)
         await anyio.to_thread.run_sync(check_decodable, upload.clip.path)
         clip = await anyio.to_thread.run_sync(store, ctx.settings, upload.clip)
     except BaseException:
@@ -80,7 +82,7 @@ async def _accept(request: Request, ctx: AppContext) -> Job:
 
     def record() -> Job:
         ctx.db.add_clip(clip.sha256, clip.size, clip.container, clip.file_name)
-        athlete = ctx.db.athlete(athlete_name, auth.coach.id)
+        athlete = linked if linked is not None else ctx.db.athlete(athlete_name, auth.coach.id)
         job = ctx.db.create_job(athlete, clip.sha256, upload.display_name, variant, note)
         job.athlete = athlete
         return job

@@ -16,7 +16,7 @@ from ..checks import hip_lines
 from ..html_report import label
 from ..profiles import ProfileError, load_profile
 from ..report import Report
-from . import speed_store
+from . import links, speed_store
 from .charts import Series, trend_svg
 from .db import Job
 from .intake import AppContext, accept
@@ -207,7 +207,8 @@ def athlete_page(request: Request, slug: str) -> HTMLResponse:
 
 
 def _athlete_view(
-    request: Request, slug: str, height_error: str | None = None, status_code: int = 200
+    request: Request, slug: str, height_error: str | None = None, status_code: int = 200,
+    new_link: str | None = None, link_error: str | None = None,
 ) -> HTMLResponse:
     ctx = ctx_of(request)
     athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
@@ -217,7 +218,9 @@ def _athlete_view(
     speeds = speed_store.job_speeds(ctx.db, [j.uid for j in jobs])
     return render(request, "athlete.html", status_code, athlete=athlete, jobs=jobs,
                   charts=athlete_charts(jobs, speeds), speeds=speeds,
-                  height_cm=speed_store.height_of(ctx.db, athlete.id), height_error=height_error)
+                  height_cm=speed_store.height_of(ctx.db, athlete.id), height_error=height_error,
+                  links=[(k, links.is_live(k)) for k in links.links_of(ctx.db, athlete.id)],
+                  new_link=new_link, link_error=link_error)
 
 
 @router.post("/athletes/{slug}/height")
@@ -232,4 +235,30 @@ async def athlete_height(request: Request, slug: str) -> Any:
         speed_store.set_height(ctx.db, athlete.id, speed_store.checked_height(form.get("height_cm")))
     except ValueError as exc:
         return _athlete_view(request, slug, height_error=str(exc), status_code=400)
+    return RedirectResponse(f"/athletes/{slug}", status_code=303)
+
+
+@router.post("/athletes/{slug}/links")
+async def athlete_new_link(request: Request, slug: str) -> HTMLResponse:
+    """A private upload link for the athlete: its URL is shown on this page once."""
+    ctx = ctx_of(request)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
+    if athlete is None:
+        raise HTTPException(404, "no such athlete")
+    form = await request.form()
+    try:
+        days = links.checked_days(form.get("days"))
+    except ValueError as exc:
+        return _athlete_view(request, slug, link_error=str(exc), status_code=400)
+    token, _ = links.new_link(ctx.db, athlete.id, days)
+    return _athlete_view(request, slug, new_link=f"{request.base_url}a/{token}")
+
+
+@router.post("/athletes/{slug}/links/{link_id}/revoke")
+def athlete_revoke_link(request: Request, slug: str, link_id: int) -> RedirectResponse:
+    ctx = ctx_of(request)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
+    if athlete is None:
+        raise HTTPException(404, "no such athlete")
+    links.revoke(ctx.db, athlete.id, link_id)
     return RedirectResponse(f"/athletes/{slug}", status_code=303)
