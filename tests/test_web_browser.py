@@ -249,3 +249,38 @@ def test_a_page_reached_by_another_host_name_is_refused(browser, queue_server):
     response = page.goto(f"http://evil.example:{queue_server.port}/login")
     assert response.status == 400
     page.close()
+
+
+def test_an_athlete_link_uploads_for_that_athlete_and_stops_after_revocation(browser, queue_server):
+    server = queue_server
+    clip = {"file": ("c.mp4", CLEAN.read_bytes(), "video/mp4")}
+    server.client.post("/api/jobs", data={"athlete": "Sam Lee"}, files=clip)
+    other_uid = server.client.post("/api/jobs", data={"athlete": "Alex Kim"}, files=clip).json()["id"]
+    coach = browser.new_context()
+    page = coach.new_page()
+    log_in(page, server.url)
+    page.goto(server.url + "/athletes/sam-lee", wait_until="load")
+    page.fill("#link-form input[name=days]", "7")
+    page.click("#link-form button")
+    link = page.inner_text("#new-link").strip()
+    assert link.startswith(server.url + "/a/")
+    athlete = browser.new_context()  # the athlete's phone: no account
+    phone = athlete.new_page()
+    watch = Watch(phone, server.url)
+    phone.goto(link, wait_until="load")
+    assert phone.inner_text("#athlete-name") == "Sam Lee" and "Alex Kim" not in phone.content()
+    drop(phone, CLEAN)
+    phone.click("#upload-button")
+    phone.wait_for_url(link + "/jobs/*")
+    uid = phone.url.rsplit("/", 1)[-1]
+    assert watch.errors == [] and watch.outside == []
+    sam = server.client.get("/api/athletes/sam-lee").json()
+    assert uid in [j["id"] for j in sam["jobs"]] and len(sam["jobs"]) == 2
+    assert phone.goto(f"{link}/jobs/{other_uid}").status == 404  # another athlete's session
+    # the coach revokes it: the athlete's page and uploads stop
+    page.goto(server.url + "/athletes/sam-lee", wait_until="load")
+    page.click("#links button")
+    page.wait_for_selector("#links li:has-text('revoked')")
+    assert phone.goto(link).status == 404 and phone.goto(f"{link}/jobs/{uid}").status == 404
+    coach.close()
+    athlete.close()
