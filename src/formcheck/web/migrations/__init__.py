@@ -6,6 +6,7 @@ advisory lock in env.py)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,9 @@ from sqlalchemy.engine import Engine
 
 HERE = Path(__file__).resolve().parent
 HEAD = "head"
+# Alembic's command runs through module-level proxies (alembic.context, alembic.op): one at a time
+# per process; other processes wait on the database's own lock (env.py)
+_one_at_a_time = threading.Lock()
 
 
 def config(engine: Engine | None = None) -> Config:
@@ -26,7 +30,8 @@ def config(engine: Engine | None = None) -> Config:
 
 def migrate(engine: Engine, revision: str = HEAD) -> None:
     """Upgrade the database to `revision` (the newest by default)."""
-    command.upgrade(config(engine), revision)
+    with _one_at_a_time:
+        command.upgrade(config(engine), revision)
 
 
 def current(engine: Engine) -> str | None:
