@@ -158,7 +158,8 @@ def test_servers_starting_at_once_migrate_a_new_database_once(postgres_url):
               " from formcheck.web.migrations import current;"
               " db = Database(sys.argv[1]); print(current(db.engine))")  # fmt: skip
     cmd = [sys.executable, "-c", script, url]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [err[-500:] for _, err in outs]
     revisions = [out.strip() for out, _ in outs]
