@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from ..variants import AUTO
-from . import links, speed_store
+from . import links, manage, speed_store
 from .db import DONE, FAILED, STATUSES, Job
 from .intake import AppContext, accept
 from .schemas import AthleteDetail, AthleteOut, ErrorOut, JobOut, Variants, athlete_out, job_out, trend
@@ -242,6 +242,50 @@ def revoke_link(request: Request, slug: str, link_id: int) -> dict[str, Any]:
     if not links.revoke(ctx_of(request).db, athlete.id, link_id):
         raise HTTPException(404, f"no live link {link_id} for this athlete")
     return {"id": link_id, "revoked": True}
+
+
+def _managed(action):  # noqa: ANN001, ANN202 (a call that may raise ManageError)
+    try:
+        return action()
+    except manage.ManageError as exc:
+        raise HTTPException(exc.status, exc.detail) from exc
+
+
+@router.delete("/api/jobs/{job_id}", tags=["jobs"], summary="Delete a session: its row, results and clip")
+def delete_job(request: Request, job_id: str) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    _managed(lambda: manage.delete_job(ctx.db, ctx.settings, job_id, coach_of(request)))
+    return {"id": job_id, "deleted": True}
+
+
+@router.patch("/api/jobs/{job_id}", response_model=JobOut, tags=["jobs"], summary="Edit a session's note")
+def patch_job(request: Request, job_id: str, body: dict[str, Any]) -> JobOut:
+    ctx = ctx_of(request)
+    _managed(lambda: manage.edit_note(ctx.db, job_id, body.get("note"), coach_of(request)))
+    return describe(ctx, find_job(ctx, job_id, coach_of(request)))
+
+
+@router.delete("/api/athletes/{slug}", tags=["athletes"], summary="Delete an athlete and all their sessions")
+def delete_athlete(request: Request, slug: str) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    n = _managed(lambda: manage.delete_athlete(ctx.db, ctx.settings, slug, coach_of(request)))
+    return {"slug": slug, "deleted": True, "sessions": n}
+
+
+@router.patch("/api/athletes/{slug}", tags=["athletes"], summary="Rename an athlete ({'name': ...})")
+def rename_athlete(request: Request, slug: str, body: dict[str, Any]) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    athlete = _managed(lambda: manage.rename_athlete(ctx.db, slug, body.get("name"), coach_of(request)))
+    return {"name": athlete.name, "slug": athlete.slug}
+
+
+@router.post("/api/athletes/{slug}/merge", tags=["athletes"],
+             summary="Move every session of this athlete to another ({'into': slug}) and remove this one")
+def merge_athlete(request: Request, slug: str, body: dict[str, Any]) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    into = str(body.get("into", ""))
+    athlete = _managed(lambda: manage.merge_athletes(ctx.db, slug, into, coach_of(request)))
+    return {"name": athlete.name, "slug": athlete.slug}
 
 
 @router.get("/api/variants", response_model=Variants, tags=["meta"], summary="Variants a job can ask for")

@@ -16,7 +16,7 @@ from ..checks import hip_lines
 from ..html_report import label
 from ..profiles import ProfileError, load_profile
 from ..report import Report
-from . import links, speed_store
+from . import links, manage, speed_store
 from .charts import Series, trend_svg
 from .db import Job
 from .intake import AppContext, accept
@@ -216,7 +216,8 @@ def _athlete_view(
         raise HTTPException(404, "no such athlete")
     jobs = ctx.db.jobs(athlete.id, limit=500)
     speeds = speed_store.job_speeds(ctx.db, [j.uid for j in jobs])
-    return render(request, "athlete.html", status_code, athlete=athlete, jobs=jobs,
+    others = [a for a, _, _ in ctx.db.athletes(coach_of(request)) if a.id != athlete.id]
+    return render(request, "athlete.html", status_code, athlete=athlete, jobs=jobs, others=others,
                   charts=athlete_charts(jobs, speeds), speeds=speeds,
                   height_cm=speed_store.height_of(ctx.db, athlete.id), height_error=height_error,
                   links=[(k, links.is_live(k)) for k in links.links_of(ctx.db, athlete.id)],
@@ -262,3 +263,61 @@ def athlete_revoke_link(request: Request, slug: str, link_id: int) -> RedirectRe
         raise HTTPException(404, "no such athlete")
     links.revoke(ctx.db, athlete.id, link_id)
     return RedirectResponse(f"/athletes/{slug}", status_code=303)
+
+
+async def _confirmed_form(request: Request, what: str) -> Any:
+    """The form, once its "yes, delete/merge" box is ticked (the pages' confirmation, no script needed)."""
+    form = await request.form()
+    if form.get("confirm") != "yes":
+        raise HTTPException(422, f"tick the box to confirm: {what} cannot be undone")
+    return form
+
+
+def _managed(action):  # noqa: ANN001, ANN202 (a call that may raise ManageError)
+    try:
+        return action()
+    except manage.ManageError as exc:
+        raise HTTPException(exc.status, exc.detail) from exc
+
+
+@router.post("/jobs/{job_id}/delete")
+async def delete_job(request: Request, job_id: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    job = _job(request, job_id)
+    await _confirmed_form(request, "deleting a session")
+    _managed(lambda: manage.delete_job(ctx.db, ctx.settings, job.uid, coach_of(request)))
+    return RedirectResponse(f"/athletes/{job.athlete.slug}", status_code=303)
+
+
+@router.post("/jobs/{job_id}/note")
+async def edit_note(request: Request, job_id: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    job = _job(request, job_id)
+    form = await request.form()
+    _managed(lambda: manage.edit_note(ctx.db, job.uid, form.get("note"), coach_of(request)))
+    return RedirectResponse(f"/jobs/{job.uid}", status_code=303)
+
+
+@router.post("/athletes/{slug}/delete")
+async def delete_athlete(request: Request, slug: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    await _confirmed_form(request, "deleting an athlete and all their sessions")
+    _managed(lambda: manage.delete_athlete(ctx.db, ctx.settings, slug, coach_of(request)))
+    return RedirectResponse("/athletes", status_code=303)
+
+
+@router.post("/athletes/{slug}/rename")
+async def rename_athlete(request: Request, slug: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    form = await request.form()
+    athlete = _managed(lambda: manage.rename_athlete(ctx.db, slug, form.get("name"), coach_of(request)))
+    return RedirectResponse(f"/athletes/{athlete.slug}", status_code=303)
+
+
+@router.post("/athletes/{slug}/merge")
+async def merge_athlete(request: Request, slug: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    form = await _confirmed_form(request, "merging two athletes")
+    into = str(form.get("into", ""))
+    athlete = _managed(lambda: manage.merge_athletes(ctx.db, slug, into, coach_of(request)))
+    return RedirectResponse(f"/athletes/{athlete.slug}", status_code=303)
