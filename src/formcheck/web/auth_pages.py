@@ -11,7 +11,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from . import accounts
 from .accounts import AccountError, LoginLimiter
 from .pages import page_context, templates
-from .security import Auth, Refused, clear_session_cookie, current, safe_next, set_session_cookie
+from .security import (
+    SESSION_COOKIE,
+    Auth,
+    Refused,
+    clear_session_cookie,
+    current,
+    safe_next,
+    set_session_cookie,
+)
 
 router = APIRouter(include_in_schema=False)
 CurrentAuth = Annotated[Auth, Depends(current)]
@@ -62,7 +70,7 @@ async def login(request: Request) -> Any:
 
 @router.post("/logout")
 def logout(request: Request, auth: CurrentAuth) -> RedirectResponse:
-    cookie = request.cookies.get("formcheck_session")
+    cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         accounts.end_session(_db(request), cookie)
     response = RedirectResponse("/login", status_code=303)
