@@ -33,7 +33,7 @@ def unavailable(why: str) -> None:
 
 
 @contextmanager
-def launched_browser() -> Iterator:
+def launched_browser(*extra_args: str) -> Iterator:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -42,7 +42,7 @@ def launched_browser() -> Iterator:
     if path is None:
         unavailable("no chromium on PATH (apt-get install chromium; .ci/run does)")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, headless=True, args=ARGS)
+        b = pw.chromium.launch(executable_path=path, headless=True, args=[*ARGS, *extra_args])
         try:
             yield b
         finally:

@@ -19,9 +19,11 @@ import pytest
 from test_web_support import (
     CLEAN,
     RUSHED,
+    add_coach,
     finished,
     seed_track,
     settings_for,
+    sign_in,
     upload,
     uvicorn_thread,
     wait_for,
@@ -59,6 +61,7 @@ def queue_only(tmp_path):
     """An app that accepts and queues uploads but runs no job."""
     settings = settings_for(tmp_path / "data", job_workers=0)
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         yield client, settings
 
 
@@ -68,6 +71,7 @@ def working(tmp_path):
     settings = settings_for(tmp_path / "data", job_workers=1)
     seed_track(settings.data_dir)
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         yield client, settings
 
 
@@ -137,6 +141,7 @@ def test_bad_uploads_are_refused_and_leave_nothing(tmp_path, case, status, words
     limit = 300_000 if case.startswith("too_big") else 500 * 1024 * 1024
     settings = settings_for(tmp_path / "data", job_workers=0, max_upload_bytes=limit)
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         if case == "too_big":
             r = upload(client, CLEAN)  # 499 KB against 300 KB
         elif case == "too_big_streamed":  # chunked, no Content-Length: the limit holds while it streams
@@ -197,19 +202,21 @@ def test_concurrent_uploads_on_a_real_server(tmp_path):
     """Eight uploads at once from threads, to uvicorn: every one stored and queued exactly once."""
     settings = settings_for(tmp_path / "data", job_workers=0)
     clips = [CLEAN, RUSHED] * 4
-    with uvicorn_thread(create_app(settings)) as url:
+    app = create_app(settings)
+    with uvicorn_thread(app) as url:
+        auth = {"authorization": f"Bearer {add_coach(app.state.ctx.db)}"}
         barrier = threading.Barrier(len(clips))
 
         def send(i: int) -> httpx.Response:
-            with httpx.Client(base_url=url, timeout=60) as c:
+            with httpx.Client(base_url=url, timeout=60, headers=auth) as c:
                 barrier.wait()
                 return upload(c, clips[i], athlete=f"Athlete {i % 3}")
 
         with ThreadPoolExecutor(len(clips)) as pool:
             responses = list(pool.map(send, range(len(clips))))
         assert [r.status_code for r in responses] == [201] * len(clips), [r.text for r in responses]
-        jobs = httpx.get(f"{url}/api/jobs").json()
-        athletes = httpx.get(f"{url}/api/athletes").json()
+        jobs = httpx.get(f"{url}/api/jobs", headers=auth).json()
+        athletes = httpx.get(f"{url}/api/athletes", headers=auth).json()
     assert len({j["id"] for j in jobs}) == len(clips)
     assert sorted(a["sessions"] for a in athletes) == [2, 3, 3]
     assert files_under(settings.clips_dir) == sorted(f"{file_sha256(c)}.mp4" for c in (CLEAN, RUSHED))
@@ -253,6 +260,7 @@ def test_a_crashing_job_is_failed_with_its_reason_and_the_server_goes_on(tmp_pat
     crash = (sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
     settings = settings_for(tmp_path / "data", job_workers=1, runner=crash)
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         uid = upload(client, CLEAN).json()["id"]
         job = wait_for(lambda: job_of(client, uid), finished)
         assert job["status"] == "failed" and "SIGKILL" in job["error"] and job["error_code"] == 1
@@ -265,6 +273,7 @@ def test_a_clip_without_a_person_fails_with_the_analyze_error_and_can_be_retried
     settings = settings_for(tmp_path / "data", job_workers=1)
     clip = make_video("empty_room.mp4", n_frames=15)
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         uid = upload(client, clip, athlete="Sam").json()["id"]
         job = wait_for(lambda: job_of(client, uid), finished)
         assert job["status"] == "failed" and job["error_code"] == 16, (
@@ -316,7 +325,7 @@ def test_jobs_of_a_dead_worker_are_requeued_then_failed_after_max_attempts(tmp_p
 
     db = Database(f"sqlite:///{tmp_path / 'f.db'}")
     db.add_clip("a" * 64, 10, "mp4/mov", "a.mp4")
-    athlete = db.athlete("Sam")
+    athlete = db.athlete("Sam", coach_id=1)
     uid = db.create_job(athlete, "a" * 64, "x.mp4", "auto").uid
     gone = new_worker_id().rsplit("/", 2)[0] + "/999999999/dead"  # this host, a pid that cannot exist
     for attempt in (1, 2):
@@ -361,6 +370,7 @@ def test_inbox_folder_queues_settled_clips_per_athlete_and_sets_aside_the_rest(t
     (inbox_dir / "Sam Lee").mkdir(parents=True)
     (inbox_dir / "Alex Kim").mkdir()
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         inbox = Inbox(inbox_dir, client.app.state.ctx.db, settings)
         clip = inbox_dir / "Sam Lee" / "set 1.mp4"
         clip.write_bytes(CLEAN.read_bytes()[:100_000])  # a copy in progress
@@ -401,6 +411,7 @@ def test_an_upload_cut_short_is_analysed_as_far_as_it_decodes_and_says_so(tmp_pa
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) * 55 // 100])  # an interrupted upload from a phone
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         uid = upload(client, cut, athlete="Sam").json()["id"]
         job = wait_for(lambda: job_of(client, uid), finished)
         assert job["status"] == "done" and "ends early" in job["warning"], job

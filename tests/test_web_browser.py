@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from browser import launched_browser
-from test_web_support import CLEAN, ServerProcess
+from test_web_support import CLEAN, PASSWORD, ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -28,8 +28,19 @@ DROP = """([b64, name, type]) => {
 
 @pytest.fixture(scope="module")
 def browser():
-    with launched_browser() as b:
+    # evil.example resolves to this machine, as a DNS-rebinding attacker's name would
+    with launched_browser("--host-resolver-rules=MAP evil.example 127.0.0.1") as b:
         yield b
+
+
+def log_in(page, url: str, name: str = "Coach", password: str = PASSWORD) -> None:
+    """Through the login page, as a coach does."""
+    page.goto(url + "/", wait_until="load")
+    assert "/login" in page.url  # not logged in: sent to the login page
+    page.fill("#login", name)
+    page.fill("#password", password)
+    page.click("#login-button")
+    page.wait_for_selector("#account-link")
 
 
 class Watch:
@@ -75,7 +86,7 @@ def test_a_dropped_clip_is_analysed_and_its_report_shown(browser, tmp_path):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     watch = Watch(page, server.url)
     try:
-        page.goto(server.url + "/", wait_until="load")
+        log_in(page, server.url)
         page.fill("#athlete", "Jordan Park")
         page.select_option("#variant", "auto")
         drop(page, CLEAN)
@@ -125,3 +136,151 @@ def test_a_dropped_clip_is_analysed_and_its_report_shown(browser, tmp_path):
     finally:
         page.close()
         server.stop()
+
+
+EVIL_PAGE = """<!doctype html><html><body>
+<form id="f" method="post" action="{app}/upload" enctype="multipart/form-data">
+  <input name="athlete" value="Junk"><input type="file" name="file" id="file">
+</form>
+<script>
+  // a no-cors fetch: the page cannot read the answer, but the request is sent with the coach's cookie
+  var data = new FormData();
+  data.append("athlete", "Junk");
+  data.append("file", new Blob([new Uint8Array(4096)], {{type: "video/mp4"}}), "junk.mp4");
+  var how = {{method: "POST", mode: "no-cors", credentials: "include", body: data}};
+  window.fetchDone = fetch("{app}/api/jobs", how)
+    .then(function () {{ return "sent"; }}, function (e) {{ return "error " + e; }});
+</script></body></html>"""
+
+
+@pytest.fixture
+def queue_server(tmp_path):
+    """A real `formcheck serve` that queues uploads without analysing them (no model run)."""
+    server = ServerProcess(tmp_path / "data", "--jobs", "0")
+    yield server
+    server.stop()
+
+
+def test_other_sites_cannot_upload_with_the_coachs_login(browser, queue_server, tmp_path):
+    """A page on another origin (another port of this machine: the same site, so the Lax cookie goes
+    along) and a file:// page each try to upload: refused with 403, nothing is made."""
+    import http.server
+    import threading
+
+    from test_web_support import free_port
+
+    server = queue_server
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, server.url)
+    evil_dir = tmp_path / "evil"
+    evil_dir.mkdir()
+    (evil_dir / "index.html").write_text(EVIL_PAGE.format(app=server.url))
+    port = free_port()
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(evil_dir))  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        statuses: list[int] = []
+        for url in (f"http://127.0.0.1:{port}/index.html", (evil_dir / "index.html").as_uri()):
+            evil = context.new_page()
+            evil.on("response", lambda r: statuses.append(r.status) if r.url.startswith(server.url) else None)
+            evil.goto(url, wait_until="load")
+            assert evil.evaluate("() => window.fetchDone") == "sent"
+            # the script-submitted form, with a file in it
+            evil.set_input_files("#file", files=[{"name": "junk.mp4", "mimeType": "video/mp4",
+                                                  "buffer": CLEAN.read_bytes()[:8192]}])  # fmt: skip
+            with evil.expect_navigation():
+                evil.evaluate("() => document.getElementById('f').submit()")
+            assert "refused" in evil.content()
+            evil.close()
+        assert statuses == [403, 403, 403, 403], statuses
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert server.client.get("/api/jobs").json() == [] and server.client.get("/api/athletes").json() == []
+    # the coach's own page still uploads (same origin, the session's CSRF token)
+    page.fill("#athlete", "Sam Lee")
+    drop(page, CLEAN)
+    page.click("#upload-button")
+    page.wait_for_url("**/jobs/*")
+    assert [j["athlete"] for j in server.client.get("/api/jobs").json()] == ["Sam Lee"]
+    context.close()
+
+
+def test_a_second_coach_cannot_see_the_first_coachs_athletes(browser, queue_server):
+    from formcheck.web import accounts
+    from formcheck.web.db import Database
+
+    server = queue_server
+    clip = {"file": ("c.mp4", CLEAN.read_bytes(), "video/mp4")}
+    uid = server.client.post("/api/jobs", data={"athlete": "Sam Lee"}, files=clip).json()["id"]
+    db = Database(f"sqlite:///{server.data_dir / 'formcheck.db'}")
+    accounts.add_user(db, "Other Coach", PASSWORD)
+    db.close()
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, server.url, "Other Coach")
+    assert "Sam Lee" not in page.inner_text("main")
+    for path in (f"/jobs/{uid}", "/athletes/sam-lee"):
+        response = page.goto(server.url + path, wait_until="load")
+        assert response.status == 404 and "Sam Lee" not in page.content(), path
+    for path in ("/api/athletes", "/api/jobs"):
+        response = page.goto(server.url + path)
+        assert response.status == 200 and response.json() == [], path
+    response = page.goto(f"{server.url}/jobs/{uid}/clip")
+    assert response.status == 404
+    context.close()
+    # the first coach sees their athlete
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, server.url)
+    page.goto(server.url + "/athletes/sam-lee", wait_until="load")
+    assert page.locator("#sessions tbody tr").count() == 1
+    context.close()
+
+
+def test_a_page_reached_by_another_host_name_is_refused(browser, queue_server):
+    """DNS rebinding: evil.example resolves to this server, but the server answers no Host it was not
+    given (--allowed-host), so the attacker's page cannot read it."""
+    page = browser.new_page()
+    response = page.goto(f"http://evil.example:{queue_server.port}/api/health")
+    assert response.status == 400 and "unknown Host" in response.json()["detail"]
+    response = page.goto(f"http://evil.example:{queue_server.port}/login")
+    assert response.status == 400
+    page.close()
+
+
+def test_an_athlete_link_uploads_for_that_athlete_and_stops_after_revocation(browser, queue_server):
+    server = queue_server
+    clip = {"file": ("c.mp4", CLEAN.read_bytes(), "video/mp4")}
+    server.client.post("/api/jobs", data={"athlete": "Sam Lee"}, files=clip)
+    other_uid = server.client.post("/api/jobs", data={"athlete": "Alex Kim"}, files=clip).json()["id"]
+    coach = browser.new_context()
+    page = coach.new_page()
+    log_in(page, server.url)
+    page.goto(server.url + "/athletes/sam-lee", wait_until="load")
+    page.fill("#link-form input[name=days]", "7")
+    page.click("#link-form button")
+    link = page.inner_text("#new-link").strip()
+    assert link.startswith(server.url + "/a/")
+    athlete = browser.new_context()  # the athlete's phone: no account
+    phone = athlete.new_page()
+    watch = Watch(phone, server.url)
+    phone.goto(link, wait_until="load")
+    assert phone.inner_text("#athlete-name") == "Sam Lee" and "Alex Kim" not in phone.content()
+    drop(phone, CLEAN)
+    phone.click("#upload-button")
+    phone.wait_for_url(link + "/jobs/*")
+    uid = phone.url.rsplit("/", 1)[-1]
+    assert watch.errors == [] and watch.outside == []
+    sam = server.client.get("/api/athletes/sam-lee").json()
+    assert uid in [j["id"] for j in sam["jobs"]] and len(sam["jobs"]) == 2
+    assert phone.goto(f"{link}/jobs/{other_uid}").status == 404  # another athlete's session
+    # the coach revokes it: the athlete's page and uploads stop
+    page.goto(server.url + "/athletes/sam-lee", wait_until="load")
+    page.click("#links button")
+    page.wait_for_selector("#links li:has-text('revoked')")
+    assert phone.goto(link).status == 404 and phone.goto(f"{link}/jobs/{uid}").status == 404
+    coach.close()
+    athlete.close()

@@ -9,7 +9,7 @@ from formcheck.web.db import Database, Job
 
 def test_fault_counts_are_stored_as_a_mapping_and_older_rows_still_read(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    athlete = db.athlete("Ana")
+    athlete = db.athlete("Ana", coach_id=1)
     db.add_clip("a" * 64, 10, "mp4/mov", "set.mp4")
     new = db.create_job(athlete, "a" * 64, "set.mp4", "auto")
     old = db.create_job(athlete, "a" * 64, "set.mp4", "auto")

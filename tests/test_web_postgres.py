@@ -11,6 +11,7 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import warnings
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import in_ci
-from test_web_support import CLEAN, finished, free_port, seed_track, settings_for, upload, wait_for
+from test_web_support import CLEAN, finished, free_port, seed_track, settings_for, sign_in, upload, wait_for
 
 from formcheck.web.app import create_app
 from formcheck.web.db import Database
@@ -91,11 +92,11 @@ def test_database_layer_and_concurrent_claims_on_postgresql(postgres_url):
 
     def same_athlete(_: int) -> int:
         barrier.wait()
-        return db.athlete("Casey Moore").id
+        return db.athlete("Casey Moore", 1).id
 
     with ThreadPoolExecutor(8) as pool:
         assert len(set(pool.map(same_athlete, range(8)))) == 1
-    athlete = db.athlete("casey moore")
+    athlete = db.athlete("casey moore", 1)
     db.add_clip("c" * 64, 10, "mp4/mov", "c.mp4")
     db.add_clip("c" * 64, 10, "mp4/mov", "c.mp4")  # the same bytes again: one row
     uids = [db.create_job(athlete, "c" * 64, f"set {i}.mp4", "auto").uid for i in range(12)]
@@ -117,7 +118,7 @@ def test_database_layer_and_concurrent_claims_on_postgresql(postgres_url):
     assert sorted(claimed) == sorted(uids)
     jobs = db.jobs(athlete.id, limit=100)
     assert {j.status for j in jobs} == {"done"} and all(j.mean_top_hip_deg == 180.5 for j in jobs)
-    assert db.counts()["done"] == 12 and db.athletes()[0][1] == 12
+    assert db.counts()["done"] == 12 and db.athletes(1)[0][1] == 12
     db.close()
 
 
@@ -125,6 +126,7 @@ def test_a_job_runs_through_the_app_on_postgresql(postgres_url, tmp_path):
     settings = settings_for(tmp_path / "data", job_workers=1, database_url=postgres_url)
     seed_track(settings.data_dir)
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         assert client.get("/api/health").json()["database"] == "postgresql"
         uid = upload(client, CLEAN, athlete="Riley Chen").json()["id"]
         job = wait_for(lambda: client.get(f"/api/jobs/{uid}").json(), finished)
@@ -136,4 +138,32 @@ def test_a_job_runs_through_the_app_on_postgresql(postgres_url, tmp_path):
     assert not (settings.data_dir / "formcheck.db").exists()  # the SQLite default was not used
     # a second app on the same database sees everything the first one wrote
     with TestClient(create_app(settings, start_workers=False)) as client:
+        sign_in(client)
         assert client.get(f"/api/jobs/{uid}").json()["summary"] == job["summary"]
+
+
+def test_servers_starting_at_once_migrate_a_new_database_once(postgres_url):
+    """Three server processes opening one new PostgreSQL database together: the advisory lock lets
+    one run the migrations; the others find the newest revision and go on."""
+    import psycopg
+    from sqlalchemy import inspect
+
+    from formcheck.web.migrations import current
+
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute("CREATE DATABASE formcheck_race")
+    url = postgres_url.rsplit("/", 1)[0] + "/formcheck_race"
+    script = ("import sys; from formcheck.web.db import Database;"
+              " from formcheck.web.migrations import current;"
+              " db = Database(sys.argv[1]); print(current(db.engine))")  # fmt: skip
+    cmd = [sys.executable, "-c", script, url]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err[-500:] for _, err in outs]
+    revisions = [out.strip() for out, _ in outs]
+    db = Database(url)
+    assert revisions == [current(db.engine)] * 3 and revisions[0] is not None
+    assert {"users", "athletes", "jobs", "athlete_links"} <= set(inspect(db.engine).get_table_names())
+    db.close()

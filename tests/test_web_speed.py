@@ -4,15 +4,26 @@ sessions' hip speed on the athlete page's trend."""
 
 from __future__ import annotations
 
+import sqlite3
 import warnings
 
 import pytest
-from sqlalchemy import create_engine, inspect
-from test_web_support import CLEAN, finished, seed_track, settings_for, upload, wait_for
+from sqlalchemy import inspect
+from test_web_support import (
+    CLEAN,
+    add_coach,
+    finished,
+    old_schema,
+    seed_track,
+    settings_for,
+    sign_in,
+    upload,
+    wait_for,
+)
 
-from formcheck.web import speed_store
+from formcheck.web import accounts, speed_store
 from formcheck.web.app import create_app
-from formcheck.web.db import Base, Database
+from formcheck.web.db import Database
 from formcheck.web.runner import settings_of
 
 with warnings.catch_warnings():
@@ -22,12 +33,13 @@ with warnings.catch_warnings():
 
 def test_an_older_database_gains_the_tables_and_keeps_heights(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    old = [t for name, t in Base.metadata.tables.items() if name not in ("athlete_heights", "job_speeds")]
-    Base.metadata.create_all(engine, tables=old)  # as an earlier formcheck made it
-    engine.dispose()
+    # as a formcheck from before rep speed made it: the schema before accounts, less rep speed's tables
+    statements = [s for s in old_schema() if "athlete_heights" not in s and "job_speeds" not in s]
+    with sqlite3.connect(tmp_path / "old.db") as con:
+        for statement in statements:
+            con.execute(statement)
     db = Database(url)
-    sam = db.athlete("Sam")
+    sam = db.athlete("Sam", coach_id=1)
     db.add_clip("0" * 64, 1, "mp4", "0.mp4")
     job = db.create_job(sam, "0" * 64, "c.mp4", "auto")
     assert speed_store.height_of(db, sam.id) is None
@@ -59,6 +71,7 @@ def test_the_spec_height_reaches_the_analysis_settings():
 def queue_only(tmp_path):
     settings = settings_for(tmp_path / "data", job_workers=0)
     with TestClient(create_app(settings)) as client:
+        sign_in(client)
         yield client
 
 
@@ -82,10 +95,14 @@ def test_height_through_the_api_and_the_athlete_page_form(queue_only):
 def test_a_job_is_scaled_by_the_athletes_height_and_trended(tmp_path):
     settings = settings_for(tmp_path / "data", job_workers=1)
     seed_track(settings.data_dir)
+    settings.prepare()
     db = Database(settings.db_url)
-    speed_store.set_height(db, db.athlete("Sam Lee").id, 168.0)  # the profile before the upload
+    token = add_coach(db)
+    coach = accounts.find_user(db, "Coach")
+    speed_store.set_height(db, db.athlete("Sam Lee", coach.id).id, 168.0)  # the profile before the upload
     db.close()
     with TestClient(create_app(settings)) as client:
+        client.headers["authorization"] = f"Bearer {token}"
         uid = upload(client, CLEAN, athlete="Sam Lee").json()["id"]
         job = wait_for(lambda: client.get(f"/api/jobs/{uid}").json(), finished)
         assert job["status"] == "done", job

@@ -19,6 +19,8 @@ import httpx
 import pytest
 
 from formcheck.cache import TrackCache, file_sha256
+from formcheck.web import accounts
+from formcheck.web.db import Database
 from formcheck.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +53,31 @@ def seed_track(data_dir: Path, clip: Path = CLEAN) -> None:
 
 def settings_for(data_dir: Path, **kw: Any) -> WebSettings:
     kw.setdefault("pose_workers", POSE_WORKERS)
+    kw.setdefault("allowed_hosts", ("testserver", "127.0.0.1", "localhost"))  # TestClient's and uvicorn's
     return WebSettings(data_dir=data_dir, **kw)
+
+
+def old_schema() -> list[str]:
+    """The SQL statements of the web app's database as create_all made it before accounts."""
+    text = (ROOT / "tests" / "data" / "web_schema_before_accounts.sql").read_text()
+    lines = "\n".join(ln for ln in text.splitlines() if not ln.startswith("--"))
+    return [s.strip() for s in lines.split(";") if s.strip()]
+
+
+PASSWORD = "correct horse battery"  # a test coach's password (10+ characters)
+
+
+def add_coach(db: Database, name: str = "Coach", admin: bool = False) -> str:
+    """A coach (the first is the admin) and a new API token of theirs."""
+    coach = accounts.find_user(db, name) or accounts.add_user(db, name, PASSWORD, admin=admin)
+    return accounts.new_api_token(db, coach.id, "tests")
+
+
+def sign_in(client: Any, name: str = "Coach", db: Database | None = None) -> str:
+    """Every later request of `client` acts as that coach (an API token, as a script would)."""
+    token = add_coach(db or client.app.state.ctx.db, name)
+    client.headers["authorization"] = f"Bearer {token}"
+    return token
 
 
 def upload(
@@ -101,6 +127,7 @@ class ServerProcess:
 
     def __init__(self, data_dir: Path, *args: str) -> None:
         self.port = free_port()
+        self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [
             sys.executable,
@@ -115,9 +142,17 @@ class ServerProcess:
             str(POSE_WORKERS),
             *args,
         ]
+        settings = settings_for(data_dir)
+        settings.prepare()
+        db = Database(settings.db_url)  # the coach the tests act as, made before the server starts
+        try:
+            token = add_coach(db)
+        finally:
+            db.close()
         self.log = open(data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.client = httpx.Client(base_url=self.url, timeout=60)
+        self.auth = {"authorization": f"Bearer {token}"}
+        self.client = httpx.Client(base_url=self.url, timeout=60, headers=self.auth)
         self._wait_up()
 
     def _wait_up(self) -> None:

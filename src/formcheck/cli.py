@@ -22,6 +22,7 @@ from .profiles import ProfileError, builtin_names
 from .report import render_text
 from .speed import HEIGHT_CM
 from .web import command as web_command
+from .web import users_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     # func(args) -> exit code; each imports anything heavy only when it runs
     live_command.add_parser(sub)
     web_command.add_parser(sub)
+    users_command.add_parser(sub)
     return parser
 
 

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from ..variants import AUTO
-from . import speed_store
+from . import links, manage, speed_store
 from .db import DONE, FAILED, STATUSES, Job
 from .intake import AppContext, accept
 from .schemas import AthleteDetail, AthleteOut, ErrorOut, JobOut, Variants, athlete_out, job_out, trend
+from .security import current
 from .storage import RESULT_FILES, UploadError, clip_path, result_dir
 
-router = APIRouter()
+# every route here needs a login (session cookie or API token): 401 without one
+router = APIRouter(dependencies=[Depends(current)], responses={401: {"model": ErrorOut}})
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "empty clip, or not a multipart/form-data body"},
+    400: {"model": ErrorOut, "description": "empty clip, or a body that is not well-formed multipart"},
+    403: {"model": ErrorOut, "description": "sent from another site, or a stale CSRF token"},
     413: {"model": ErrorOut, "description": "the clip is larger than the server's upload limit"},
     415: {"model": ErrorOut, "description": "the content is not a video (checked by content, not by name)"},
     422: {
         "model": ErrorOut,
-        "description": "athlete missing, unknown variant, or a clip that cannot be decoded",
+        "description": "athlete missing, names that are not UTF-8 text, the clip under another field"
+        " name than 'file', unknown variant, or a clip that cannot be decoded",
     },
 }
 UPLOAD_BODY = {
@@ -59,8 +63,14 @@ def ctx_of(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def find_job(ctx: AppContext, job_id: str) -> Job:
-    job = ctx.db.job(job_id) if len(job_id) == 32 else None
+def coach_of(request: Request) -> int:
+    """The logged-in coach's id: every read and write below is limited to their athletes."""
+    return request.state.auth.coach.id
+
+
+def find_job(ctx: AppContext, job_id: str, coach: int) -> Job:
+    """The coach's job; another coach's is "no job" (404), as if it did not exist."""
+    job = ctx.db.job(job_id, coach) if len(job_id) == 32 else None
     if job is None:
         raise HTTPException(404, f"no job {job_id[:40]!r}")
     return job
@@ -100,11 +110,11 @@ def list_jobs(
         raise HTTPException(422, f"unknown status {status[:20]!r}; known: {', '.join(STATUSES)}")
     athlete_id = None
     if athlete is not None:
-        found = ctx.db.athlete_by_slug(athlete)
+        found = ctx.db.athlete_by_slug(athlete, coach_of(request))
         if found is None:
             raise HTTPException(404, f"no athlete {athlete[:60]!r}")
         athlete_id = found.id
-    return [describe(ctx, j) for j in ctx.db.jobs(athlete_id, status, limit)]
+    return [describe(ctx, j) for j in ctx.db.jobs(athlete_id, status, limit, coach_id=coach_of(request))]
 
 
 @router.get(
@@ -116,7 +126,7 @@ def list_jobs(
 )
 def get_job(request: Request, job_id: str) -> JobOut:
     ctx = ctx_of(request)
-    return describe(ctx, find_job(ctx, job_id))
+    return describe(ctx, find_job(ctx, job_id, coach_of(request)))
 
 
 @router.post(
@@ -128,12 +138,12 @@ def get_job(request: Request, job_id: str) -> JobOut:
 )
 def retry_job(request: Request, job_id: str) -> JobOut:
     ctx = ctx_of(request)
-    job = find_job(ctx, job_id)
+    job = find_job(ctx, job_id, coach_of(request))
     if job.status != FAILED or not ctx.db.retry(job.uid):
         raise HTTPException(409, f"only a failed job can be retried; this one is {job.status}")
     if ctx.workers is not None:
         ctx.workers.notify()
-    return describe(ctx, find_job(ctx, job_id))
+    return describe(ctx, find_job(ctx, job_id, coach_of(request)))
 
 
 @router.get(
@@ -153,7 +163,7 @@ def get_report(request: Request, job_id: str) -> FileResponse:
     summary="Athletes, most recent upload first",
 )
 def list_athletes(request: Request) -> list[AthleteOut]:
-    return [athlete_out(a, n, last) for a, n, last in ctx_of(request).db.athletes()]
+    return [athlete_out(a, n, last) for a, n, last in ctx_of(request).db.athletes(coach_of(request))]
 
 
 @router.get(
@@ -165,7 +175,7 @@ def list_athletes(request: Request) -> list[AthleteOut]:
 )
 def get_athlete(request: Request, slug: str) -> AthleteDetail:
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
     if athlete is None:
         raise HTTPException(404, f"no athlete {slug[:60]!r}")
     jobs = ctx.db.jobs(athlete.id, limit=500)
@@ -181,7 +191,7 @@ def get_athlete(request: Request, slug: str) -> AthleteDetail:
 )
 def put_height(request: Request, slug: str, body: dict[str, Any]) -> dict[str, Any]:
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
     if athlete is None:
         raise HTTPException(404, f"no athlete {slug[:60]!r}")
     try:
@@ -190,6 +200,92 @@ def put_height(request: Request, slug: str, body: dict[str, Any]) -> dict[str, A
         raise HTTPException(400, str(exc)) from exc
     speed_store.set_height(ctx.db, athlete.id, height)
     return {"slug": athlete.slug, "height_cm": height}
+
+
+def _athlete_or_404(request: Request, slug: str):
+    athlete = ctx_of(request).db.athlete_by_slug(slug, coach_of(request))
+    if athlete is None:
+        raise HTTPException(404, f"no athlete {slug[:60]!r}")
+    return athlete
+
+
+def _link_out(link: links.AthleteLink) -> dict[str, Any]:
+    return {"id": link.id, "created_at": link.created_at, "expires_at": link.expires_at,
+            "revoked_at": link.revoked_at, "live": links.is_live(link)}  # fmt: skip
+
+
+@router.post(
+    "/api/athletes/{slug}/links",
+    status_code=201,
+    tags=["athletes"],
+    summary="A private upload link for the athlete ({'days': N} for an expiry); its URL is shown once",
+)
+def new_link(request: Request, slug: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    athlete = _athlete_or_404(request, slug)
+    try:
+        days = links.checked_days((body or {}).get("days"))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    token, link = links.new_link(ctx_of(request).db, athlete.id, days)
+    return _link_out(link) | {"url": f"/a/{token}"}
+
+
+@router.get("/api/athletes/{slug}/links", tags=["athletes"], summary="The athlete's upload links")
+def list_links(request: Request, slug: str) -> list[dict[str, Any]]:
+    athlete = _athlete_or_404(request, slug)
+    return [_link_out(link) for link in links.links_of(ctx_of(request).db, athlete.id)]
+
+
+@router.delete("/api/athletes/{slug}/links/{link_id}", tags=["athletes"], summary="Revoke an upload link")
+def revoke_link(request: Request, slug: str, link_id: int) -> dict[str, Any]:
+    athlete = _athlete_or_404(request, slug)
+    if not links.revoke(ctx_of(request).db, athlete.id, link_id):
+        raise HTTPException(404, f"no live link {link_id} for this athlete")
+    return {"id": link_id, "revoked": True}
+
+
+def _managed(action):  # noqa: ANN001, ANN202 (a call that may raise ManageError)
+    try:
+        return action()
+    except manage.ManageError as exc:
+        raise HTTPException(exc.status, exc.detail) from exc
+
+
+@router.delete("/api/jobs/{job_id}", tags=["jobs"], summary="Delete a session: its row, results and clip")
+def delete_job(request: Request, job_id: str) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    _managed(lambda: manage.delete_job(ctx.db, ctx.settings, job_id, coach_of(request)))
+    return {"id": job_id, "deleted": True}
+
+
+@router.patch("/api/jobs/{job_id}", response_model=JobOut, tags=["jobs"], summary="Edit a session's note")
+def patch_job(request: Request, job_id: str, body: dict[str, Any]) -> JobOut:
+    ctx = ctx_of(request)
+    _managed(lambda: manage.edit_note(ctx.db, job_id, body.get("note"), coach_of(request)))
+    return describe(ctx, find_job(ctx, job_id, coach_of(request)))
+
+
+@router.delete("/api/athletes/{slug}", tags=["athletes"], summary="Delete an athlete and all their sessions")
+def delete_athlete(request: Request, slug: str) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    n = _managed(lambda: manage.delete_athlete(ctx.db, ctx.settings, slug, coach_of(request)))
+    return {"slug": slug, "deleted": True, "sessions": n}
+
+
+@router.patch("/api/athletes/{slug}", tags=["athletes"], summary="Rename an athlete ({'name': ...})")
+def rename_athlete(request: Request, slug: str, body: dict[str, Any]) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    athlete = _managed(lambda: manage.rename_athlete(ctx.db, slug, body.get("name"), coach_of(request)))
+    return {"name": athlete.name, "slug": athlete.slug}
+
+
+@router.post("/api/athletes/{slug}/merge", tags=["athletes"],
+             summary="Move every session of this athlete to another ({'into': slug}) and remove this one")
+def merge_athlete(request: Request, slug: str, body: dict[str, Any]) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    into = str(body.get("into", ""))
+    athlete = _managed(lambda: manage.merge_athletes(ctx.db, slug, into, coach_of(request)))
+    return {"name": athlete.name, "slug": athlete.slug}
 
 
 @router.get("/api/variants", response_model=Variants, tags=["meta"], summary="Variants a job can ask for")
@@ -217,7 +313,7 @@ def health(request: Request) -> dict[str, Any]:
 )
 def result_file(request: Request, job_id: str, name: str, download: bool = False) -> FileResponse:
     ctx = ctx_of(request)
-    job = find_job(ctx, job_id)
+    job = find_job(ctx, job_id, coach_of(request))
     if name not in RESULT_FILES:  # a fixed set of names: nothing from the URL reaches a path
         raise HTTPException(404, f"no result file {name[:40]!r}; there are {', '.join(RESULT_FILES)}")
     if job.status != DONE:
@@ -240,7 +336,7 @@ def result_file(request: Request, job_id: str, name: str, download: bool = False
 )
 def original_clip(request: Request, job_id: str) -> FileResponse:
     ctx = ctx_of(request)
-    job = find_job(ctx, job_id)
+    job = find_job(ctx, job_id, coach_of(request))
     clip = ctx.db.clip(job.clip_sha256)
     path = clip_path(ctx.settings, clip.file_name) if clip is not None else None
     if path is None or not path.is_file():

@@ -6,18 +6,21 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from .. import __version__
-from . import api, pages
+from . import api, athlete_pages, auth_pages, pages
+from .accounts import LoginLimiter
 from .db import Database
 from .inbox import Inbox, InboxWatcher
 from .intake import AppContext
+from .security import LoginRequired, Refused, cross_site, host_allowed
 from .settings import WebSettings
 from .storage import clean_incoming
 from .worker import Workers
@@ -73,17 +76,53 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    @app.middleware("http")  # added last, so it runs first: nothing else sees a refused request
+    async def where_from(request: Request, call_next) -> Response:
+        if not host_allowed(request.headers.get("host"), settings.allowed_hosts):
+            return JSONResponse(
+                {"detail": "unknown Host: this server answers to the names given with --allowed-host"},
+                status_code=400,
+            )
+        why = cross_site(request)
+        if why is not None:
+            return JSONResponse({"detail": why}, status_code=403)
+        return await call_next(request)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if _wants_page(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return JSONResponse(
+            {"detail": "log in first: a session cookie (/login) or Authorization: Bearer <API token>"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if _wants_page(request):
+            return pages.error_page(request, 403, exc.detail)
+        return JSONResponse({"detail": exc.detail}, status_code=403)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """JSON for the API and files, a page for a person's browser."""
-        wants_page = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(
-            "/api/"
-        )
-        if wants_page and "/files/" not in request.url.path:
+        if _wants_page(request):
             return pages.error_page(request, exc.status_code, str(exc.detail))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    app.state.login_limiter = LoginLimiter()  # failed logins, per server process
+    app.include_router(auth_pages.router)
+    app.include_router(athlete_pages.router)  # /a/<token>: an athlete's link, no account
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _wants_page(request: Request) -> bool:
+    """A person's browser asking for a page (not the API, not a result file)."""
+    path = request.url.path
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not path.startswith("/api/") and "/files/" not in path

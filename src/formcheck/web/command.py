@@ -12,9 +12,11 @@ from sqlalchemy.engine import make_url
 
 from ..errors import FormcheckError
 from ..pose import find_model
+from . import accounts
 from .app import create_app
 from .db import Database
-from .settings import WebSettings, from_env
+from .security import host_name
+from .settings import LOCAL_HOSTS, WebSettings, from_env
 
 
 class ServeError(FormcheckError):
@@ -88,6 +90,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="also watch DIR: a clip put in DIR/<athlete name>/ is queued for that athlete, then moved to"
         " DIR/.imported/ (or DIR/.refused/ with the reason)",
     )
+    serve.add_argument(
+        "--inbox-coach", metavar="NAME", help="whose athletes the inbox's clips are (default: first admin)"
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a host name the app is reached by (repeat for more; default localhost, 127.0.0.1, ::1);"
+        " requests naming any other Host are refused",
+    )
     serve.add_argument("--model", metavar="F", help="pose model .task file (default: the bundled model)")
     serve.set_defaults(func=run)
 
@@ -101,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         pose_workers=args.pose_workers or None,
         model=args.model,
         inbox=Path(args.inbox).expanduser().resolve() if args.inbox else None,
+        inbox_coach=args.inbox_coach,
+        allowed_hosts=_hosts(args.allowed_host, args.host),
     )
     _check(settings)
     _check_port(args.host, args.port)
@@ -119,6 +133,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hosts(given: list[str] | None, listen: str) -> tuple[str, ...]:
+    """The Host names to answer: those given, else this machine's names (and the address listened on)."""
+    if given:
+        return tuple(dict.fromkeys(host_name(h) for h in given))
+    extra = () if listen in ("0.0.0.0", "::") else (host_name(listen),)
+    return tuple(dict.fromkeys((*LOCAL_HOSTS, *extra)))
+
+
 def _check(settings: WebSettings) -> None:
     """Fail with one line before the server starts: unwritable data dir, bad database URL, no model."""
     try:
@@ -134,7 +156,13 @@ def _check(settings: WebSettings) -> None:
             raise ServeError(f"cannot use the inbox folder {settings.inbox}: {exc.strerror or exc}") from exc
     find_model(settings.model)  # ModelNotFound (exit 18) now, not at the first clip
     try:
-        Database(settings.db_url).close()
+        db = Database(settings.db_url)
+        try:
+            if accounts.count_users(db) == 0:
+                print("formcheck serve: no coach account yet: create the first with"
+                      " `formcheck users add NAME` (same --data / --database-url)", flush=True)  # fmt: skip
+        finally:
+            db.close()
     except Exception as exc:  # an unknown driver, a wrong password, a server that is down
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServeError(f"cannot open the database {_redacted(settings.db_url)}: {first}") from exc

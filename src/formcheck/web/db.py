@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -36,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from .columns import FaultCounts, UTCDateTime
+from .migrations import migrate
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 STATUSES = (QUEUED, RUNNING, DONE, FAILED)
@@ -52,10 +54,15 @@ class Base(DeclarativeBase):
 
 class Athlete(Base):
     __tablename__ = "athletes"
+    # one coach's "Sam Lee" is not another's: the slug is unique per coach
+    __table_args__ = (Index("uq_athletes_coach_slug", "coach_id", "slug", unique=True),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slug: Mapped[str] = mapped_column(String(MAX_NAME + 12), unique=True, index=True)
+    slug: Mapped[str] = mapped_column(String(MAX_NAME + 12), index=True)
     name: Mapped[str] = mapped_column(String(MAX_NAME))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # the coach who owns the athlete (users.id); NULL only in a database from before accounts,
+    # until its first admin is created (accounts.add_user)
+    coach_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class Clip(Base):
@@ -158,7 +165,7 @@ class Database:
         self.url = url
         self.engine: Engine = self._engine(url)
         self.is_postgres = self.engine.dialect.name == "postgresql"
-        Base.metadata.create_all(self.engine)
+        migrate(self.engine)  # the schema through Alembic's migrations (migrations/), never create_all
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     @staticmethod
@@ -179,17 +186,17 @@ class Database:
 
     # ------------------------------------------------------------ writes from uploads
 
-    def athlete(self, name: str) -> Athlete:
-        """The athlete of that name, created on first use (safe under concurrent uploads)."""
+    def athlete(self, name: str, coach_id: int) -> Athlete:
+        """The coach's athlete of that name, created on first use (safe under concurrent uploads)."""
         slug = slugify(name)
         for _ in range(3):
             with self.session() as s:
-                found = s.scalar(select(Athlete).where(Athlete.slug == slug))
+                found = s.scalar(select(Athlete).where(Athlete.slug == slug, Athlete.coach_id == coach_id))
                 if found is not None:
                     return found
             try:
                 with self.session() as s:
-                    created = Athlete(slug=slug, name=name)
+                    created = Athlete(slug=slug, name=name, coach_id=coach_id)
                     s.add(created)
                 return created
             except IntegrityError:  # another upload created it in between
@@ -376,9 +383,13 @@ class Database:
 
     # ------------------------------------------------------------ reads
 
-    def job(self, uid: str) -> Job | None:
+    def job(self, uid: str, coach_id: int | None = None) -> Job | None:
+        """The job, if it is that coach's (None: whoever's, for the workers)."""
+        q = select(Job).where(Job.uid == uid)
+        if coach_id is not None:
+            q = q.join(Athlete, Athlete.id == Job.athlete_id).where(Athlete.coach_id == coach_id)
         with self.session() as s:
-            return s.scalar(select(Job).where(Job.uid == uid))
+            return s.scalar(q)
 
     def clip(self, sha256: str) -> Clip | None:
         with self.session() as s:
@@ -398,8 +409,11 @@ class Database:
         status: str | None = None,
         limit: int = 50,
         oldest_first: bool = False,
+        coach_id: int | None = None,
     ) -> list[Job]:
         q = select(Job)
+        if coach_id is not None:
+            q = q.join(Athlete, Athlete.id == Job.athlete_id).where(Athlete.coach_id == coach_id)
         if athlete_id is not None:
             q = q.where(Job.athlete_id == athlete_id)
         if status is not None:
@@ -408,22 +422,27 @@ class Database:
         with self.session() as s:
             return list(s.scalars(q))
 
-    def athletes(self) -> list[tuple[Athlete, int, datetime | None]]:
-        """Every athlete with its session count and latest upload, most recent first."""
+    def athletes(self, coach_id: int) -> list[tuple[Athlete, int, datetime | None]]:
+        """The coach's athletes with their session count and latest upload, most recent first."""
         q = (
             select(Athlete, func.count(Job.id), type_coerce(func.max(Job.created_at), UTCDateTime))
             .outerjoin(Job, Job.athlete_id == Athlete.id)
+            .where(Athlete.coach_id == coach_id)
             .group_by(Athlete.id)
             .order_by(func.max(Job.id).desc().nullslast(), Athlete.name)
         )
         with self.session() as s:
             return [(a, int(n), last) for a, n, last in s.execute(q)]
 
-    def athlete_by_slug(self, slug: str) -> Athlete | None:
+    def athlete_by_slug(self, slug: str, coach_id: int) -> Athlete | None:
         with self.session() as s:
-            return s.scalar(select(Athlete).where(Athlete.slug == slug))
+            return s.scalar(select(Athlete).where(Athlete.slug == slug, Athlete.coach_id == coach_id))
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, coach_id: int | None = None) -> dict[str, int]:
+        """Jobs by status: the coach's, or the whole queue's."""
+        q = select(Job.status, func.count())
+        if coach_id is not None:
+            q = q.join(Athlete, Athlete.id == Job.athlete_id).where(Athlete.coach_id == coach_id)
         with self.session() as s:
-            rows = s.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+            rows = s.execute(q.group_by(Job.status)).all()
         return {status: 0 for status in STATUSES} | {k: int(v) for k, v in rows}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..files import TEMP_SUFFIX, file_mode
 from ..io.container import sniff
+from . import accounts
 from .db import MAX_NAME, Database
 from .settings import WebSettings
 from .storage import StoredClip, UploadError, check_decodable, display_name, store
@@ -66,7 +67,19 @@ class Inbox:
         self._seen = current
         return outcomes
 
+    def coach(self) -> int | None:
+        """Whose athletes the inbox's clips are: the coach named with --inbox-coach, else the first
+        admin (None while there is no account: the files wait)."""
+        if self.settings.inbox_coach:
+            found = accounts.find_user(self.db, self.settings.inbox_coach)
+            return found.id if found else None
+        admins = [u for u in accounts.users(self.db) if u.is_admin]
+        return admins[0].id if admins else None
+
     def take(self, athlete: str, path: Path) -> Outcome:
+        coach = self.coach()
+        if coach is None:
+            return Outcome(path, refused="no coach account to file it under yet (formcheck users add)")
         try:
             clip = self._copy_in(path)
             try:
@@ -81,8 +94,8 @@ class Inbox:
         except OSError as exc:  # unreadable now (permissions, a sync that removed it): try next scan
             return Outcome(path, refused=f"cannot read it: {exc.strerror or exc}")
         self.db.add_clip(clip.sha256, clip.size, clip.container, clip.file_name)
-        job = self.db.create_job(self.db.athlete(athlete), clip.sha256, display_name(path.name), "auto",
-                                 note="from the inbox folder")  # fmt: skip
+        job = self.db.create_job(self.db.athlete(athlete, coach), clip.sha256, display_name(path.name),
+                                 "auto", note="from the inbox folder")  # fmt: skip
         self._move(path, IMPORTED, athlete)
         if self.on_job is not None:
             self.on_job()

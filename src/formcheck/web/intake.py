@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -11,7 +12,8 @@ from starlette.requests import Request
 
 from ..profiles import builtin_names
 from ..variants import AUTO
-from .db import MAX_NAME, Database, Job
+from .db import MAX_NAME, Athlete, Database, Job
+from .security import CSRF_FIELD, Auth, Refused, csrf_matches
 from .settings import WebSettings
 from .storage import Upload, UploadError, check_decodable, receive_upload, store
 from .worker import Workers
@@ -30,11 +32,14 @@ class AppContext:
         return [AUTO, *builtin_names()]
 
 
-def form_fields(upload: Upload, variants: list[str]) -> tuple[str, str, str]:
-    """athlete, variant, note from the form; UploadError 422 when they are missing or unknown."""
-    athlete = " ".join(upload.fields.get("athlete", "").split())
+def form_fields(upload: Upload, variants: list[str], fixed: str | None = None) -> tuple[str, str, str]:
+    """athlete, variant, note from the form; UploadError 422 when they are missing or unknown.
+    `fixed`: the athlete an upload link belongs to (the form's athlete field is not asked)."""
+    athlete = fixed or " ".join(unicodedata.normalize("NFC", upload.fields.get("athlete", "")).split())
     if not athlete:
         raise UploadError(422, "name the athlete: the form field 'athlete' is missing or empty")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in athlete):
+        raise UploadError(422, "the athlete's name has characters that are not text (control or unassigned)")
     if len(athlete) > MAX_NAME:
         raise UploadError(422, f"the athlete's name is longer than {MAX_NAME} characters")
     variant = upload.fields.get("variant", "").strip() or AUTO
@@ -46,15 +51,17 @@ def form_fields(upload: Upload, variants: list[str]) -> tuple[str, str, str]:
     return athlete, variant, note
 
 
-async def accept(request: Request, ctx: AppContext) -> Job:
-    """Receive, check and store the clip, then queue its job. Raises UploadError."""
+async def accept(request: Request, ctx: AppContext, linked: Athlete | None = None) -> Job:
+    """Receive, check and store the clip, then queue its job for the logged-in coach's athlete named
+    in the form, or for `linked`, the athlete of an upload link. Raises UploadError (or Refused)."""
     try:
-        return await _accept(request, ctx)
+        return await _accept(request, ctx, linked)
     except OSError as exc:  # the data dir is full or gone: the client's clip was fine
         raise UploadError(507, f"the server cannot store the clip: {exc.strerror or exc}") from exc
 
 
-async def _accept(request: Request, ctx: AppContext) -> Job:
+async def _accept(request: Request, ctx: AppContext, linked: Athlete | None) -> Job:
+    auth: Auth | None = None if linked is not None else request.state.auth
     upload = await receive_upload(
         request.headers.get("content-type", ""),
         request.headers.get("content-length"),
@@ -63,7 +70,9 @@ async def _accept(request: Request, ctx: AppContext) -> Job:
     )
     assert upload.clip is not None
     try:
-        athlete_name, variant, note = form_fields(upload, ctx.variants)
+        if auth is not None and auth.csrf_pending and not csrf_matches(auth, upload.fields.get(CSRF_FIELD)):
+            raise Refused("refused: the form's CSRF token is missing or stale (reload the page)")
+        athlete_name, variant, note = form_fields(upload, ctx.variants, linked.name if linked else None)
         await anyio.to_thread.run_sync(check_decodable, upload.clip.path)
         clip = await anyio.to_thread.run_sync(store, ctx.settings, upload.clip)
     except BaseException:
@@ -73,7 +82,7 @@ async def _accept(request: Request, ctx: AppContext) -> Job:
 
     def record() -> Job:
         ctx.db.add_clip(clip.sha256, clip.size, clip.container, clip.file_name)
-        athlete = ctx.db.athlete(athlete_name)
+        athlete = linked if linked is not None else ctx.db.athlete(athlete_name, auth.coach.id)
         job = ctx.db.create_job(athlete, clip.sha256, upload.display_name, variant, note)
         job.athlete = athlete
         return job

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -16,14 +16,16 @@ from ..hip_lines import hip_lines
 from ..html_report import label
 from ..profiles import ProfileError, load_profile
 from ..report import Report
-from . import speed_store
+from . import links, manage, speed_store
 from .charts import Series, trend_svg
 from .db import Job
 from .intake import AppContext, accept
 from .schemas import job_out
+from .security import CSRF_FIELD, current
 from .storage import UploadError, result_dir
 
-router = APIRouter(include_in_schema=False)
+# every page needs a login: without one the browser is sent to /login
+router = APIRouter(include_in_schema=False, dependencies=[Depends(current)])
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 
 
@@ -44,10 +46,22 @@ def ctx_of(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
+def coach_of(request: Request) -> int:
+    return request.state.auth.coach.id
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What base.html shows of the login: the coach's name, the forms' CSRF token (none: logged out)."""
+    auth = getattr(request.state, "auth", None)
+    return {"coach": auth.coach if auth else None, "csrf": auth.csrf if auth else None,
+            "csrf_field": CSRF_FIELD}  # fmt: skip
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     ctx = ctx_of(request)
     base = {"max_upload_bytes": ctx.settings.max_upload_bytes, "variants": ctx.variants}
-    return templates.TemplateResponse(request, name, base | context, status_code=status_code)
+    return templates.TemplateResponse(request, name, base | page_context(request) | context,
+                                      status_code=status_code)  # fmt: skip
 
 
 def home_page(request: Request, error: str | None = None, status_code: int = 200) -> HTMLResponse:
@@ -57,9 +71,9 @@ def home_page(request: Request, error: str | None = None, status_code: int = 200
         "home.html",
         status_code,
         error=error,
-        jobs=ctx.db.jobs(limit=15),
-        athletes=ctx.db.athletes(),
-        counts=ctx.db.counts(),
+        jobs=ctx.db.jobs(limit=15, coach_id=coach_of(request)),
+        athletes=ctx.db.athletes(coach_of(request)),
+        counts=ctx.db.counts(coach_of(request)),
         workers=ctx.settings.job_workers,
     )
 
@@ -80,7 +94,7 @@ async def upload(request: Request) -> Any:
 
 
 def _job(request: Request, job_id: str) -> Job:
-    job = ctx_of(request).db.job(job_id) if len(job_id) == 32 else None
+    job = ctx_of(request).db.job(job_id, coach_of(request)) if len(job_id) == 32 else None
     if job is None:
         raise HTTPException(404, "no such job")
     return job
@@ -117,6 +131,7 @@ def retry(request: Request, job_id: str) -> RedirectResponse:
 
 def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
     titles = {
+        403: "Refused",
         404: "Not found",
         405: "Not allowed",
         413: "Too large",
@@ -130,14 +145,15 @@ def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
             "status_code": status_code,
             "detail": detail,
             "title": titles.get(status_code, "Something went wrong"),
-        },
+        }
+        | page_context(request),
         status_code=status_code,
     )
 
 
 @router.get("/athletes", response_class=HTMLResponse)
 def athletes_page(request: Request) -> HTMLResponse:
-    return render(request, "athletes.html", athletes=ctx_of(request).db.athletes())
+    return render(request, "athletes.html", athletes=ctx_of(request).db.athletes(coach_of(request)))
 
 
 def hip_line_marks(variant: str | None) -> list[tuple[float, str]]:
@@ -191,24 +207,28 @@ def athlete_page(request: Request, slug: str) -> HTMLResponse:
 
 
 def _athlete_view(
-    request: Request, slug: str, height_error: str | None = None, status_code: int = 200
+    request: Request, slug: str, height_error: str | None = None, status_code: int = 200,
+    new_link: str | None = None, link_error: str | None = None,
 ) -> HTMLResponse:
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
     if athlete is None:
         raise HTTPException(404, "no such athlete")
     jobs = ctx.db.jobs(athlete.id, limit=500)
     speeds = speed_store.job_speeds(ctx.db, [j.uid for j in jobs])
-    return render(request, "athlete.html", status_code, athlete=athlete, jobs=jobs,
+    others = [a for a, _, _ in ctx.db.athletes(coach_of(request)) if a.id != athlete.id]
+    return render(request, "athlete.html", status_code, athlete=athlete, jobs=jobs, others=others,
                   charts=athlete_charts(jobs, speeds), speeds=speeds,
-                  height_cm=speed_store.height_of(ctx.db, athlete.id), height_error=height_error)
+                  height_cm=speed_store.height_of(ctx.db, athlete.id), height_error=height_error,
+                  links=[(k, links.is_live(k)) for k in links.links_of(ctx.db, athlete.id)],
+                  new_link=new_link, link_error=link_error)
 
 
 @router.post("/athletes/{slug}/height")
 async def athlete_height(request: Request, slug: str) -> Any:
     """The athlete profile's height (cm): it scales rep speed in every later session."""
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
     if athlete is None:
         raise HTTPException(404, "no such athlete")
     form = await request.form()
@@ -217,3 +237,87 @@ async def athlete_height(request: Request, slug: str) -> Any:
     except ValueError as exc:
         return _athlete_view(request, slug, height_error=str(exc), status_code=400)
     return RedirectResponse(f"/athletes/{slug}", status_code=303)
+
+
+@router.post("/athletes/{slug}/links")
+async def athlete_new_link(request: Request, slug: str) -> HTMLResponse:
+    """A private upload link for the athlete: its URL is shown on this page once."""
+    ctx = ctx_of(request)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
+    if athlete is None:
+        raise HTTPException(404, "no such athlete")
+    form = await request.form()
+    try:
+        days = links.checked_days(form.get("days"))
+    except ValueError as exc:
+        return _athlete_view(request, slug, link_error=str(exc), status_code=400)
+    token, _ = links.new_link(ctx.db, athlete.id, days)
+    return _athlete_view(request, slug, new_link=f"{request.base_url}a/{token}")
+
+
+@router.post("/athletes/{slug}/links/{link_id}/revoke")
+def athlete_revoke_link(request: Request, slug: str, link_id: int) -> RedirectResponse:
+    ctx = ctx_of(request)
+    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
+    if athlete is None:
+        raise HTTPException(404, "no such athlete")
+    links.revoke(ctx.db, athlete.id, link_id)
+    return RedirectResponse(f"/athletes/{slug}", status_code=303)
+
+
+async def _confirmed_form(request: Request, what: str) -> Any:
+    """The form, once its "yes, delete/merge" box is ticked (the pages' confirmation, no script needed)."""
+    form = await request.form()
+    if form.get("confirm") != "yes":
+        raise HTTPException(422, f"tick the box to confirm: {what} cannot be undone")
+    return form
+
+
+def _managed(action):  # noqa: ANN001, ANN202 (a call that may raise ManageError)
+    try:
+        return action()
+    except manage.ManageError as exc:
+        raise HTTPException(exc.status, exc.detail) from exc
+
+
+@router.post("/jobs/{job_id}/delete")
+async def delete_job(request: Request, job_id: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    job = _job(request, job_id)
+    await _confirmed_form(request, "deleting a session")
+    _managed(lambda: manage.delete_job(ctx.db, ctx.settings, job.uid, coach_of(request)))
+    return RedirectResponse(f"/athletes/{job.athlete.slug}", status_code=303)
+
+
+@router.post("/jobs/{job_id}/note")
+async def edit_note(request: Request, job_id: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    job = _job(request, job_id)
+    form = await request.form()
+    _managed(lambda: manage.edit_note(ctx.db, job.uid, form.get("note"), coach_of(request)))
+    return RedirectResponse(f"/jobs/{job.uid}", status_code=303)
+
+
+@router.post("/athletes/{slug}/delete")
+async def delete_athlete(request: Request, slug: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    await _confirmed_form(request, "deleting an athlete and all their sessions")
+    _managed(lambda: manage.delete_athlete(ctx.db, ctx.settings, slug, coach_of(request)))
+    return RedirectResponse("/athletes", status_code=303)
+
+
+@router.post("/athletes/{slug}/rename")
+async def rename_athlete(request: Request, slug: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    form = await request.form()
+    athlete = _managed(lambda: manage.rename_athlete(ctx.db, slug, form.get("name"), coach_of(request)))
+    return RedirectResponse(f"/athletes/{athlete.slug}", status_code=303)
+
+
+@router.post("/athletes/{slug}/merge")
+async def merge_athlete(request: Request, slug: str) -> RedirectResponse:
+    ctx = ctx_of(request)
+    form = await _confirmed_form(request, "merging two athletes")
+    into = str(form.get("into", ""))
+    athlete = _managed(lambda: manage.merge_athletes(ctx.db, slug, into, coach_of(request)))
+    return RedirectResponse(f"/athletes/{athlete.slug}", status_code=303)

@@ -12,6 +12,8 @@ DATABASE_ENV = "FORMCHECK_DATABASE_URL"
 DATA_ENV = "FORMCHECK_DATA"
 DEFAULT_MAX_UPLOAD_MB = 500
 DB_NAME = "formcheck.db"
+# the Host names a server on this machine answers to; others need --allowed-host
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def default_runner() -> tuple[str, ...]:
@@ -33,6 +35,9 @@ class WebSettings:
     poll_s: float = 1.0  # how often an idle worker looks for jobs other servers queued
     runner: tuple[str, ...] = field(default_factory=default_runner)
     inbox: Path | None = None  # a watched folder: clips in INBOX/<athlete>/ are queued
+    inbox_coach: str | None = None  # whose athletes the inbox's clips are (None: the first admin)
+    # Host header names answered (lower case, no port); anything else is refused with 400
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
 
     @property
     def db_url(self) -> str:

@@ -1,9 +1,8 @@
 """Rep speed in the web app: an athlete's height (their profile) and each session's hip speed.
 
-Two tables of their own beside db.py's, created on first use (SQLAlchemy's create_all: CREATE
-TABLE IF NOT EXISTS), so a database made by an earlier formcheck gains them without a migration
-and the athletes and jobs tables stay as they were. The height scales rep speed in metres
-(formcheck.speed); without one the pose model's 3D landmarks do, and the report says which.
+Two tables of their own beside db.py's (made by the migrations, like every table). The height
+scales rep speed in metres (formcheck.speed); without one the pose model's 3D landmarks do, and
+the report says which.
 """
 
 from __future__ import annotations
@@ -32,15 +31,6 @@ class JobSpeed(Base):
     velocity_loss_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
-_ready: set[int] = set()
-
-
-def _ensure(db: Database) -> None:
-    if id(db.engine) not in _ready:
-        Base.metadata.create_all(db.engine, tables=[AthleteHeight.__table__, JobSpeed.__table__])
-        _ready.add(id(db.engine))
-
-
 def checked_height(value: Any) -> float | None:
     """A height in cm from a form or JSON (None or "" clears it); ValueError outside 100-250."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -55,7 +45,6 @@ def checked_height(value: Any) -> float | None:
 
 
 def set_height(db: Database, athlete_id: int, height_cm: float | None) -> None:
-    _ensure(db)
     with db.session() as s:
         row = s.get(AthleteHeight, athlete_id)
         if height_cm is None:
@@ -68,7 +57,6 @@ def set_height(db: Database, athlete_id: int, height_cm: float | None) -> None:
 
 
 def height_of(db: Database, athlete_id: int) -> float | None:
-    _ensure(db)
     with db.session() as s:
         row = s.get(AthleteHeight, athlete_id)
         return row.height_cm if row else None
@@ -76,7 +64,6 @@ def height_of(db: Database, athlete_id: int) -> float | None:
 
 def height_for_job(db: Database, uid: str) -> float | None:
     """The height of the athlete a job belongs to (what the job runner scales speeds with)."""
-    _ensure(db)
     with db.session() as s:
         q = select(AthleteHeight.height_cm).join(Job, Job.athlete_id == AthleteHeight.athlete_id)
         return s.scalar(q.where(Job.uid == uid))
@@ -95,7 +82,6 @@ def speed_summary(report: Report) -> dict[str, float | None]:
 
 def record(db: Database, uid: str, summary: dict[str, Any]) -> None:
     """Keep a finished job's speed figures (from the runner's summary) for the athlete's trends."""
-    _ensure(db)
     with db.session() as s:
         row = s.get(JobSpeed, uid) or JobSpeed(job_uid=uid)
         row.mean_velocity_mps = summary.get("mean_velocity_mps")
@@ -104,7 +90,6 @@ def record(db: Database, uid: str, summary: dict[str, Any]) -> None:
 
 
 def job_speeds(db: Database, uids: list[str]) -> dict[str, JobSpeed]:
-    _ensure(db)
     with db.session() as s:
         rows = s.scalars(select(JobSpeed).where(JobSpeed.job_uid.in_(uids))).all() if uids else []
         return {r.job_uid: r for r in rows}

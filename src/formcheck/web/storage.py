@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import EmptyVideo, FormcheckError, NotAVideo
@@ -143,6 +144,14 @@ class _FileSink:
         self.path.unlink(missing_ok=True)
 
 
+def _text(raw: bytes, what: str) -> str:
+    """Form text as UTF-8, strictly: bytes in another encoding would become names full of '\ufffd'."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UploadError(422, f"{what} is not UTF-8 text") from exc
+
+
 class _FormReader:
     """python-multipart's streaming parser, collecting small text fields and one file part."""
 
@@ -154,6 +163,7 @@ class _FormReader:
         self._field, self._value = b"", b""
         self._name = ""
         self._text: bytearray | None = None
+        self.ended = False  # the closing boundary was read: the body is complete
         self.parser = MultipartParser(
             boundary,
             {
@@ -164,11 +174,18 @@ class _FormReader:
                 "on_headers_finished": self._headers_done,
                 "on_part_data": self._data,
                 "on_part_end": self._part_end,
+                "on_end": self._end,
             },
         )
 
     def feed(self, chunk: bytes) -> None:
-        self.parser.write(chunk)  # the callbacks' UploadError comes out of here
+        try:
+            self.parser.write(chunk)  # the callbacks' UploadError comes out of here
+        except ParseError as exc:  # a wrong boundary, random bytes: the client's fault, said as such
+            raise UploadError(400, f"the body is not well-formed multipart/form-data ({exc})") from exc
+
+    def _end(self) -> None:
+        self.ended = True
 
     def _part_begin(self) -> None:
         self._headers = {}
@@ -186,12 +203,16 @@ class _FormReader:
 
     def _headers_done(self) -> None:
         _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
-        self._name = params.get(b"name", b"").decode("utf-8", "replace")
+        self._name = _text(params.get(b"name", b""), "a form field's name")
         filename = params.get(b"filename")
-        if self._name == FILE_FIELD or filename is not None:
+        if filename is not None and self._name != FILE_FIELD:
+            raise UploadError(
+                422, f"a file was sent as the form field {self._name[:40]!r}: send the clip as {FILE_FIELD!r}"
+            )
+        if self._name == FILE_FIELD:
             if self.sink is not None:
                 raise UploadError(422, "send one clip per upload")
-            self.upload.display_name = display_name((filename or b"").decode("utf-8", "replace"))
+            self.upload.display_name = display_name(_text(filename or b"", "the clip's file name"))
             self.sink = _FileSink(self.settings)
             self._text = None
         else:
@@ -210,7 +231,8 @@ class _FormReader:
 
     def _part_end(self) -> None:
         if self._text is not None:
-            self.upload.fields[self._name] = self._text.decode("utf-8", "replace").strip()
+            value = _text(bytes(self._text), f"the form field {self._name!r}")
+            self.upload.fields[self._name] = value.strip()
             self._text = None
 
 
@@ -235,6 +257,8 @@ async def receive_upload(
             if chunk:
                 # parsing, hashing and writing happen off the event loop: other requests go on meanwhile
                 await anyio.to_thread.run_sync(reader.feed, chunk)
+        if not reader.ended:
+            raise UploadError(400, "the body ends before multipart/form-data's closing boundary")
         sink = reader.sink
         if sink is None:
             raise UploadError(422, f"no clip in the upload: send the video as the form field {FILE_FIELD!r}")

@@ -50,7 +50,9 @@
     data.append("note", document.getElementById("note").value);
     data.append("file", f, f.name);
     var xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/jobs");
+    xhr.open("POST", form.dataset.api || "/api/jobs");  // an athlete's link page has its own
+    var token = document.querySelector("meta[name=csrf-token]");
+    if (token) xhr.setRequestHeader("X-CSRF-Token", token.content);
     xhr.responseType = "json";
     bar.hidden = false;
     button.disabled = true;

@@ -1,0 +1,422 @@
+"""Coach accounts and the app's defences, over plain HTTP (FastAPI's TestClient, and a real
+`formcheck serve` where the log matters): every route needs a login, one coach never sees another's
+athletes, requests from other sites and unknown Hosts are refused before anything is made, bad
+bodies get a 4xx with a reason, and an existing database from before accounts upgrades."""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+import warnings
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from fastapi.routing import APIRoute
+from test_web_support import (
+    CLEAN,
+    PASSWORD,
+    ServerProcess,
+    add_coach,
+    old_schema,
+    settings_for,
+    sign_in,
+    upload,
+)
+
+from formcheck import cli
+from formcheck.web import accounts, api, auth_pages, pages
+from formcheck.web.app import create_app
+from formcheck.web.command import _hosts
+from formcheck.web.db import Database
+from formcheck.web.migrations import current
+from formcheck.web.security import SESSION_COOKIE, host_name
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+FORM = {"content-type": "multipart/form-data; boundary=b0undary"}
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def app_and_settings(tmp_path):
+    settings = settings_for(tmp_path / "data", job_workers=0)
+    with TestClient(create_app(settings)) as client:
+        yield client, settings
+
+
+def log_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
+    """Through the login form, as a browser does; returns the session's CSRF token from the page."""
+    r = client.post("/login", data={"login": name, "password": password, "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = client.get("/").text
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_settings):
+    client, settings = app_and_settings
+    add_coach(client.app.state.ctx.db)  # accounts exist; this client has none of their cookies or tokens
+    open_routes = {"/login", "/openapi.json"}
+    checked = 0
+    for route in [*api.router.routes, *pages.router.routes, *auth_pages.router.routes]:
+        if not isinstance(route, APIRoute) or route.path in open_routes:
+            continue
+        path = re.sub(r"\{job_id\}", "0" * 32, route.path)
+        path = re.sub(r"\{[a-z_]+\}", "1", path)
+        for method in route.methods - {"HEAD"}:
+            bare = client.request(method, path)
+            assert bare.status_code == 401, (method, path, bare.status_code)
+            assert bare.json()["detail"].startswith("log in first")
+            assert bare.headers["www-authenticate"] == "Bearer"
+            page = client.request(method, path, headers={"accept": "text/html"}, follow_redirects=False)
+            if not path.startswith("/api/") and "/files/" not in path:
+                assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
+            checked += 1
+    assert checked >= 20  # the API, the files and the pages were all there
+    assert client.get("/api/jobs", headers={"authorization": "Bearer fc_not-a-token"}).status_code == 401
+    assert files_under(settings.clips_dir) == []
+
+
+def test_log_in_cookie_flags_logout_and_password_change(app_and_settings):
+    client, _ = app_and_settings
+    db = client.app.state.ctx.db
+    accounts.add_user(db, "Ana Coach", PASSWORD, email="ana@example.org")
+    login = client.get("/login")
+    assert login.status_code == 200 and 'id="login-form"' in login.text
+    wrong = client.post("/login", data={"login": "ana coach", "password": "not the password"})
+    assert wrong.status_code == 401 and "Wrong name or password" in wrong.text
+    r = client.post("/login", data={"login": "ANA@example.org", "password": PASSWORD, "next": "/athletes"},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/athletes"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP here: a Secure cookie would never come back
+    home = client.get("/")
+    assert home.status_code == 200 and 'id="account-link">Ana Coach<' in home.text
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', home.text).group(1)
+    # an outside "next" never leads off the server
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        away = client.post("/login", data={"login": "Ana Coach", "password": PASSWORD, "next": target},
+                           follow_redirects=False)  # fmt: skip
+        assert away.headers["location"] == "/", target
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/").text).group(1)
+    # the page's upload (its script sends the session's CSRF token as a header)
+    ok = client.post("/api/jobs", data={"athlete": "Sam"}, headers={"x-csrf-token": csrf},
+                     files={"file": ("c.mp4", CLEAN.read_bytes(), "video/mp4")})  # fmt: skip
+    assert ok.status_code == 201, ok.text
+    # another device logged in, then the password changed here: that device is logged out
+    other = TestClient(client.app)
+    log_in(other, "Ana Coach")
+    assert other.get("/api/jobs").status_code == 200
+    new = "a new long password"
+    changed = client.post("/account/password",
+                          data={"csrf": csrf, "current": PASSWORD, "new": new, "again": new})  # fmt: skip
+    assert changed.status_code == 200 and "Password changed" in changed.text
+    assert other.get("/api/jobs").status_code == 401
+    assert client.get("/api/jobs").status_code == 200  # this session was renewed
+    assert accounts.authenticate(db, "Ana Coach", PASSWORD) is None
+    # logout needs the form's token, then ends the session
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/").text).group(1)
+    assert client.post("/logout").status_code == 403
+    out = client.post("/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and f'{SESSION_COOKIE}=""' in out.headers["set-cookie"]
+    assert client.get("/api/jobs").status_code == 401
+
+
+def test_the_session_cookie_is_secure_over_https(tmp_path):
+    settings = settings_for(tmp_path / "data", job_workers=0)
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        accounts.add_user(client.app.state.ctx.db, "Ana", PASSWORD)
+        r = client.post("/login", data={"login": "Ana", "password": PASSWORD}, follow_redirects=False)
+        assert r.status_code == 303 and "Secure" in r.headers["set-cookie"]
+
+
+def test_failed_logins_are_rate_limited(app_and_settings):
+    client, _ = app_and_settings
+    accounts.add_user(client.app.state.ctx.db, "Ana", PASSWORD)
+    for _ in range(5):
+        assert client.post("/login", data={"login": "Ana", "password": "guess guess"}).status_code == 401
+    limited = client.post("/login", data={"login": "Ana", "password": PASSWORD})
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    assert SESSION_COOKIE not in client.cookies  # not even the right password gets through now
+
+
+def test_a_second_coach_sees_nothing_of_the_first(app_and_settings):
+    client, settings = app_and_settings
+    sign_in(client, "First")
+    job = upload(client, CLEAN, athlete="Jo Park").json()
+    uid = job["id"]
+    assert client.put("/api/athletes/jo-park/height", json={"height_cm": 180}).status_code == 200
+    second = TestClient(client.app)
+    sign_in(second, "Second")
+    assert second.get("/api/athletes").json() == [] and second.get("/api/jobs").json() == []
+    for path in (f"/api/jobs/{uid}", f"/api/jobs/{uid}/report", f"/jobs/{uid}/clip",
+                 f"/jobs/{uid}/files/report.json", "/api/athletes/jo-park", "/api/jobs?athlete=jo-park"):
+        assert second.get(path).status_code == 404, path  # fmt: skip
+    for path in (f"/jobs/{uid}", "/athletes/jo-park"):
+        page = second.get(path, headers={"accept": "text/html"})
+        assert page.status_code == 404 and "Jo Park" not in page.text, path
+    assert "Jo Park" not in second.get("/").text and "Jo Park" not in second.get("/athletes").text
+    assert second.post(f"/api/jobs/{uid}/retry").status_code == 404
+    assert second.put("/api/athletes/jo-park/height", json={"height_cm": 150}).status_code == 404
+    assert second.post("/athletes/jo-park/height", data={"height_cm": "150"}).status_code == 404
+    # the second coach's own "Jo Park" is another athlete; the first one's is untouched
+    theirs = upload(second, CLEAN, athlete="Jo Park").json()
+    assert theirs["athlete_slug"] == "jo-park"
+    assert len(second.get("/api/athletes/jo-park").json()["jobs"]) == 1
+    first_view = client.get("/api/athletes/jo-park").json()
+    assert [j["id"] for j in first_view["jobs"]] == [uid]
+    assert client.get(f"/api/jobs/{theirs['id']}").status_code == 404
+    assert client.get("/api/health").json()["jobs"]["queued"] == 2  # the queue is shared, the data is not
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"origin": "http://evil.example"}, "another site"),
+        ({"origin": "null"}, "no origin"),
+        ({"origin": "http://testserver.evil.example"}, "another site"),
+        ({"sec-fetch-site": "cross-site"}, "another site"),
+    ],
+)
+def test_cross_site_uploads_are_refused_before_anything_is_made(app_and_settings, headers, why):
+    client, settings = app_and_settings
+    accounts.add_user(client.app.state.ctx.db, "Ana", PASSWORD)
+    csrf = log_in(client, "Ana")  # the victim is logged in: the browser sends their cookie along
+    for path in ("/api/jobs", "/upload"):
+        r = client.post(path, data={"athlete": "Junk", "csrf": csrf}, headers=headers,
+                        files={"file": ("c.mp4", CLEAN.read_bytes(), "video/mp4")})  # fmt: skip
+        assert r.status_code == 403 and why in r.json()["detail"], (path, r.text)
+        assert "access-control-allow-origin" not in r.headers
+    assert client.get("/api/jobs").json() == [] and client.get("/api/athletes").json() == []
+    assert files_under(settings.clips_dir) == [] and files_under(settings.incoming_dir) == []
+
+
+def test_a_session_without_the_csrf_token_changes_nothing(app_and_settings):
+    client, settings = app_and_settings
+    accounts.add_user(client.app.state.ctx.db, "Ana", PASSWORD)
+    csrf = log_in(client, "Ana")
+    clip = {"file": ("c.mp4", CLEAN.read_bytes(), "video/mp4")}
+    for extra in ({}, {"csrf": "stale"}):
+        for path in ("/api/jobs", "/upload"):
+            r = client.post(path, data={"athlete": "Sam"} | extra, files=clip)
+            assert r.status_code == 403 and "CSRF" in r.text, (path, extra)
+    assert client.get("/api/jobs").json() == [] and files_under(settings.clips_dir) == []
+    # the plain form (no script) carries the token as a field: accepted
+    ok = client.post("/upload", data={"athlete": "Sam", "csrf": csrf}, files=clip, follow_redirects=False)
+    assert ok.status_code == 303
+    # no CORS: a preflight gets no Access-Control-Allow-Origin
+    pre = client.options("/api/jobs", headers={"origin": "http://evil.example",
+                                               "access-control-request-method": "POST"})  # fmt: skip
+    assert "access-control-allow-origin" not in pre.headers
+
+
+def test_unknown_host_names_are_refused(app_and_settings):
+    client, _ = app_and_settings
+    sign_in(client)
+    for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example", ""):
+        r = client.get("/api/jobs", headers={"host": host})
+        assert r.status_code == 400 and "unknown Host" in r.json()["detail"], host
+    assert client.get("/api/jobs", headers={"host": "localhost:8000"}).status_code == 200
+    assert host_name("[::1]:8000") == "::1" and host_name("Example.ORG:443") == "example.org"
+    assert _hosts(None, "127.0.0.1") == ("localhost", "127.0.0.1", "::1")
+    assert _hosts(None, "0.0.0.0") == ("localhost", "127.0.0.1", "::1")
+    assert _hosts(["coach.example.org:443", "Coach.example.org"], "0.0.0.0") == ("coach.example.org",)
+
+
+def _multipart(*parts: bytes, end: bool = True) -> bytes:
+    body = b"".join(b"--b0undary\r\n" + p + b"\r\n" for p in parts)
+    return body + (b"--b0undary--\r\n" if end else b"")
+
+
+ATHLETE = b'Content-Disposition: form-data; name="athlete"\r\n\r\nSam'
+NAMED = b'Content-Disposition: form-data; name="athlete"\r\n\r\n'
+CLIP = b'Content-Disposition: form-data; name="file"; filename="c.mp4"\r\n\r\n' + CLEAN.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "status", "words"),
+    [
+        ("wrong boundary", _multipart(ATHLETE, CLIP).replace(b"b0undary", b"other"), 400, "multipart"),
+        ("random bytes", bytes(range(256)) * 40, 400, "multipart"),
+        ("cut before the end", _multipart(ATHLETE, CLIP, end=False)[:-200], 400, "closing boundary"),
+        ("athlete not UTF-8", _multipart(NAMED + b"S\xe9b", CLIP), 422, "UTF-8"),
+        ("file name not UTF-8", _multipart(ATHLETE, CLIP.replace(b'"c.mp4"', b'"\xff.mp4"')), 422, "UTF-8"),
+        ("clip as 'video'", _multipart(ATHLETE, CLIP.replace(b'"file"', b'"video"')), 422, "'file'"),
+        ("control characters", _multipart(NAMED + b"S\x07am", CLIP), 422, "not text"),
+    ],
+)  # fmt: skip
+def test_malformed_uploads_get_a_4xx_with_a_reason_and_leave_nothing(app_and_settings, case, body, status,
+                                                                     words):  # fmt: skip
+    client, settings = app_and_settings
+    sign_in(client)
+    r = client.post("/api/jobs", content=body, headers=FORM)
+    assert r.status_code == status, (case, r.text)
+    assert words in r.json()["detail"], case
+    assert client.get("/api/jobs").json() == [] and client.get("/api/athletes").json() == []
+    assert files_under(settings.clips_dir) == [] and files_under(settings.incoming_dir) == []
+
+
+def test_malformed_json_gets_a_4xx_with_a_detail(app_and_settings):
+    client, _ = app_and_settings
+    sign_in(client)
+    upload(client, CLEAN, athlete="Sam")
+    for body in (b"{not json", b"\xff\xfe", b"[1, 2]"):
+        r = client.put("/api/athletes/sam/height", content=body, headers={"content-type": "application/json"})
+        assert 400 <= r.status_code < 500 and "detail" in r.json(), body
+
+
+def test_passwords_are_never_stored_or_logged_in_clear(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    secret = "Sup3r secret coach passphrase"
+    monkeypatch.setattr("sys.stdin", io.StringIO(secret + "\n"))
+    assert cli.main(["users", "--data", str(data), "add", "Ana", "--password-stdin"]) == 0
+    assert "added Ana (admin)" in capsys.readouterr().out
+    server = ServerProcess(data)
+    try:
+        anon = server.client.__class__(base_url=server.url)
+        assert anon.post("/login", data={"login": "Ana", "password": secret + "x"}).status_code == 401
+        ok = anon.post("/login", data={"login": "Ana", "password": secret}, follow_redirects=False)
+        assert ok.status_code == 303
+        token = ok.cookies[SESSION_COOKIE]
+        assert anon.get("/api/athletes").status_code == 200
+        anon.close()
+    finally:
+        server.stop()
+    raw = b"".join(p.read_bytes() for p in data.glob("formcheck.db*"))
+    assert secret.encode() not in raw and token.encode() not in raw  # only hashes of either
+    with sqlite3.connect(data / "formcheck.db") as con:
+        (hashed,) = con.execute("select password_hash from users where name = 'Ana'").fetchone()
+    assert hashed.startswith("$argon2id$")
+    log = Path(server.log.name).read_text(errors="replace")
+    assert secret not in log and token not in log and "Traceback" not in log
+
+
+def test_an_existing_database_upgrades_and_its_athletes_go_to_the_first_admin(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    with sqlite3.connect(data / "formcheck.db") as con:  # formcheck before accounts, with a session in it
+        for statement in old_schema():
+            con.execute(statement)
+        con.execute("insert into athletes values (1, 'sam-lee', 'Sam Lee', '2026-11-01 10:00:00')")
+        con.execute("insert into clips values (?, 10, 'mp4/mov', 'x.mp4', '2026-11-01')", ("a" * 64,))
+        con.execute(
+            "insert into jobs (id, uid, athlete_id, clip_sha256, display_name, variant, note, status, stage,"
+            " progress_done, progress_total, attempts, created_at, rep_count) values (1, ?, 1, ?, 'set.mp4',"
+            " 'auto', '60 kg', 'done', 'done', 0, 0, 1, '2026-11-01 10:00:00', 7)", ("b" * 32, "a" * 64))
+        con.execute("insert into athlete_heights values (1, 181.0)")
+    settings = settings_for(data, job_workers=0)
+    db = Database(settings.db_url)
+    assert current(db.engine) == "0003"
+    Database(settings.db_url).close()  # opening it again migrates nothing
+    with sqlite3.connect(data / "formcheck.db") as con:
+        assert con.execute("select coach_id, name from athletes").fetchall() == [(None, "Sam Lee")]
+    db.close()
+    assert cli.main(["users", "--data", str(data), "add", "Head Coach"]) == 25  # no terminal, no password
+    assert "no password" in capsys.readouterr().err
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FORMCHECK_PASSWORD", PASSWORD)
+        assert cli.main(["users", "--data", str(data), "add", "Head Coach"]) == 0
+        assert cli.main(["users", "--data", str(data), "add", "Assistant"]) == 0
+        assert cli.main(["users", "--data", str(data), "add", "head coach"]) == 25  # the same name
+    assert "already a coach" in capsys.readouterr().err
+    assert cli.main(["users", "--data", str(data), "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["Head Coach\t\tadmin", "Assistant\t\tcoach"]
+    assert cli.main(["users", "--data", str(data), "token", "Head Coach"]) == 0
+    token = capsys.readouterr().out.strip()
+    with TestClient(create_app(settings)) as client:
+        client.headers["authorization"] = f"Bearer {token}"
+        sam = client.get("/api/athletes/sam-lee").json()
+        jobs = [(j["id"], j["note"], j["summary"]["rep_count"]) for j in sam["jobs"]]
+        assert jobs == [("b" * 32, "60 kg", 7)]
+        assert client.get("/api/jobs").json()[0]["athlete"] == "Sam Lee"
+        assistant = TestClient(client.app)
+        sign_in(assistant, "Assistant")
+        assert assistant.get("/api/athletes").json() == []  # the old data went to the admin only
+    assert cli.main(["users", "--data", str(data), "remove", "Head Coach"]) == 0
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/jobs", headers={"authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_the_admin_adds_and_removes_coaches_from_the_account_page(app_and_settings):
+    client, _ = app_and_settings
+    db = client.app.state.ctx.db
+    accounts.add_user(db, "Admin", PASSWORD)
+    accounts.add_user(db, "Bo", PASSWORD)
+    bo = TestClient(client.app)
+    bo_csrf = log_in(bo, "Bo")
+    refused = bo.post("/account/coaches", data={"csrf": bo_csrf, "name": "Cy", "password": PASSWORD})
+    assert refused.status_code == 403 and accounts.find_user(db, "Cy") is None
+    csrf = log_in(client, "Admin")
+    page = client.post("/account/coaches", data={"csrf": csrf, "name": "Cy", "password": PASSWORD})
+    assert page.status_code == 200 and "Coach Cy added" in page.text
+    short = client.post("/account/coaches", data={"csrf": csrf, "name": "Di", "password": "short"})
+    assert short.status_code == 400 and "at least 10" in short.text
+    bo_id = accounts.find_user(db, "Bo").id
+    assert client.post(f"/account/coaches/{bo_id}/remove", data={"csrf": csrf}).status_code == 200
+    assert bo.get("/api/jobs").status_code == 401  # removed: the session ended with the account
+    token_page = client.post("/account/tokens", data={"csrf": csrf, "label": "script"}).text
+    token = re.search(r'id="new-token">([^<]+)<', token_page).group(1)
+    script = TestClient(client.app, headers={"authorization": f"Bearer {token}"})
+    assert script.get("/api/jobs").status_code == 200
+
+
+def test_an_athlete_link_uploads_for_that_athlete_only_and_stops_when_revoked(app_and_settings):
+    client, settings = app_and_settings
+    sign_in(client)
+    alex = upload(client, CLEAN, athlete="Alex Kim").json()["id"]
+    mine = upload(client, CLEAN, athlete="Sam Lee").json()["id"]
+    made = client.post("/api/athletes/sam-lee/links", json={"days": 30})
+    assert made.status_code == 201 and made.json()["live"] and made.json()["expires_at"]
+    url, link_id = made.json()["url"], made.json()["id"]
+    assert re.fullmatch(r"/a/[A-Za-z0-9_-]{40,}", url)
+    athlete = TestClient(client.app)  # no account, no cookie: only the link
+    page = athlete.get(url)
+    assert page.status_code == 200 and 'id="athlete-name">Sam Lee<' in page.text
+    assert "Alex Kim" not in page.text and mine in page.text and alex not in page.text
+    # the upload is Sam's, whatever name the form says
+    sent = athlete.post(f"{url}/api/jobs", data={"athlete": "Alex Kim", "note": "from my phone"},
+                        files={"file": ("set.mp4", CLEAN.read_bytes(), "video/mp4")})  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    uid = sent.json()["id"]
+    assert sent.json()["links"]["page"] == f"{url}/jobs/{uid}"
+    sam_jobs = {j["id"]: j for j in client.get("/api/athletes/sam-lee").json()["jobs"]}
+    assert set(sam_jobs) == {mine, uid} and sam_jobs[uid]["note"] == "from my phone"
+    assert len(client.get("/api/athletes/alex-kim").json()["jobs"]) == 1
+    assert athlete.get(f"{url}/jobs/{uid}").status_code == 200
+    assert athlete.get(f"{url}/jobs/{alex}").status_code == 404  # another athlete's session
+    assert athlete.get(f"/jobs/{uid}").status_code == 401  # the coach's pages stay closed
+    # from another site, even with the link: refused
+    evil = athlete.post(f"{url}/api/jobs", headers={"origin": "http://evil.example"},
+                        files={"file": ("set.mp4", CLEAN.read_bytes(), "video/mp4")})  # fmt: skip
+    assert evil.status_code == 403
+    # a second coach cannot make or revoke links for the first one's athlete
+    other = TestClient(client.app)
+    sign_in(other, "Other")
+    assert other.post("/api/athletes/sam-lee/links", json={}).status_code == 404
+    assert other.delete(f"/api/athletes/sam-lee/links/{link_id}").status_code == 404
+    # revoked: the link opens nothing and uploads nothing
+    assert client.delete(f"/api/athletes/sam-lee/links/{link_id}").json() == {"id": link_id, "revoked": True}
+    for r in (athlete.get(url), athlete.get(f"{url}/jobs/{uid}"),
+              athlete.post(f"{url}/api/jobs", files={"file": ("x.mp4", CLEAN.read_bytes(), "video/mp4")})):
+        assert r.status_code == 404, r.text  # fmt: skip
+    assert len(client.get("/api/athletes/sam-lee").json()["jobs"]) == 2
+    assert [x["live"] for x in client.get("/api/athletes/sam-lee/links").json()] == [False]
+    assert client.post("/api/athletes/sam-lee/links", json={"days": 0}).status_code == 400
+
+
+def test_an_expired_athlete_link_opens_nothing(app_and_settings):
+    client, _ = app_and_settings
+    sign_in(client)
+    upload(client, CLEAN, athlete="Sam Lee")
+    url = client.post("/api/athletes/sam-lee/links", json={"days": 1}).json()["url"]
+    assert TestClient(client.app).get(url).status_code == 200
+    with client.app.state.ctx.db.session() as s:
+        s.execute(sqlalchemy.text("update athlete_links set expires_at = '2020-01-01 00:00:00'"))
+    assert TestClient(client.app).get(url).status_code == 404
