@@ -309,16 +309,19 @@ def test_audio_without_espeak_says_how_to_get_it(monkeypatch, tmp_path):
 
 
 def test_hud_mirrors_the_picture_and_the_skeleton_together(lockout_track):
-    hud = Hud(lockout_track.width, lockout_track.height, mirror=True)
-    image = np.zeros((lockout_track.height, lockout_track.width, 3), np.uint8)
+    w, h = lockout_track.width, lockout_track.height
+    hud = Hud(w, h, mirror=True, screen=(1280, 800))
+    image = np.zeros((h, w, 3), np.uint8)
     image[:, :40] = 200  # a bright band on the camera's left
     row = _row(lockout_track, 60)
     overlay = Overlay(2, "up", 150.0, 170.0, 203.0, "right", None, None, (), "30 fps")
     out = hud.compose(image, row, overlay)
-    assert out.shape == image.shape and image[:, :40].min() == 200  # input untouched
-    assert out[lockout_track.height // 2, -20].min() > 150  # the band is now on the right
+    assert out.shape == (800, 1280, 3) and image[:, :40].min() == 200  # the screen's size; input untouched
+    pic, k = hud.place.picture, hud.place.scale
+    assert out[pic.y0 + pic.h // 2, pic.x1 - int(20 * k)].min() > 150  # the band is now on the right
+    assert out[pic.y0 + pic.h // 2, pic.x0 + int(20 * k)].max() < 50
     knee = row[26, :2]
-    mx, my = int(lockout_track.width - 1 - knee[0]), int(knee[1])
+    mx, my = int(pic.x0 + (w - 1 - knee[0]) * k), int(pic.y0 + knee[1] * k)
     assert out[my - 3 : my + 4, mx - 3 : mx + 4].max() > 200  # a joint dot where the mirrored knee is
 
 
