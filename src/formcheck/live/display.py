@@ -177,8 +177,8 @@ class Hud:
         minutes, seconds = divmod(int(rested_s), 60)
         flow.text(f"REST {minutes}:{seconds:02d}", self.big * 1.2, WHITE, "rep", 1)
         lo, hi = WORKING_SETS
-        flow.text(f"NEXT: SET {next_set} OF {lo}-{hi}", self.big, CUE_COLOURS["setup"], "phase", 1)
-        flow.text(REST_GUIDE, self.small, (215, 215, 215), "guide", 3)
+        flow.text(f"NEXT: SET {next_set} OF {lo}-{hi}", self.big, CUE_COLOURS["setup"], "phase", 2)
+        flow.text(REST_GUIDE, self.small, NEAR_WHITE, "guide", 5)
 
     def _setup(self, flow: Flow, setup: SetupStatus | None, title: bool = True) -> None:
         """Before the set: what to fix (red: counting waits for it; amber: advice), or the hold
@@ -270,24 +270,31 @@ class Window:
             raise DisplayUnavailable(f"cannot open a window ({why}); run with --headless") from exc
         self.screen = screen or screen_size() or DEFAULT_SCREEN
         self._fullscreen = False
-        self._set_fullscreen(True)
+        self._placed = False
         self.last_key = -1
 
     def _set_fullscreen(self, on: bool) -> None:
         self._fullscreen = on
-        if not on:
-            w, h = self.screen
-            cv2.resizeWindow(self.title, int(w * WINDOWED), int(h * WINDOWED))
+        w, h = self.screen
+        k = 1.0 if on else WINDOWED
+        cv2.resizeWindow(self.title, int(w * k), int(h * k))
         mode = cv2.WINDOW_FULLSCREEN if on else cv2.WINDOW_NORMAL
         cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN, mode)
 
-    def show(self, frame_rgb: np.ndarray) -> bool:
+    def _imshow(self, frame_rgb: np.ndarray) -> None:
         cv2.imshow(self.title, cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
+        if not self._placed:  # Qt sizes a window only once it has been shown
+            self._placed = True
+            cv2.moveWindow(self.title, 0, 0)
+            self._set_fullscreen(True)
+
+    def show(self, frame_rgb: np.ndarray) -> bool:
+        self._imshow(frame_rgb)
         return self.poll()
 
     def paint(self, frame_rgb: np.ndarray) -> None:
         """Show a frame before a long wait (the model loading): Qt paints on its event loop."""
-        cv2.imshow(self.title, cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
+        self._imshow(frame_rgb)
         for _ in range(5):
             cv2.waitKey(10)
 
@@ -309,7 +316,7 @@ class Window:
     def hold(self, frame_rgb: np.ndarray, timeout_s: float | None = None) -> int:
         """Show a frame until a key is pressed (other than f), the window is closed or the
         timeout passes; the key, or -1."""
-        cv2.imshow(self.title, cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
+        self._imshow(frame_rgb)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while deadline is None or time.monotonic() < deadline:
             open_ = self.poll(50)
