@@ -155,8 +155,9 @@ class Hud:
             self._rest(flow, *ov.rest)
             self._setup(flow, ov.setup, title=False)
         elif armed:
-            counter = f"REP {ov.rep}" + (f"   SET {ov.set_number}" if ov.set_number > 1 else "")
-            flow.text(counter, self.big * 1.2, WHITE, "rep", 1)
+            flow.text(f"REP {ov.rep}", self.big * 1.2, WHITE, "rep", 1)
+            if ov.set_number > 1:
+                flow.text(f"SET {ov.set_number}", self.small, NEAR_WHITE, "set", 1)
             flow.text(ov.phase.upper() or " ", self.big, viz.PHASE_COLOURS.get(ov.phase, WHITE), "phase", 1)
         else:
             self._setup(flow, ov.setup)

@@ -135,7 +135,6 @@ class LiveSession:
             source.width, source.height, source.fps, options.variant, view_profile.view, options.hold_s,
             options.mirror,
         )  # fmt: skip
-        self.analyzer = self._new_analyzer()
         self.first_arm: int | None = None  # the session's first counted frame
         self.sets: list[FinishedSet] = []
         self.set_number = 1
@@ -147,7 +146,7 @@ class LiveSession:
         self.processor = Processor(self.queue, backend, self.recorder, self.setup, self._on_armed)
         self.problems: list[str] = []
         audio = AudioOut(options.audio, self._problem) if options.audio else None
-        self.coach = Coach(self.analyzer, CuePolicy(), self._setup_now, audio)
+        self.coach = Coach(self._new_analyzer(), CuePolicy(), self._setup_now, audio)
         self.hud = Hud(source.width, source.height, options.mirror, options.screen or DEFAULT_SCREEN)
         self.display = _Display()
         self._stop_requested = threading.Event()
@@ -157,6 +156,11 @@ class LiveSession:
     def _problem(self, message: str) -> None:
         self.problems.append(message)
         print(f"formcheck: {message}", file=self.stderr)
+
+    @property
+    def analyzer(self) -> LiveAnalyzer:
+        """The current set's live analysis (the coach holds it; a new set brings a new one)."""
+        return self.coach.analyzer
 
     def _new_analyzer(self) -> LiveAnalyzer:
         return LiveAnalyzer(self.recorder, self.opt.variant, window_s=self.opt.window_s)
