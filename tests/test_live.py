@@ -503,4 +503,5 @@ def test_next_set_flow_ends_a_set_rests_and_counts_the_next_one_as_analyze_does(
         (6, ["incomplete_lockout"]),
     ]
     assert rest and second and rest[-1] < second[0]
+    assert any("REST 0:2" in window.texts[k] for k in rest)  # on the bench, still resting 20 s on
     assert all(r["verdict_at_s"] is not None for r in doc["live_reps"])

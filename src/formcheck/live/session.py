@@ -248,7 +248,7 @@ class LiveSession:
     def _next_set(self, window: Window) -> bool:
         """The lifter ended the set: its summary until a key, then the rest and the next set.
         False: they chose to finish the session instead."""
-        if self.analyzer.set_start is None:  # no set counting: nothing to end
+        if self.analyzer.set_start is None or not self.analyzer.state.reps:  # no set to end yet
             return True
         done = self._end_set()
         if done.summary is None:
@@ -300,8 +300,9 @@ class LiveSession:
         lost = self._lost(item)
         if lost is not None:
             hip = float("nan")
-        counting = self.analyzer.set_start is not None
-        resting = self.rest_from is not None and not counting
+        # the rest lasts until the next set's first rep (a lifter who stays on the bench holds
+        # the start position long before the set begins)
+        resting = self.rest_from is not None and state.rep_count == 0
         self.display.hips.append((item.frame.t, hip))
         hips = np.array(self.display.hips, dtype=float)
         phase = live_phase(hips[:, 1], hips[:, 0], state.low, state.high) if state.analysis else ""
