@@ -168,7 +168,7 @@ def test_tracking_lost_mid_set_says_so_and_draws_no_skeleton(track):
     hud = Hud(640, 480, mirror=False, screen=(1280, 800))
     image = np.zeros((480, 640, 3), np.uint8)
     row = _row(track, 60, (640, 480))
-    drawn = hud.compose(image, row, _overlay())
+    drawn = hud.compose(image, row, _overlay()).copy()  # the canvas is reused by the next frame
     lost = hud.compose(image, row, _overlay(lost="Nobody seen: get into the picture", hip=float("nan")))
     pic = hud.place.picture
     assert drawn[pic.y0 : pic.y1, pic.x0 : pic.x1].max() > 0  # the skeleton on a black picture

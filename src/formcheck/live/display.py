@@ -21,7 +21,7 @@ from formcheck.checks import Fault
 from formcheck.errors import DisplayUnavailable
 
 from .cues import Cue
-from .draw import PANEL_BG, WHITE, Flow, ascii_text, blank, degree_ring
+from .draw import PANEL_BG, WHITE, Flow, ascii_text, degree_ring
 from .layout import (
     CAP_BIG,
     CAP_STATUS,
@@ -39,7 +39,7 @@ from .setup import SetupStatus
 
 CUE_SHOW_S = 3.0
 BANNER_SHOW_S = 3.0
-WINDOW_TITLE = "formcheck live (q or Esc: finish, f: full screen)"
+WINDOW_TITLE = "formcheck live (n or Space: end the set, q or Esc: finish, f: full screen)"
 WINDOWED = 0.85  # of the screen, when full screen is toggled off
 CUE_COLOURS = {  # RGB
     "fault": (255, 200, 60),
@@ -122,18 +122,23 @@ class Hud:
         self._gauge_key: tuple | None = None
         self._gauge: viz.FrameData | None = None
         self.flow: Flow | None = None
+        self._frame = np.zeros((screen[1], screen[0], 3), np.uint8)  # letterbox bars black
+        panel = self.place.panel
+        self._panel_bg = np.full((panel.h, panel.w, 3), PANEL_BG, np.uint8)
         self.body: Box | None = None  # the body's box on the canvas, last frame
 
     def compose(self, image: np.ndarray, row: np.ndarray | None, ov: Overlay) -> np.ndarray:
-        """A new RGB frame of the screen's size: the picture (mirrored) with the skeleton, and the
+        """The RGB frame of the screen's size: the picture (mirrored) with the skeleton, and the
         panel. While the body is out of the picture mid-set no skeleton is drawn (it would be a
-        guess on no body)."""
+        guess on no body). The frame is reused by the next call: copy it to keep it."""
         pl = self.place
-        frame = blank(pl.width, pl.height, (0, 0, 0))
-        pic = pl.picture
+        # one canvas, reused: only the picture and the panel are painted again (a screen-sized
+        # frame a time is costly beside the pose model on two cores)
+        frame, pic, panel = self._frame, pl.picture, pl.panel
+        frame[panel.y0 : panel.y1, panel.x0 : panel.x1] = self._panel_bg
         interp = cv2.INTER_AREA if pl.scale < 1 else cv2.INTER_LINEAR
-        scaled = cv2.resize(image, (pic.w, pic.h), interpolation=interp)
-        frame[pic.y0 : pic.y1, pic.x0 : pic.x1] = cv2.flip(scaled, 1) if self.mirror else scaled
+        source = cv2.flip(image, 1) if self.mirror else image  # flipped at the camera's (smaller) size
+        cv2.resize(source, (pic.w, pic.h), dst=frame[pic.y0 : pic.y1, pic.x0 : pic.x1], interpolation=interp)
         pts = mirrored_points(None if ov.lost else row, self.width, self.mirror)
         view = frame[pic.y0 : pic.y1, pic.x0 : pic.x1]
         viz.draw_skeleton(view, pts, viz.CHAINS.get(ov.side or "", ()), pl.scale, self.pic_lay)
@@ -146,7 +151,6 @@ class Hud:
 
     def _panel(self, frame: np.ndarray, ov: Overlay) -> None:
         panel = self.place.panel
-        frame[panel.y0 : panel.y1, panel.x0 : panel.x1] = PANEL_BG
         flow = self.flow = Flow(frame, panel, int(self.small * 0.8))
         status_lines = wrap(ascii_text(ov.stats), flow.width, *text_scale(self.status))[:2]
         flow.bottom -= line_height(self.status) * len(status_lines) + flow.pad

@@ -72,9 +72,7 @@ class Flow:
 
 
 def blank(width: int, height: int, colour: tuple[int, int, int] = PANEL_BG) -> np.ndarray:
-    frame = np.empty((height, width, 3), np.uint8)
-    frame[:] = colour
-    return frame
+    return np.full((height, width, 3), colour, np.uint8)
 
 
 def degree_ring(frame: np.ndarray, box: Box, colour: tuple[int, int, int], thick: int) -> None:
