@@ -284,3 +284,13 @@ def test_the_window_under_a_virtual_display_shows_the_whole_frame(xvfb_bin, trac
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     shutil.copy(shot, artifacts / f"live_{source}_{screen[0]}x{screen[1]}.png")
+
+
+def test_a_cut_line_says_so_and_stays_in_its_box(track):
+    long = " ".join(["drive your hips upwards until your body forms a straight line"] * 4)
+    cue = Cue(1.0, "fault", "Finish the lockout", long)
+    hud = Hud(640, 480, screen=(1280, 800))
+    hud.compose(np.zeros((480, 640, 3), np.uint8), None, _overlay(cue=cue))
+    detail = [(t, b) for n, t, b in hud.flow.lines if n == "detail"]
+    assert len(detail) == 4 and detail[-1][0].endswith("...")
+    assert all(b.inside(hud.place.panel) for _, b in detail)

@@ -172,7 +172,7 @@ class Hud:
         elif ov.cue is not None:
             flow.text(ov.cue.text.upper(), self.big, CUE_COLOURS.get(ov.cue.kind, WHITE), "cue", 2)
             if ov.cue.detail:
-                flow.text(ov.cue.detail, self.small, WHITE, "detail", 3)
+                flow.text(ov.cue.detail, self.small, WHITE, "detail", 4)
         if armed and ov.banner:
             self._banner(flow, ov.banner)
         self._status(frame, flow, status_lines)

@@ -46,7 +46,14 @@ class Flow:
         """Wrapped lines (at most `max_lines`); returns how many were written."""
         scale, thick = text_scale(cap)
         x0 = self.box.x0 + self.pad if x is None else x
-        lines = wrap(ascii_text(text), self.box.x1 - self.pad - x0, scale, thick)[:max_lines]
+        width = self.box.x1 - self.pad - x0
+        lines = list(wrap(ascii_text(text), width, scale, thick))
+        if len(lines) > max_lines:  # cut: say so rather than stop mid-sentence unmarked
+            lines = lines[:max_lines]
+            words = lines[-1].split()
+            while len(words) > 1 and text_width(" ".join(words) + "...", scale, thick) > width:
+                words.pop()
+            lines[-1] = " ".join(words) + "..."
         written = 0
         for line in lines:
             if not self.fits(cap):
