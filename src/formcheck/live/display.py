@@ -227,7 +227,7 @@ class Hud:
         """The rep's faults on a red band, as many lines as there is room for."""
         y0 = flow.y
         band = Flow(flow.frame, Box(flow.box.x0, y0, flow.box.x1, flow.bottom + flow.pad), flow.pad)
-        scale_lines = [wrap(viz.fault_label(f), band.width, *text_scale(self.small))[:2] for f in faults]
+        scale_lines = [wrap(viz.fault_label(f), band.width, *text_scale(self.small))[:3] for f in faults]
         n = sum(len(lines) for lines in scale_lines)
         height = min(flow.bottom - y0, line_height(self.small) * n + 2 * flow.pad)
         if height < line_height(self.small) + flow.pad:
@@ -235,7 +235,7 @@ class Hud:
         flow.fill(y0, y0 + height, BANNER_BG)
         band.bottom = y0 + height - flow.pad // 2
         for fault in faults:
-            band.text(viz.fault_label(fault), self.small, WHITE, "fault", 2)
+            band.text(viz.fault_label(fault), self.small, WHITE, "fault", 3)
         flow.lines += band.lines
         flow.y = y0 + height + flow.pad
 
