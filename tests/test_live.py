@@ -39,9 +39,15 @@ class FakeSource:
     """Blank frames at the track's size and rate; `fail_after` frames then a lost camera."""
 
     def __init__(
-        self, track: PoseTrack, realtime: bool = False, fail_after: int | None = None, is_camera: bool = False
+        self,
+        track: PoseTrack,
+        realtime: bool = False,
+        fail_after: int | None = None,
+        is_camera: bool = False,
+        pace_s: float = 0.0,
     ) -> None:
         self.is_camera = is_camera
+        self.pace_s = pace_s  # a pause after each frame (a camera's pace, sped up)
         self.name, self.path = "fake camera", "fake"
         self.fps, self.width, self.height = track.fps, track.width, track.height
         self.realtime = realtime
@@ -56,6 +62,8 @@ class FakeSource:
         for i in range(self.n):
             self.delivered += 1
             yield Frame(i, i / self.fps, time.perf_counter(), image, int(round(i * 1000.0 / self.fps)))
+            if self.pace_s:
+                time.sleep(self.pace_s)
         if self.fail:
             raise SourceLost(f"{self.name} stopped sending pictures after {self.n / self.fps:.1f} s")
 
@@ -309,16 +317,19 @@ def test_audio_without_espeak_says_how_to_get_it(monkeypatch, tmp_path):
 
 
 def test_hud_mirrors_the_picture_and_the_skeleton_together(lockout_track):
-    hud = Hud(lockout_track.width, lockout_track.height, mirror=True)
-    image = np.zeros((lockout_track.height, lockout_track.width, 3), np.uint8)
+    w, h = lockout_track.width, lockout_track.height
+    hud = Hud(w, h, mirror=True, screen=(1280, 800))
+    image = np.zeros((h, w, 3), np.uint8)
     image[:, :40] = 200  # a bright band on the camera's left
     row = _row(lockout_track, 60)
     overlay = Overlay(2, "up", 150.0, 170.0, 203.0, "right", None, None, (), "30 fps")
     out = hud.compose(image, row, overlay)
-    assert out.shape == image.shape and image[:, :40].min() == 200  # input untouched
-    assert out[lockout_track.height // 2, -20].min() > 150  # the band is now on the right
+    assert out.shape == (800, 1280, 3) and image[:, :40].min() == 200  # the screen's size; input untouched
+    pic, k = hud.place.picture, hud.place.scale
+    assert out[pic.y0 + pic.h // 2, pic.x1 - int(20 * k)].min() > 150  # the band is now on the right
+    assert out[pic.y0 + pic.h // 2, pic.x0 + int(20 * k)].max() < 50
     knee = row[26, :2]
-    mx, my = int(lockout_track.width - 1 - knee[0]), int(knee[1])
+    mx, my = int(pic.x0 + (w - 1 - knee[0]) * k), int(pic.y0 + knee[1] * k)
     assert out[my - 3 : my + 4, mx - 3 : mx + 4].max() > 200  # a joint dot where the mirrored knee is
 
 
@@ -419,3 +430,78 @@ def test_live_cli_bad_inputs_give_one_line_and_their_codes(tmp_path, capsys):
         cli.main(["live", "--audio", "loud"])
     assert exc.value.code == 2
     assert cli.main(["live", "--realtime", "--headless"]) == 2
+
+
+class FakeWindow:
+    """The window's part in a session without a display: presses n once the shown frames are
+    `rest_s` into the rest after `reps` counted reps, and answers every held screen with `answer`."""
+
+    def __init__(self, reps: int, rest_s: float, answer: int = ord(" ")) -> None:
+        self.screen = (1280, 800)
+        self.reps, self.rest_s, self.answer = reps, rest_s, answer
+        self.session: LiveSession | None = None
+        self.last_key = -1
+        self.pressed = 0
+        self.held: list[np.ndarray] = []
+        self.texts: list[str] = []  # each shown frame's panel text
+
+    def show(self, frame: np.ndarray) -> bool:
+        assert self.session is not None and frame.shape == (800, 1280, 3)
+        self.texts.append(" ".join(text for _, text, _ in self.session.hud.flow.lines))
+        state, t = self.session.analyzer.state, self.session.display.hips[-1][0]
+        due = state.rep_count == self.reps and t - state.reps[-1].end_s > self.rest_s
+        self.last_key = ord("n") if due and not self.pressed else -1
+        self.pressed += self.last_key != -1
+        return True
+
+    def poll(self, wait_ms: int = 1) -> bool:
+        return True
+
+    def hold(self, frame: np.ndarray, timeout_s: float | None = None) -> int:
+        self.held.append(frame)
+        return self.answer
+
+    def paint(self, frame: np.ndarray) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_next_set_flow_ends_a_set_rests_and_counts_the_next_one_as_analyze_does(tmp_path):
+    """Two sets of 3 reps with a 25 s rest; n pressed 4 s into the rest."""
+    plans = [
+        RepPlan(reps=3, lead_s=1.5, tail_s=0.5, top_degs=tops) for tops in ([188, 160, 188], [188, 188, 160])
+    ]
+    track = sets_track(plans, rest_s=25.0, noise_px=0.4)
+    source = FakeSource(track, pace_s=1.0 / track.fps / 6)
+    options = LiveOptions(variant="hip_thrust", out=str(tmp_path / "s"), quiet=True, screen=(1280, 800))
+    session = LiveSession(options, source, ReplayBackend(track), stdout=_Sink(), stderr=_Sink())
+    window = FakeWindow(reps=3, rest_s=4.0)
+    window.session = session
+    result = session.run(window)
+    assert window.pressed == 1 and result.ended_by == "end_of_clip"
+    report = json.loads((result.folder / "report.json").read_text())
+    doc = result.doc
+    assert report["summary"]["set_count"] == 2 and report["summary"]["rep_count"] == 6
+    assert _live_codes(doc) == _codes(report)  # numbered through the session, as the report does
+    ended = doc["sets_ended_live"]
+    assert len(ended) == 1 and ended[0]["set"] == 1 and ended[0]["reps"] == 3
+    assert ended[0]["top_fault"] == "Finish the lockout"
+    assert [c["kind"] for c in doc["cues"]].count("armed") == 2  # "Go" again for the second set
+    assert len(window.held) == 2  # set 1's summary (answered: rest), then set 2's at the end
+    assert session.set_number == 2 and len(session.sets) == 1
+    # between the sets the rest panel with its timer, then set 2 counted under its number
+    rest = [k for k, t in enumerate(window.texts) if "REST 0:" in t and "NEXT: SET 2" in t]
+    second = [k for k, t in enumerate(window.texts) if "REP 3 SET 2" in t]
+    assert _codes(report) == [
+        (1, []),
+        (2, ["incomplete_lockout"]),
+        (3, []),
+        (4, []),
+        (5, []),
+        (6, ["incomplete_lockout"]),
+    ]
+    assert rest and second and rest[-1] < second[0]
+    assert any("REST 0:2" in window.texts[k] for k in rest)  # on the bench, still resting 20 s on
+    assert all(r["verdict_at_s"] is not None for r in doc["live_reps"])

@@ -298,12 +298,20 @@ def _arc(
     cv2.ellipse(frame, (cx, cy), (r, r), 0.0, a0, a1, colour, thick, cv2.LINE_AA)
 
 
-def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout) -> None:
-    """Semicircular hip-angle dial in the top-right corner with the lockout line and a needle."""
+def gauge_colour(hip: float, lock: float | None, over: float | None) -> tuple[int, int, int]:
+    """The reading's colour: grey short of the lockout line, green past it, red past overextension."""
+    if over is not None and hip > over:
+        return BAD_COLOUR
+    return DIM_COLOUR if lock is None or hip < lock else GOOD_COLOUR
+
+
+def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout, number: bool = True) -> None:
+    """Semicircular hip-angle dial in the top-right corner with the lockout line and a needle;
+    `number` False leaves the reading to the caller (the live panel writes it larger)."""
     r = lay.px(52)
     pad = lay.px(10)
     cx, cy = lay.width - pad - r - lay.px(8), pad + r + lay.px(14)
-    shade(frame, cx - r - lay.px(12), pad, cx + r + lay.px(12), cy + lay.px(34))
+    shade(frame, cx - r - lay.px(12), pad, cx + r + lay.px(12), cy + lay.px(34 if number else 10))
     lo, hi = GAUGE_RANGE
     band = lay.px(7)
     lock, over = data.lockout_deg, data.overextension_deg
@@ -324,13 +332,12 @@ def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout) -> N
     small = 0.38 * lay.unit
     _text(frame, "HIP ANGLE", (cx - r, pad + lay.px(12)), small, WHITE, 1)
     if np.isfinite(hip):
-        colour = DIM_COLOUR if lock is None or hip < lock else GOOD_COLOUR
-        if over is not None and hip > over:
-            colour = BAD_COLOUR
+        colour = gauge_colour(hip, lock, over)
         cv2.line(frame, (cx, cy), _on_dial(cx, cy, r - lay.px(4), hip), WHITE, lay.px(3), cv2.LINE_AA)
         cv2.circle(frame, (cx, cy), lay.px(4), WHITE, -1, cv2.LINE_AA)
-        _degree_text(frame, f"{hip:.0f}", cx, cy + lay.px(28), 0.8 * lay.unit, lay.px(2), colour)
-    else:
+        if number:
+            _degree_text(frame, f"{hip:.0f}", cx, cy + lay.px(28), 0.8 * lay.unit, lay.px(2), colour)
+    elif number:
         _degree_text(frame, "n/a", cx, cy + lay.px(26), 0.6 * lay.unit, lay.px(2), DIM_COLOUR)
 
 

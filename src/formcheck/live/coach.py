@@ -39,6 +39,7 @@ class Coach:
         self.analysis_s = 0.0  # time spent analysing (for the benchmark)
         self.error: BaseException | None = None
         self._lock = threading.Lock()
+        self._tick_lock = threading.Lock()  # one analysis at a time; a set's end waits for it
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="formcheck-live-coach", daemon=True)
 
@@ -65,6 +66,20 @@ class Coach:
 
     def tick(self, final: bool = False) -> None:
         """One round: setup advice, then the analysis and its verdicts."""
+        with self._tick_lock:
+            self._tick(final)
+
+    def end_set(self, analyzer: LiveAnalyzer, policy: CuePolicy) -> LiveAnalyzer:
+        """The lifter ended the set: judge its last reps, then coach the next set with a fresh
+        (not yet armed) analyzer and cue policy (rep numbers start again). Returns the old one."""
+        with self._tick_lock:
+            self._tick(final=True)
+            old, self.analyzer, self.policy = self.analyzer, analyzer, policy
+            with self._lock:
+                self.cue, self.banner = None, ((), 0.0)
+        return old
+
+    def _tick(self, final: bool) -> None:
         latest = self.setup_status()
         if latest is not None:
             status, now = latest

@@ -35,9 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="coach a set live from a webcam (or a clip fed as one)",
         description="Coach a set live: the mirrored camera picture with the skeleton, rep counter, phase,"
         " hip-angle gauge with the lockout line and cues. A setup check says what to fix and starts"
-        " counting once the start position is held. q or Esc (or Ctrl-C) ends the session, f toggles full"
-        " screen. At the end the set"
-        " summary is printed and the session saved (track.npz, report.json, session.json).",
+        " counting once the start position is held. n or Space ends a set (its summary, then a rest timer"
+        " until the next one); q or Esc (or Ctrl-C) ends the session, f toggles full screen. At the end"
+        " the set summary is printed and the session saved (track.npz, report.json, session.json).",
     )
     live.add_argument("--camera", type=int, default=0, metavar="N", help="webcam index (default 0)")
     live.add_argument(
@@ -80,6 +80,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="camera picture size (default 640x480)",
     )
     live.add_argument(
+        "--screen",
+        type=_size,
+        metavar="WxH",
+        help="the window's size (default: the screen's, read from the display; 1280x800 headless)",
+    )
+    live.add_argument(
         "--hold",
         type=_positive_float,
         default=1.0,
@@ -107,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         mirror=not args.no_mirror,
         hold_s=args.hold,
         max_lag_s=args.max_lag,
+        screen=args.screen,
     )
     result = start_session(
         options, camera=args.camera, clip=args.source, realtime=args.realtime, model=args.model,

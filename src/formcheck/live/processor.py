@@ -78,6 +78,7 @@ class Processor:
         self.error: BaseException | None = None
         self._last_ms = -1
         self._armed = False
+        self._new_set = threading.Event()
         self._thread = threading.Thread(target=self._run, name="formcheck-live-pose", daemon=True)
 
     def start(self) -> None:
@@ -85,6 +86,11 @@ class Processor:
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
+
+    def new_set(self) -> None:
+        """Wait for the start position again before arming the next set (done on this thread,
+        between two frames, so the setup check is never changed under it)."""
+        self._new_set.set()
 
     @property
     def done(self) -> bool:
@@ -107,6 +113,10 @@ class Processor:
         ms = max(frame.ms, self._last_ms + 1)  # VIDEO mode needs increasing timestamps
         self._last_ms = ms
         row = self.backend.process(frame.image, ms)
+        if self._new_set.is_set():
+            self._new_set.clear()
+            self.setup.restart()
+            self._armed = False
         index = self.recorder.append(frame.t, row)
         status = self.setup.update(index, frame.t, row, brightness(frame.image))
         if status.armed and not self._armed and status.arm_index is not None:

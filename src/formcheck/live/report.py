@@ -39,7 +39,7 @@ def session_doc(
 ) -> dict:
     proc, rec = s.processor, s.recorder
     seconds = rec.last_t if rec.n_frames else 0.0
-    reps = s.analyzer.state.reps
+    reps = s.live_reps()
     return {
         "formcheck_version": __version__,
         "source": s.source.name,
@@ -67,6 +67,18 @@ def session_doc(
             "start_s": round(float(track.timestamps[0]), 3) if arm is not None and track.n_frames else None,
             "setup_frames_left_out": arm or 0,
         },
+        "sets_ended_live": [  # sets ended with the next-set key, each with its own report's figures
+            {
+                "set": f.number,
+                "start_frame": f.start_frame,
+                "end_frame": f.end_frame,
+                "reps": len(f.summary.reps) if f.summary else None,
+                "score": f.summary.score if f.summary else None,
+                "top_fault": f.summary.top_fault[0] if f.summary and f.summary.top_fault else None,
+                "report_error": f.report_error,
+            }
+            for f in s.sets
+        ],
         "live_reps": [
             {
                 "rep": r.number,
@@ -83,7 +95,10 @@ def session_doc(
         "setup_advice_at_end": [a.text for a in s.setup.status.advice],
         "audio": s.opt.audio,
         "problems": list(s.problems),
-        "analysis": {"runs": s.analyzer.runs, "seconds": round(s.coach.analysis_s, 3)},
+        "analysis": {
+            "runs": s.analyzer.runs + s.analysis_runs_before,
+            "seconds": round(s.coach.analysis_s, 3),
+        },
         "files": {
             "track": "track.npz",
             "report": "report.json" if arm is not None and report_error is None else None,

@@ -10,14 +10,13 @@ what was recorded is analysed as a whole, printed and saved before the process e
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
-import signal
 import sys
 import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -36,14 +35,22 @@ from .capture import CaptureThread, FrameQueue
 from .coach import Coach
 from .cues import CuePolicy
 from .display import BANNER_SHOW_S, CUE_SHOW_S, Hud, Overlay, Window
-from .online import LiveAnalyzer, hip_angle, live_phase, nearer_side
+from .layout import DEFAULT_SCREEN
+from .online import LiveAnalyzer, LiveRep, hip_angle, live_phase, nearer_side
 from .processor import Processed, Processor
 from .recorder import TrackRecorder
 from .report import session_doc, summary_text
+from .screens import SetSummary, loading_screen, message_screen, set_summary, summary_screen
 from .setup import SetupCheck, SetupStatus
+from .signals import sigint_deferred, sigterm_as_interrupt
 from .sources import Source, open_source
 
 PHASE_FRAMES = 8  # newest displayed hip angles the phase guess reads
+NEXT_SET_KEYS = (ord("n"), ord("N"), ord(" "), 13)  # end this set (then rest, then the next one)
+NEXT_KEYS_TEXT = "n or Space: rest, then the next set    q: finish the session"
+END_KEYS_TEXT = "Any key: close"
+LOST_CODES = ("no_person", "out_of_frame")
+LOST_AFTER_S = 0.3  # the setup check's dropout limit: one missed frame is not "out of the picture"
 
 
 @dataclass
@@ -57,6 +64,7 @@ class LiveOptions:
     max_lag_s: float = 0.3  # how far the pose may fall behind the camera before frames are dropped
     window_s: float = 60.0  # the live analysis' span (online.WINDOW_S)
     quiet: bool = False  # no status lines on stderr
+    screen: tuple[int, int] | None = None  # the window's size (None: layout.DEFAULT_SCREEN)
 
 
 @dataclass
@@ -81,6 +89,19 @@ class _Display:
     shown: int = 0
     hips: deque = field(default_factory=lambda: deque(maxlen=PHASE_FRAMES))
     started: float = field(default_factory=time.perf_counter)
+    lost_since: float | None = None  # session time the body left the picture mid-set
+
+
+@dataclass(frozen=True)
+class FinishedSet:
+    """A set the lifter ended with the next-set key (the session goes on)."""
+
+    number: int
+    start_frame: int
+    end_frame: int
+    reps: tuple[LiveRep, ...]
+    summary: SetSummary | None  # from the set's own report; None when it could not be analysed
+    report_error: str | None
 
 
 class LiveSession:
@@ -114,15 +135,19 @@ class LiveSession:
             source.width, source.height, source.fps, options.variant, view_profile.view, options.hold_s,
             options.mirror,
         )  # fmt: skip
-        self.analyzer = LiveAnalyzer(self.recorder, options.variant, window_s=options.window_s)
+        self.first_arm: int | None = None  # the session's first counted frame
+        self.sets: list[FinishedSet] = []
+        self.set_number = 1
+        self.analysis_runs_before = 0  # live analyses of the sets already ended
+        self.rest_from: float | None = None  # session time the last set was ended (between sets)
         lag_frames = max(2, int(math.ceil(options.max_lag_s * source.fps)))
         self.queue = FrameQueue(lag_frames, lossless=not source.realtime)
         self.capture = CaptureThread(source, self.queue)
-        self.processor = Processor(self.queue, backend, self.recorder, self.setup, self.analyzer.arm)
+        self.processor = Processor(self.queue, backend, self.recorder, self.setup, self._on_armed)
         self.problems: list[str] = []
         audio = AudioOut(options.audio, self._problem) if options.audio else None
-        self.coach = Coach(self.analyzer, CuePolicy(), self._setup_now, audio)
-        self.hud = Hud(source.width, source.height, options.mirror)
+        self.coach = Coach(self._new_analyzer(), CuePolicy(), self._setup_now, audio)
+        self.hud = Hud(source.width, source.height, options.mirror, options.screen or DEFAULT_SCREEN)
         self.display = _Display()
         self._stop_requested = threading.Event()
 
@@ -131,6 +156,27 @@ class LiveSession:
     def _problem(self, message: str) -> None:
         self.problems.append(message)
         print(f"formcheck: {message}", file=self.stderr)
+
+    @property
+    def analyzer(self) -> LiveAnalyzer:
+        """The current set's live analysis (the coach holds it; a new set brings a new one)."""
+        return self.coach.analyzer
+
+    def _new_analyzer(self) -> LiveAnalyzer:
+        return LiveAnalyzer(self.recorder, self.opt.variant, window_s=self.opt.window_s)
+
+    def _on_armed(self, index: int) -> None:
+        """The start position was held (pose thread): count this set from `index`."""
+        self.analyzer.arm(index)
+        if self.first_arm is None:
+            self.first_arm = index
+
+    def live_reps(self) -> list[LiveRep]:
+        """Every set's reps as counted live, numbered through the session as the report does."""
+        out: list[LiveRep] = []
+        for reps in [s.reps for s in self.sets] + [tuple(self.analyzer.state.reps)]:
+            out += [dataclasses.replace(r, number=len(out) + k + 1) for k, r in enumerate(reps)]
+        return out
 
     def _setup_now(self) -> tuple[SetupStatus, float]:
         return self.setup.status, self.recorder.last_t
@@ -147,7 +193,7 @@ class LiveSession:
                 flush=True,
             )
         try:
-            with _sigterm_as_interrupt():
+            with sigterm_as_interrupt():
                 self.capture.start()
                 self.processor.start()
                 self.coach.start()
@@ -155,9 +201,28 @@ class LiveSession:
         except KeyboardInterrupt:
             ended_by = "interrupted"
         finally:
-            with _sigint_deferred(self.stderr):
+            with sigint_deferred(self.stderr):
                 result = self._finish(ended_by, window)
+        if window is not None:
+            with contextlib.suppress(KeyboardInterrupt):
+                self._end_screen(window, result)
+            window.close()
         return result
+
+    def _end_screen(self, window: Window, result: SessionResult) -> None:
+        """The last set's summary in the window until a key is pressed (not after Ctrl-C or a
+        failure: the lifter wants out, or the terminal says what went wrong)."""
+        if result.ended_by in ("interrupted", "error") or result.analysed is None:
+            return
+        set_start = self.analyzer.set_start
+        if set_start is None:  # ended while resting: that set's summary was shown already
+            return
+        if not self.sets:  # one set: the session's report is the set's
+            summary: SetSummary | None = set_summary(result.analysed.report, self.set_number)
+        else:
+            summary, _ = self._set_summary(set_start, self.recorder.n_frames, self.set_number)
+        if summary is not None:
+            window.hold(summary_screen(*self._screen(), summary, END_KEYS_TEXT))
 
     def request_stop(self) -> None:
         """End the session as q would (from another thread: a benchmark, an embedding app)."""
@@ -170,6 +235,8 @@ class LiveSession:
                 frame = self._compose(item)
                 if window is not None and not window.show(frame):
                     return "quit"
+                if window is not None and window.last_key in NEXT_SET_KEYS and not self._next_set(window):
+                    return "quit"
                 self.display.latency.append(time.perf_counter() - item.frame.captured_at)
                 self.display.shown += 1
             elif window is not None and not window.poll():
@@ -177,6 +244,43 @@ class LiveSession:
             if self.processor.done or self.coach.error is not None:
                 return self._why_ended()
         return "quit"
+
+    def _next_set(self, window: Window) -> bool:
+        """The lifter ended the set: its summary until a key, then the rest and the next set.
+        False: they chose to finish the session instead."""
+        if self.analyzer.set_start is None or not self.analyzer.state.reps:  # no set to end yet
+            return True
+        done = self._end_set()
+        if done.summary is None:
+            return True
+        key = window.hold(summary_screen(*self._screen(), done.summary, NEXT_KEYS_TEXT))
+        return key not in (-1, 27, ord("q"), ord("Q"))
+
+    def _end_set(self) -> FinishedSet:
+        end = self.recorder.n_frames
+        old = self.coach.end_set(self._new_analyzer(), CuePolicy())
+        self.processor.new_set()
+        start = old.set_start if old.set_start is not None else 0
+        summary, error = self._set_summary(start, end, self.set_number)
+        done = FinishedSet(self.set_number, start, end, tuple(old.state.reps), summary, error)
+        self.analysis_runs_before += old.runs
+        self.sets.append(done)
+        self.set_number += 1
+        self.rest_from = self.recorder.last_t
+        return done
+
+    def _set_summary(self, start: int, end: int, number: int) -> tuple[SetSummary | None, str | None]:
+        """One set's report, as the end-of-set screen shows it (the same analysis as analyze)."""
+        try:
+            result = pipeline.run_track(
+                self.recorder.track(start, end), pipeline.Settings(variant=self.opt.variant)
+            )
+        except FormcheckError as exc:
+            return None, str(exc)
+        return set_summary(result.report, number), None
+
+    def _screen(self) -> tuple[int, int]:
+        return self.hud.place.width, self.hud.place.height
 
     def _why_ended(self) -> str:
         if self.processor.error is not None or self.coach.error is not None:
@@ -193,6 +297,12 @@ class LiveSession:
         # the analysis's calibration puts the gauge on the report's scale; none yet: no number
         cal = state.analysis.calibration if state.analysis is not None else None
         hip = float(cal.shown(hip_angle(item.row, side))) if cal is not None else float("nan")
+        lost = self._lost(item)
+        if lost is not None:
+            hip = float("nan")
+        # the rest lasts until the next set's first rep (a lifter who stays on the bench holds
+        # the start position long before the set begins)
+        resting = self.rest_from is not None and state.rep_count == 0
         self.display.hips.append((item.frame.t, hip))
         hips = np.array(self.display.hips, dtype=float)
         phase = live_phase(hips[:, 1], hips[:, 0], state.low, state.high) if state.analysis else ""
@@ -210,8 +320,24 @@ class LiveSession:
             cue=cue,
             banner=faults if now - at < BANNER_SHOW_S else (),
             stats=self._stats_line(),
+            lost=lost,
+            set_number=self.set_number,
+            rest=(self.set_number, max(0.0, now - (self.rest_from or 0.0))) if resting else None,
         )
         return self.hud.compose(item.frame.image, item.row, overlay)
+
+    def _lost(self, item: Processed) -> str | None:
+        """Mid-set, the body has been out of the picture for a moment: what to do about it."""
+        why = None
+        if self.analyzer.set_start is not None:
+            why = next((a.text for a in item.setup.advice if a.blocking and a.code in LOST_CODES), None)
+        d = self.display
+        if why is None:
+            d.lost_since = None
+            return None
+        if d.lost_since is None:
+            d.lost_since = item.frame.t
+        return why if item.frame.t - d.lost_since >= LOST_AFTER_S else None
 
     def _stats_line(self) -> str:
         lat = self.display.latency
@@ -227,7 +353,7 @@ class LiveSession:
     def _finish(self, ended_by: str, window: Window | None) -> SessionResult:
         """Stop the threads in order, analyse what was recorded, save it, print the summary."""
         if window is not None:
-            window.close()
+            window.paint(message_screen(*self._screen(), "Saving the set...", ""))
         self.capture.stop()
         self.capture.join(timeout=5.0)
         self.queue.close()
@@ -242,7 +368,7 @@ class LiveSession:
         return result
 
     def _save(self, ended_by: str) -> SessionResult:
-        arm = self.analyzer.set_start
+        arm = self.first_arm
         track = self.recorder.track(arm or 0)
         error = self._ending_error()
         analysed: pipeline.Result | None = None
@@ -276,40 +402,6 @@ class LiveSession:
         return None
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """A `kill` (SIGTERM) ends the session as Ctrl-C does: saved, not lost."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _sigint_deferred(stderr: TextIO) -> Iterator[None]:
-    """While saving, a second Ctrl-C only says to wait: it must not lose the session."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def note(*_: object) -> None:
-        print("formcheck: saving the session, one moment", file=stderr)
-
-    previous = signal.signal(signal.SIGINT, note)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def start_session(
     options: LiveOptions,
     camera: int = 0,
@@ -328,9 +420,11 @@ def start_session(
     with contextlib.ExitStack() as undo:
         source = open_source(camera, clip, realtime, *resolution)
         undo.callback(source.close)
-        window = None if options.headless else Window()
+        window = None if options.headless else Window(screen=options.screen)
         if window is not None:
             undo.callback(window.close)
+            options = dataclasses.replace(options, screen=window.screen)
+            window.paint(loading_screen(*window.screen, source.name))
         backend = MediaPipePoseBackend(model)
         undo.callback(backend.close)
         session = LiveSession(options, source, backend)

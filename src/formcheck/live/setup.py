@@ -90,6 +90,11 @@ class SetupCheck:
         self._last_ok_t: float | None = None
         self.status = SetupStatus((), False, 0.0, False, None, None, None)
 
+    def restart(self) -> None:
+        """A new set: counting waits for a new hold of the start position."""
+        self._stretch_start = self._last_ok_t = None
+        self.status = SetupStatus(self.status.advice, False, 0.0, False, None, None, self.status.view)
+
     def update(self, index: int, t: float, row: np.ndarray | None, luma: float) -> SetupStatus:
         advice: list[Advice] = []
         if luma < DARK_LUMA:
