@@ -16,7 +16,7 @@ import pytest
 from browser import launched_browser
 from test_web_support import CLEAN, finished, seed_track, settings_for, upload, uvicorn_thread, wait_for
 
-from formcheck.checks import hip_lines
+from formcheck.hip_lines import hip_lines
 from formcheck.profiles import load_profile
 from formcheck.web.app import create_app
 

@@ -22,7 +22,7 @@ from conftest import in_ci
 from synthetic import RepPlan, plan_track
 
 from formcheck.analysis import analyze_track
-from formcheck.checks import Fault
+from formcheck.findings import Fault
 from formcheck.live.cues import Cue
 from formcheck.live.display import Hud, Overlay
 from formcheck.live.draw import PANEL_BG

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck import viz
-from formcheck.checks import SEVERITIES
+from formcheck.fault_rules import SEVERITIES
 from formcheck.report.model import Report
 
 from .cues import HEADLINES
