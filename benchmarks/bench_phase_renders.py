@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         tol = args.tol_frames / fps + args.tol_s
         found, faults = formcheck_reps(track_for(clip), truth["spec"]["variant"])
         pairs, extra = match(truth_reps(truth), found)
-        print(f"\n{clip.name} ({fps:g} fps, tolerance {tol:.3f} s): {len(pairs)} truth reps, {len(found)} found")
+        print(f"\n{clip.name} ({fps:g} fps, tolerance {tol:.3f} s): "
+              f"{len(pairs)} truth reps, {len(found)} found")
         print("  rep      " + " ".join(f"{n:>19s}" for n in NAMES))
         errs = by_fps.setdefault(fps, {n: [] for n in NAMES})
         for t, f in pairs:

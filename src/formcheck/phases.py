@@ -31,6 +31,7 @@ class PhaseConfig:
     band_frac: float = 0.05  # of the move's amplitude: how close to a plateau is "at" it
     plateau_s: float = 0.2  # span whose median is the plateau's level
     speed_smooth_s: float = 0.1  # the speed is averaged over this span (one frame at least)
+    lull_frac: float = 0.3  # of the peak speed: a local speed minimum below it separates two moves
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ def move(h: np.ndarray, t: np.ndarray, a: int, b: int, sign: int, cfg: PhaseConf
         return None
     c = a + int(np.nanargmax(seg))
     fast = v > cfg.run_frac * v[c]
-    r0 = c - _run_length(fast[a : c + 1][::-1])  # last slow frame before the run
+    # a lull between two pushes (settling into the set-up, then the drive) ends the run too
+    lull = (v < cfg.lull_frac * v[c]) & (v <= np.roll(v, 1)) & (v <= np.roll(v, -1))
+    r0 = c - _run_length((fast & ~lull)[a : c + 1][::-1])  # last slow frame before the run
     r1 = c + _run_length(fast[c : b + 1])  # first slow frame after it
     fps = 1.0 / float(np.median(np.diff(t)))
     n = max(1, int(round(cfg.plateau_s * fps)))

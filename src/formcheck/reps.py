@@ -45,11 +45,12 @@ class RepConfig:
     phase_band_frac: float = 0.05
     phase_plateau_s: float = 0.2
     phase_speed_smooth_s: float = 0.1
+    phase_lull_frac: float = 0.3
 
     @property
     def phase(self) -> PhaseConfig:
         return PhaseConfig(self.phase_run_frac, self.phase_band_frac, self.phase_plateau_s,
-                           self.phase_speed_smooth_s)
+                           self.phase_speed_smooth_s, self.phase_lull_frac)
 
 
 @dataclass(frozen=True)
