@@ -10,8 +10,9 @@ analysis runs on that track every time, so the figures follow the current code.
 Truth: the rendered skeleton's exact hip angle (the truth JSON's hip_angle_deg_left/right,
 mean of the two) labelled by the very rule that labels the real clips, tools/phase_truth.py's
 transitions() (a boundary is where the signal leaves / comes within 5% of the move's amplitude
-of the plateau next to it; whole frames; its speed-smoothing and search window scaled from its
-30 fps defaults to the clip's fps). Nothing of formcheck computes it. A hold that wobbles stays
+of the plateau next to it), run on the exact angle resampled at 10x the fps by a cubic spline
+(so the truth is not rounded to the clip's frames; the tool's speed-smoothing and search window
+scaled from its 30 fps defaults). Nothing of formcheck computes it. A hold that wobbles stays
 one phase there because the wobble never crosses the mid-level. The renderer's keyframes
 (where the eased motion starts and stops) are printed too: the 5% rule sits ~19% of a
 minimum-jerk move inside them at either end, by definition.
@@ -31,10 +32,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_phases import BOUNDS, NAMES, match, measures  # noqa: E402
+
+UPSAMPLE = 10
 
 
 def _tool():
@@ -55,14 +59,20 @@ def truth_reps(truth: dict) -> list[dict]:
     # the body rests where the clip ends (the schedule's lead-out): that rest, held 0.5 s past the
     # end, lets the rule see a descent that ends with the clip arrive
     angle = np.concatenate([angle, np.full(int(0.5 * fps), angle[-1])])
+    # the exact motion is smooth, so a cubic spline through its frames gives it between them:
+    # labelled at UPSAMPLE x the fps, the truth is not rounded to the clip's whole frames
+    fine_fps = fps * UPSAMPLE
+    t = np.arange(len(angle)) / fps
+    t_fine = np.arange(int(t[-1] * fine_fps) + 1) / fine_fps
+    angle = CubicSpline(t, angle)(t_fine)
     # rows grow downward and the tool takes negative rows for "not found": 360 minus the angle
     rows = 360.0 - angle
-    scale = fps / 30.0
+    scale = fine_fps / 30.0
     found = tool.transitions(rows, smooth=max(3, int(round(3 * scale)) | 1),
                              window=max(15, int(round(15 * scale))))
     reps = []
     for i, r in enumerate(tool.as_reps(found)):
-        reps.append({"rep": i + 1, **{b: None if r[b] is None else r[b] / fps for b in BOUNDS}})
+        reps.append({"rep": i + 1, **{b: None if r[b] is None else r[b] / fine_fps for b in BOUNDS}})
     return reps
 
 

@@ -11,10 +11,11 @@ from formcheck.reps import RepConfig, hysteresis_state, segment
 
 HIP_THRUST = load_profile("hip_thrust")
 BRIDGE = load_profile("glute_bridge")
-# share of a cosine-eased move spent inside the 5% band at each end (see base.json notes)
-# A hold ends where the hips move faster than a fraction of the rep's peak speed; on the
-# synthetic cosine phases that is this fraction of each move's duration from either end.
-EDGE = math.asin(HIP_THRUST.reps.hold_speed_frac) / math.pi
+# A move starts where the hips leave a band of phase_band_frac of its amplitude around the
+# plateau it leaves and ends where they enter it at the other end (the phase truth's rule,
+# formcheck/phases.py); on the synthetic cosine ramps, (1 - cos(pi tau)) / 2 = frac, that is
+# this fraction of each move's duration from either end.
+EDGE = math.acos(1 - 2 * HIP_THRUST.reps.phase_band_frac) / math.pi
 
 
 def run(plan, profile=HIP_THRUST, noise_px=1.0, seed=0, **kw):
