@@ -44,7 +44,8 @@ def bench():
 
 def _found(name: str):
     truth = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
-    result = analyze_track(PoseTrack.load(DATA / f"{name}.track.json"), load_profile(truth["spec"]["variant"]))
+    track = PoseTrack.load(DATA / f"{name}.track.json")
+    result = analyze_track(track, load_profile(truth["spec"]["variant"]))
     return truth, result
 
 
