@@ -70,8 +70,10 @@ def truth_reps(truth: dict) -> list[dict]:
     scale = fine_fps / 30.0
     found = tool.transitions(rows, smooth=max(3, int(round(3 * scale)) | 1),
                              window=max(15, int(round(15 * scale))))
+    # a descent with no drive before it is the set-up (lying flat, then the feet planted): no rep
+    full = [r for r in tool.as_reps(found) if r["drive_start"] is not None]
     reps = []
-    for i, r in enumerate(tool.as_reps(found)):
+    for i, r in enumerate(full):
         reps.append({"rep": i + 1, **{b: None if r[b] is None else r[b] / fine_fps for b in BOUNDS}})
     return reps
 
