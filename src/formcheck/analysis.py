@@ -349,12 +349,14 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         )
     legs = leg_switches(track) if side.single_leg and not front else None
     fine_cfg = replace(cfg, cutoff_hz=cfg.phase_cutoff_hz)
+    same = cfg.phase_cutoff_hz == cfg.cutoff_hz  # then the phases' signal is the reps' own
     if legs is None:
         points = prepared_points(track, "mid" if front else side.side, cfg, cuts, drive)
-        fine = prepared_points(track, "mid" if front else side.side, fine_cfg, cuts, drive)
+        fine = points if same else prepared_points(track, "mid" if front else side.side, fine_cfg, cuts,
+                                                   drive)
     else:
         points = switched_points(track, legs, cfg, cuts)
-        fine = switched_points(track, legs, fine_cfg, cuts)
+        fine = points if same else switched_points(track, legs, fine_cfg, cuts)
         order = " then ".join(leg_order(legs))
         side = kin.SideChoice(side.side, f"planted working leg, switching legs: {order}", True)
     ang = drive(points)
@@ -363,7 +365,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
     seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps,
-                  fine=drive(fine).hip)
+                  fine=ang.hip if same else drive(fine).hip)
     # reps and phases are cut on the model's own reading (timing does not depend on the calibration);
     # every angle judged and shown from here on is the anatomical one (180 = the straight line)
     reps = [calibrated_rep(r, cal) for r in seg.reps]

@@ -31,7 +31,8 @@ class PhaseConfig:
     band_frac: float = 0.05  # of the move's amplitude: how close to a plateau is "at" it
     plateau_s: float = 0.2  # span whose median is the plateau's level
     speed_smooth_s: float = 0.1  # the speed is averaged over this span (one frame at least)
-    lull_frac: float = 0.3  # of the peak speed: a local speed minimum below it separates two moves
+    lull_frac: float = 0.3  # of the peak speed: a dip of the speed below it separates two moves
+    lull_s: float = 0.2  # the span the speed is averaged over to find such a dip
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,10 @@ def move(h: np.ndarray, t: np.ndarray, a: int, b: int, sign: int, cfg: PhaseConf
         return None
     c = a + int(np.nanargmax(seg))
     fast = v > cfg.run_frac * v[c]
-    # a lull between two pushes (settling into the set-up, then the drive) ends the run too
-    lull = (v < cfg.lull_frac * v[c]) & (v <= np.roll(v, 1)) & (v <= np.roll(v, -1))
+    # a lull between two pushes (settling into the set-up, then the drive) ends the run too:
+    # a local minimum of the speed averaged over lull_s, below lull_frac of the peak
+    w = sign * speed(h, t, cfg.lull_s)
+    lull = (w < cfg.lull_frac * v[c]) & (w <= np.roll(w, 1)) & (w <= np.roll(w, -1))
     r0 = c - _run_length((fast & ~lull)[a : c + 1][::-1])  # last slow frame before the run
     r1 = c + _run_length(fast[c : b + 1])  # first slow frame after it
     fps = 1.0 / float(np.median(np.diff(t)))

@@ -46,11 +46,12 @@ class RepConfig:
     phase_plateau_s: float = 0.2
     phase_speed_smooth_s: float = 0.1
     phase_lull_frac: float = 0.3
+    phase_lull_s: float = 0.2
 
     @property
     def phase(self) -> PhaseConfig:
         return PhaseConfig(self.phase_run_frac, self.phase_band_frac, self.phase_plateau_s,
-                           self.phase_speed_smooth_s, self.phase_lull_frac)
+                           self.phase_speed_smooth_s, self.phase_lull_frac, self.phase_lull_s)
 
 
 @dataclass(frozen=True)
@@ -307,8 +308,11 @@ def _phase_times(
     h, t = sr.fine[s:e], sr.t[s:e]
     bottom, peak, top_end, end_bottom = marks
     drive, top, descent, reached = coarse
-    up = move(h, t, bottom, peak, +1, cfg.phase) if np.isfinite(h[bottom : peak + 1]).all() else None
-    if up is not None and up.end_s is not None:
+    up = None
+    if np.isfinite(h[bottom : peak + 1]).all():
+        # the drive ends where it reaches the top it settles at: a grind after a burst is drive
+        up = move(h, t, bottom, peak, +1, cfg.phase, settle=peak)
+    if up is not None:
         drive, top = up.start_s, up.end_s
     down: Move | None = None
     if end_bottom is not None and np.isfinite(h[peak : end_bottom + 1]).all():
