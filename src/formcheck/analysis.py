@@ -215,8 +215,7 @@ def leg_switches(track: PoseTrack) -> np.ndarray | None:
 
 
 def leg_order(legs: np.ndarray) -> list[str]:
-    change = np.flatnonzero(legs[1:] != legs[:-1]) + 1
-    return [str(legs[i]) for i in [0, *change.tolist()]]
+    return [str(legs[i]) for i in [0, *(np.flatnonzero(legs[1:] != legs[:-1]) + 1).tolist()]]
 
 
 def switched_points(
