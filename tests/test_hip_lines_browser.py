@@ -14,7 +14,17 @@ import httpx
 import numpy as np
 import pytest
 from browser import launched_browser
-from test_web_support import CLEAN, finished, seed_track, settings_for, upload, uvicorn_thread, wait_for
+from test_web_support import (
+    CLEAN,
+    PASSWORD,
+    finished,
+    seed_track,
+    settings_for,
+    sign_in,
+    upload,
+    uvicorn_thread,
+    wait_for,
+)
 
 from formcheck.hip_lines import hip_lines
 from formcheck.profiles import load_profile
@@ -68,7 +78,9 @@ def browser():
 def test_the_web_chart_and_the_html_report_draw_the_same_lines(browser, tmp_path):
     settings = settings_for(tmp_path / "data", job_workers=1)
     seed_track(settings.data_dir)
-    with uvicorn_thread(create_app(settings)) as url, httpx.Client(base_url=url, timeout=60) as client:
+    app = create_app(settings)
+    with uvicorn_thread(app) as url, httpx.Client(base_url=url, timeout=60) as client:
+        sign_in(client, db=app.state.ctx.db)
         uid = upload(client, CLEAN, athlete="Sam Lee").json()["id"]
         job = wait_for(lambda: client.get(f"/api/jobs/{uid}").json(), finished)
         assert job["status"] == "done", job
@@ -77,6 +89,11 @@ def test_the_web_chart_and_the_html_report_draw_the_same_lines(browser, tmp_path
 
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         try:
+            page.goto(url + "/", wait_until="load")  # signed out: the login page, as a coach starts
+            page.fill("#login", "Coach")
+            page.fill("#password", PASSWORD)
+            page.click("#login-button")
+            page.wait_for_selector("#account-link")
             page.goto(f"{url}/jobs/{uid}", wait_until="load")
             page.wait_for_selector("#report-frame")
             frame = page.locator("#report-frame").element_handle().content_frame()
