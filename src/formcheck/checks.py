@@ -104,20 +104,8 @@ def check_rushed_descent(rep: Rep, profile: Profile, typical_up_s: float | None 
     # set's typical one, since a first drive that starts from the set-up runs long
     up = rep.up_s if typical_up_s is None else min(rep.up_s, typical_up_s)
     limit = max(rule.min_down_s, rule.min_down_to_up_ratio * up)
-    fault = None
-    if breaks(rep.down_s, limit, ">=", 2):
-        fault = make_fault(
-            rule,
-            rep,
-            (rep.top_end_s, rep.end_s),
-            severity=severity_by_ratio(rep.down_s / limit, rule.severity_steps),
-            measured=round(rep.down_s, 2),
-            limit=round(limit, 2),
-            unit="s",
-            comparison=">=",
-            message=f"descent {rep.down_s:.2f} s (up {rep.up_s:.2f} s); at least {limit:.2f} s expected",
-        )
-    return judged(rule.code, rep, rep.down_s, limit, "s", ">=", 2, fault)
+    message = f"descent {rep.down_s:.2f} s (up {rep.up_s:.2f} s); at least {limit:.2f} s expected"
+    return _at_least_seconds(rule, rep, rep.down_s, limit, (rep.top_end_s, rep.end_s), message)
 
 
 def check_no_top_pause(rep: Rep, profile: Profile) -> CheckResult:
@@ -125,20 +113,22 @@ def check_no_top_pause(rep: Rep, profile: Profile) -> CheckResult:
     limit = rule.min_top_pause_s
     if not rep.complete:
         return unjudged(rule.code, rep, HOLD_CUT, "s", ">=", limit=round(limit, 2))
+    message = f"held the top {rep.top_pause_s:.2f} s; at least {limit:.2f} s expected"
+    return _at_least_seconds(rule, rep, rep.top_pause_s, limit, (rep.top_start_s, rep.top_end_s), message)
+
+
+def _at_least_seconds(
+    rule: Any, rep: Rep, seconds: float, limit: float, span: tuple[float, float], message: str
+) -> CheckResult:
+    """A phase that must last at least `limit` seconds, judged at the 0.01 s it is printed to."""
     fault = None
-    if breaks(rep.top_pause_s, limit, ">=", 2):
+    if breaks(seconds, limit, ">=", 2):
         fault = make_fault(
-            rule,
-            rep,
-            (rep.top_start_s, rep.top_end_s),
-            severity=severity_by_ratio(rep.top_pause_s / limit, rule.severity_steps),
-            measured=round(rep.top_pause_s, 2),
-            limit=round(limit, 2),
-            unit="s",
-            comparison=">=",
-            message=f"held the top {rep.top_pause_s:.2f} s; at least {limit:.2f} s expected",
-        )
-    return judged(rule.code, rep, rep.top_pause_s, limit, "s", ">=", 2, fault)
+            rule, rep, span,
+            severity=severity_by_ratio(seconds / limit, rule.severity_steps),
+            measured=round(seconds, 2), limit=round(limit, 2), unit="s", comparison=">=", message=message,
+        )  # fmt: skip
+    return judged(rule.code, rep, seconds, limit, "s", ">=", 2, fault)
 
 
 def drive_speed_ratio(rep: Rep, sig: Signals, min_frames: int, typical_up_s: float | None = None) -> float:
