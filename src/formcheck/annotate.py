@@ -5,9 +5,10 @@ h264.py's (browser-playable). The frames are the pose pass's downscaled copy whe
 (frames.SpillFrames), else the clip decoded again. Reading (a read-ahead thread), drawing plus
 colour conversion (this thread) and encoding (a third, see h264.py) overlap.
 
-The annotated clip is for watching on a phone or laptop: 960x540 is plenty (frames.MAX_SIDE), and
-encoding cost grows with pixels while the pose model's does not (a 720p clip annotated at 720p
-took ~35% of its analysis time).
+The annotated clip is for watching on a phone or laptop: 854x480 (480p) is plenty (frames.MAX_SIDE),
+and every picture cost grows with pixels (keeping, drawing, encoding) while the pose model's does not
+(a 720p clip annotated at 720p took ~35% of its analysis time; at 960x540 the pictures still added
+~25%).
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ import numpy as np
 
 from .io import VideoInfo, open_video, prefetch
 
-MAX_SIDE = 960  # annotate.MAX_SIDE: the annotated clip's longer side (see there)
+MAX_SIDE = 854  # annotate.MAX_SIDE: the annotated clip's longer side (see there)
 MIN_SIDE = 480
-SPILL_CAP_BYTES = 4 << 30  # ~90 s of 960x540 RGB at 30 fps; a longer clip is decoded again
+SPILL_CAP_BYTES = 4 << 30  # ~115 s of 854x480 RGB at 30 fps; a longer clip is decoded again
 SPILL_CAP_ENV = "FORMCHECK_SPILL_MAX_BYTES"
 _READ_AHEAD = 8
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import islice
@@ -156,13 +156,13 @@ def _run_segment(
     frames: Iterable[tuple[int, np.ndarray | None]] = reader.sparse(wanted)
     if seg.stop is not None:
         frames = islice(frames, seg.stop - seg.start)
+    if sink is not None:
+        frames = _kept(frames, sink)
     last_ms = -1
     with closing(prefetch(frames)) as stream:  # closing() joins the decode thread first
         for index, frame in stream:
             if cancel.is_set():
                 return
-            if frame is not None and sink is not None and sink.wants(index):
-                sink.put(index, frame)
             if index % stride == 0:
                 # the frame's real time; VIDEO mode needs it to increase strictly
                 ts = max(int(round(index * step_ms)), last_ms + 1)
@@ -174,6 +174,16 @@ def _run_segment(
             seg.done += 1
             if on_frame is not None:
                 on_frame()
+
+
+def _kept(
+    frames: Iterable[tuple[int, np.ndarray | None]], sink: FrameSink
+) -> Iterator[tuple[int, np.ndarray | None]]:
+    """Hands the sink its frames on the decode thread, so the model's thread never waits on it."""
+    for index, frame in frames:
+        if frame is not None and sink.wants(index):
+            sink.put(index, frame)
+        yield index, frame
 
 
 def _segment_thread(
