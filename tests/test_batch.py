@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import cv2
 import numpy as np
@@ -116,10 +115,8 @@ def test_rerun_skips_what_is_scored_and_rescoring_skips_the_model(tmp_path):
                               progress="off")
     assert changed.scored == 1 and changed.earlier == 2
 
-    t0 = time.perf_counter()
     rescored = batch.run_batch([tmp_path / "in"], out, settings("glute_bridge"), executor="inline",
-                               task_fn=never_called, progress="off")
-    assert time.perf_counter() - t0 < 5.0
+                               task_fn=never_called, progress="off")  # the model never runs again
     assert rescored.from_cache == 3 and rescored.scored == 0 and rescored.exit_code == 0
     rows = read_summary(out)
     assert {r["variant"] for r in rows.values()} == {"glute_bridge"}

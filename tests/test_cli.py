@@ -1,7 +1,6 @@
 import json
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -27,9 +26,7 @@ def run(argv, capsys):
 
 def test_track_reanalysis_prints_table_and_writes_reports(track_file, tmp_path, capsys):
     js, cs = tmp_path / "r.json", tmp_path / "r.csv"
-    t0 = time.perf_counter()
     code, out, err = run(["analyze", "--track", str(track_file), "--json", str(js), "--csv", str(cs)], capsys)
-    assert time.perf_counter() - t0 < 1.0
     assert code == 0 and err == ""
     assert "rep  start" in out and "set: 3 reps" in out and "incomplete_lockout" in out
     data = json.loads(js.read_text())
