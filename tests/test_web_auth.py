@@ -313,7 +313,7 @@ def test_an_existing_database_upgrades_and_its_athletes_go_to_the_first_admin(tm
         con.execute("insert into athlete_heights values (1, 181.0)")
     settings = settings_for(data, job_workers=0)
     db = Database(settings.db_url)
-    assert current(db.engine) == "0003"
+    assert current(db.engine) == "0004"
     Database(settings.db_url).close()  # opening it again migrates nothing
     with sqlite3.connect(data / "formcheck.db") as con:
         assert con.execute("select coach_id, name from athletes").fetchall() == [(None, "Sam Lee")]
