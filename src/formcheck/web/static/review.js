@@ -56,8 +56,9 @@
   each(function (v) {
     v.addEventListener("timeupdate", showTime);
     v.addEventListener("seeked", showTime);
-    if (v.dataset.sync) {
-      v.addEventListener("loadedmetadata", function () { v.currentTime = clamp(v, parseFloat(v.dataset.sync)); });
+    if (v.dataset.sync) {  // open at the rep's start; the metadata may have arrived before this script
+      var open = function () { v.currentTime = clamp(v, parseFloat(v.dataset.sync)); };
+      if (v.readyState >= 1) { open(); } else { v.addEventListener("loadedmetadata", open, { once: true }); }
     }
   });
 })();
