@@ -22,6 +22,7 @@ from .storage import result_dir
 
 router = APIRouter(dependencies=[Depends(current)])
 MAX_CHOICES = 200  # sessions offered in the comparison's pickers
+NO_CURVE = "this session was analysed before curves were stored (upload the clip again for one)"
 
 
 def _job(request: Request, uid: str) -> Job:
@@ -109,7 +110,7 @@ def _side(request: Request, job: Job, rep: int) -> dict[str, Any]:
         "sync_rep": rep if start is not None else None,
         "sync_s": start,
         "curve": curve,
-        "why_no_curve": None if curve else "this session was analysed before curves were stored: re-run it",
+        "why_no_curve": None if curve else NO_CURVE,
     }
 
 
