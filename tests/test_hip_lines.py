@@ -42,7 +42,9 @@ def test_html_report_web_chart_and_gauge_draw_the_same_lines(clip):
     job = SimpleNamespace(status="done", id=1, created_at=datetime.now(UTC), rep_count=3,
                           mean_top_hip_deg=analysis.reps[0].top_hip_deg, mean_down_s=1.0, mean_up_s=1.0,
                           mean_top_pause_s=0.5, score=90.0, variant_used="hip_thrust", uid="job1")
-    chart = str(athlete_charts([job])[1])
+    (variant, sessions, charts), = athlete_charts([job])  # one variant: one group of charts
+    assert (variant, sessions) == ("hip_thrust", 1)
+    chart = str(charts[1])
     drawn = sorted(float(v) for v in re.findall(r'data-deg="([\d.]+)"', chart))
     assert drawn == sorted([180.0, lines["lockout"], lines["overextension"]])
     data = viz.overlay_data(track, analysis, profile)

@@ -26,7 +26,7 @@ from test_web_support import (
 )
 
 from formcheck import cli
-from formcheck.web import accounts, api, auth_pages, pages
+from formcheck.web import accounts, api, auth_pages, pages, review
 from formcheck.web.app import create_app
 from formcheck.web.command import _hosts
 from formcheck.web.db import Database
@@ -64,7 +64,7 @@ def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_setti
     add_coach(client.app.state.ctx.db)  # accounts exist; this client has none of their cookies or tokens
     open_routes = {"/login", "/openapi.json"}
     checked = 0
-    for route in [*api.router.routes, *pages.router.routes, *auth_pages.router.routes]:
+    for route in [*api.router.routes, *pages.router.routes, *auth_pages.router.routes, *review.router.routes]:
         if not isinstance(route, APIRoute) or route.path in open_routes:
             continue
         path = re.sub(r"\{job_id\}", "0" * 32, route.path)
@@ -313,7 +313,7 @@ def test_an_existing_database_upgrades_and_its_athletes_go_to_the_first_admin(tm
         con.execute("insert into athlete_heights values (1, 181.0)")
     settings = settings_for(data, job_workers=0)
     db = Database(settings.db_url)
-    assert current(db.engine) == "0003"
+    assert current(db.engine) == "0004"
     Database(settings.db_url).close()  # opening it again migrates nothing
     with sqlite3.connect(data / "formcheck.db") as con:
         assert con.execute("select coach_id, name from athletes").fetchall() == [(None, "Sam Lee")]

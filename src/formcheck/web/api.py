@@ -293,18 +293,6 @@ def variants(request: Request) -> Variants:
     return Variants(default=AUTO, names=ctx_of(request).variants)
 
 
-@router.get("/api/health", tags=["meta"], summary="Liveness, the database in use and the queue")
-def health(request: Request) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    return {
-        "status": "ok",
-        "database": ctx.db.engine.dialect.name,
-        "jobs": ctx.db.counts(),
-        "workers": ctx.settings.job_workers,
-        "max_upload_bytes": ctx.settings.max_upload_bytes,
-    }
-
-
 @router.get(
     "/jobs/{job_id}/files/{name}",
     tags=["files"],

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from .. import __version__
-from . import api, athlete_pages, auth_pages, pages
+from . import api, athlete_pages, auth_pages, first_run, pages, review
 from .accounts import LoginLimiter
 from .db import Database
 from .inbox import Inbox, InboxWatcher
@@ -113,9 +113,12 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     app.state.login_limiter = LoginLimiter()  # failed logins, per server process
+    app.include_router(first_run.health_router)  # no login: a health check must not need one
+    app.include_router(first_run.router)  # /setup: the first coach, from localhost only
     app.include_router(auth_pages.router)
     app.include_router(athlete_pages.router)  # /a/<token>: an athlete's link, no account
     app.include_router(api.router)
+    app.include_router(review.router)  # comments on reps, the comparison of two sets
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

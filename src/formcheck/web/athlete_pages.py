@@ -10,10 +10,10 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
-from . import links
+from . import comments, links
 from .db import DONE, Athlete, Job
 from .intake import AppContext, accept
-from .pages import templates
+from .pages import report_of, templates
 from .storage import RESULT_FILES, UploadError, result_dir
 
 router = APIRouter(include_in_schema=False)
@@ -79,7 +79,10 @@ async def upload_api(request: Request, token: str) -> JSONResponse:
 @router.get("/a/{token}/jobs/{uid}", response_class=HTMLResponse)
 async def job_page(request: Request, token: str, uid: str) -> HTMLResponse:
     athlete = await _athlete(request, token)
-    return _page(request, token, athlete, "athlete_link_job.html", job=_job(request, athlete, uid))
+    job = _job(request, athlete, uid)
+    ctx = _ctx(request)  # the coach's comments on the reps are for the athlete to read
+    return _page(request, token, athlete, "athlete_link_job.html", job=job, report=report_of(ctx, job),
+                 comments=comments.by_rep(ctx.db, job.uid), video_base=f"/a/{token}")
 
 
 @router.get("/a/{token}/jobs/{uid}/files/{name}")

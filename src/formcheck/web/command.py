@@ -94,6 +94,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--inbox-coach", metavar="NAME", help="whose athletes the inbox's clips are (default: first admin)"
     )
     serve.add_argument(
+        "--inbox-per-coach",
+        action="store_true",
+        help="one inbox folder per coach: DIR/<coach login>/<athlete name>/ (instead of --inbox-coach)",
+    )
+    serve.add_argument(
         "--allowed-host",
         action="append",
         metavar="NAME",
@@ -114,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         inbox=Path(args.inbox).expanduser().resolve() if args.inbox else None,
         inbox_coach=args.inbox_coach,
+        inbox_per_coach=args.inbox_per_coach,
         allowed_hosts=_hosts(args.allowed_host, args.host),
     )
     _check(settings)
@@ -149,6 +155,9 @@ def _check(settings: WebSettings) -> None:
         raise ServeError(f"cannot use the data dir {settings.data_dir}: {exc.strerror or exc}") from exc
     if not os.access(settings.data_dir, os.W_OK):
         raise ServeError(f"cannot write to the data dir {settings.data_dir}")
+    if settings.inbox_per_coach and (settings.inbox is None or settings.inbox_coach):
+        raise ServeError("--inbox-per-coach needs --inbox DIR, and replaces --inbox-coach"
+                         " (each coach has their own folder)")
     if settings.inbox is not None:
         try:
             settings.inbox.mkdir(parents=True, exist_ok=True)
@@ -160,7 +169,8 @@ def _check(settings: WebSettings) -> None:
         try:
             if accounts.count_users(db) == 0:
                 print("formcheck serve: no coach account yet: create the first with"
-                      " `formcheck users add NAME` (same --data / --database-url)", flush=True)  # fmt: skip
+                      " `formcheck users add NAME` (same --data / --database-url), or on the first-run page"
+                      " /setup in a browser on this machine", flush=True)  # fmt: skip
         finally:
             db.close()
     except Exception as exc:  # an unknown driver, a wrong password, a server that is down

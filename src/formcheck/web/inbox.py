@@ -1,5 +1,9 @@
 """A watched folder (`formcheck serve --inbox DIR`): clips that land in DIR/<athlete>/ are queued.
 
+Per coach (`--inbox-per-coach`): DIR/<coach login>/<athlete>/, each coach's clips filed under their
+own athletes; a folder that names no coach is left alone (until that coach exists). Otherwise every
+clip goes to one coach (`--inbox-coach`, default the first admin).
+
 For athletes who share a synced folder with their coach instead of using the page. A file is taken
 once it has stopped changing between two scans (a sync or copy in progress is left alone), then
 checked and stored exactly as an upload is. It is moved out of the way afterwards, to
@@ -42,9 +46,12 @@ class Inbox:
         self._seen: dict[Path, tuple[int, int]] = {}  # size and mtime at the previous scan
 
     def candidates(self) -> list[tuple[str, Path]]:
-        """(athlete, file) for every visible file one level down; hidden and partial files are skipped."""
+        """(athlete, file) for every visible file in an athlete's folder (one level down, or two
+        per coach); hidden and partial files are skipped."""
+        tops = _folders(self.root)
+        folders = [f for top in tops for f in _folders(top)] if self.settings.inbox_per_coach else tops
         found = []
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for folder in folders:
             athlete = " ".join(folder.name.split())[:MAX_NAME]
             for f in sorted(folder.iterdir()):
                 if f.is_file() and not f.name.startswith(".") and not f.name.lower().endswith(_PARTIAL):
@@ -67,9 +74,13 @@ class Inbox:
         self._seen = current
         return outcomes
 
-    def coach(self) -> int | None:
-        """Whose athletes the inbox's clips are: the coach named with --inbox-coach, else the first
-        admin (None while there is no account: the files wait)."""
+    def coach(self, path: Path) -> int | None:
+        """Whose athlete the clip is: per coach, the active coach its folder names (by login or
+        email); else the coach named with --inbox-coach, or the first admin. None while there is no
+        such account: the file waits."""
+        if self.settings.inbox_per_coach:
+            found = accounts.find_user(self.db, path.parent.parent.name)
+            return found.id if found else None
         if self.settings.inbox_coach:
             found = accounts.find_user(self.db, self.settings.inbox_coach)
             return found.id if found else None
@@ -77,9 +88,11 @@ class Inbox:
         return admins[0].id if admins else None
 
     def take(self, athlete: str, path: Path) -> Outcome:
-        coach = self.coach()
+        coach = self.coach(path)
         if coach is None:
-            return Outcome(path, refused="no coach account to file it under yet (formcheck users add)")
+            per_coach = self.settings.inbox_per_coach
+            who = f"no coach {path.parent.parent.name!r}" if per_coach else "no coach account"
+            return Outcome(path, refused=f"{who} to file it under yet (formcheck users add)")
         try:
             clip = self._copy_in(path)
             try:
@@ -125,12 +138,16 @@ class Inbox:
         return StoredClip(h.hexdigest(), size, container, "", Path(tmp))
 
     def _move(self, path: Path, where: str, athlete: str, why: str | None = None) -> None:
-        folder = self.root / where / path.parent.name
+        folder = self.root / where / path.parent.relative_to(self.root)  # [coach/]athlete
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{path.name}"
         shutil.move(str(path), target)
         if why:
             target.with_name(target.name + ".why.txt").write_text(f"{athlete}: {path.name}: {why}\n")
+
+
+def _folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 class InboxWatcher(threading.Thread):

@@ -10,7 +10,7 @@ import shutil
 from sqlalchemy import delete, select, update
 
 from ..cache import TrackCache
-from . import links, speed_store
+from . import comments, links, speed_store
 from .db import MAX_NAME, RUNNING, Athlete, Clip, Database, Job, slugify
 from .runner import cache_key
 from .settings import WebSettings
@@ -59,6 +59,7 @@ def _delete_jobs(s, jobs: list[Job]) -> list[Clip]:
     uids = [j.uid for j in jobs]
     shas = {j.clip_sha256 for j in jobs}
     s.execute(delete(speed_store.JobSpeed).where(speed_store.JobSpeed.job_uid.in_(uids)))
+    comments.remove_for_jobs(s, uids)
     s.execute(delete(Job).where(Job.uid.in_(uids)))
     s.flush()
     still = set(s.scalars(select(Job.clip_sha256).where(Job.clip_sha256.in_(shas))))

@@ -16,7 +16,7 @@ from ..hip_lines import hip_lines
 from ..html_report import label
 from ..profiles import ProfileError, load_profile
 from ..report import Report
-from . import links, manage, speed_store
+from . import comments, links, manage, speed_store
 from .charts import Series, trend_svg
 from .db import Job
 from .intake import AppContext, accept
@@ -105,11 +105,13 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
     ctx = ctx_of(request)
     job = _job(request, job_id)
     position = ctx.db.queue_position(job) if job.status == "queued" else None
+    done = ctx.db.jobs(status="done", limit=200, coach_id=coach_of(request))
+    others = [j for j in done if j.uid != job.uid]  # what the comparison offers
     return render(request, "job.html", job=job, info=job_out(job, position), faults=job.faults or {},
-                  report=_report(ctx, job))
+                  report=report_of(ctx, job), comments=comments.by_rep(ctx.db, job.uid), others=others)
 
 
-def _report(ctx: AppContext, job: Job) -> Report | None:
+def report_of(ctx: AppContext, job: Job) -> Report | None:
     """A finished job's typed report (its per-rep figures the page shows), None if it cannot be read."""
     if job.status != "done":
         return None
@@ -166,15 +168,27 @@ def hip_line_marks(variant: str | None) -> list[tuple[float, str]]:
     return [(v, f"{names[k]} {v:g}°") for k, v in lines.items() if v is not None]
 
 
-def athlete_charts(jobs: list[Job], speeds: dict[str, speed_store.JobSpeed] | None = None) -> list[Markup]:
+def athlete_charts(jobs: list[Job], speeds: dict[str, speed_store.JobSpeed] | None = None
+                   ) -> list[tuple[str, int, list[Markup]]]:  # fmt: skip
+    """The trends, one group of charts per variant (a hip thrust's figures are never on a glute
+    bridge's line): (variant, sessions, charts), the most used variant first."""
     done = sorted((j for j in jobs if j.status == "done"), key=lambda j: j.id)
-    labels = [j.created_at.astimezone().strftime("%b %d") for j in done]
-    speeds = speeds or {}
+    groups: dict[str, list[Job]] = {}
+    for j in done:
+        groups.setdefault(j.variant_used or "unknown", []).append(j)
+    ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    return [(variant, len(js), variant_charts(js, speeds or {})) for variant, js in ordered] or [
+        ("", 0, variant_charts([], {}))]
+
+
+def variant_charts(done: list[Job], speeds: dict[str, speed_store.JobSpeed]) -> list[Markup]:
+    labels = [_when(j.created_at) for j in done]  # date and time: two sessions a day stay apart
     hip_speed = [speeds[j.uid].mean_velocity_mps if j.uid in speeds else None for j in done]
     return [
         Markup(svg)
         for svg in (
-            trend_svg("Reps per session", labels, [Series("reps", [j.rep_count for j in done])], digits=0),
+            trend_svg("Reps per session", labels, [Series("reps", [j.rep_count for j in done])], digits=0,
+                      include=(0.0,)),
             trend_svg(
                 "Lockout: mean top hip angle (°)",
                 labels,
@@ -182,6 +196,7 @@ def athlete_charts(jobs: list[Job], speeds: dict[str, speed_store.JobSpeed] | No
                 unit="°",
                 reference=(180.0, "straight line 180°"),
                 lines=hip_line_marks(done[-1].variant_used if done else None),
+                include=(150.0,),  # at least 30° below the line: a 2° wobble stays small
             ),
             trend_svg(
                 "Tempo: mean seconds per phase",
@@ -193,10 +208,12 @@ def athlete_charts(jobs: list[Job], speeds: dict[str, speed_store.JobSpeed] | No
                 ],
                 unit=" s",
                 digits=2,
+                include=(0.0,),
             ),
-            trend_svg("Score (0–100)", labels, [Series("score", [j.score for j in done])], digits=0),
+            trend_svg("Score (axis 0–100)", labels, [Series("score", [j.score for j in done])], digits=0,
+                      include=(0.0, 100.0)),
             trend_svg("Rep speed: mean hip speed up (m/s)", labels, [Series("mean", hip_speed)],
-                      unit=" m/s", digits=2),
+                      unit=" m/s", digits=2, include=(0.0,)),
         )
     ]
 

@@ -28,6 +28,7 @@ from ..errors import describe_failure
 from ..pipeline import Settings
 from ..procs import child_init
 from ..report import Report
+from .curves import write_curve
 from .speed_store import speed_summary
 
 _out: IO[str] = sys.stdout
@@ -102,6 +103,7 @@ def run(spec: dict[str, Any]) -> None:
         annotate=out / "annotated.mp4",
     )
     pipeline.write_reports(result, outputs)
+    write_curve(out, result.analysis, result.report)  # the comparison view's overlay
     pipeline.write_pictures(result, outputs, clip, stage=lambda text: emit(stage=text))
     warning = str(result.truncation) if result.truncation else None
     emit(done=summary_of(result.report, time.monotonic() - start), warning=warning)

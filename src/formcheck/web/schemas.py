@@ -63,6 +63,8 @@ class AthleteOut(BaseModel):
 class TrendPoint(BaseModel):
     id: str
     date: datetime
+    variant: str | None = Field(description="the variant analysed: a trend line never mixes variants")
+    note: str
     rep_count: int | None
     mean_top_hip_deg: float | None
     mean_down_s: float | None
@@ -152,6 +154,8 @@ def trend(jobs: list[Job]) -> list[TrendPoint]:
         TrendPoint(
             id=j.uid,
             date=j.created_at,
+            variant=j.variant_used,
+            note=j.note,
             rep_count=j.rep_count,
             mean_top_hip_deg=j.mean_top_hip_deg,
             mean_down_s=j.mean_down_s,

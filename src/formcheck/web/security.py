@@ -85,7 +85,7 @@ def cross_site(request: Request) -> str | None:
     return None
 
 
-def _lookup(request: Request) -> Auth | None:
+def lookup(request: Request) -> Auth | None:
     db = request.app.state.ctx.db
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
@@ -105,7 +105,7 @@ def csrf_matches(auth: Auth, supplied: object) -> bool:
 
 async def current(request: Request) -> Auth:
     """The dependency every protected route has: who is asking, with the CSRF token checked."""
-    auth = await anyio.to_thread.run_sync(_lookup, request)
+    auth = await anyio.to_thread.run_sync(lookup, request)
     if auth is None:
         raise LoginRequired()
     request.state.auth = auth

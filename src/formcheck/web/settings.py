@@ -36,6 +36,7 @@ class WebSettings:
     runner: tuple[str, ...] = field(default_factory=default_runner)
     inbox: Path | None = None  # a watched folder: clips in INBOX/<athlete>/ are queued
     inbox_coach: str | None = None  # whose athletes the inbox's clips are (None: the first admin)
+    inbox_per_coach: bool = False  # INBOX/<coach login>/<athlete>/: each coach's own folder
     # Host header names answered (lower case, no port); anything else is refused with 400
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
 
