@@ -11,10 +11,11 @@ from formcheck.reps import RepConfig, hysteresis_state, segment
 
 HIP_THRUST = load_profile("hip_thrust")
 BRIDGE = load_profile("glute_bridge")
-# share of a cosine-eased move spent inside the 5% band at each end (see base.json notes)
-# A hold ends where the hips move faster than a fraction of the rep's peak speed; on the
-# synthetic cosine phases that is this fraction of each move's duration from either end.
-EDGE = math.asin(HIP_THRUST.reps.hold_speed_frac) / math.pi
+# A move starts where the hips leave a band of phase_band_frac of its amplitude around the
+# plateau it leaves and ends where they enter it at the other end (the phase truth's rule,
+# formcheck/phases.py); on the synthetic cosine ramps, (1 - cos(pi tau)) / 2 = frac, that is
+# this fraction of each move's duration from either end.
+EDGE = math.acos(1 - 2 * HIP_THRUST.reps.phase_band_frac) / math.pi
 
 
 def run(plan, profile=HIP_THRUST, noise_px=1.0, seed=0, **kw):
@@ -165,10 +166,12 @@ def test_analysis_stage_is_under_100_ms_per_minute_of_video():
     assert ms_per_min < 100.0, f"{ms_per_min:.1f} ms per minute of video"
 
 
-def test_a_turn_around_without_a_hold_is_not_read_as_a_pause():
-    # eased moves slow down near the top: a band of the range alone held ~0.4 s here
+def test_a_turn_around_without_a_hold_reads_as_its_band_time():
+    # the phase truth's rule (5% of each move's amplitude) counts the eased ends of the moves as
+    # at the top: a turn-around with no hold reads EDGE of the up plus EDGE of the down, and a
+    # hold adds its own length to that
     cusp = run(RepPlan(reps=3, up_s=1.0, top_s=0.0, down_s=2.0), noise_px=1.0)
     assert cusp.rep_count == 3
-    assert all(r.top_pause_s < 0.2 for r in cusp.reps)
+    assert all(r.top_pause_s == pytest.approx(3.0 * EDGE, abs=0.12) for r in cusp.reps)
     held = run(RepPlan(reps=3, up_s=1.0, top_s=0.6, down_s=2.0), noise_px=1.0)
-    assert all(r.top_pause_s == pytest.approx(0.6, abs=0.15) for r in held.reps)
+    assert all(r.top_pause_s == pytest.approx(0.6 + 3.0 * EDGE, abs=0.12) for r in held.reps)
