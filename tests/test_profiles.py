@@ -136,4 +136,4 @@ def test_every_builtin_profile_loads_with_typed_rules_that_state_enabled():
     bs = load_profile("b_stance")
     assert bs.rule(FootPlacementRule).judge_feet_out is False
     pause = bs.rule(NoTopPauseRule)
-    assert pause.min_top_pause_s == 0.45 and pause.severity_steps == (0.7, 0.4)
+    assert pause.min_top_pause_s == 0.4 and pause.severity_steps == (0.7, 0.4)

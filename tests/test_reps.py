@@ -16,6 +16,9 @@ BRIDGE = load_profile("glute_bridge")
 # formcheck/phases.py); on the synthetic cosine ramps, (1 - cos(pi tau)) / 2 = frac, that is
 # this fraction of each move's duration from either end.
 EDGE = math.acos(1 - 2 * HIP_THRUST.reps.phase_band_frac) / math.pi
+# a move's fast run is where its speed, (pi / 2) sin(pi tau) x its mean, tops run_frac of its peak:
+# this fraction of the move from either end is slower, and counts toward the hold seen at the top
+RUN_EDGE = math.asin(HIP_THRUST.reps.phase_run_frac) / math.pi
 
 
 def run(plan, profile=HIP_THRUST, noise_px=1.0, seed=0, **kw):
@@ -175,3 +178,8 @@ def test_a_turn_around_without_a_hold_reads_as_its_band_time():
     assert all(r.top_pause_s == pytest.approx(3.0 * EDGE, abs=0.12) for r in cusp.reps)
     held = run(RepPlan(reps=3, up_s=1.0, top_s=0.6, down_s=2.0), noise_px=1.0)
     assert all(r.top_pause_s == pytest.approx(0.6 + 3.0 * EDGE, abs=0.12) for r in held.reps)
+    # the hold as seen (still between the two moves' fast runs) tells them apart by the hold's length
+    assert all(r.top_still_s == pytest.approx(3.0 * RUN_EDGE, abs=0.1) for r in cusp.reps)
+    assert all(r.top_still_s == pytest.approx(0.6 + 3.0 * RUN_EDGE, abs=0.1) for r in held.reps)
+    assert {f.rep for f in cusp.faults if f.code == "no_top_pause"} == {1, 2, 3}
+    assert not [f for f in held.faults if f.code == "no_top_pause"]

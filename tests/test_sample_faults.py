@@ -18,13 +18,7 @@ from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
 
 # (rep, code) pairs the pose model does not carry, measured, not guessed:
-KNOWN_MISSES: dict[str, set] = {
-    # no hold, slow moves (~0.9 s up, ~1.6 s down): the phase truth's 5% band counts the eased ends
-    # of both moves as the top, ~0.19 x (up + down) = ~0.48 s; reps 1 and 3 read 0.49 and 0.52 s
-    # against the 0.45 s limit (rep 2 read 0.35 and is found). A hold measure that tells a still top
-    # from an eased turn-around is the fix (issue 16, phases).
-    "feet_elevated_glute_bridge_side_no_top_pause": {(1, "no_top_pause"), (3, "no_top_pause")},
-}
+KNOWN_MISSES: dict[str, set] = {}
 KNOWN_FALSE: dict[str, set] = {}
 # codes injected on a clip whose view the model cannot support, reported not measurable (measured):
 # a two-leg 10 deg roll from the feet at 1.05 m: the model's hip line moved <1 deg against a true 8.7

@@ -44,6 +44,10 @@ class Move:
     start_level: float
     end_level: float
     peak_frame: int
+    # the fast run's edges (speed above run_frac of the peak, interpolated): between one move's
+    # run and the next the hips are still as a person sees it, wobbles and squeezes included
+    run_start_s: float = float("nan")
+    run_end_s: float = float("nan")
 
 
 def speed(h: np.ndarray, t: np.ndarray, smooth_s: float) -> np.ndarray:
@@ -100,7 +104,10 @@ def move(h: np.ndarray, t: np.ndarray, a: int, b: int, sign: int, cfg: PhaseConf
     tol = cfg.band_frac * abs(after - before)
     start = _last_within(h, t, max(a, 0), c, before, tol)
     end = _first_within(h, t, c, b, after, tol)
-    return Move(start, end, before, after, c)
+    thr = cfg.run_frac * v[c]
+    run_start = float(t[a]) if r0 < a else _cross(t[r0], t[r0 + 1], thr - v[r0], thr - v[r0 + 1], 0.0)
+    run_end = float(t[b]) if r1 > b else _cross(t[r1 - 1], t[r1], v[r1 - 1] - thr, v[r1] - thr, 0.0)
+    return Move(start, end, before, after, c, run_start, run_end)
 
 
 def _run_length(mask: np.ndarray) -> int:

@@ -79,6 +79,10 @@ class Rep:
     complete: bool
     end_torso_deg: float | None = None  # trunk at the bottom the descent reached: depth from either leg
     leg: str | None = None  # single-leg sets: the working leg ("left"/"right"); None with both legs
+    # the top hold as a person sees it: from the end of the drive's fast run to the start of the
+    # descent's (phases.py); wobbles, squeezes and knee pulses inside the hold do not end it, and
+    # an eased turn-around with no hold reads far shorter than top_pause_s (None: not measured)
+    top_still_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -270,14 +274,16 @@ def _measure(
     last = down_end if down_end is not None else top_end
     if t[last] - t[up_start] < cfg.min_rep_s:
         return None, f"too short ({t[last] - t[up_start]:.2f} s)"
-    times = _phase_times(sr, s, e, (bottom, peak, top_end, end_bottom), cfg,
-                         (t[up_start], t[top_start], t[top_end], None if down_end is None else t[down_end]))
+    coarse = (t[up_start], t[top_start], t[top_end], None if down_end is None else t[down_end])
+    times, still = _phase_times(sr, s, e, (bottom, peak, top_end, end_bottom), cfg, coarse)
     top_slice = slice(s + top_start, s + top_end + 1)
     rep = Rep(
         index=number,
-        start_frame=s + _frame_at(t, times[0]),
+        # frames stay where the hips sit in the bottom and top bands (the angles are read there);
+        # the times are the phase boundaries
+        start_frame=s + up_start,
         top_frame=s + peak,
-        end_frame=s + _frame_at(t, times[3] if times[3] is not None else times[2]),
+        end_frame=s + last,
         start_s=times[0],
         end_s=times[3] if times[3] is not None else times[2],
         bottom_hip_deg=float(h[bottom]),
@@ -294,6 +300,7 @@ def _measure(
         top_torso_deg=_nanmedian(sr.torso[top_slice]),
         complete=times[3] is not None,
         end_torso_deg=None if end_bottom is None else float(sr.torso[s + end_bottom]),
+        top_still_s=still,
     )
     return rep, ""
 
@@ -301,10 +308,11 @@ def _measure(
 def _phase_times(
     sr: _Series, s: int, e: int, marks: tuple[int, int, int, int | None], cfg: RepConfig,
     coarse: tuple[float, float, float, float | None],
-) -> tuple[float, float, float, float | None]:
+) -> tuple[tuple[float, float, float, float | None], float | None]:
     """(drive start, top reached, descent start, bottom reached) in seconds, measured on the fine
     signal by the phase truth's rule (phases.py); the coarse band-and-stillness times stand in
-    where a move cannot be measured there."""
+    where a move cannot be measured there. And the time still at the top between the drive's
+    and the descent's fast runs (None when either move is not measured)."""
     h, t = sr.fine[s:e], sr.t[s:e]
     bottom, peak, top_end, end_bottom = marks
     drive, top, descent, reached = coarse
@@ -324,12 +332,9 @@ def _phase_times(
         descent = down.start_s
         reached = down.end_s
     top = min(top, descent)
-    return float(drive), float(top), float(descent), None if reached is None else float(reached)
-
-
-def _frame_at(t: np.ndarray, time: float) -> int:
-    """The frame nearest a time."""
-    return int(np.clip(np.searchsorted(t, time - 0.5 * float(np.median(np.diff(t)))), 0, len(t) - 1))
+    # still from where the drive's run ends, or the top is reached if the drive stalled below it
+    still = None if up is None or down is None else max(0.0, down.run_start_s - max(up.run_end_s, top))
+    return (float(drive), float(top), float(descent), None if reached is None else float(reached)), still
 
 
 def _still(speed: np.ndarray, move: slice, cfg: RepConfig) -> np.ndarray:
@@ -367,6 +372,6 @@ def _link_bottom_pauses(reps: list[Rep], sr: _Series) -> list[Rep]:
         if rep.complete and nxt is not None:
             between = slice(rep.end_frame, nxt.start_frame + 1)
             if np.isfinite(sr.hip[between]).all() and nxt.start_frame >= rep.end_frame:
-                pause = float(sr.t[nxt.start_frame] - sr.t[rep.end_frame])
+                pause = max(0.0, nxt.start_s - rep.end_s)
         out.append(replace(rep, index=i + 1, bottom_pause_s=pause))
     return out
