@@ -277,6 +277,12 @@ def _measure(
     coarse = (t[up_start], t[top_start], t[top_end], None if down_end is None else t[down_end])
     times, still = _phase_times(sr, s, e, (bottom, peak, top_end, end_bottom), cfg, coarse)
     top_slice = slice(s + top_start, s + top_end + 1)
+    # a run that ends during the hold (the pose lost at the top, or the clip ending there) does not
+    # show how long the hold lasted: it is timed only once the descent has begun (the hips down by
+    # a quarter of the rise, the phase truth's rule for a last descent cut off), else not seen
+    held = times[2] - times[1]
+    if down < 0 and float(h[peak] - np.nanmin(h[peak:n])) < 0.25 * rise:
+        held = float("nan")
     rep = Rep(
         index=number,
         # frames stay where the hips sit in the bottom and top bands (the angles are read there);
@@ -290,7 +296,7 @@ def _measure(
         top_hip_deg=float(h[peak]),
         end_hip_deg=None if end_bottom is None else float(h[end_bottom]),
         up_s=times[1] - times[0],
-        top_pause_s=times[2] - times[1],
+        top_pause_s=held,
         down_s=None if times[3] is None else times[3] - times[2],
         bottom_pause_s=None,
         top_start_s=times[1],
