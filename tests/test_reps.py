@@ -183,3 +183,18 @@ def test_a_turn_around_without_a_hold_reads_as_its_band_time():
     assert all(r.top_still_s == pytest.approx(0.6 + 3.0 * RUN_EDGE, abs=0.1) for r in held.reps)
     assert {f.rep for f in cusp.faults if f.code == "no_top_pause"} == {1, 2, 3}
     assert not [f for f in held.faults if f.code == "no_top_pause"]
+
+
+def test_a_hold_the_pose_is_lost_in_is_not_timed():
+    # the pose drops out from mid-hold into the descent (a bar hiding the hips at the top): the
+    # hold's length is not seen, so it is reported as such, never as the 0.5 s before the loss
+    plan = RepPlan(reps=3, top_s=1.5)
+    track = plan_track(plan, noise_px=1.0)
+    second_top = [t for k, t in plan.events if k == "top_start"][1]
+    result = analyze_track(with_dropout(track, second_top + 0.5, 1.2), HIP_THRUST)
+    cut = [r for r in result.reps if r.top_start_s == pytest.approx(second_top, abs=0.3)]
+    assert len(cut) == 1 and math.isnan(cut[0].top_pause_s) and not cut[0].complete
+    assert cut[0].top_still_s is None
+    assert "no_top_pause" not in {f.code for f in result.faults if f.rep == cut[0].index}
+    timed = [r for r in result.reps if r is not cut[0] and r.complete]
+    assert timed and all(r.top_pause_s == pytest.approx(1.5 + 3.0 * EDGE, abs=0.15) for r in timed)
