@@ -319,7 +319,7 @@ def test_a_value_that_prints_equal_to_its_limit_is_not_a_fault():
 def test_a_top_hold_a_hair_under_the_limit_passes_and_a_real_miss_says_so(short_by):
     limit = HT.rule(NoTopPauseRule).min_top_pause_s
     clean = faults_of(RepPlan(reps=2))[0].reps[0]
-    result = check_no_top_pause(dataclasses.replace(clean, top_pause_s=limit - short_by), HT)
+    result = check_no_top_pause(dataclasses.replace(clean, top_still_s=limit - short_by), HT)
     found = result.fault
     printed = f"{limit - short_by:.2f}"
     # the checklist's record holds the figures as printed, whatever the verdict
@@ -328,4 +328,16 @@ def test_a_top_hold_a_hair_under_the_limit_passes_and_a_real_miss_says_so(short_
         assert found is None and result.status == "pass"
     else:
         assert result.status == "fail"
-        assert found is not None and f"held the top {printed} s; at least {limit:.2f} s" in found.message
+        assert found is not None and f"still at the top {printed} s; at least {limit:.2f} s" in found.message
+
+
+def test_no_top_pause_judges_the_time_still_at_the_top_not_the_top_phase():
+    """The top phase counts the eased ends of both moves; the hold is the stillness between them."""
+    limit = HT.rule(NoTopPauseRule).min_top_pause_s
+    clean = faults_of(RepPlan(reps=2))[0].reps[0]
+    turn = dataclasses.replace(clean, top_pause_s=limit + 0.1, top_still_s=limit - 0.2)
+    assert check_no_top_pause(turn, HT).status == "fail"
+    held = dataclasses.replace(clean, top_pause_s=limit + 0.1, top_still_s=limit + 0.05)
+    assert check_no_top_pause(held, HT).status == "pass"
+    # a rep whose moves could not both be measured falls back on the top phase
+    assert check_no_top_pause(dataclasses.replace(turn, top_still_s=None), HT).status == "pass"

@@ -11,10 +11,14 @@ from formcheck.reps import RepConfig, hysteresis_state, segment
 
 HIP_THRUST = load_profile("hip_thrust")
 BRIDGE = load_profile("glute_bridge")
-# share of a cosine-eased move spent inside the 5% band at each end (see base.json notes)
-# A hold ends where the hips move faster than a fraction of the rep's peak speed; on the
-# synthetic cosine phases that is this fraction of each move's duration from either end.
-EDGE = math.asin(HIP_THRUST.reps.hold_speed_frac) / math.pi
+# A move starts where the hips leave a band of phase_band_frac of its amplitude around the
+# plateau it leaves and ends where they enter it at the other end (the phase truth's rule,
+# formcheck/phases.py); on the synthetic cosine ramps, (1 - cos(pi tau)) / 2 = frac, that is
+# this fraction of each move's duration from either end.
+EDGE = math.acos(1 - 2 * HIP_THRUST.reps.phase_band_frac) / math.pi
+# a move's fast run is where its speed, (pi / 2) sin(pi tau) x its mean, tops run_frac of its peak:
+# this fraction of the move from either end is slower, and counts toward the hold seen at the top
+RUN_EDGE = math.asin(HIP_THRUST.reps.phase_run_frac) / math.pi
 
 
 def run(plan, profile=HIP_THRUST, noise_px=1.0, seed=0, **kw):
@@ -151,10 +155,32 @@ def test_segment_directly_with_a_flat_signal_finds_nothing():
     assert seg.reps == [] and seg.range_deg == 0.0
 
 
-def test_a_turn_around_without_a_hold_is_not_read_as_a_pause():
-    # eased moves slow down near the top: a band of the range alone held ~0.4 s here
+def test_a_turn_around_without_a_hold_reads_as_its_band_time():
+    # the phase truth's rule (5% of each move's amplitude) counts the eased ends of the moves as
+    # at the top: a turn-around with no hold reads EDGE of the up plus EDGE of the down, and a
+    # hold adds its own length to that
     cusp = run(RepPlan(reps=3, up_s=1.0, top_s=0.0, down_s=2.0), noise_px=1.0)
     assert cusp.rep_count == 3
-    assert all(r.top_pause_s < 0.2 for r in cusp.reps)
+    assert all(r.top_pause_s == pytest.approx(3.0 * EDGE, abs=0.12) for r in cusp.reps)
     held = run(RepPlan(reps=3, up_s=1.0, top_s=0.6, down_s=2.0), noise_px=1.0)
-    assert all(r.top_pause_s == pytest.approx(0.6, abs=0.15) for r in held.reps)
+    assert all(r.top_pause_s == pytest.approx(0.6 + 3.0 * EDGE, abs=0.12) for r in held.reps)
+    # the hold as seen (still between the two moves' fast runs) tells them apart by the hold's length
+    assert all(r.top_still_s == pytest.approx(3.0 * RUN_EDGE, abs=0.1) for r in cusp.reps)
+    assert all(r.top_still_s == pytest.approx(0.6 + 3.0 * RUN_EDGE, abs=0.1) for r in held.reps)
+    assert {f.rep for f in cusp.faults if f.code == "no_top_pause"} == {1, 2, 3}
+    assert not [f for f in held.faults if f.code == "no_top_pause"]
+
+
+def test_a_hold_the_pose_is_lost_in_is_not_timed():
+    # the pose drops out from mid-hold into the descent (a bar hiding the hips at the top): the
+    # hold's length is not seen, so it is reported as such, never as the 0.5 s before the loss
+    plan = RepPlan(reps=3, top_s=1.5)
+    track = plan_track(plan, noise_px=1.0)
+    second_top = [t for k, t in plan.events if k == "top_start"][1]
+    result = analyze_track(with_dropout(track, second_top + 0.5, 1.2), HIP_THRUST)
+    cut = [r for r in result.reps if r.top_start_s == pytest.approx(second_top, abs=0.3)]
+    assert len(cut) == 1 and math.isnan(cut[0].top_pause_s) and not cut[0].complete
+    assert cut[0].top_still_s is None
+    assert "no_top_pause" not in {f.code for f in result.faults if f.rep == cut[0].index}
+    timed = [r for r in result.reps if r is not cut[0] and r.complete]
+    assert timed and all(r.top_pause_s == pytest.approx(1.5 + 3.0 * EDGE, abs=0.15) for r in timed)

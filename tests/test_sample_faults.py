@@ -18,7 +18,7 @@ from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
 
 # (rep, code) pairs the pose model does not carry, measured, not guessed:
-KNOWN_MISSES: dict[str, set] = {}  # none left; fill as measured, never guessed
+KNOWN_MISSES: dict[str, set] = {}
 KNOWN_FALSE: dict[str, set] = {}
 # codes injected on a clip whose view the model cannot support, reported not measurable (measured):
 # a two-leg 10 deg roll from the feet at 1.05 m: the model's hip line moved <1 deg against a true 8.7

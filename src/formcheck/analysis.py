@@ -359,10 +359,15 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
             max_joint_speed_deg_s=gain * profile.view.front_max_lift_speed,
         )
     legs = leg_switches(track) if side.single_leg and not front else None
+    fine_cfg = replace(cfg, cutoff_hz=cfg.phase_cutoff_hz)
+    same = cfg.phase_cutoff_hz == cfg.cutoff_hz  # then the phases' signal is the reps' own
     if legs is None:
         points = prepared_points(track, "mid" if front else side.side, cfg, cuts, drive)
+        fine = points if same else prepared_points(track, "mid" if front else side.side, fine_cfg, cuts,
+                                                   drive)
     else:
         points = switched_points(track, legs, cfg, cuts)
+        fine = points if same else switched_points(track, legs, fine_cfg, cuts)
         order = " then ".join(leg_order(legs))
         side = kin.SideChoice(side.side, f"planted working leg, switching legs: {order}", True)
     ang = drive(points)
@@ -370,7 +375,8 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     cal = calibrate(features, view.view, profile.calibration)
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
-    seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps)
+    seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps,
+                  fine=ang.hip if same else drive(fine).hip)
     # reps and phases are cut on the model's own reading (timing does not depend on the calibration);
     # every angle judged and shown from here on is the anatomical one (180 = the straight line)
     reps = [calibrated_rep(r, cal) for r in seg.reps]

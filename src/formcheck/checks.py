@@ -113,8 +113,11 @@ def check_no_top_pause(rep: Rep, profile: Profile) -> CheckResult:
     limit = rule.min_top_pause_s
     if not rep.complete:
         return unjudged(rule.code, rep, HOLD_CUT, "s", ">=", limit=round(limit, 2))
-    message = f"held the top {rep.top_pause_s:.2f} s; at least {limit:.2f} s expected"
-    return _at_least_seconds(rule, rep, rep.top_pause_s, limit, (rep.top_start_s, rep.top_end_s), message)
+    # judged on the time the hips were still at the top (reps.Rep.top_still_s), not the top phase:
+    # the phase counts the eased ends of both moves, so a turn-around with no hold reads as one
+    held = rep.top_still_s if rep.top_still_s is not None else rep.top_pause_s
+    message = f"still at the top {held:.2f} s; at least {limit:.2f} s expected"
+    return _at_least_seconds(rule, rep, held, limit, (rep.top_start_s, rep.top_end_s), message)
 
 
 def _at_least_seconds(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .phases import Move, PhaseConfig, move
 from .signal import runs
 
 
@@ -39,6 +40,18 @@ class RepConfig:
     hold_speed_min_dps: float = 4.0
     max_top_knee_deg: float = 155.0
     swing_window_s: float = 4.0  # about one rep: the span over which a rep's swing is judged
+    # phase boundaries (phases.py): the rule tools/phase_truth.py labels real clips by
+    phase_run_frac: float = 0.15
+    phase_band_frac: float = 0.05
+    phase_plateau_s: float = 0.2
+    phase_speed_smooth_s: float = 0.1
+    phase_lull_frac: float = 0.3
+    phase_lull_s: float = 0.2
+
+    @property
+    def phase(self) -> PhaseConfig:
+        return PhaseConfig(self.phase_run_frac, self.phase_band_frac, self.phase_plateau_s,
+                           self.phase_speed_smooth_s, self.phase_lull_frac, self.phase_lull_s)
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,10 @@ class Rep:
     complete: bool
     end_torso_deg: float | None = None  # trunk at the bottom the descent reached: depth from either leg
     leg: str | None = None  # single-leg sets: the working leg ("left"/"right"); None with both legs
+    # the top hold as a person sees it: from the end of the drive's fast run to the start of the
+    # descent's (phases.py); wobbles, squeezes and knee pulses inside the hold do not end it, and
+    # an eased turn-around with no hold reads far shorter than top_pause_s (None: not measured)
+    top_still_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -169,8 +186,12 @@ def segment(
     timestamps: np.ndarray,
     usable: np.ndarray,
     cfg: RepConfig,
+    fine: np.ndarray | None = None,
 ) -> Segmentation:
-    """Find reps in a hip-angle series (degrees) inside the usable frames."""
+    """Find reps in a hip-angle series (degrees) inside the usable frames.
+
+    fine: the same signal less smoothed, on which the phase boundaries are measured (a fast
+    drop is not smeared); reps are found and counted on hip either way."""
     dt = np.diff(timestamps)
     fps = 1.0 / float(np.median(dt)) if len(dt) else 30.0
     low, high, rng = thresholds(hip, usable, cfg, window=int(round(cfg.swing_window_s * fps)))
@@ -178,7 +199,7 @@ def segment(
     rejected: list[tuple[float, str]] = []
     if rng < cfg.min_range_deg:
         return Segmentation(reps, low, high, rng, rejected)
-    series = _Series(hip, knee, shin, torso, timestamps)
+    series = _Series(hip, knee, shin, torso, timestamps, hip if fine is None else fine)
     for s, e in zip(*runs(usable & np.isfinite(hip)), strict=True):
         for cand in _candidates(hip[s:e], low, high):
             rep, why = _measure(series, s, e, cand, cfg, len(reps) + 1)
@@ -196,6 +217,7 @@ class _Series:
     shin: np.ndarray
     torso: np.ndarray
     t: np.ndarray
+    fine: np.ndarray
 
 
 def _candidates(h: np.ndarray, low: float, high: float) -> list[tuple[int, int, int, int, int]]:
@@ -252,30 +274,73 @@ def _measure(
     last = down_end if down_end is not None else top_end
     if t[last] - t[up_start] < cfg.min_rep_s:
         return None, f"too short ({t[last] - t[up_start]:.2f} s)"
+    coarse = (t[up_start], t[top_start], t[top_end], None if down_end is None else t[down_end])
+    times, still = _phase_times(sr, s, e, (bottom, peak, top_end, end_bottom), cfg, coarse)
     top_slice = slice(s + top_start, s + top_end + 1)
+    # a run that ends during the hold (the pose lost at the top, or the clip ending there) does not
+    # show how long the hold lasted: it is timed only once the descent has begun (the hips down by
+    # a quarter of the rise, the phase truth's rule for a last descent cut off), else not seen
+    held = times[2] - times[1]
+    if down < 0 and float(h[peak] - np.nanmin(h[peak:n])) < 0.25 * rise:
+        held = float("nan")
     rep = Rep(
         index=number,
+        # frames stay where the hips sit in the bottom and top bands (the angles are read there);
+        # the times are the phase boundaries
         start_frame=s + up_start,
         top_frame=s + peak,
         end_frame=s + last,
-        start_s=float(t[up_start]),
-        end_s=float(t[last]),
+        start_s=times[0],
+        end_s=times[3] if times[3] is not None else times[2],
         bottom_hip_deg=float(h[bottom]),
         top_hip_deg=float(h[peak]),
         end_hip_deg=None if end_bottom is None else float(h[end_bottom]),
-        up_s=float(t[top_start] - t[up_start]),
-        top_pause_s=float(t[top_end] - t[top_start]),
-        down_s=None if down_end is None else float(t[down_end] - t[top_end]),
+        up_s=times[1] - times[0],
+        top_pause_s=held,
+        down_s=None if times[3] is None else times[3] - times[2],
         bottom_pause_s=None,
-        top_start_s=float(t[top_start]),
-        top_end_s=float(t[top_end]),
+        top_start_s=times[1],
+        top_end_s=times[2],
         top_knee_deg=top_knee,
         top_shin_deg=_nanmedian(sr.shin[top_slice]),
         top_torso_deg=_nanmedian(sr.torso[top_slice]),
-        complete=down_end is not None,
+        complete=times[3] is not None,
         end_torso_deg=None if end_bottom is None else float(sr.torso[s + end_bottom]),
+        top_still_s=still,
     )
     return rep, ""
+
+
+def _phase_times(
+    sr: _Series, s: int, e: int, marks: tuple[int, int, int, int | None], cfg: RepConfig,
+    coarse: tuple[float, float, float, float | None],
+) -> tuple[tuple[float, float, float, float | None], float | None]:
+    """(drive start, top reached, descent start, bottom reached) in seconds, measured on the fine
+    signal by the phase truth's rule (phases.py); the coarse band-and-stillness times stand in
+    where a move cannot be measured there. And the time still at the top between the drive's
+    and the descent's fast runs (None when either move is not measured)."""
+    h, t = sr.fine[s:e], sr.t[s:e]
+    bottom, peak, top_end, end_bottom = marks
+    drive, top, descent, reached = coarse
+    up = None
+    if np.isfinite(h[bottom : peak + 1]).all():
+        # the drive ends where it reaches the top it settles at: a grind after a burst is drive
+        up = move(h, t, bottom, peak, +1, cfg.phase, settle=peak)
+    if up is not None:
+        drive, top = up.start_s, up.end_s
+    down: Move | None = None
+    if end_bottom is not None and np.isfinite(h[peak : end_bottom + 1]).all():
+        # the fastest fall after the peak: a wobble of the hold is far slower than the descent
+        # the descent reached the bottom band (the candidate's down crossing), so one cut short by
+        # the clip's end is measured up to it: the hips got down even if the clip stops there
+        down = move(h, t, peak, end_bottom, -1, cfg.phase, settle=end_bottom)
+    if down is not None:
+        descent = down.start_s
+        reached = down.end_s
+    top = min(top, descent)
+    # still from where the drive's run ends, or the top is reached if the drive stalled below it
+    still = None if up is None or down is None else max(0.0, down.run_start_s - max(up.run_end_s, top))
+    return (float(drive), float(top), float(descent), None if reached is None else float(reached)), still
 
 
 def _still(speed: np.ndarray, move: slice, cfg: RepConfig) -> np.ndarray:
@@ -313,6 +378,6 @@ def _link_bottom_pauses(reps: list[Rep], sr: _Series) -> list[Rep]:
         if rep.complete and nxt is not None:
             between = slice(rep.end_frame, nxt.start_frame + 1)
             if np.isfinite(sr.hip[between]).all() and nxt.start_frame >= rep.end_frame:
-                pause = float(sr.t[nxt.start_frame] - sr.t[rep.end_frame])
+                pause = max(0.0, nxt.start_s - rep.end_s)
         out.append(replace(rep, index=i + 1, bottom_pause_s=pause))
     return out

@@ -23,6 +23,8 @@ class SignalConfig:
     min_visibility: float = 0.5
     max_gap_s: float = 0.25
     cutoff_hz: float = 3.0
+    # phase boundaries are measured on a less smoothed copy: 3 Hz smears a 0.3 s drop
+    phase_cutoff_hz: float = 6.0
     cut_jump_torso: float = 0.6
     cut_scale_ratio: float = 1.4
     frame_margin: float = 0.05

@@ -105,6 +105,25 @@ def min_jerk(tau: np.ndarray) -> np.ndarray:
     return tau**3 * (10 - 15 * tau + 6 * tau**2)
 
 
+def hold_wobble(t: np.ndarray, holds: list[list[float]], degrees: float, period_s: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """Sag of the hip angle during each top hold (degrees, >= 0): whole waves that leave the top,
+    sag by 60-100% of `degrees` and squeeze back up, so every hold still starts and ends at the
+    top and the truth keeps it one phase. A hold shorter than one period sags once."""
+    sag = np.zeros(len(t))
+    if degrees <= 0:
+        return sag
+    for a, b in holds:
+        if b - a <= 0:
+            continue
+        waves = max(1, int(round((b - a) / period_s)))
+        inside = (t > a) & (t < b)
+        tau = (t[inside] - a) / (b - a) * waves
+        depth = degrees * rng.uniform(0.6, 1.0, waves)
+        sag[inside] = depth[np.minimum(tau.astype(int), waves - 1)] * (1 - np.cos(2 * np.pi * tau)) / 2
+    return sag
+
+
 def build_schedule(spec: Spec, rest_angle: float) -> Schedule:
     rng = np.random.default_rng(spec.seed)
     bottom = max(spec.bottom_deg, rest_angle)
@@ -186,6 +205,8 @@ def build_schedule(spec: Spec, rest_angle: float) -> Schedule:
             theta[j] = a0 + (a1 - a0) * min_jerk(np.array(tau))
         else:
             theta[j] = a0
+    theta -= hold_wobble(times, [r["phases"]["top"] for r in reps], spec.hold_wobble_deg,
+                         spec.hold_wobble_period_s, rng)
     # progress from bottom (0) to top (1) drives the gradual faults
     finite = np.where(np.isnan(theta), bottom, theta)
     progress = np.clip((finite - bottom) / max(spec.top_deg - bottom, 1e-6), 0, 1)

@@ -53,6 +53,10 @@ class Spec:
     top_deg: float = 180.0
     up_s: float = 0.9
     top_pause_s: float = 0.6
+    # a wobbling hold: the hips sag by up to this many degrees and squeeze back up, in waves of
+    # hold_wobble_period_s, while the hold stays one phase in the truth (0 = a still hold)
+    hold_wobble_deg: float = 0.0
+    hold_wobble_period_s: float = 0.8
     down_s: float = 1.6
     bottom_pause_s: float = 0.25
     tempo_jitter: float = 0.12  # relative spread of each phase between reps

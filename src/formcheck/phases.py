@@ -1,0 +1,149 @@
+"""Phase boundaries of one move (a drive or a descent) by the rule the phase truth uses.
+
+tools/phase_truth.py labels real clips this way (tests/data/phase_truth.csv), so measuring
+by the same rule makes the two comparable:
+
+1. The move's fast run: the frames around its peak speed where the speed stays above
+   `run_frac` of that peak. A sag of the hips in a wobbly hold is far slower than the
+   drop that follows it, so it never joins the run: the hold stays one phase.
+2. The plateaus either side: the median of the signal over `plateau_s` before the run
+   starts and after it ends (the level the hips leave and the one they reach, wherever
+   they wobbled to).
+3. The move starts where the signal, walking back from the peak speed, last lies within
+   `band_frac` of the move's amplitude of the plateau it leaves, and ends where it first
+   comes within that band of the plateau it reaches; both interpolated between frames,
+   so a 0.3 s drop at 15 fps is not rounded to whole frames.
+
+The signal may be less smoothed than the one reps are counted on: these thresholds sit
+on the move's own amplitude and peak speed, and no boundary depends on a single frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    run_frac: float = 0.15  # of the move's peak speed: the fast run
+    band_frac: float = 0.05  # of the move's amplitude: how close to a plateau is "at" it
+    plateau_s: float = 0.2  # span whose median is the plateau's level
+    speed_smooth_s: float = 0.1  # the speed is averaged over this span (one frame at least)
+    lull_frac: float = 0.3  # of the peak speed: a dip of the speed below it separates two moves
+    lull_s: float = 0.2  # the span the speed is averaged over to find such a dip
+
+
+@dataclass(frozen=True)
+class Move:
+    """One move, times in seconds."""
+
+    start_s: float
+    end_s: float
+    start_level: float
+    end_level: float
+    peak_frame: int
+    # the fast run's edges (speed above run_frac of the peak, interpolated): between one move's
+    # run and the next the hips are still as a person sees it, wobbles and squeezes included
+    run_start_s: float = float("nan")
+    run_end_s: float = float("nan")
+
+
+def speed(h: np.ndarray, t: np.ndarray, smooth_s: float) -> np.ndarray:
+    """Signed speed of h (units per second), averaged over smooth_s (an odd number of frames)."""
+    if len(h) < 2:
+        return np.zeros(len(h))
+    v = np.gradient(h, t)
+    fps = 1.0 / float(np.median(np.diff(t)))
+    k = max(1, int(round(smooth_s * fps)) | 1)
+    if k == 1 or len(v) < k:
+        return v
+    pad = np.pad(v, k // 2, mode="edge")
+    return np.convolve(pad, np.ones(k) / k, mode="valid")
+
+
+def move(h: np.ndarray, t: np.ndarray, a: int, b: int, sign: int, cfg: PhaseConfig,
+         settle: int | None = None) -> Move | None:
+    """The move of h inside frames [a, b] rising (sign=+1) or falling (sign=-1).
+
+    settle: the frame where the move is known to end up (the bottom before the next drive); a
+    move that stalls on the way (a slow descent paused halfway) ends where it reaches that
+    level, not at the stall.
+
+    A move still fast at b (the clip ends on it) reaches its level at b: the caller decides
+    whether it got far enough to count as arrived."""
+    b = min(b, len(h) - 1)
+    if b - a < 2:
+        return None
+    v = sign * speed(h, t, cfg.speed_smooth_s)
+    seg = v[a : b + 1]
+    if not np.isfinite(seg).any() or np.nanmax(seg) <= 0:
+        return None
+    c = a + int(np.nanargmax(seg))
+    fast = v > cfg.run_frac * v[c]
+    # a lull between two pushes (settling into the set-up, then the drive) ends the run too:
+    # a local minimum of the speed averaged over lull_s, below lull_frac of the peak
+    w = sign * speed(h, t, cfg.lull_s)
+    lull = (w < cfg.lull_frac * v[c]) & (w <= np.roll(w, 1)) & (w <= np.roll(w, -1))
+    r0 = c - _run_length((fast & ~lull)[a : c + 1][::-1])  # last slow frame before the run
+    r1 = c + _run_length(fast[c : b + 1])  # first slow frame after it
+    fps = 1.0 / float(np.median(np.diff(t)))
+    n = max(1, int(round(cfg.plateau_s * fps)))
+    before = float(np.nanmedian(h[max(a, r0 - n + 1) : r0 + 1])) if r0 >= a else float(h[a])
+    after_frames = h[min(r1, b) : min(r1 + n, b + 1)]
+    still_moving = r1 > b
+    after = float(np.nanmedian(after_frames)) if len(after_frames) else float(h[b])
+    if still_moving:
+        after = float(h[b])
+    if settle is not None:
+        near = h[max(a, settle - n // 2) : min(b, settle + n // 2) + 1]
+        level = float(np.nanmedian(near)) if np.isfinite(near).any() else after
+        if sign * (level - after) > cfg.band_frac * abs(level - before):
+            after = level  # it went on past the stall
+    tol = cfg.band_frac * abs(after - before)
+    start = _last_within(h, t, max(a, 0), c, before, tol)
+    end = _first_within(h, t, c, b, after, tol)
+    thr = cfg.run_frac * v[c]
+    run_start = float(t[a]) if r0 < a else _cross(t[r0], t[r0 + 1], thr - v[r0], thr - v[r0 + 1], 0.0)
+    run_end = float(t[b]) if r1 > b else _cross(t[r1 - 1], t[r1], v[r1 - 1] - thr, v[r1] - thr, 0.0)
+    return Move(start, end, before, after, c, run_start, run_end)
+
+
+def _run_length(mask: np.ndarray) -> int:
+    """How many leading entries of mask are True (the run's length from its first entry)."""
+    off = np.flatnonzero(~mask)
+    return int(off[0]) if len(off) else len(mask)
+
+
+def _last_within(h: np.ndarray, t: np.ndarray, a: int, c: int, level: float, tol: float) -> float:
+    """Time the signal, walking back from frame c, first lies within tol of level: interpolated
+    between the last frame within the band and the next one outside it."""
+    d = np.abs(h[a : c + 1] - level)
+    inside = np.flatnonzero(d <= tol)
+    if not len(inside):
+        return float(t[a])
+    i = a + int(inside[-1])
+    if i >= c:
+        return float(t[c])
+    return _cross(t[i], t[i + 1], d[i - a], d[i + 1 - a], tol)
+
+
+def _first_within(h: np.ndarray, t: np.ndarray, c: int, b: int, level: float, tol: float) -> float:
+    """Time the signal, walking on from frame c, first comes within tol of level (interpolated)."""
+    d = np.abs(h[c : b + 1] - level)
+    inside = np.flatnonzero(d <= tol)
+    if not len(inside):
+        return float(t[b])
+    i = c + int(inside[0])
+    if i <= c:
+        return float(t[c])
+    return _cross(t[i - 1], t[i], d[i - 1 - c], d[i - c], tol)
+
+
+def _cross(t0: float, t1: float, d0: float, d1: float, tol: float) -> float:
+    """Where the distance from the plateau passes tol between two frames (linear)."""
+    if not np.isfinite(d0) or not np.isfinite(d1) or d0 == d1:
+        return float(t1 if d1 <= tol else t0)
+    f = float(np.clip((d0 - tol) / (d0 - d1), 0.0, 1.0))
+    return float(t0 + f * (t1 - t0))
