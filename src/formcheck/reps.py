@@ -39,6 +39,8 @@ class RepConfig:
     hold_speed_min_dps: float = 4.0
     max_top_knee_deg: float = 155.0
     swing_window_s: float = 4.0  # about one rep: the span over which a rep's swing is judged
+    # a dropout this short inside a drive or a top (no cut in it) is bridged, not a break in the set
+    bridge_gap_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -169,8 +171,12 @@ def segment(
     timestamps: np.ndarray,
     usable: np.ndarray,
     cfg: RepConfig,
+    cuts: np.ndarray | None = None,
 ) -> Segmentation:
-    """Find reps in a hip-angle series (degrees) inside the usable frames."""
+    """Find reps in a hip-angle series (degrees) inside the usable frames.
+
+    cuts: first frames of new shots; a short dropout is bridged (bridge_gap_s) unless one lies in it."""
+    hip, usable = bridge_gaps(hip, usable, timestamps, cuts, cfg.bridge_gap_s)
     dt = np.diff(timestamps)
     fps = 1.0 / float(np.median(dt)) if len(dt) else 30.0
     low, high, rng = thresholds(hip, usable, cfg, window=int(round(cfg.swing_window_s * fps)))
@@ -187,6 +193,26 @@ def segment(
             else:
                 reps.append(rep)
     return Segmentation(_link_bottom_pauses(reps, series), low, high, rng, rejected)
+
+
+def bridge_gaps(
+    hip: np.ndarray, usable: np.ndarray, t: np.ndarray, cuts: np.ndarray | None, max_gap_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The hip series and usable mask with short dropouts between usable stretches filled in
+    (linearly): the model loses the pose for a few frames exactly where the body is hardest to
+    read (the top of a bridge seen from the feet folds the trunk toward the lens), and a rep
+    split at such a gap would be no rep at all. A gap holding a hard cut is never bridged."""
+    ok = usable & np.isfinite(hip)
+    starts, ends = runs(ok)
+    if max_gap_s <= 0 or len(starts) < 2:
+        return hip, usable
+    hip, usable = hip.copy(), usable.copy()
+    for a, b in zip(ends[:-1], starts[1:], strict=True):  # gap = frames [a, b)
+        cut = cuts is not None and bool(cuts[a : b + 1].any())
+        if t[b] - t[a - 1] <= max_gap_s and not cut:
+            hip[a:b] = np.interp(t[a:b], [t[a - 1], t[b]], [hip[a - 1], hip[b]])
+            usable[a:b] = True
+    return hip, usable
 
 
 @dataclass(frozen=True)
