@@ -41,6 +41,9 @@ class RepConfig:
     swing_window_s: float = 4.0  # about one rep: the span over which a rep's swing is judged
     # a dropout this short inside a drive or a top (no cut in it) is bridged, not a break in the set
     bridge_gap_s: float = 0.0
+    # a "rep" whose top knee is this far from the set's typical top knee is another movement
+    # (loading or unloading a weight, sitting up); 0 = off
+    max_knee_outlier_deg: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,30 @@ def segment(
                 rejected.append((float(timestamps[s + cand[1]]), why))
             else:
                 reps.append(rep)
+    reps, odd = unlike_the_set(reps, cfg.max_knee_outlier_deg)
+    rejected += odd
     return Segmentation(_link_bottom_pauses(reps, series), low, high, rng, rejected)
+
+
+def unlike_the_set(reps: list[Rep], max_knee_outlier_deg: float) -> tuple[list[Rep], list[tuple[float, str]]]:
+    """The reps without those whose top knee angle is far from the others' median, and why each
+    was dropped. Every rep of a thrust or bridge locks out with the feet in the same place, so
+    its knee bends alike at every top; a dumbbell rolled off the hips at the end of a demo read
+    as a "rep" with its knee at 148 deg against 60-63 on the two real reps. Needs three reps
+    with a knee reading (with two, neither can be told to be the odd one); judged against the
+    median of all of them, which the odd one cannot drag."""
+    knees = np.array([r.top_knee_deg for r in reps], dtype=float)
+    if max_knee_outlier_deg <= 0 or np.isfinite(knees).sum() < 3:
+        return reps, []
+    typical = float(np.median(knees[np.isfinite(knees)]))  # the majority's knee: an odd one cannot move it far
+    keep, dropped = [], []
+    for i, rep in enumerate(reps):
+        if np.isfinite(knees[i]) and abs(knees[i] - typical) > max_knee_outlier_deg:
+            why = f"top knee {knees[i]:.0f} deg against the set's {typical:.0f}: another movement, not a rep"
+            dropped.append((rep.top_start_s, why))
+        else:
+            keep.append(rep)
+    return keep, dropped
 
 
 def bridge_gaps(
