@@ -301,7 +301,8 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     cuts = sig.detect_cuts(track, cfg)
     view = kin.detect_view(track.image[track.detected], profile.view)
     front = view.view == "front"
-    side = kin.choose_side(track.image, track.visibility, force_single_leg=profile.single_leg)
+    side = kin.choose_side(track.image, track.visibility, force_single_leg=profile.single_leg,
+                           world=track.world if front else None)
     free = free_side_sign(side)  # before a front view swaps the side for the midline
     working_leg = side.side if free else "both"
     if front:

@@ -210,7 +210,7 @@ def unlike_the_set(reps: list[Rep], max_knee_outlier_deg: float) -> tuple[list[R
     knees = np.array([r.top_knee_deg for r in reps], dtype=float)
     if max_knee_outlier_deg <= 0 or np.isfinite(knees).sum() < 3:
         return reps, []
-    typical = float(np.median(knees[np.isfinite(knees)]))  # the majority's knee: an odd one cannot move it far
+    typical = float(np.median(knees[np.isfinite(knees)]))  # the majority: an odd one cannot move it far
     keep, dropped = [], []
     for i, rep in enumerate(reps):
         if np.isfinite(knees[i]) and abs(knees[i] - typical) > max_knee_outlier_deg:
