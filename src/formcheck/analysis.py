@@ -13,12 +13,12 @@ from .calibration import IDENTITY, Calibration, calibrate, clip_features
 from .check_signals import Signals
 from .checks import judge_reps, leg_hidden
 from .errors import ClipTooShort, NoPersonDetected
-from .fault_rules import FootPlacementRule, HipRotationRule
+from .fault_rules import FootPlacementRule, HipRotationRule, LoadDriftRule
 from .findings import CheckResult, Fault, faults_of, sort_faults
 from .lift import LIFT_CODES, LIFT_REASON, LIFT_TEMPO_ONLY, lift_config, lift_drive
 from .pelvis import PelvisReading
 from .pelvis import measure as measure_pelvis
-from .posture import PostureSignals, check_posture, posture_signals
+from .posture import PostureSignals, check_posture, posture_signals, top_medians
 from .profiles import Profile
 from .reps import Rep, Segmentation, segment
 from .scoring import Scores, score_all
@@ -34,6 +34,8 @@ from .view_limits import (
     FRONT_SHIN_REASON,
     FRONT_TEMPO_ONLY,
     FRONT_VIEW_REASON,
+    LOAD_HIDES_HIP,
+    load_hides_hip,
     view_limits,
 )
 
@@ -350,16 +352,21 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         free_side_sign=free,
         free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),
     )
-    side_view = view.view == "side" and not lifted
-    posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if side_view else None
+    angled = view.view in ("side", "oblique") and not lifted and legs is None
+    posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if angled else None
+    hands = top_medians(reps, track.timestamps, posture.hands_to_hip) if posture else np.array([])
+    # why the lockout and overextension lines cannot be judged on this clip (None: they can)
+    unjudged = None if cal.calibrated else cal.reason
+    if load_hides_hip(view.view, hands, profile.rule(LoadDriftRule).max_hands_to_hip):
+        unjudged = LOAD_HIDES_HIP
     found = judge(
         reps,
         profile,
         signals,
         view.view,
         far_working_leg=working_leg_is_far(track, side),
-        posture=posture,
-        uncalibrated=None if cal.calibrated else cal.reason,
+        posture=posture if view.view == "side" else None,
+        uncalibrated=unjudged,
         lifted=lifted,
     )
     rot = profile.rule(HipRotationRule)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .pelvis import TWO_LEG_REASON
 
 FRONT_VIEW_REASON = (
@@ -70,3 +72,19 @@ def view_limits(view: str, single_leg: bool) -> tuple[dict[str, str], dict[str, 
     else:
         partly["hip_rotation"] = SINGLE_LEG_ROLL
     return not_measurable, partly
+
+
+LOAD_HIDES_HIP = (
+    "camera at an angle with the load resting on the hips: the bar's plate (or the dumbbell) sits "
+    "between the lens and the hip joint, and the model puts its hip point on the load (a barbell hip "
+    "thrust filmed at ~30 deg read 135-137 deg at tops labelled 175-180, its hip points on the "
+    "plate's hub); film from the side to judge the lockout"
+)
+
+
+def load_hides_hip(view: str, hands_at_tops: np.ndarray, max_hands_to_hip: float) -> bool:
+    """At an angle, whether the hands (on the load) sit at the hips at the tops: then the load can
+    hide the hip joint from the lens. From the side the plate is in line with the hip and the
+    labelled barbell clip there reads its short tops as short, so only oblique views are judged."""
+    seen = hands_at_tops[np.isfinite(hands_at_tops)]
+    return view == "oblique" and len(seen) > 0 and float(np.median(seen)) <= max_hands_to_hip
