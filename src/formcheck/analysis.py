@@ -15,7 +15,20 @@ from .checks import judge_reps, leg_hidden
 from .errors import ClipTooShort, NoPersonDetected
 from .fault_rules import FootPlacementRule, HipRotationRule, LoadDriftRule
 from .findings import CheckResult, Fault, faults_of, sort_faults
-from .lift import LIFT_CODES, LIFT_REASON, LIFT_TEMPO_ONLY, lift_config, lift_drive
+from .lift import (
+    LIFT_CODES,
+    LIFT_REASON,
+    LIFT_TEMPO_ONLY,
+    MAX_SPANS_PER_S,
+    MIXED_CODES,
+    MIXED_VIEWS_REASON,
+    SHOT_SPAN,
+    lift_config,
+    lift_drive,
+    mixed_views,
+    partial_lift,
+    shot_views,
+)
 from .pelvis import PelvisReading
 from .pelvis import measure as measure_pelvis
 from .posture import PostureSignals, check_posture, posture_signals, top_medians
@@ -105,9 +118,9 @@ def prepared_points(
 
     Side "mid" (front view): (T, 2, 2) shoulder and hip midpoints only; the legs point at the
     lens there, and their doubtful landmarks must not veto frames the lift signal can use."""
-    if side == "mid":
+    if side in ("mid", "mid_all"):  # mid_all: the legs' midpoints too (the lift above the feet)
         pts, vis = kin.mid_points(track.image, track.visibility)
-        pts, vis = pts[:, :2], vis[:, :2]
+        pts, vis = (pts, vis) if side == "mid_all" else (pts[:, :2], vis[:, :2])
     else:
         idx = list(kin.SIDES[side])
         pts, vis = track.image[:, idx, :2], track.visibility[:, idx]
@@ -244,8 +257,8 @@ def judge(
             caveats["foot_placement"] = FEET_OUT_UNJUDGED
             known = partly.get("foot_placement")
             partly["foot_placement"] = f"{known}; {FEET_OUT_UNJUDGED}" if known else FEET_OUT_UNJUDGED
-    if lifted and view != "front":
-        not_measurable |= dict.fromkeys(LIFT_CODES, lifted)
+    if lifted:
+        not_measurable |= dict.fromkeys(MIXED_CODES if lifted == MIXED_VIEWS_REASON else LIFT_CODES, lifted)
         partly |= dict.fromkeys(("fatigue_drift", "short_rest"), LIFT_TEMPO_ONLY)
     partly = {code: why for code, why in partly.items() if code not in not_measurable}
     groups = split_sets(reps, profile.sets)
@@ -277,12 +290,19 @@ def calibrated_rep(rep: Rep, cal: Calibration) -> Rep:
 
 
 def _segmented(
-    track: PoseTrack, ang: kin.Angles, cuts: np.ndarray, cfg: sig.SignalConfig, profile: Profile
+    track: PoseTrack,
+    ang: kin.Angles,
+    cuts: np.ndarray,
+    cfg: sig.SignalConfig,
+    profile: Profile,
+    across_cuts: bool = False,
 ) -> tuple[np.ndarray, list[sig.Stretch], Segmentation]:
-    """The usable frames of a drive signal, the stretches left out, and its reps."""
+    """The usable frames of a drive signal, the stretches left out, and its reps (across_cuts: a
+    short dropout at a cut is bridged too, where the cameras switch and the motion continues)."""
     seen = np.isfinite(ang.hip) & ~cuts
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
-    seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps, cuts)
+    breaks = None if across_cuts else cuts
+    seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps, breaks)
     return usable, unusable, seg
 
 
@@ -332,6 +352,13 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         lift_seg = _segmented(track, lift_ang, cuts, lift_cfg, profile)
         if lift_seg[2].reps:
             points, ang, (usable, unusable, seg), lifted = lift_points, lift_ang, lift_seg, LIFT_REASON
+    shots = shot_views(track.image, track.detected, cuts, profile.view, int(cfg.min_segment_s * track.fps))
+    if legs is None and mixed_views(shots):  # counted on one lift above the feet, across the cuts
+        shot_drive = partial_lift(track.image, shots, gain)
+        shot_cfg = lift_config(cfg, gain, SHOT_SPAN * MAX_SPANS_PER_S)
+        points = prepared_points(track, "mid_all", shot_cfg, cuts, shot_drive)
+        ang, lifted = shot_drive(points), MIXED_VIEWS_REASON
+        usable, unusable, seg = _segmented(track, ang, cuts, shot_cfg, profile, across_cuts=True)
     # reps and phases are cut on the model's own reading (timing does not depend on the calibration);
     # every angle judged and shown from here on is the anatomical one (180 = the straight line)
     reps = [calibrated_rep(r, cal) for r in seg.reps]

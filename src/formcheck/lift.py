@@ -47,3 +47,66 @@ def lift_drive(image: np.ndarray, front: bool, gain_deg: float) -> partial:
     """kinematics.front_lift scaled by the shoulder width from the feet, else by the trunk."""
     scale = kin.shoulder_width(image) if front else trunk_length(image)
     return partial(kin.front_lift, scale=scale, gain_deg=gain_deg)
+
+
+MIXED_VIEWS_REASON = (
+    "the camera switches between a view from the feet and one from the side or an angle (hard "
+    "cuts): no one hip angle runs through the clip; reps and tempo come from the hips' height above "
+    "the feet in each shot instead"
+)
+
+# knee cave is read from the feet only, and the reps of a mixed clip cross into the other camera's shots
+MIXED_CODES = (*LIFT_CODES, "knee_cave")
+
+
+def shot_views(
+    image: np.ndarray, detected: np.ndarray, cuts: np.ndarray, view_cfg: kin.ViewConfig, min_frames: int
+) -> list[tuple[int, int, str]]:
+    """(first frame, end frame, view) of every shot between hard cuts at least min_frames long."""
+    edges = [0, *np.flatnonzero(cuts).tolist(), len(cuts)]
+    out = []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        seen = detected[a:b]
+        if b - a >= min_frames and seen.sum() >= min_frames // 2:
+            out.append((a, b, kin.detect_view(image[a:b][seen], view_cfg).view))
+    return out
+
+
+def mixed_views(shots: list[tuple[int, int, str]]) -> bool:
+    """Shots from the feet and shots from the side or an angle in one clip: their drive signals (a
+    lift, an angle) cannot be joined, so the clip is counted on one lift throughout."""
+    views = {view for _, _, view in shots}
+    return "front" in views and len(views) > 1
+
+
+SHOT_SPAN = 0.4  # a shot's 5th-95th percentile lift, in the lift's units (shoulder widths)
+# no speed gate on the joined lift: a shot's span is normalised, so how fast a landmark jump looks
+# depends on the shot (at 10 spans/s the gate blanked most of a frog pump's pulses from the feet);
+# the 3 Hz low-pass smooths the jitter
+MAX_SPANS_PER_S = float("inf")
+
+
+def shot_lift(
+    points: np.ndarray, image: np.ndarray, shots: list[tuple[int, int, str]], gain_deg: float
+) -> kin.Angles:
+    """Per shot, the hips' height above the ankles in the picture (mid points, (T, 4, 2)), in that
+    shot's scale (shoulder width from the feet, the trunk otherwise), its highest lifts at 180.
+
+    The feet stay planted in any view, so the ankles are the one reference every shot shares;
+    from the feet the shoulders ride up with the hips in the picture (a frog pump filmed at floor
+    level: hips and shoulders both rose ~20 px at each top), so the shoulder-based lift misses reps."""
+    hip = np.full(len(points), np.nan)
+    for a, b, view in shots:
+        scale = kin.shoulder_width(image[a:b]) if view == "front" else trunk_length(image[a:b])
+        lift = (points[a:b, 3, 1] - points[a:b, 1, 1]) / scale
+        if np.isfinite(lift).sum() > 1:
+            lo, hi = np.nanpercentile(lift, [5, 95])
+            # each shot spans the same units: one camera's lift is no measure of the other's
+            hip[a:b] = 180.0 + gain_deg * SHOT_SPAN * (lift - hi) / max(hi - lo, 1e-6)
+    nan = np.full(len(points), np.nan)
+    return kin.Angles(hip=hip, knee=nan, shin=nan, torso=nan, floor=np.full((len(points), 2), np.nan))
+
+
+def partial_lift(image: np.ndarray, shots: list[tuple[int, int, str]], gain_deg: float) -> partial:
+    """shot_lift as a drive: points in, Angles out."""
+    return partial(shot_lift, image=image, shots=shots, gain_deg=gain_deg)
