@@ -172,3 +172,47 @@ def test_a_turn_around_without_a_hold_is_not_read_as_a_pause():
     assert all(r.top_pause_s < 0.2 for r in cusp.reps)
     held = run(RepPlan(reps=3, up_s=1.0, top_s=0.6, down_s=2.0), noise_px=1.0)
     assert all(r.top_pause_s == pytest.approx(0.6, abs=0.15) for r in held.reps)
+
+
+def _hidden_drives(plan: RepPlan, secs: float):
+    """The pose lost for `secs` over the end of every drive (as from the feet, where the top folds
+    the trunk toward the lens): the drive's crossing of the upper level falls in the gap."""
+    track = plan_track(plan, noise_px=1.0)
+    for t in [t for k, t in plan.events if k == "top_start"]:
+        track = with_dropout(track, t - 0.45, secs)
+    return track
+
+
+def test_a_dropout_over_every_drive_is_bridged_and_each_rep_counted():
+    plan = RepPlan(reps=3)
+    hidden = _hidden_drives(plan, 0.35)
+    assert analyze_track(hidden, HIP_THRUST).rep_count == 3
+    unbridged = dataclasses.replace(HIP_THRUST, reps=dataclasses.replace(HIP_THRUST.reps, bridge_gap_s=0.0))
+    assert analyze_track(hidden, unbridged).rep_count == 0, "the gap really splits each rep"
+
+
+def test_bridge_gaps_fills_short_gaps_only_and_never_across_a_cut():
+    from formcheck.reps import bridge_gaps
+
+    t = np.arange(30) / 10.0
+    hip = np.linspace(100.0, 190.0, 30)
+    usable = np.ones(30, bool)
+    usable[5:8] = False  # 0.4 s from the last seen frame to the next
+    usable[15:25] = False  # 1.1 s
+    hip[~usable] = np.nan
+    filled, ok = bridge_gaps(hip, usable, t, None, 0.4)
+    assert ok[5:8].all() and not ok[15:25].any()
+    assert np.allclose(filled[5:8], np.linspace(100.0, 190.0, 30)[5:8])
+    cuts = np.zeros(30, bool)
+    cuts[6] = True
+    _, ok = bridge_gaps(hip, usable, t, cuts, 0.4)
+    assert not ok[5:8].any()
+
+
+def test_a_movement_with_a_far_straighter_knee_is_not_a_rep():
+    # two bridges, then a dumbbell rolled off the hips: the hips rise with the legs nearly straight
+    plan = RepPlan(reps=4, knee_top_degs=[95.0, 96.0, 94.0, 150.0])
+    result = run(plan)
+    assert result.rep_count == 3
+    assert any("another movement" in why for _, why in result.rejected)
+    assert run(RepPlan(reps=4, knee_top_degs=[95.0, 100.0, 90.0, 105.0])).rep_count == 4

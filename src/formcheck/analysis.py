@@ -23,6 +23,7 @@ from .lift import (
     MIXED_CODES,
     MIXED_VIEWS_REASON,
     SHOT_SPAN,
+    angle_lost,
     lift_config,
     lift_drive,
     mixed_views,
@@ -350,7 +351,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         lift_points = prepared_points(track, "mid", lift_cfg, cuts, lift_drive(track.image, False, gain))
         lift_ang = lift_drive(track.image, False, gain)(lift_points)
         lift_seg = _segmented(track, lift_ang, cuts, lift_cfg, profile)
-        if lift_seg[2].reps:
+        if lift_seg[2].reps and angle_lost(usable, lift_seg[0]):
             points, ang, (usable, unusable, seg), lifted = lift_points, lift_ang, lift_seg, LIFT_REASON
     shots = shot_views(track.image, track.detected, cuts, profile.view, int(cfg.min_segment_s * track.fps))
     if legs is None and mixed_views(shots):  # counted on one lift above the feet, across the cuts

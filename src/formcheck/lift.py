@@ -29,6 +29,16 @@ LIFT_CODES = ("incomplete_lockout", "overextension", "inconsistent_depth", "foot
               "head_not_neutral", "load_drift", "leaning_back")
 
 
+ANGLE_LOST_FRACTION = 0.15  # of the clip: the angle must have lost this much more than the lift
+
+
+def angle_lost(angle_usable: np.ndarray, lift_usable: np.ndarray) -> bool:
+    """Whether the hip angle lost stretches the lift still follows (the reason to count on the
+    lift): a clip whose angle is seen throughout but swings too little has no reps to find, and
+    the lift must not find some there (small pulses, a wobble)."""
+    return float(lift_usable.mean() - angle_usable.mean()) >= ANGLE_LOST_FRACTION
+
+
 def lift_config(cfg: sig.SignalConfig, gain_deg: float, max_lift_speed: float) -> sig.SignalConfig:
     """The signal stage's settings for a lift: no anatomical range bounds it, and its speed limit
     is its own (in body scales per second times the gain)."""
