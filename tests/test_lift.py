@@ -68,14 +68,15 @@ def test_shot_lift_puts_every_shot_on_the_same_span():
     hip = shot_lift(points, image, [(0, 60, "front"), (60, 120, "front")], gain_deg=250.0).hip
     first, second = hip[:60], hip[60:]
     assert np.ptp(first) == pytest.approx(np.ptp(second))
-    assert np.percentile(first, 95) == pytest.approx(180.0) and np.percentile(second, 95) == pytest.approx(180.0)
+    assert [np.percentile(x, 95) for x in (first, second)] == pytest.approx([180.0, 180.0])
 
 
 def test_from_the_feet_one_leg_or_two_is_read_in_3d():
     # the picture reads one knee far straighter (the legs point at the lens); the model's 3D does not
     track = plan_track(RepPlan(reps=2), noise_px=0.0)
     image = track.image.copy()
-    image[:, Landmark.RIGHT_ANKLE, :2] = image[:, Landmark.RIGHT_KNEE, :2] * 2 - image[:, Landmark.RIGHT_HIP, :2]
+    knee, hip = image[:, Landmark.RIGHT_KNEE, :2], image[:, Landmark.RIGHT_HIP, :2]
+    image[:, Landmark.RIGHT_ANKLE, :2] = 2 * knee - hip  # a straight leg in the picture
     world = track.image.copy() / 500.0
     assert kin.choose_side(image, track.visibility).single_leg
     assert not kin.choose_side(image, track.visibility, world=world).single_leg
