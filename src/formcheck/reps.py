@@ -179,6 +179,7 @@ def segment(
     """Find reps in a hip-angle series (degrees) inside the usable frames.
 
     cuts: first frames of new shots; a short dropout is bridged (bridge_gap_s) unless one lies in it."""
+    seen = usable & np.isfinite(hip)
     hip, usable = bridge_gaps(hip, usable, timestamps, cuts, cfg.bridge_gap_s)
     dt = np.diff(timestamps)
     fps = 1.0 / float(np.median(dt)) if len(dt) else 30.0
@@ -195,9 +196,18 @@ def segment(
                 rejected.append((float(timestamps[s + cand[1]]), why))
             else:
                 reps.append(rep)
+    reps = [_descent_unseen_in_gaps(r, usable & ~seen, timestamps) for r in reps]
     reps, odd = unlike_the_set(reps, cfg.max_knee_outlier_deg)
     rejected += odd
     return Segmentation(_link_bottom_pauses(reps, series), low, high, rng, rejected)
+
+
+def _descent_unseen_in_gaps(rep: Rep, bridged: np.ndarray, t: np.ndarray) -> Rep:
+    """A descent that runs through a bridged dropout was not seen: its time would be the straight
+    line drawn across the gap, so it is not reported (the rep still counts)."""
+    if rep.down_s is None or not bridged[np.searchsorted(t, rep.top_end_s) : rep.end_frame + 1].any():
+        return rep
+    return replace(rep, down_s=None)
 
 
 def unlike_the_set(reps: list[Rep], max_knee_outlier_deg: float) -> tuple[list[Rep], list[tuple[float, str]]]:
