@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 
 from .container import sniff
@@ -20,8 +21,6 @@ def frame_times(path: str | Path) -> tuple[np.ndarray, float] | None:
     or when the container holds no usable timestamps (then the nominal rate stands)."""
     if sniff(path) != "gif":
         return None
-    import av
-
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
