@@ -380,7 +380,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         free_side_sign=free,
         free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),
     )
-    angled = view.view in ("side", "oblique") and not lifted and legs is None
+    angled = view.view in ("side", "oblique") and not lifted
     posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if angled else None
     hands = top_medians(reps, track.timestamps, posture.hands_to_hip) if posture else np.array([])
     # why the lockout and overextension lines cannot be judged on this clip (None: they can)
