@@ -348,8 +348,9 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     usable, unusable, seg = _segmented(track, ang, cuts, cfg, profile)
     lifted = None  # why the reps come from the hips' lift at the side or an angle
     if not front and legs is None and not seg.reps:
-        lift_points = prepared_points(track, "mid", lift_cfg, cuts, lift_drive(track.image, False, gain))
-        lift_ang = lift_drive(track.image, False, gain)(lift_points)
+        trunk_lift = lift_drive(track.image, False, gain)
+        lift_points = prepared_points(track, "mid", lift_cfg, cuts, trunk_lift)
+        lift_ang = trunk_lift(lift_points)
         lift_seg = _segmented(track, lift_ang, cuts, lift_cfg, profile)
         if lift_seg[2].reps and angle_lost(usable, lift_seg[0]):
             points, ang, (usable, unusable, seg), lifted = lift_points, lift_ang, lift_seg, LIFT_REASON
