@@ -13,6 +13,9 @@ import pytest
 # FORMCHECK_SHARED_VIDEOS: the real clips elsewhere (e.g. from a git worktree, where ../shared is absent)
 _BESIDE = Path(__file__).resolve().parents[1].parent / "shared" / "videos"
 SHARED_VIDEOS = Path(os.environ.get("FORMCHECK_SHARED_VIDEOS", _BESIDE))
+# the second labelled set (real uploads: portrait, GIF, from the feet, cuts), beside the first by default
+SHARED_VIDEOS_NEW = Path(os.environ.get("FORMCHECK_SHARED_VIDEOS_NEW", SHARED_VIDEOS.parent / "videos_new"))
+SHARED_FOLDERS = (SHARED_VIDEOS, SHARED_VIDEOS_NEW)
 
 
 def in_ci() -> bool:
@@ -32,8 +35,28 @@ def shared_videos() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_videos_new(shared_videos: Path) -> Path:
+    """The second real clips folder (videos_new), required like the first under CI=true."""
+    if not (SHARED_VIDEOS_NEW / "labels.csv").exists():
+        message = f"real clips (videos_new) not found at {SHARED_VIDEOS_NEW}"
+        if in_ci():
+            pytest.fail(f"{message} (CI=true: the integration data must be present)")
+        pytest.skip(message)
+    return SHARED_VIDEOS_NEW
+
+
+def shared_clip(name: str) -> Path:
+    """A labelled real clip by name, from whichever shared folder holds it."""
+    for folder in SHARED_FOLDERS:
+        if (folder / name).exists():
+            return folder / name
+    return SHARED_VIDEOS / name
+
+
+@pytest.fixture(scope="session")
 def shared_track(shared_videos: Path) -> Callable[[str], object]:
-    """shared_track("clip.mp4") -> PoseTrack from the real model, extracted once per session."""
+    """shared_track("clip.mp4") -> PoseTrack from the real model, extracted once per session
+    (from either shared folder)."""
     from formcheck.pose import MediaPipePoseBackend, extract_track
 
     cache: dict[str, object] = {}
@@ -41,7 +64,7 @@ def shared_track(shared_videos: Path) -> Callable[[str], object]:
 
     def get(name: str):
         if name not in cache:
-            cache[name] = extract_track(shared_videos / name, backend=backend)
+            cache[name] = extract_track(shared_clip(name), backend=backend)
         return cache[name]
 
     yield get

@@ -91,12 +91,16 @@ def test_severity_scales():
 
 
 def test_every_builtin_variant_loads_with_all_faults_and_guide_words():
+    # switched off by design: floor bridges have no bench to lean back over; the frog pump is
+    # pulsed (no hold, quick lowering) with the knees turned out (the shin's tilt is not in the picture)
+    off = {"leaning_back"}
+    by_design = {"glute_bridge": off, "single_leg_glute_bridge": off,
+                 "frog_pump": off | {"no_top_pause", "rushed_descent", "foot_placement"}}
     for name in builtin_names():
         prof = load_profile(name)
         for code in FAULT_CODES:
             rule = prof.fault(code)
-            # floor bridges: no bench to lean back over
-            assert rule.enabled or (code == "leaning_back" and "glute_bridge" in prof.name), (name, code)
+            assert rule.enabled or code in by_design.get(prof.name, set()), (name, code)
             assert rule.guide.says and rule.guide.checklist and rule.guide.cue
 
 

@@ -28,14 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED_VIDEOS, in_ci
+from conftest import SHARED_VIDEOS, SHARED_VIDEOS_NEW, in_ci
 
 from formcheck.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 SAMPLES = ROOT / "sample_videos"
-SHARED_NEW = SHARED_VIDEOS.parent / "videos_new"
 UPDATE = os.environ.get("FORMCHECK_UPDATE_GOLDEN", "") == "1"
 ABS_TOL, REL_TOL = 0.25, 0.002
 IGNORED = frozenset({"formcheck_version", "seconds", "job_seconds", "finished_at"})
@@ -52,7 +51,7 @@ def _labelled(folder: Path) -> list[str]:
 
 def _cases() -> list:
     cases = [pytest.param("sample_videos", p, id=f"sample/{p.stem}") for p in sorted(SAMPLES.glob("*.mp4"))]
-    for group, folder in (("videos", SHARED_VIDEOS), ("videos_new", SHARED_NEW)):
+    for group, folder in (("videos", SHARED_VIDEOS), ("videos_new", SHARED_VIDEOS_NEW)):
         names = _labelled(folder)
         if not names:  # the test below fails under CI=true, skips on a laptop
             cases.append(pytest.param(group, folder / "labels.csv", id=f"{group}/labels-missing"))

@@ -309,3 +309,34 @@ def test_real_clip_truncated_copy(shared_videos, tmp_path):
     with open_video(cut) as reader:
         n = sum(1 for _ in reader)
         assert reader.truncated and 0 < n < reader.info.frame_count == 482
+
+
+def _gif(path, delays_cs: list[int]) -> None:
+    """A GIF whose frames last the given hundredths of a second (PyAV's GIF encoder)."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w", format="gif") as out:
+        stream = out.add_stream("gif", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "rgb8"
+        stream.time_base = Fraction(1, 100)
+        pts = 0
+        for i, delay in enumerate(delays_cs):
+            frame = av.VideoFrame.from_ndarray(np.full((24, 32, 3), 20 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 100)
+            pts += delay
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def test_gif_frame_times_are_its_own_delays(tmp_path, make_video):
+    from formcheck.io import frame_times
+
+    gif = tmp_path / "clip.gif"
+    _gif(gif, [7, 6, 7, 7, 20, 7])
+    starts, end = frame_times(gif)
+    assert np.allclose(starts, [0.0, 0.07, 0.13, 0.20, 0.27, 0.47])
+    assert frame_times(make_video()) is None, "an mp4 keeps its container's rate"

@@ -377,3 +377,16 @@ def test_parallel_worker_failure_reaches_the_caller(make_video):
         extract_track(path, backend_factory=FailsLate, workers=3)
     with pytest.raises(ValueError, match="backend_factory"):
         extract_track(path, backend=StripBackend(), workers=2)
+
+
+def test_a_gif_track_keeps_its_frame_times_and_mean_rate():
+    from formcheck.io import VideoInfo
+    from formcheck.pose import _clock
+
+    info = VideoInfo("a.gif", fps=50 / 3, frame_count=45, width=4, height=4, rotation=0, codec="gif")
+    starts = np.concatenate([[0.0], np.cumsum(([0.07, 0.06, 0.07] * 15)[:44])])
+    stamps, fps, source = _clock(info, 45, 1, (starts, 3.0))
+    assert source == "frame_times" and np.allclose(stamps, starts)
+    assert fps == pytest.approx(15.0), "45 frames over 3.0 s, not OpenCV's 16.67 fps"
+    stamps, fps, source = _clock(info, 45, 1, None)
+    assert source == "container" and fps == pytest.approx(50 / 3)

@@ -137,3 +137,18 @@ def test_every_builtin_profile_loads_with_typed_rules_that_state_enabled():
     assert bs.rule(FootPlacementRule).judge_feet_out is False
     pause = bs.rule(NoTopPauseRule)
     assert pause.min_top_pause_s == 0.4 and pause.severity_steps == (0.7, 0.4)
+
+
+def test_frog_pump_is_its_own_variant_and_its_pulses_are_no_faults():
+    from formcheck.analysis import analyze_track
+
+    frog = load_profile("frog_pump")
+    assert frog.name == "frog_pump" and load_profile("glute_bridge").name == "glute_bridge"
+    # pulsed by design: a quick drive, no hold, a quick lowering
+    plan = RepPlan(reps=6, up_s=0.35, top_s=0.05, down_s=0.25, bottom_s=0.2, bottom_deg=140.0, top_deg=185.0)
+    track = plan_track(plan, noise_px=0.5)
+    pulsed = analyze_track(track, frog)
+    assert pulsed.rep_count == 6
+    assert not {f.code for f in pulsed.faults} & {"no_top_pause", "rushed_descent"}
+    as_bridge = {f.code for f in analyze_track(track, load_profile("glute_bridge")).faults}
+    assert {"no_top_pause", "rushed_descent"} <= as_bridge, "the same pulses are faults on a bridge"

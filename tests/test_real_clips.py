@@ -1,7 +1,7 @@
-"""Integration: the real model on every labelled clip of ../shared/videos.
+"""Integration: the real model on every labelled clip of ../shared/videos and ../shared/videos_new.
 
 Tracks are extracted once per test session (conftest's shared_track). Under CI=true a
-missing clips folder fails instead of skipping.
+missing clips folder (either) fails instead of skipping.
 """
 
 from __future__ import annotations
@@ -10,23 +10,46 @@ import csv
 import json
 
 import pytest
-from conftest import SHARED_VIDEOS, in_ci
+from conftest import SHARED_FOLDERS, SHARED_VIDEOS, in_ci
 
 from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
 
 
 def _label_rows(with_truth: bool | None = None) -> list:
-    """labels.csv rows as test parameters; with_truth filters on having a rep count."""
-    labels = SHARED_VIDEOS / "labels.csv"
-    if not labels.exists():
-        # the shared_videos fixture turns this into a skip, or a failure under CI=true
-        return [pytest.param(None, id="labels-missing")]
-    with open(labels, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if with_truth is not None:
-        rows = [r for r in rows if bool(r["reps"]) == with_truth]
-    return [pytest.param(row, id=row["clip"]) for row in rows]
+    """Both folders' labels.csv rows as test parameters; with_truth filters on having a rep count."""
+    params = []
+    for folder in SHARED_FOLDERS:
+        labels = folder / "labels.csv"
+        if not labels.exists():
+            # the shared_videos(_new) fixtures turn this into a skip, or a failure under CI=true
+            params.append(pytest.param({"_folder": folder}, id=f"{folder.name}/labels-missing"))
+            continue
+        with open(labels, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        if with_truth is not None:
+            rows = [r for r in rows if bool(r["reps"]) == with_truth]
+        params += [pytest.param({**row, "_folder": folder}, id=row["clip"]) for row in rows]
+    return params
+
+
+@pytest.fixture
+def row(request, shared_videos):
+    """The label row; a videos_new row needs that folder too (skip, or fail under CI=true)."""
+    row = request.param
+    if row["_folder"] != SHARED_VIDEOS:
+        request.getfixturevalue("shared_videos_new")
+    if "clip" not in row:  # the folder is there but not its labels
+        message = f"{row['_folder'] / 'labels.csv'} not found"
+        if in_ci():
+            pytest.fail(f"{message} (CI=true: the integration data must be present)")
+        pytest.skip(message)
+    return row
+
+
+def _variant(row: dict) -> str:
+    """The labelled variant's profile: "glute_bridge;banded" is a banded glute bridge."""
+    return row["variant"].split(";")[0].strip()
 
 
 def _codes(cell: str) -> set[str]:
@@ -39,21 +62,21 @@ def analysed(shared_track):
 
     def get(row: dict):
         if row["clip"] not in cache:
-            cache[row["clip"]] = analyze_track(shared_track(row["clip"]), load_profile(row["variant"]))
+            cache[row["clip"]] = analyze_track(shared_track(row["clip"]), load_profile(_variant(row)))
         return cache[row["clip"]]
 
     return get
 
 
-@pytest.mark.parametrize("row", _label_rows(with_truth=True))
-def test_rep_count_within_the_accepted_range(row, shared_videos, analysed):
+@pytest.mark.parametrize("row", _label_rows(with_truth=True), indirect=True)
+def test_rep_count_within_the_accepted_range(row, analysed):
     result = analysed(row)
     lo, hi = int(row["reps_ok_min"]), int(row["reps_ok_max"])
     assert lo <= result.rep_count <= hi, f"{row['clip']}: counted {result.rep_count}, truth {row['reps']}"
 
 
-@pytest.mark.parametrize("row", _label_rows())
-def test_expected_faults_flagged_and_forbidden_ones_not(row, shared_videos, analysed):
+@pytest.mark.parametrize("row", _label_rows(), indirect=True)
+def test_expected_faults_flagged_and_forbidden_ones_not(row, analysed):
     flagged = {f.code for f in analysed(row).faults}
     missing = _codes(row["expected_faults"]) - flagged
     wrong = _codes(row["must_not_flag"]) & flagged
@@ -61,8 +84,8 @@ def test_expected_faults_flagged_and_forbidden_ones_not(row, shared_videos, anal
     assert not wrong, f"{row['clip']}: must not flag {sorted(wrong)}"
 
 
-@pytest.mark.parametrize("row", _label_rows(with_truth=False))
-def test_edited_clip_completes_and_marks_cuts(row, shared_videos, analysed):
+@pytest.mark.parametrize("row", _label_rows(with_truth=False), indirect=True)
+def test_edited_clip_completes_and_marks_cuts(row, analysed):
     result = analysed(row)
     reasons = {s.reason for s in result.unusable}
     assert "hard_cut" in reasons, "an edited clip must show its hard cuts"

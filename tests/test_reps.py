@@ -184,3 +184,47 @@ def test_a_hold_the_pose_is_lost_in_is_not_timed():
     assert "no_top_pause" not in {f.code for f in result.faults if f.rep == cut[0].index}
     timed = [r for r in result.reps if r is not cut[0] and r.complete]
     assert timed and all(r.top_pause_s == pytest.approx(1.5 + 3.0 * EDGE, abs=0.15) for r in timed)
+
+
+def _hidden_drives(plan: RepPlan, secs: float):
+    """The pose lost for `secs` over the end of every drive (as from the feet, where the top folds
+    the trunk toward the lens): the drive's crossing of the upper level falls in the gap."""
+    track = plan_track(plan, noise_px=1.0)
+    for t in [t for k, t in plan.events if k == "top_start"]:
+        track = with_dropout(track, t - 0.45, secs)
+    return track
+
+
+def test_a_dropout_over_every_drive_is_bridged_and_each_rep_counted():
+    plan = RepPlan(reps=3)
+    hidden = _hidden_drives(plan, 0.35)
+    assert analyze_track(hidden, HIP_THRUST).rep_count == 3
+    unbridged = dataclasses.replace(HIP_THRUST, reps=dataclasses.replace(HIP_THRUST.reps, bridge_gap_s=0.0))
+    assert analyze_track(hidden, unbridged).rep_count == 0, "the gap really splits each rep"
+
+
+def test_bridge_gaps_fills_short_gaps_only_and_never_across_a_cut():
+    from formcheck.reps import bridge_gaps
+
+    t = np.arange(30) / 10.0
+    hip = np.linspace(100.0, 190.0, 30)
+    usable = np.ones(30, bool)
+    usable[5:8] = False  # 0.4 s from the last seen frame to the next
+    usable[15:25] = False  # 1.1 s
+    hip[~usable] = np.nan
+    filled, ok = bridge_gaps(hip, usable, t, None, 0.4)
+    assert ok[5:8].all() and not ok[15:25].any()
+    assert np.allclose(filled[5:8], np.linspace(100.0, 190.0, 30)[5:8])
+    cuts = np.zeros(30, bool)
+    cuts[6] = True
+    _, ok = bridge_gaps(hip, usable, t, cuts, 0.4)
+    assert not ok[5:8].any()
+
+
+def test_a_movement_with_a_far_straighter_knee_is_not_a_rep():
+    # two bridges, then a dumbbell rolled off the hips: the hips rise with the legs nearly straight
+    plan = RepPlan(reps=4, knee_top_degs=[95.0, 96.0, 94.0, 150.0])
+    result = run(plan)
+    assert result.rep_count == 3
+    assert any("another movement" in why for _, why in result.rejected)
+    assert run(RepPlan(reps=4, knee_top_degs=[95.0, 100.0, 90.0, 105.0])).rep_count == 4

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from synthetic import RepPlan, plan_track, with_cut, with_dropout
@@ -133,3 +135,19 @@ def test_gaussian_kernel_is_3db_down_at_the_cutoff():
     sigma_s = sig.gaussian_sigma_frames(fps, fc) / fps
     gain = np.exp(-2 * (np.pi * sigma_s * fc) ** 2)
     assert gain == pytest.approx(1 / np.sqrt(2), rel=1e-6)
+
+
+def test_a_trunk_foreshortened_end_on_is_no_cut_while_the_body_stays_put():
+    # from the feet, the top of a bridge points the trunk at the lens: the shoulders jump onto
+    # the hips in the picture while the head, knees and feet stay where they were
+    from formcheck.track import Landmark
+
+    track = plan_track(RepPlan(reps=3), noise_px=1.0)
+    image = track.image.copy()
+    shoulders = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
+    hips = [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+    image[60:70, shoulders, :2] = image[60:70, hips, :2] + np.array([8.0, -4.0])
+    folded = dataclasses.replace(track, image=image)
+    trunk_only = sig.SignalConfig(cut_confirm_jump=0.0, cut_confirm_ratio=1.0)
+    assert sig.detect_cuts(folded, trunk_only).any(), "the trunk alone reads a cut here"
+    assert not sig.detect_cuts(folded, sig.SignalConfig()).any()

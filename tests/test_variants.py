@@ -80,3 +80,10 @@ def test_rendered_clips_get_their_variant_family():
         assert guess.name == family[rendered], path.stem
         checked += 1
     assert checked >= 9
+
+
+def test_a_trunk_slope_no_bench_or_floor_shows_is_said_not_told():
+    result = analyze_track(plan_track(RepPlan(reps=3), noise_px=1.0), load_profile("hip_thrust"))
+    reps = [replace(r, top_torso_deg=-75.0) for r in result.reps]
+    guess = guess_variant(replace(result, reps=reps))
+    assert guess.confidence == 0.0 and "cannot be told" in guess.reason and "-75" in guess.reason

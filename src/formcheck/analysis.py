@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
 
 import numpy as np
 
@@ -14,17 +13,45 @@ from .calibration import IDENTITY, Calibration, calibrate, clip_features
 from .check_signals import Signals
 from .checks import judge_reps, leg_hidden
 from .errors import ClipTooShort, NoPersonDetected
-from .fault_rules import FootPlacementRule, HipRotationRule
+from .fault_rules import FootPlacementRule, HipRotationRule, LoadDriftRule
 from .findings import CheckResult, Fault, faults_of, sort_faults
-from .pelvis import TWO_LEG_REASON, PelvisReading
+from .lift import (
+    LIFT_CODES,
+    LIFT_REASON,
+    LIFT_TEMPO_ONLY,
+    MAX_SPANS_PER_S,
+    MIXED_CODES,
+    MIXED_VIEWS_REASON,
+    SHOT_SPAN,
+    angle_lost,
+    lift_config,
+    lift_drive,
+    mixed_views,
+    partial_lift,
+    shot_views,
+)
+from .pelvis import PelvisReading
 from .pelvis import measure as measure_pelvis
-from .posture import PostureSignals, check_posture, posture_signals
+from .posture import PostureSignals, check_posture, posture_signals, top_medians
 from .profiles import Profile
-from .reps import Rep, segment
+from .reps import Rep, Segmentation, segment
 from .scoring import Scores, score_all
 from .set_checks import ANGLE_MEASURES, check_sets
 from .sets import TrainingSet, build_sets, compare_sides, split_sets, without_rests
 from .track import PoseTrack
+from .view_limits import (
+    ANGLE_CODES,
+    FAR_LEG_VISIBILITY_GAP,
+    FAR_WORKING_LEG,
+    FAR_WORKING_LEG_DRIVE,
+    FEET_OUT_UNJUDGED,
+    FRONT_SHIN_REASON,
+    FRONT_TEMPO_ONLY,
+    FRONT_VIEW_REASON,
+    LOAD_HIDES_HIP,
+    load_hides_hip,
+    view_limits,
+)
 
 
 @dataclass(frozen=True)
@@ -92,9 +119,9 @@ def prepared_points(
 
     Side "mid" (front view): (T, 2, 2) shoulder and hip midpoints only; the legs point at the
     lens there, and their doubtful landmarks must not veto frames the lift signal can use."""
-    if side == "mid":
+    if side in ("mid", "mid_all"):  # mid_all: the legs' midpoints too (the lift above the feet)
         pts, vis = kin.mid_points(track.image, track.visibility)
-        pts, vis = pts[:, :2], vis[:, :2]
+        pts, vis = (pts, vis) if side == "mid_all" else (pts[:, :2], vis[:, :2])
     else:
         idx = list(kin.SIDES[side])
         pts, vis = track.image[:, idx, :2], track.visibility[:, idx]
@@ -104,74 +131,6 @@ def prepared_points(
     pts[sig.implausible(raw, track.fps, cfg)] = np.nan
     pts = sig.fill_short_gaps(pts, int(round(cfg.max_gap_s * track.fps)), breaks=cuts)
     return sig.lowpass(pts, track.fps, cfg.cutoff_hz, breaks=cuts)
-
-
-FRONT_VIEW_REASON = (
-    "camera at the feet: the shoulder-hip-knee line points at the lens, so its angle cannot be "
-    "read from the picture; reps and tempo come from the hips' lift instead"
-)
-FRONT_SHIN_REASON = "camera at the feet: the shins point at the lens, so their tilt cannot be read"
-FRONT_TEMPO_ONLY = (
-    "tempo only: lockout and range need the hip angle, which cannot be read with the camera at the feet"
-)
-# codes that need the hip angle itself (not just the drive signal's timing)
-ANGLE_CODES = ("incomplete_lockout", "overextension", "inconsistent_depth")
-SIDE_ROLL_REASON = (
-    "camera at the side: the two hips sit one behind the other along the lens, so a pelvic roll "
-    "moves them mostly in depth, which the model barely resolves (a 12 deg roll moved the picture "
-    "~2 px); film from the feet or at an angle (oblique) to check it"
-)
-KNEE_CAVE_REASON = (
-    "camera not at the feet: the knees' sideways collapse runs along the lens from the side and is "
-    "foreshortened at an angle; film from the feet to check it"
-)
-SINGLE_LEG_ROLL = (
-    "single-leg: only a drop of the free side is judged; lifting the free leg pulls the model's "
-    "hip point up, so a rise of that side cannot be told from the leg's lift"
-)
-OBLIQUE_TWO_LEG_ROLL = (
-    "camera at an angle, both legs working: the model's pelvis roll is not steady enough here "
-    "(a clean banded bench thrust filmed at 35 deg read 13-16 deg at every top, and a rendered "
-    "10 deg roll read the same as the clean reps)"
-)
-KNEE_CAVE_RELATIVE = (
-    "judged against the set's widest-kneed top: a set of one rep, or one that caves alike on every "
-    "rep, has no clean rep to compare with"
-)
-
-
-FEET_OUT_UNJUDGED = (
-    "feet too far out is not judged: the kickstand foot sits forward by design, and from the side "
-    "the model cannot tell the two feet apart (a rendered B-stance read the working shin at 30 deg "
-    "when it was vertical); feet too close still is"
-)
-
-
-FAR_LEG_VISIBILITY_GAP = 0.03
-FAR_WORKING_LEG = (
-    "the working leg is the far one, behind the raised leg: the model's reading of its shin is a "
-    "guess (a rendered clip read a vertical shin at 31 deg); film from the working leg's side"
-)
-FAR_WORKING_LEG_DRIVE = (
-    "the working leg is the far one, behind the raised leg: its hip angle jumps with the model's "
-    "guess of the hidden knee, so a burst cannot be told from noise (a rendered drive peaking at "
-    "1.9x its mean speed read 2.1-3.4x); film from the working leg's side"
-)
-
-
-def view_limits(view: str, single_leg: bool) -> tuple[dict[str, str], dict[str, str]]:
-    """Codes the camera view cannot measure at all, and ones it measures only in part."""
-    not_measurable = {} if view == "front" else {"knee_cave": KNEE_CAVE_REASON}
-    partly = {"knee_cave": KNEE_CAVE_RELATIVE} if view == "front" else {}
-    if view == "side":
-        not_measurable["hip_rotation"] = SIDE_ROLL_REASON
-    elif view == "oblique" and not single_leg:
-        not_measurable["hip_rotation"] = OBLIQUE_TWO_LEG_ROLL
-    elif not single_leg:  # from the feet: the model's hip points did not follow a rendered roll
-        not_measurable["hip_rotation"] = TWO_LEG_REASON
-    else:
-        partly["hip_rotation"] = SINGLE_LEG_ROLL
-    return not_measurable, partly
 
 
 def free_side_sign(side: kin.SideChoice) -> float:
@@ -268,11 +227,13 @@ def judge(
     far_working_leg: bool = False,
     posture: PostureSignals | None = None,
     uncalibrated: str | None = None,
+    lifted: str | None = None,
 ) -> Findings:
     """Every check the view supports, the sets, and the scores; the rest is said to be unmeasurable.
 
     uncalibrated: why the hip angle could not be calibrated (side/oblique only): the lockout and
-    overextension lines are then not judged, as the raw reading is off the line by an unknown amount."""
+    overextension lines are then not judged, as the raw reading is off the line by an unknown amount.
+    lifted: why the reps came from the hips' lift at the side or an angle: no angle is judged."""
     not_measurable, partly = view_limits(view, profile.single_leg or signals.free_side_sign != 0.0)
     caveats = dict(partly)  # what the view never judges, on any rep
     if uncalibrated and view != "front":
@@ -280,7 +241,7 @@ def judge(
     if far_working_leg and view != "front":
         not_measurable["foot_placement"] = FAR_WORKING_LEG
         not_measurable["jerky_concentric"] = FAR_WORKING_LEG_DRIVE
-    skip_measures: set[str] = set()
+    skip_measures: set[str] = set(ANGLE_MEASURES) if lifted else set()
     if view == "front":  # the drive signal is a lift, not an angle: no angle may be judged from it
         not_measurable |= dict.fromkeys(ANGLE_CODES, FRONT_VIEW_REASON)
         not_measurable["foot_placement"] = FRONT_SHIN_REASON
@@ -297,6 +258,9 @@ def judge(
             caveats["foot_placement"] = FEET_OUT_UNJUDGED
             known = partly.get("foot_placement")
             partly["foot_placement"] = f"{known}; {FEET_OUT_UNJUDGED}" if known else FEET_OUT_UNJUDGED
+    if lifted:
+        not_measurable |= dict.fromkeys(MIXED_CODES if lifted == MIXED_VIEWS_REASON else LIFT_CODES, lifted)
+        partly |= dict.fromkeys(("fatigue_drift", "short_rest"), LIFT_TEMPO_ONLY)
     partly = {code: why for code, why in partly.items() if code not in not_measurable}
     groups = split_sets(reps, profile.sets)
     skip = set(not_measurable)
@@ -326,6 +290,25 @@ def calibrated_rep(rep: Rep, cal: Calibration) -> Rep:
     )
 
 
+def _segmented(
+    track: PoseTrack,
+    ang: kin.Angles,
+    cuts: np.ndarray,
+    cfg: sig.SignalConfig,
+    profile: Profile,
+    across_cuts: bool = False,
+    fine: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[sig.Stretch], Segmentation]:
+    """The usable frames of a drive signal, the stretches left out, and its reps (across_cuts: a
+    short dropout at a cut is bridged too, where the cameras switch and the motion continues)."""
+    seen = np.isfinite(ang.hip) & ~cuts
+    usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
+    breaks = None if across_cuts else cuts
+    seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps, breaks,
+                  fine)
+    return usable, unusable, seg
+
+
 def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     """Reps, phases and faults of one clip's pose track under one variant's profile.
 
@@ -343,21 +326,17 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     cuts = sig.detect_cuts(track, cfg)
     view = kin.detect_view(track.image[track.detected], profile.view)
     front = view.view == "front"
-    side = kin.choose_side(track.image, track.visibility, force_single_leg=profile.single_leg)
+    side = kin.choose_side(track.image, track.visibility, force_single_leg=profile.single_leg,
+                           world=track.world if front else None)
     free = free_side_sign(side)  # before a front view swaps the side for the midline
     working_leg = side.side if free else "both"
     if front:
         side = kin.SideChoice("both", "front view: midpoints of both sides", side.single_leg)
     drive: Drive = kin.angles_from_points
+    gain = profile.view.front_lift_gain_deg
+    lift_cfg = lift_config(cfg, gain, profile.view.front_max_lift_speed)
     if front:
-        gain = profile.view.front_lift_gain_deg
-        drive = partial(kin.front_lift, scale=kin.shoulder_width(track.image), gain_deg=gain)
-        # the lift is no angle: no anatomical range bounds it, and its speed limit is its own
-        cfg = replace(
-            cfg,
-            plausible_hip_deg=(-np.inf, np.inf),
-            max_joint_speed_deg_s=gain * profile.view.front_max_lift_speed,
-        )
+        drive, cfg = lift_drive(track.image, True, gain), lift_cfg
     legs = leg_switches(track) if side.single_leg and not front else None
     fine_cfg = replace(cfg, cutoff_hz=cfg.phase_cutoff_hz)
     same = cfg.phase_cutoff_hz == cfg.cutoff_hz  # then the phases' signal is the reps' own
@@ -373,17 +352,30 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     ang = drive(points)
     features = clip_features(track, view.width_ratio, side.side)
     cal = calibrate(features, view.view, profile.calibration)
-    seen = np.isfinite(ang.hip) & ~cuts
-    usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
-    seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps,
-                  fine=ang.hip if same else drive(fine).hip)
+    fine_hip = ang.hip if same else drive(fine).hip
+    usable, unusable, seg = _segmented(track, ang, cuts, cfg, profile, fine=fine_hip)
+    lifted = None  # why the reps come from the hips' lift at the side or an angle
+    if not front and legs is None and not seg.reps:
+        trunk_lift = lift_drive(track.image, False, gain)
+        lift_points = prepared_points(track, "mid", lift_cfg, cuts, trunk_lift)
+        lift_ang = trunk_lift(lift_points)
+        lift_seg = _segmented(track, lift_ang, cuts, lift_cfg, profile)
+        if lift_seg[2].reps and angle_lost(usable, lift_seg[0]):
+            points, ang, (usable, unusable, seg), lifted = lift_points, lift_ang, lift_seg, LIFT_REASON
+    shots = shot_views(track.image, track.detected, cuts, profile.view, int(cfg.min_segment_s * track.fps))
+    if legs is None and mixed_views(shots):  # counted on one lift above the feet, across the cuts
+        shot_drive = partial_lift(track.image, shots, gain)
+        shot_cfg = lift_config(cfg, gain, SHOT_SPAN * MAX_SPANS_PER_S)
+        points = prepared_points(track, "mid_all", shot_cfg, cuts, shot_drive)
+        ang, lifted = shot_drive(points), MIXED_VIEWS_REASON
+        usable, unusable, seg = _segmented(track, ang, cuts, shot_cfg, profile, across_cuts=True)
     # reps and phases are cut on the model's own reading (timing does not depend on the calibration);
     # every angle judged and shown from here on is the anatomical one (180 = the straight line)
     reps = [calibrated_rep(r, cal) for r in seg.reps]
     if side.single_leg and side.side in kin.SIDES:
         reps = [replace(r, leg=str(legs[r.top_frame]) if legs is not None else side.side) for r in reps]
     reps = without_rests(reps, profile.sets)
-    if front:  # the drive signal is a lift, not an angle: no angle may be reported from it
+    if front or lifted:  # the drive signal is a lift, not an angle: no angle may be reported from it
         reps = [replace(r, bottom_hip_deg=np.nan, top_hip_deg=np.nan, end_hip_deg=None) for r in reps]
     roll, roll_from = pelvis_roll(track, view.view)
     signals = Signals(
@@ -397,16 +389,22 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         free_side_sign=free,
         free_side_by_frame=None if legs is None else np.where(legs == "left", -1.0, 1.0),
     )
-    side_view = view.view == "side"
-    posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if side_view else None
+    angled = view.view in ("side", "oblique") and not lifted
+    posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if angled else None
+    hands = top_medians(reps, track.timestamps, posture.hands_to_hip) if posture else np.array([])
+    # why the lockout and overextension lines cannot be judged on this clip (None: they can)
+    unjudged = None if cal.calibrated else cal.reason
+    if load_hides_hip(view.view, hands, profile.rule(LoadDriftRule).max_hands_to_hip):
+        unjudged = LOAD_HIDES_HIP
     found = judge(
         reps,
         profile,
         signals,
         view.view,
         far_working_leg=working_leg_is_far(track, side),
-        posture=posture,
-        uncalibrated=None if cal.calibrated else cal.reason,
+        posture=posture if view.view == "side" else None,
+        uncalibrated=unjudged,
+        lifted=lifted,
     )
     rot = profile.rule(HipRotationRule)
     free_sides = {r.index: "left" if signals.free_side_at(r) > 0 else "right"
@@ -432,7 +430,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         high_threshold=float(cal.shown(seg.high_threshold)),
         range_deg=seg.range_deg,
         timestamps=track.timestamps,
-        hip=np.full(track.n_frames, np.nan) if front else np.asarray(cal.shown(ang.hip)),
+        hip=np.full(track.n_frames, np.nan) if front or lifted else np.asarray(cal.shown(ang.hip)),
         knee=ang.knee,
         usable=usable,
         truncated=bool(track.meta.get("truncated", False)),

@@ -108,6 +108,7 @@ def choose_side(
     visibility: np.ndarray,
     single_leg_knee_gap_deg: float = 40.0,
     force_single_leg: bool = False,
+    world: np.ndarray | None = None,
 ) -> SideChoice:
     """Pick the side to measure for the whole clip.
 
@@ -115,9 +116,15 @@ def choose_side(
     the floor (single-leg variants) and the bent one is the working, planted leg. Otherwise
     the side the model sees better (higher mean visibility of shoulder, hip, knee, ankle) is
     the one nearer the camera; the far side is mostly the model's guess.
+
+    world: judge the knees in the model's 3D landmarks instead of the picture. From the feet the
+    thighs and shins point at the lens and their picture angles mean little: a two-legged
+    barbell hip thrust filmed from the feet read one knee 47 deg straighter in the picture
+    (a single leg, wrongly), 15 deg in 3D.
     """
+    pts = image[:, :, :2] if world is None else world
     knees = {
-        name: knee_angle(image[:, h, :2], image[:, k, :2], image[:, a, :2])
+        name: knee_angle(pts[:, h], pts[:, k], pts[:, a])
         for name, (_, h, k, a) in SIDES.items()
     }
     both = np.isfinite(knees["left"]) & np.isfinite(knees["right"])

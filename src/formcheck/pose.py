@@ -33,7 +33,7 @@ from formcheck.backends import (
     sha256_file,
 )
 from formcheck.errors import NoPersonDetected, TruncatedVideo
-from formcheck.io import VideoInfo, VideoReader, open_video, prefetch
+from formcheck.io import VideoInfo, VideoReader, frame_times, open_video, prefetch
 from formcheck.procs import usable_cores
 from formcheck.track import N_LANDMARKS, PoseTrack
 
@@ -305,10 +305,28 @@ def extract_track(
         if not allow_truncated:
             raise TruncatedVideo(message, decoded=n, advertised=info.frame_count)
         warnings.warn(message, stacklevel=2)
-    return _assemble(info, used, n, truncated, stride)
+    return _assemble(info, used, n, truncated, stride, frame_times(info.path))
 
 
-def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool, stride: int = 1) -> PoseTrack:
+def _clock(
+    info: VideoInfo, rows: int, stride: int, times: tuple[np.ndarray, float] | None
+) -> tuple[np.ndarray, float, str]:
+    """Timestamps of the analysed frames, their mean rate, and where the times came from: the
+    clip's own frame times where it stores them per frame (GIF delays), else the nominal rate."""
+    if times is not None and len(times[0]) >= (rows - 1) * stride + 1 and times[1] > 0:
+        stamps = times[0][::stride][:rows]
+        return stamps, len(times[0]) / times[1] / stride, "frame_times"  # the clip's mean rate
+    return np.arange(rows, dtype=np.float64) * stride / info.fps, info.fps / stride, "container"
+
+
+def _assemble(
+    info: VideoInfo,
+    used: list[_Segment],
+    n: int,
+    truncated: bool,
+    stride: int = 1,
+    times: tuple[np.ndarray, float] | None = None,
+) -> PoseTrack:
     hit = [i for seg in used for i in seg.hit]
     rows = -(-n // stride)  # frames analysed: 0, k, 2k... below n (shares start on multiples of k)
     if not hit:
@@ -317,6 +335,7 @@ def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool, st
     data[np.asarray(hit)] = np.stack([row for seg in used for row in seg.rows])
     visibility = np.nan_to_num(data[..., 6], nan=0.0)
     first = used[0]
+    timestamps, fps, clock = _clock(info, rows, stride, times)
     meta = {
         "video": info.as_dict(),
         "rotation": info.rotation,
@@ -327,6 +346,7 @@ def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool, st
         "frames_analysed": rows,
         "frame_stride": stride,
         "source_fps": info.fps,
+        "timestamps_from": clock,  # "frame_times": the clip's own per-frame times (a GIF's delays)
         "truncated": truncated,
         "detection_rate": len(hit) / rows,
         "backend": first.backend_name,
@@ -340,8 +360,8 @@ def _assemble(info: VideoInfo, used: list[_Segment], n: int, truncated: bool, st
         image=np.ascontiguousarray(data[..., 0:3]),
         world=np.ascontiguousarray(data[..., 3:6]),
         visibility=visibility,
-        timestamps=np.arange(rows, dtype=np.float64) * stride / info.fps,
-        fps=info.fps / stride,
+        timestamps=timestamps,
+        fps=fps,
         width=info.width,
         height=info.height,
         source=info.path,

@@ -48,6 +48,12 @@ class RepConfig:
     phase_lull_frac: float = 0.3
     phase_lull_s: float = 0.2
 
+    # a dropout this short inside a drive or a top (no cut in it) is bridged, not a break in the set
+    bridge_gap_s: float = 0.0
+    # a "rep" whose top knee is this far from the set's typical top knee is another movement
+    # (loading or unloading a weight, sitting up); 0 = off
+    max_knee_outlier_deg: float = 0.0
+
     @property
     def phase(self) -> PhaseConfig:
         return PhaseConfig(self.phase_run_frac, self.phase_band_frac, self.phase_plateau_s,
@@ -186,12 +192,18 @@ def segment(
     timestamps: np.ndarray,
     usable: np.ndarray,
     cfg: RepConfig,
+    cuts: np.ndarray | None = None,
     fine: np.ndarray | None = None,
 ) -> Segmentation:
     """Find reps in a hip-angle series (degrees) inside the usable frames.
 
+    cuts: first frames of new shots; a short dropout is bridged (bridge_gap_s) unless one lies in it.
     fine: the same signal less smoothed, on which the phase boundaries are measured (a fast
     drop is not smeared); reps are found and counted on hip either way."""
+    seen = usable & np.isfinite(hip)
+    if fine is not None:
+        fine, _ = bridge_gaps(fine, usable, timestamps, cuts, cfg.bridge_gap_s)
+    hip, usable = bridge_gaps(hip, usable, timestamps, cuts, cfg.bridge_gap_s)
     dt = np.diff(timestamps)
     fps = 1.0 / float(np.median(dt)) if len(dt) else 30.0
     low, high, rng = thresholds(hip, usable, cfg, window=int(round(cfg.swing_window_s * fps)))
@@ -207,7 +219,59 @@ def segment(
                 rejected.append((float(timestamps[s + cand[1]]), why))
             else:
                 reps.append(rep)
+    reps = [_descent_unseen_in_gaps(r, usable & ~seen, timestamps) for r in reps]
+    reps, odd = unlike_the_set(reps, cfg.max_knee_outlier_deg)
+    rejected += odd
     return Segmentation(_link_bottom_pauses(reps, series), low, high, rng, rejected)
+
+
+def _descent_unseen_in_gaps(rep: Rep, bridged: np.ndarray, t: np.ndarray) -> Rep:
+    """A descent that runs through a bridged dropout was not seen: its time would be the straight
+    line drawn across the gap, so it is not reported (the rep still counts)."""
+    if rep.down_s is None or not bridged[np.searchsorted(t, rep.top_end_s) : rep.end_frame + 1].any():
+        return rep
+    return replace(rep, down_s=None)
+
+
+def unlike_the_set(reps: list[Rep], max_knee_outlier_deg: float) -> tuple[list[Rep], list[tuple[float, str]]]:
+    """The reps without those whose top knee angle is far from the others' median, and why each
+    was dropped. Every rep of a thrust or bridge locks out with the feet in the same place, so
+    its knee bends alike at every top; a dumbbell rolled off the hips at the end of a demo read
+    as a "rep" with its knee at 148 deg against 60-63 on the two real reps. Needs three reps
+    with a knee reading (with two, neither can be told to be the odd one); judged against the
+    median of all of them, which the odd one cannot drag."""
+    knees = np.array([r.top_knee_deg for r in reps], dtype=float)
+    if max_knee_outlier_deg <= 0 or np.isfinite(knees).sum() < 3:
+        return reps, []
+    typical = float(np.median(knees[np.isfinite(knees)]))  # the majority: an odd one cannot move it far
+    keep, dropped = [], []
+    for i, rep in enumerate(reps):
+        if np.isfinite(knees[i]) and abs(knees[i] - typical) > max_knee_outlier_deg:
+            why = f"top knee {knees[i]:.0f} deg against the set's {typical:.0f}: another movement, not a rep"
+            dropped.append((rep.top_start_s, why))
+        else:
+            keep.append(rep)
+    return keep, dropped
+
+
+def bridge_gaps(
+    hip: np.ndarray, usable: np.ndarray, t: np.ndarray, cuts: np.ndarray | None, max_gap_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The hip series and usable mask with short dropouts between usable stretches filled in
+    (linearly): the model loses the pose for a few frames exactly where the body is hardest to
+    read (the top of a bridge seen from the feet folds the trunk toward the lens), and a rep
+    split at such a gap would be no rep at all. A gap holding a hard cut is never bridged."""
+    ok = usable & np.isfinite(hip)
+    starts, ends = runs(ok)
+    if max_gap_s <= 0 or len(starts) < 2:
+        return hip, usable
+    hip, usable = hip.copy(), usable.copy()
+    for a, b in zip(ends[:-1], starts[1:], strict=True):  # gap = frames [a, b)
+        cut = cuts is not None and bool(cuts[a : b + 1].any())
+        if t[b] - t[a - 1] <= max_gap_s and not cut:
+            hip[a:b] = np.interp(t[a:b], [t[a - 1], t[b]], [hip[a - 1], hip[b]])
+            usable[a:b] = True
+    return hip, usable
 
 
 @dataclass(frozen=True)

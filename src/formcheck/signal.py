@@ -27,6 +27,9 @@ class SignalConfig:
     phase_cutoff_hz: float = 6.0
     cut_jump_torso: float = 0.6
     cut_scale_ratio: float = 1.4
+    # the whole body's extent must move or resize too: the trunk alone foreshortens end-on
+    cut_confirm_jump: float = 0.04
+    cut_confirm_ratio: float = 1.1
     frame_margin: float = 0.05
     min_segment_s: float = 1.0
     max_joint_speed_deg_s: float = 600.0
@@ -142,6 +145,14 @@ def body_scale(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centre, length
 
 
+def body_extent(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 2) centre and (T,) diagonal in pixels of the box around every landmark of each frame."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN frames stay NaN
+        lo, hi = np.nanmin(image[:, :, :2], axis=1), np.nanmax(image[:, :, :2], axis=1)
+    return (lo + hi) / 2, np.linalg.norm(hi - lo, axis=1)
+
+
 def _last_seen(x: np.ndarray, max_age: int) -> np.ndarray:
     """Row-wise forward fill of NaN rows from the previous finite row, at most max_age back."""
     ok = np.isfinite(x).reshape(len(x), -1).all(axis=1)
@@ -161,15 +172,29 @@ def detect_cuts(track: PoseTrack, cfg: SignalConfig) -> np.ndarray:
     apparent size by a large factor, between two frames; an edit (hard cut, zoom to a
     close-up) does exactly that. Frames are compared with the last frame the body was seen
     in, across a short dropout, because an edit often loses the pose for a few frames.
+
+    The trunk alone is not enough: seen end-on (a bridge from the feet, whose top points the
+    trunk at the lens) its picture shrinks to a fraction between two frames and its centre
+    jumps by more than its own length, while the body as a whole stays put (a from-the-feet
+    clip: trunk-based "cuts" at both tops, the box around all landmarks within 1% and 4%). So a
+    cut must also move or resize that box (cut_confirm_*); the edits of the labelled clips do
+    (a feet-to-side switch moved it 26% of its size; an edit 6-58% or resized it 1.1-5x).
     """
-    centre, length = body_scale(track.image)
     max_age = int(round(cfg.max_gap_s * track.fps))
-    prev_c = _last_seen(centre, max_age)
-    prev_l = _last_seen(length, max_age)
+    trunk = _jumps(*body_scale(track.image), max_age)
+    body = _jumps(*body_extent(track.image), max_age)
+    trunk_cut = (trunk[0] > cfg.cut_jump_torso) | (trunk[1] > cfg.cut_scale_ratio)
+    return trunk_cut & ((body[0] > cfg.cut_confirm_jump) | (body[1] > cfg.cut_confirm_ratio))
+
+
+def _jumps(centre: np.ndarray, length: np.ndarray, max_age: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the move of the centre (in lengths) and the change of size (a ratio >= 1)
+    since the last frame it was seen in."""
+    prev_c, prev_l = _last_seen(centre, max_age), _last_seen(length, max_age)
     with np.errstate(divide="ignore", invalid="ignore"):
         jump = np.linalg.norm(centre - prev_c, axis=1) / np.fmax(np.fmax(length, prev_l), 1e-6)
         ratio = np.fmax(length, prev_l) / np.fmin(length, prev_l)
-    return (jump > cfg.cut_jump_torso) | (ratio > cfg.cut_scale_ratio)
+    return jump, ratio
 
 
 def implausible(angle: np.ndarray, fps: float, cfg: SignalConfig) -> np.ndarray:

@@ -21,6 +21,10 @@ from .track import PoseTrack
 AUTO = "auto"
 FLOOR_TOP_TORSO_DEG = 12.0  # trunk slope at the top above which the shoulders are on the floor
 CONFIDENT_MARGIN_DEG = 6.0  # this far from the line counts as certain
+# no top of a bench thrust or a floor bridge reads outside this (bench -29..+6 deg, floor +18..+35 on
+# the labelled clips and renders): beyond it the trunk is misread (a portrait clip filmed from
+# above the feet read a floor bridge's trunk at -75 deg), and bench or floor cannot be told
+PLAUSIBLE_TOP_TORSO_DEG = (-45.0, 60.0)
 NAMES = {
     (False, False): "hip_thrust",
     (True, False): "glute_bridge",
@@ -54,6 +58,13 @@ def guess_variant(first_pass: Analysis) -> VariantGuess:
             f"{legs}; bench or floor cannot be told ({why}), bench assumed: pass --variant if not",
         )
     slope = float(np.median(tops))
+    if not PLAUSIBLE_TOP_TORSO_DEG[0] <= slope <= PLAUSIBLE_TOP_TORSO_DEG[1]:
+        return VariantGuess(
+            NAMES[(False, single)],
+            0.0,
+            f"{legs}; bench or floor cannot be told (the trunk reads {slope:+.0f} deg from level at the "
+            "top, which neither shows: the view distorts it), bench assumed: pass --variant if not",
+        )
     floor = slope > FLOOR_TOP_TORSO_DEG
     margin = abs(slope - FLOOR_TOP_TORSO_DEG)
     where = (

@@ -10,6 +10,7 @@ from .container import (
     sniff_bytes,
     top_boxes,
 )
+from .timing import frame_times
 from .video import (
     FPS_RANGE,
     MAX_PIXELS,
@@ -33,6 +34,7 @@ __all__ = [
     "check_frame_size",
     "check_path",
     "frame_size",
+    "frame_times",
     "is_video_candidate",
     "mp4_duration",
     "open_video",
