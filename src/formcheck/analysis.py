@@ -375,8 +375,10 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     if side.single_leg and side.side in kin.SIDES:
         reps = [replace(r, leg=str(legs[r.top_frame]) if legs is not None else side.side) for r in reps]
     reps = without_rests(reps, profile.sets)
-    if front or lifted:  # the drive signal is a lift, not an angle: no angle may be reported from it
-        reps = [replace(r, bottom_hip_deg=np.nan, top_hip_deg=np.nan, end_hip_deg=None) for r in reps]
+    if front or lifted:  # the drive signal is a lift, not an angle: no angle may be reported from it,
+        # and its wobble at the top crosses the moves' fast-run speed: the hold is the top band's time
+        reps = [replace(r, bottom_hip_deg=np.nan, top_hip_deg=np.nan, end_hip_deg=None, top_still_s=None)
+                for r in reps]
     roll, roll_from = pelvis_roll(track, view.view)
     signals = Signals(
         track.timestamps,

@@ -126,8 +126,8 @@ def check_knee_cave(reps: list[Rep], profile: Profile, signals: Signals | None) 
     if len(reps) < rule.min_reps:
         return too_few(rule.code, reps, rule.min_reps, "widest top", CAVE_UNIT)
     tops = top_values(reps, signals.t, signals.knee_cave)
-    if not np.isfinite(tops).any():
-        return [unjudged(rule.code, r, "knees not seen at the tops", CAVE_UNIT, "<=") for r in reps]
+    if np.isfinite(tops).sum() < rule.min_reps:  # one seen top is no set to compare against
+        return [unjudged(rule.code, r, "knees not seen at enough tops", CAVE_UNIT, "<=") for r in reps]
     return top_excess_results(
         rule,
         reps,

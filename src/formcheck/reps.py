@@ -219,18 +219,21 @@ def segment(
                 rejected.append((float(timestamps[s + cand[1]]), why))
             else:
                 reps.append(rep)
-    reps = [_descent_unseen_in_gaps(r, usable & ~seen, timestamps) for r in reps]
+    reps = [_unseen_in_gaps(r, usable & ~seen, timestamps) for r in reps]
     reps, odd = unlike_the_set(reps, cfg.max_knee_outlier_deg)
     rejected += odd
     return Segmentation(_link_bottom_pauses(reps, series), low, high, rng, rejected)
 
 
-def _descent_unseen_in_gaps(rep: Rep, bridged: np.ndarray, t: np.ndarray) -> Rep:
-    """A descent that runs through a bridged dropout was not seen: its time would be the straight
-    line drawn across the gap, so it is not reported (the rep still counts)."""
-    if rep.down_s is None or not bridged[np.searchsorted(t, rep.top_end_s) : rep.end_frame + 1].any():
-        return rep
-    return replace(rep, down_s=None)
+def _unseen_in_gaps(rep: Rep, bridged: np.ndarray, t: np.ndarray) -> Rep:
+    """A descent or a top hold that runs through a bridged dropout was not seen: its time would be
+    the straight line drawn across the gap, so it is not reported (the rep still counts)."""
+    top = bridged[np.searchsorted(t, rep.top_start_s) : np.searchsorted(t, rep.top_end_s) + 1].any()
+    if top:
+        rep = replace(rep, top_pause_s=float("nan"), top_still_s=None)
+    if rep.down_s is not None and bridged[np.searchsorted(t, rep.top_end_s) : rep.end_frame + 1].any():
+        rep = replace(rep, down_s=None)
+    return rep
 
 
 def unlike_the_set(reps: list[Rep], max_knee_outlier_deg: float) -> tuple[list[Rep], list[tuple[float, str]]]:
