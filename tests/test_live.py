@@ -217,6 +217,28 @@ def test_setup_names_what_is_out_of_the_picture_and_where_on_the_mirrored_screen
     assert any(a.code == "too_dark" and not a.blocking for a in status.advice)
 
 
+HEAD = [0, *range(1, 11)]  # nose, eyes, ears, mouth
+FEET = [27, 28, 29, 30, 31, 32]
+
+
+@pytest.mark.parametrize(
+    ("moved", "words"),
+    [
+        ({"x": FEET}, "Your feet are out of the picture (past the left edge)"),
+        ({"y": HEAD}, "Your head is out of the picture (past the top edge)"),
+        ({"x": FEET, "y": HEAD}, "Your head and feet are out of the picture (past the left and top edges)"),
+    ],
+    ids=["feet", "head", "head-and-feet"],
+)
+def test_setup_advice_agrees_in_number(lockout_track, moved, words):
+    row = _row(lockout_track, 0)
+    row[moved.get("x", []), 0] += lockout_track.width  # past the camera's right: the mirror's left
+    row[moved.get("y", []), 1] -= lockout_track.height
+    status = _setup(lockout_track).update(0, 0.0, row, 120.0)
+    (text,) = [a.text for a in status.advice if a.code == "out_of_frame"]
+    assert text.startswith(words + ":"), text
+
+
 def test_setup_straight_legs_block_and_the_wrong_view_is_advice_only(lockout_track):
     check = _setup(lockout_track)
     row = _row(lockout_track, 0)

@@ -34,6 +34,7 @@ PARTS = {  # what the lifter is told is out of the picture, and the landmarks th
     "feet": (Landmark.LEFT_ANKLE, Landmark.RIGHT_ANKLE),
 }
 NEEDED_PARTS = ("shoulders", "hips", "knees", "feet")  # the measured chain; the head is advice only
+SINGULAR_PARTS = ("head",)  # "your head is", but "your feet are"
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class SetupCheck:
         needed = [p for p in missing if p in NEEDED_PARTS]
         if missing:
             where = self._edges(row, [i for p in missing for i in PARTS[p]])
-            text = f"Your {_join(missing)} {'is' if len(missing) == 1 else 'are'} out of the picture"
+            text = f"Your {_join(missing)} {_be(missing)} out of the picture"
             text += f" ({where})" if where else ""
             text += ": move back or turn the camera so your whole body fits"
             out.append(Advice("out_of_frame", text, bool(needed)))
@@ -157,7 +158,7 @@ class SetupCheck:
             left, right = right, left
         beyond = {left: x < 0, right: x >= self.width, "top": y < 0, "bottom": y >= self.height}
         edges = [name for name, past in beyond.items() if np.any(past)]
-        return f"past the {_join(edges)} edge" if edges else ""
+        return f"past the {_join(edges)} edge{'s' if len(edges) > 1 else ''}" if edges else ""
 
     @staticmethod
     def _knees_straight(row: np.ndarray) -> bool:
@@ -195,3 +196,8 @@ class SetupCheck:
 
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _be(parts: list[str]) -> str:
+    """The verb that agrees with the parts named: one singular part 'is', anything else 'are'."""
+    return "is" if len(parts) == 1 and parts[0] in SINGULAR_PARTS else "are"
