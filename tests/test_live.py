@@ -112,16 +112,47 @@ def _frame(i: int) -> Frame:
     return Frame(i, i / 30.0, 0.0, np.zeros((2, 2, 3), np.uint8), i * 33)
 
 
-def test_queue_drops_the_oldest_frames_and_hands_their_times_over_in_order():
+def _runs_of(missing: set[int], n: int) -> list[int]:
+    """Lengths of the runs of consecutive frame numbers in `missing` (of 0..n-1)."""
+    runs, k = [], 0
+    for i in range(n):
+        k = k + 1 if i in missing else 0
+        if k and (i + 1 not in missing):
+            runs.append(k)
+    return runs
+
+
+def test_queue_drops_spread_out_and_hands_their_times_over_before_the_next_frame():
     q = FrameQueue(3)
     for i in range(7):
         q.put(_frame(i))
-    assert q.dropped_count == 4
-    batch = q.take(0)
-    assert [i for i, _ in batch.dropped] == [0, 1, 2, 3] and batch.frame.index == 4
-    assert q.take(0).dropped == [] and q.take(0).frame.index == 6
+    assert q.dropped_count == 4 and len(q) == 3
+    seen = []
+    while (batch := q.take(0)) is not None and (batch.frame or batch.dropped):
+        seen += [("dropped", i) for i, _ in batch.dropped]
+        if batch.frame is None:
+            break
+        seen.append(("frame", batch.frame.index))
+    assert [i for _, i in seen] == list(range(7))  # every frame once, in capture order
+    assert max(_runs_of({i for k, i in seen if k == "dropped"}, 7)) <= 2  # not one hole of 4
     q.close()
     assert q.take(0) is None
+
+
+def test_a_sustained_overload_drops_every_other_frame_not_a_stretch_and_lags_at_most_twice_the_budget():
+    q = FrameQueue(30)
+    order, lag = [], []
+    for i in range(600):  # the consumer takes one frame for every two the camera sends
+        q.put(_frame(i))
+        if i % 2:
+            batch = q.take(0)
+            order += [(j, False) for j, _ in batch.dropped] + [(batch.frame.index, True)]
+            lag.append(i - batch.frame.index)
+    assert [i for i, _ in order] == list(range(order[-1][0] + 1))
+    dropped = {i for i, taken in order if not taken}
+    assert 0.4 < q.dropped_count / 600 < 0.6
+    assert max(_runs_of(dropped, 600)) <= 2, "the analysis bridges gaps of a frame or two, not more"
+    assert max(lag) <= 2 * 30
 
 
 def test_lossless_queue_waits_for_the_consumer_instead_of_dropping():
