@@ -24,7 +24,7 @@ from formcheck.live.audio import AudioOut, AudioUnavailable, speech_synth, tone_
 from formcheck.live.capture import FrameQueue
 from formcheck.live.cues import CuePolicy
 from formcheck.live.display import Hud, Overlay
-from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict
+from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict, match_reps
 from formcheck.live.recorder import CHUNK_FRAMES, TrackRecorder
 from formcheck.live.session import LiveOptions, LiveSession
 from formcheck.live.setup import SetupCheck
@@ -413,6 +413,47 @@ def test_windowed_live_analysis_counts_a_long_session_as_the_offline_analysis_do
     assert firsts == sorted(set(firsts)) and len(firsts) >= 17  # each rep judged once, as it ended
 
 
+def _live_over(track: PoseTrack, tmp_path, every: int = 9) -> tuple[LiveAnalyzer, list[Verdict]]:
+    rec = TrackRecorder(tmp_path / "spool", track.width, track.height, track.fps)
+    live = LiveAnalyzer(rec, "hip_thrust")
+    live.arm(0)
+    verdicts = []
+    for i in range(track.n_frames):
+        rec.append(track.timestamps[i], _row(track, i) if track.detected[i] else None)
+        if i % every == every - 1:
+            verdicts += live.update()
+    return live, verdicts + live.update(final=True)
+
+
+def test_a_told_verdict_changes_only_by_a_spoken_correction_and_the_report_has_the_last_word(
+    lockout_track, tmp_path
+):
+    live, verdicts = _live_over(lockout_track, tmp_path)
+    assert [v.rep.number for v in verdicts if v.first] == [1, 2, 3, 4]  # each rep judged once
+    assert not [v for v in verdicts if not v.first]  # nothing to correct: the analyses agreed
+    assert [r.told[-1][1] for r in live.state.reps] == [(), ("incomplete_lockout",), (), ()]
+    # the set's report saw rep 2 locked out (the same timing, every top on the line)
+    plan = RepPlan(reps=4, top_degs=[188.0] * 4, down_s=1.5, bottom_s=0.8, lead_s=1.5)
+    profile = load_profile("hip_thrust")
+    (fix,) = live.settle(analyze_track(plan_track(plan, noise_px=0.5), profile), profile)
+    assert not fix.first and fix.rep.number == 2 and fix.removed == ("incomplete_lockout",)
+    assert [len(r.told) for r in live.state.reps] == [1, 2, 1, 1] and live.state.reps[1].told[-1][1] == ()
+    (cue,) = CuePolicy().on_verdict(fix, 9.0)
+    assert cue.kind == "correction" and cue.speak and "rep 2" in cue.text and "clean" in cue.text
+    # a report with one rep fewer: the rep told and no longer counted is withdrawn aloud
+    short = RepPlan(reps=3, top_degs=[188.0] * 3, down_s=1.5, bottom_s=0.8, lead_s=1.5)
+    out = live.settle(analyze_track(plan_track(short, noise_px=0.5), profile), profile)
+    (gone,) = [v for v in out if v.withdrawn]
+    assert gone.rep.start_s > 10 and live.withdrawn == [gone.rep] and len(live.state.reps) == 3
+    assert "did not count" in CuePolicy().on_verdict(gone, 9.0)[0].text
+
+
+def test_reps_keep_their_verdicts_by_time_when_a_rep_is_found_before_them():
+    assert match_reps([(0.0, 1.0), (2.0, 3.0), (4.0, 5.0)], [(2.1, 3.0), (4.0, 5.2)]) == [None, 0, 1]
+    assert match_reps([(2.0, 3.0)], [(0.0, 1.0), (2.2, 2.9)]) == [1]
+    assert match_reps([(0.0, 1.0)], [(1.5, 2.0)]) == [None]
+
+
 # ------------------------------------------------------------------ whole sessions
 
 
@@ -427,6 +468,8 @@ def test_session_counts_cues_and_saves_what_analyze_reproduces(lockout_track, tm
     assert doc["frames"]["processed"] == lockout_track.n_frames and doc["frames"]["dropped"] == 0
     assert doc["set"]["counting_started"] and doc["set"]["start_frame"] == 0
     assert _live_codes(doc) == _codes(report) == [(1, []), (2, ["incomplete_lockout"]), (3, []), (4, [])]
+    assert [(r["rep"], r["told"][-1]["faults"]) for r in doc["live_reps"]] == _codes(report)
+    assert result.analysed is session._last_set  # one set: its report is the session's, made once
     said = [(c["kind"], c["rep"]) for c in doc["cues"]]
     assert ("armed", None) in said and ("fault", 2) in said and ("good", 1) in said
     assert "set: 4 reps" in session.stdout.text and str(folder) in session.stdout.text
