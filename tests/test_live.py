@@ -236,6 +236,15 @@ def test_setup_a_short_dropout_does_not_restart_the_hold_but_a_long_one_does(loc
     assert not status.armed and status.hold_progress == pytest.approx(15 / 30)
 
 
+def test_setup_frames_dropped_before_the_model_do_not_break_the_hold(lockout_track):
+    check = _setup(lockout_track)
+    for i in range(0, 40, 10):  # a pose every 10th frame (a third of a second apart), all in position
+        status = check.update(i, i / 30, _row(lockout_track, i), 120.0)
+        if i == 20:  # and one frame the model missed between them is one frame, not a third of a second
+            check.update(25, 25 / 30, None, 120.0)
+    assert status.armed and status.arm_index == 0
+
+
 def test_setup_names_what_is_out_of_the_picture_and_where_on_the_mirrored_screen(lockout_track):
     check = _setup(lockout_track)
     row = _row(lockout_track, 0)

@@ -89,11 +89,12 @@ class SetupCheck:
         self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=VIEW_WINDOW)
         self._stretch_start: tuple[int, float] | None = None  # first frame of the current in-position run
         self._last_ok_t: float | None = None
+        self._bad_since: float | None = None  # first frame seen out of position since the last in it
         self.status = SetupStatus((), False, 0.0, False, None, None, None)
 
     def restart(self) -> None:
         """A new set: counting waits for a new hold of the start position."""
-        self._stretch_start = self._last_ok_t = None
+        self._stretch_start = self._last_ok_t = self._bad_since = None
         self.status = SetupStatus(self.status.advice, False, 0.0, False, None, None, self.status.view)
 
     def update(self, index: int, t: float, row: np.ndarray | None, luma: float) -> SetupStatus:
@@ -119,13 +120,17 @@ class SetupCheck:
         return self.status
 
     def _track_position(self, index: int, t: float, ok: bool) -> float:
-        """Progress of the current in-position run; a dropout under BREAK_S does not reset it."""
+        """Progress of the current in-position run; a dropout under BREAK_S does not reset it.
+        Only frames seen out of position break it: frames never seen (dropped by a busy machine
+        before the pose model) say nothing, so they do not."""
         if ok:
-            if self._stretch_start is None or self._last_ok_t is None or t - self._last_ok_t > BREAK_S:
+            if self._stretch_start is None or self._last_ok_t is None:
                 self._stretch_start = (index, t)
-            self._last_ok_t = t
-        elif self._last_ok_t is None or t - self._last_ok_t > BREAK_S:
-            self._stretch_start = None
+            self._last_ok_t, self._bad_since = t, None
+        else:
+            self._bad_since = t if self._bad_since is None else self._bad_since
+            if self._last_ok_t is None or t - self._bad_since >= BREAK_S:
+                self._stretch_start = None
         if self._stretch_start is None or self._last_ok_t is None:
             return 0.0
         return min(1.0, (self._last_ok_t - self._stretch_start[1] + 1.0 / self.fps) / self.hold_s)
