@@ -24,7 +24,7 @@ from formcheck.live.audio import AudioOut, AudioUnavailable, speech_synth, tone_
 from formcheck.live.capture import FrameQueue
 from formcheck.live.cues import CuePolicy
 from formcheck.live.display import Hud, Overlay
-from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict, match_reps
+from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict, match_reps, pose_unusable
 from formcheck.live.recorder import CHUNK_FRAMES, TrackRecorder
 from formcheck.live.session import LiveOptions, LiveSession
 from formcheck.live.setup import SetupCheck
@@ -461,6 +461,22 @@ def test_reps_keep_their_verdicts_by_time_when_a_rep_is_found_before_them():
     assert match_reps([(0.0, 1.0), (2.0, 3.0), (4.0, 5.0)], [(2.1, 3.0), (4.0, 5.2)]) == [None, 0, 1]
     assert match_reps([(2.0, 3.0)], [(0.0, 1.0), (2.2, 2.9)]) == [1]
     assert match_reps([(0.0, 1.0)], [(1.5, 2.0)]) == [None]
+
+
+def test_a_body_drawn_where_the_analysis_finds_no_usable_pose_counts_as_out_of_the_picture():
+    """A close-up or a cut: the model may draw a body, the analysis marks the pose not usable."""
+    from types import SimpleNamespace
+
+    from formcheck.signal import Stretch
+
+    analysis = SimpleNamespace(
+        fps=30.0, unusable=[Stretch(4.6, 10.7, "pose_not_usable"), Stretch(20.0, 20.0, "hard_cut")]
+    )
+    assert pose_unusable(analysis, 5.0, analysed_to=30.0)  # inside the stretch
+    assert not pose_unusable(analysis, 11.0, analysed_to=30.0)  # after it, usable again
+    assert not pose_unusable(analysis, 20.0, analysed_to=30.0)  # a cut alone is not a lost body
+    assert pose_unusable(analysis, 10.9, analysed_to=10.7)  # still going on where the analysis ended
+    assert not pose_unusable(None, 5.0, analysed_to=30.0)
 
 
 # ------------------------------------------------------------------ whole sessions

@@ -93,7 +93,9 @@ def _faults(reps: list[dict]) -> list[tuple[int, list[str]]]:
 
 
 @pytest.mark.parametrize(("folder", "row"), _rows())
-def test_live_in_real_time_under_load_tells_what_analyze_reports(folder, row, busy_cores, track_cache, tmp_path):  # noqa: E501
+def test_live_in_real_time_under_load_tells_what_analyze_reports(
+    folder, row, busy_cores, track_cache, tmp_path
+):
     if row is None or not (folder / row["clip"]).exists():
         (pytest.fail if in_ci() else pytest.skip)(f"real clips not found in {folder}")
     clip, variant = folder / row["clip"], variant_of(row["variant"])

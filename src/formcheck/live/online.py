@@ -37,6 +37,8 @@ from .recorder import TrackRecorder
 SETTLE_S = 0.75
 WINDOW_S = 60.0  # a set of 12 reps at 4 s a rep fits; 15 ms per analysis on this machine
 CORRECT_AFTER = 2  # analyses in a row that must see a rep's faults changed before it is corrected
+UNUSABLE_LOST = ("pose_not_usable",)  # the analysis' stretches the display treats as no body
+LOST_TEXT = "Lost track of you: get back into the picture, side-on, whole body in view"
 PHASE_SPEED_DPS = 25.0  # raw hip-angle speed below which the hips count as holding (jitter ~10 deg/s)
 
 
@@ -250,6 +252,18 @@ def match_reps(new: list[tuple[float, float]], old: list[tuple[float, float]]) -
         if best[1] is not None and best[0] > 0:
             used.add(best[1])
     return out
+
+
+def pose_unusable(analysis: Analysis | None, t: float, analysed_to: float) -> bool:
+    """The analysis found the pose not usable at t (a close-up, the picture cut to something else:
+    the model may still draw a body there), or in a stretch still going on where it ended."""
+    if analysis is None:
+        return False
+    ongoing = analysed_to - 2.0 / max(analysis.fps, 1.0)
+    return any(
+        s.reason in UNUSABLE_LOST and s.start_s <= t and (t <= s.end_s or s.end_s >= ongoing)
+        for s in analysis.unusable
+    )
 
 
 def rep_pelvis(analysis: Analysis, index: int) -> str | None:

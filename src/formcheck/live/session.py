@@ -36,7 +36,7 @@ from .coach import Coach
 from .cues import CuePolicy
 from .display import BANNER_SHOW_S, CUE_SHOW_S, Hud, Overlay, Window
 from .layout import DEFAULT_SCREEN
-from .online import LiveAnalyzer, LiveRep, hip_angle, live_phase, nearer_side
+from .online import LOST_TEXT, LiveAnalyzer, LiveRep, hip_angle, live_phase, nearer_side, pose_unusable
 from .processor import Processed, Processor
 from .recorder import TrackRecorder
 from .report import session_doc, set_report, summary_text
@@ -255,12 +255,10 @@ class LiveSession:
 
     def _skip(self, item: Processed) -> bool:
         """Behind the camera: draw at most every DISPLAY_GAP_S, leaving the cores to the pose."""
-        now = time.perf_counter()
-        late = self.source.realtime and now - item.frame.captured_at > BEHIND_S
-        if late and now - self.display.last_at < DISPLAY_GAP_S:
-            return True
-        self.display.last_at = now
-        return False
+        now, last = time.perf_counter(), self.display.last_at
+        skip = self.source.realtime and now - item.frame.captured_at > BEHIND_S and now - last < DISPLAY_GAP_S
+        self.display.last_at = last if skip else now
+        return skip
 
     def _next_set(self, window: Window) -> bool:
         """The lifter ended the set: its summary until a key, then the rest and the next set.
@@ -340,9 +338,11 @@ class LiveSession:
 
     def _lost(self, item: Processed) -> str | None:
         """Mid-set, the body has been out of the picture for a moment: what to do about it."""
-        why = None
+        why, state = None, self.coach.state
         if self.analyzer.set_start is not None:
             why = next((a.text for a in item.setup.advice if a.blocking and a.code in LOST_CODES), None)
+            if why is None and pose_unusable(state.analysis, item.frame.t, state.analysed_to):
+                why = LOST_TEXT  # a body drawn where the analysis sees none (a close-up, a cut)
         d = self.display
         if why is None:
             d.lost_since = None
@@ -447,4 +447,3 @@ def start_session(
         undo.callback(backend.close)
         session = LiveSession(options, source, backend)
         return session.run(window)
-
