@@ -12,8 +12,16 @@ For each clip (../shared/videos and ../shared/videos_new, labels.csv):
 - the frames dropped for the analysis are counted; the bound is the queue's: no verdict may
   depend on them (above).
 
-It takes about the clips' length (~3.5 min). FORMCHECK_LIVE_LOAD_CLIPS=word,word runs the clips
-whose names contain one of the words (for development).
+It takes about the clips' length (~3.5 min on two free cores; 5.5 min on the shared development
+machine). FORMCHECK_LIVE_LOAD_CLIPS=word,word runs the clips whose names contain one of the words
+(for development).
+
+Measured on the shared development machine (load average 10-13 on 2 cores from other work, the
+test at nice 19: the live process got a fraction of a core, pose 3-6 s behind the camera, 30-75%
+of the frames dropped): the verdict checks held on all 16 clips (every rep judged, what was told
+equal to the report); the comparison with analyze failed on 9 (no_top_pause flipping on one rep,
+or reps lost: the frog pump's fast pulses counted 0 of 3). That machine did not keep up on
+average, which is the condition this test is about; it is meant for two otherwise idle cores.
 """
 
 from __future__ import annotations
@@ -118,7 +126,8 @@ def test_live_in_real_time_under_load_tells_what_analyze_reports(
     # every rep judged; what was told last is the report; every change was a correction said aloud
     live = doc["live_reps"]
     assert all(r["told"] for r in live), f"reps without a verdict: {[r for r in live if not r['told']]}"
-    assert [(r["rep"], sorted(r["told"][-1]["faults"])) for r in live] == _faults(report["reps"]), note
+    told = [(r["rep"], sorted(r["told"][-1]["faults"])) for r in live]
+    assert told == _faults(report["reps"]), f"what was told is not the report; {note}"
     corrections = [c for c in doc["cues"] if c["kind"] == "correction"]
     assert len(corrections) == sum(r["corrections"] for r in live) + len(doc["withdrawn_reps"])
     assert all(c["rep"] is not None for c in corrections)
@@ -130,4 +139,4 @@ def test_live_in_real_time_under_load_tells_what_analyze_reports(
             f"live counted {len(live)}, analyze {len(expected['reps'])} (labels {lo}-{hi}); {note}"
         )
         return
-    assert _faults(report["reps"]) == _faults(expected["reps"]), note
+    assert _faults(report["reps"]) == _faults(expected["reps"]), f"the faults are not analyze's; {note}"
