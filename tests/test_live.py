@@ -24,7 +24,7 @@ from formcheck.live.audio import AudioOut, AudioUnavailable, speech_synth, tone_
 from formcheck.live.capture import FrameQueue
 from formcheck.live.cues import CuePolicy
 from formcheck.live.display import Hud, Overlay
-from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict
+from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict, match_reps, pose_unusable
 from formcheck.live.recorder import CHUNK_FRAMES, TrackRecorder
 from formcheck.live.session import LiveOptions, LiveSession
 from formcheck.live.setup import SetupCheck
@@ -112,16 +112,47 @@ def _frame(i: int) -> Frame:
     return Frame(i, i / 30.0, 0.0, np.zeros((2, 2, 3), np.uint8), i * 33)
 
 
-def test_queue_drops_the_oldest_frames_and_hands_their_times_over_in_order():
+def _runs_of(missing: set[int], n: int) -> list[int]:
+    """Lengths of the runs of consecutive frame numbers in `missing` (of 0..n-1)."""
+    runs, k = [], 0
+    for i in range(n):
+        k = k + 1 if i in missing else 0
+        if k and (i + 1 not in missing):
+            runs.append(k)
+    return runs
+
+
+def test_queue_drops_spread_out_and_hands_their_times_over_before_the_next_frame():
     q = FrameQueue(3)
     for i in range(7):
         q.put(_frame(i))
-    assert q.dropped_count == 4
-    batch = q.take(0)
-    assert [i for i, _ in batch.dropped] == [0, 1, 2, 3] and batch.frame.index == 4
-    assert q.take(0).dropped == [] and q.take(0).frame.index == 6
+    assert q.dropped_count == 4 and len(q) == 3
+    seen = []
+    while (batch := q.take(0)) is not None and (batch.frame or batch.dropped):
+        seen += [("dropped", i) for i, _ in batch.dropped]
+        if batch.frame is None:
+            break
+        seen.append(("frame", batch.frame.index))
+    assert [i for _, i in seen] == list(range(7))  # every frame once, in capture order
+    assert max(_runs_of({i for k, i in seen if k == "dropped"}, 7)) <= 2  # not one hole of 4
     q.close()
     assert q.take(0) is None
+
+
+def test_a_sustained_overload_drops_every_other_frame_not_a_stretch_and_lags_at_most_twice_the_budget():
+    q = FrameQueue(30)
+    order, lag = [], []
+    for i in range(600):  # the consumer takes one frame for every two the camera sends
+        q.put(_frame(i))
+        if i % 2:
+            batch = q.take(0)
+            order += [(j, False) for j, _ in batch.dropped] + [(batch.frame.index, True)]
+            lag.append(i - batch.frame.index)
+    assert [i for i, _ in order] == list(range(order[-1][0] + 1))
+    dropped = {i for i, taken in order if not taken}
+    assert 0.4 < q.dropped_count / 600 < 0.6
+    assert max(_runs_of(dropped, 600)) <= 2, "the analysis bridges gaps of a frame or two, not more"
+    assert max(lag) <= 2 * 30
 
 
 def test_lossless_queue_waits_for_the_consumer_instead_of_dropping():
@@ -205,6 +236,15 @@ def test_setup_a_short_dropout_does_not_restart_the_hold_but_a_long_one_does(loc
     assert not status.armed and status.hold_progress == pytest.approx(15 / 30)
 
 
+def test_setup_frames_dropped_before_the_model_do_not_break_the_hold(lockout_track):
+    check = _setup(lockout_track)
+    for i in range(0, 40, 10):  # a pose every 10th frame (a third of a second apart), all in position
+        status = check.update(i, i / 30, _row(lockout_track, i), 120.0)
+        if i == 20:  # and one frame the model missed between them is one frame, not a third of a second
+            check.update(25, 25 / 30, None, 120.0)
+    assert status.armed and status.arm_index == 0
+
+
 def test_setup_names_what_is_out_of_the_picture_and_where_on_the_mirrored_screen(lockout_track):
     check = _setup(lockout_track)
     row = _row(lockout_track, 0)
@@ -215,6 +255,28 @@ def test_setup_names_what_is_out_of_the_picture_and_where_on_the_mirrored_screen
     assert "feet" in advice["out_of_frame"].text and "left edge" in advice["out_of_frame"].text
     status = check.update(1, 1 / 30, row, 20.0)
     assert any(a.code == "too_dark" and not a.blocking for a in status.advice)
+
+
+HEAD = [0, *range(1, 11)]  # nose, eyes, ears, mouth
+FEET = [27, 28, 29, 30, 31, 32]
+
+
+@pytest.mark.parametrize(
+    ("moved", "words"),
+    [
+        ({"x": FEET}, "Your feet are out of the picture (past the left edge)"),
+        ({"y": HEAD}, "Your head is out of the picture (past the top edge)"),
+        ({"x": FEET, "y": HEAD}, "Your head and feet are out of the picture (past the left and top edges)"),
+    ],
+    ids=["feet", "head", "head-and-feet"],
+)
+def test_setup_advice_agrees_in_number(lockout_track, moved, words):
+    row = _row(lockout_track, 0)
+    row[moved.get("x", []), 0] += lockout_track.width  # past the camera's right: the mirror's left
+    row[moved.get("y", []), 1] -= lockout_track.height
+    status = _setup(lockout_track).update(0, 0.0, row, 120.0)
+    (text,) = [a.text for a in status.advice if a.code == "out_of_frame"]
+    assert text.startswith(words + ":"), text
 
 
 def test_setup_straight_legs_block_and_the_wrong_view_is_advice_only(lockout_track):
@@ -360,6 +422,63 @@ def test_windowed_live_analysis_counts_a_long_session_as_the_offline_analysis_do
     assert firsts == sorted(set(firsts)) and len(firsts) >= 17  # each rep judged once, as it ended
 
 
+def _live_over(track: PoseTrack, tmp_path, every: int = 9) -> tuple[LiveAnalyzer, list[Verdict]]:
+    rec = TrackRecorder(tmp_path / "spool", track.width, track.height, track.fps)
+    live = LiveAnalyzer(rec, "hip_thrust")
+    live.arm(0)
+    verdicts = []
+    for i in range(track.n_frames):
+        rec.append(track.timestamps[i], _row(track, i) if track.detected[i] else None)
+        if i % every == every - 1:
+            verdicts += live.update()
+    return live, verdicts + live.update(final=True)
+
+
+def test_a_told_verdict_changes_only_by_a_spoken_correction_and_the_report_has_the_last_word(
+    lockout_track, tmp_path
+):
+    live, verdicts = _live_over(lockout_track, tmp_path)
+    assert [v.rep.number for v in verdicts if v.first] == [1, 2, 3, 4]  # each rep judged once
+    assert not [v for v in verdicts if not v.first]  # nothing to correct: the analyses agreed
+    assert [r.told[-1][1] for r in live.state.reps] == [(), ("incomplete_lockout",), (), ()]
+    # the set's report saw rep 2 locked out (the same timing, every top on the line)
+    plan = RepPlan(reps=4, top_degs=[188.0] * 4, down_s=1.5, bottom_s=0.8, lead_s=1.5)
+    profile = load_profile("hip_thrust")
+    (fix,) = live.settle(analyze_track(plan_track(plan, noise_px=0.5), profile), profile)
+    assert not fix.first and fix.rep.number == 2 and fix.removed == ("incomplete_lockout",)
+    assert [len(r.told) for r in live.state.reps] == [1, 2, 1, 1] and live.state.reps[1].told[-1][1] == ()
+    (cue,) = CuePolicy().on_verdict(fix, 9.0)
+    assert cue.kind == "correction" and cue.speak and "rep 2" in cue.text and "clean" in cue.text
+    # a report with one rep fewer: the rep told and no longer counted is withdrawn aloud
+    short = RepPlan(reps=3, top_degs=[188.0] * 3, down_s=1.5, bottom_s=0.8, lead_s=1.5)
+    out = live.settle(analyze_track(plan_track(short, noise_px=0.5), profile), profile)
+    (gone,) = [v for v in out if v.withdrawn]
+    assert gone.rep.start_s > 10 and live.withdrawn == [gone.rep] and len(live.state.reps) == 3
+    assert "did not count" in CuePolicy().on_verdict(gone, 9.0)[0].text
+
+
+def test_reps_keep_their_verdicts_by_time_when_a_rep_is_found_before_them():
+    assert match_reps([(0.0, 1.0), (2.0, 3.0), (4.0, 5.0)], [(2.1, 3.0), (4.0, 5.2)]) == [None, 0, 1]
+    assert match_reps([(2.0, 3.0)], [(0.0, 1.0), (2.2, 2.9)]) == [1]
+    assert match_reps([(0.0, 1.0)], [(1.5, 2.0)]) == [None]
+
+
+def test_a_body_drawn_where_the_analysis_finds_no_usable_pose_counts_as_out_of_the_picture():
+    """A close-up or a cut: the model may draw a body, the analysis marks the pose not usable."""
+    from types import SimpleNamespace
+
+    from formcheck.signal import Stretch
+
+    analysis = SimpleNamespace(
+        fps=30.0, unusable=[Stretch(4.6, 10.7, "pose_not_usable"), Stretch(20.0, 20.0, "hard_cut")]
+    )
+    assert pose_unusable(analysis, 5.0, analysed_to=30.0)  # inside the stretch
+    assert not pose_unusable(analysis, 11.0, analysed_to=30.0)  # after it, usable again
+    assert not pose_unusable(analysis, 20.0, analysed_to=30.0)  # a cut alone is not a lost body
+    assert pose_unusable(analysis, 10.9, analysed_to=10.7)  # still going on where the analysis ended
+    assert not pose_unusable(None, 5.0, analysed_to=30.0)
+
+
 # ------------------------------------------------------------------ whole sessions
 
 
@@ -374,6 +493,8 @@ def test_session_counts_cues_and_saves_what_analyze_reproduces(lockout_track, tm
     assert doc["frames"]["processed"] == lockout_track.n_frames and doc["frames"]["dropped"] == 0
     assert doc["set"]["counting_started"] and doc["set"]["start_frame"] == 0
     assert _live_codes(doc) == _codes(report) == [(1, []), (2, ["incomplete_lockout"]), (3, []), (4, [])]
+    assert [(r["rep"], r["told"][-1]["faults"]) for r in doc["live_reps"]] == _codes(report)
+    assert result.analysed is session._last_set  # one set: its report is the session's, made once
     said = [(c["kind"], c["rep"]) for c in doc["cues"]]
     assert ("armed", None) in said and ("fault", 2) in said and ("good", 1) in said
     assert "set: 4 reps" in session.stdout.text and str(folder) in session.stdout.text

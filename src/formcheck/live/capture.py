@@ -1,23 +1,32 @@
 """Capture on its own thread, decoupled from the pose model by a bounded frame queue.
 
-A camera never waits for the consumer: when the queue already holds `max_lag_s` of frames the
-oldest one is dropped (and counted), so a slow frame or a busy machine costs frames, never a
-stalled capture or an ever-growing delay. The queue is deeper than one slot on purpose: a
-short hiccup (another program taking the core for a moment) is absorbed and every frame still
-gets a pose, which is what keeps live counts equal to `formcheck analyze`'s; only a sustained
-overload drops frames. Dropped frames are handed to the consumer as (index, time) so the track
-keeps a row for them (no pose), and the analysis bridges them like any short dropout.
+A camera never waits for the consumer. The queue holds up to `max_lag_s` of frames (about two
+seconds by default, capped in bytes), so a hiccup (another program taking the cores for a
+moment) is absorbed and every frame still gets a pose: frames are skipped for the display, never
+for the analysis, while the machine keeps up on average, which is what keeps live verdicts equal
+to `formcheck analyze`'s. Only a sustained overload fills it; then the frame whose loss leaves the
+shortest gap is dropped (and counted), so the drops are spread out one or two frames apart
+rather than cut as one long hole, and the queue never spans more than twice `max_lag_s`.
+Dropped frames are handed to the consumer as (index, time), in order, so the track keeps a row
+for them on the camera's clock (no pose) and the analysis bridges them like any short dropout:
+the tempo is unchanged.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
+import math
 import threading
 from dataclasses import dataclass
+
+import numpy as np
 
 from formcheck.errors import FormcheckError, SourceLost
 
 from .sources import Frame, Source
+
+QUEUE_BYTES = 256 << 20  # the capture queue's memory cap (1080p: 1.4 s of frames)
 
 
 @dataclass
@@ -36,9 +45,10 @@ class FrameQueue:
         self.max_frames = max(1, max_frames)
         self.lossless = lossless
         self._frames: collections.deque[Frame] = collections.deque()
-        self._dropped: list[tuple[int, float]] = []
+        self._dropped: list[tuple[int, float]] = []  # in capture order
         self._cond = threading.Condition()
         self._closed = False
+        self._taken = -1  # index of the last frame handed out
         self.dropped_count = 0
 
     def put(self, frame: Frame) -> None:
@@ -46,12 +56,19 @@ class FrameQueue:
             if self.lossless:
                 while len(self._frames) >= self.max_frames and not self._closed:
                     self._cond.wait(0.1)
-            elif len(self._frames) >= self.max_frames:
-                old = self._frames.popleft()
-                self._dropped.append((old.index, old.t))
-                self.dropped_count += 1
+            else:
+                while self._frames and frame.index - self._frames[0].index >= 2 * self.max_frames:
+                    self._drop(0)  # never more than twice the budget behind the camera
+                if len(self._frames) >= self.max_frames:
+                    self._drop(shortest_gap([f.index for f in self._frames], self._taken, frame.index))
             self._frames.append(frame)
             self._cond.notify_all()
+
+    def _drop(self, k: int) -> None:
+        old = self._frames[k]
+        del self._frames[k]
+        bisect.insort(self._dropped, (old.index, old.t))
+        self.dropped_count += 1
 
     def close(self) -> None:
         """No more frames will come; the consumer drains what is queued."""
@@ -65,11 +82,14 @@ class FrameQueue:
         with self._cond:
             if not self._frames and not self._closed:
                 self._cond.wait(timeout)
-            dropped, self._dropped = self._dropped, []
             if self._frames:
                 frame = self._frames.popleft()
+                self._taken = frame.index
+                cut = bisect.bisect_left(self._dropped, (frame.index, -np.inf))
+                dropped, self._dropped = self._dropped[:cut], self._dropped[cut:]  # only those before it
                 self._cond.notify_all()
                 return Batch(dropped, frame)
+            dropped, self._dropped = self._dropped, []
             if self._closed:
                 return Batch(dropped, None) if dropped else None
             return Batch(dropped, None)
@@ -77,6 +97,20 @@ class FrameQueue:
     def __len__(self) -> int:
         with self._cond:
             return len(self._frames)
+
+
+def queue_frames(lag_s: float, source: Source) -> int:
+    """The queue's depth: `lag_s` of the source's frames, at most QUEUE_BYTES of them."""
+    frames = int(math.ceil(lag_s * source.fps))
+    return max(2, min(frames, QUEUE_BYTES // max(1, source.width * source.height * 3)))
+
+
+def shortest_gap(queued: list[int], taken: int, incoming: int) -> int:
+    """Which queued frame to drop: the one whose loss leaves the shortest run of missing frames
+    between its neighbours (the last frame handed out before the first, the incoming one after
+    the last); the oldest of equals."""
+    idx = np.asarray([taken, *queued, incoming])
+    return int(np.argmin(idx[2:] - idx[:-2]))
 
 
 @dataclass

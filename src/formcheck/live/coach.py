@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from formcheck.findings import Fault
+from formcheck.pipeline import Result
 
 from .audio import AudioOut
 from .cues import Cue, CuePolicy
@@ -69,11 +70,12 @@ class Coach:
         with self._tick_lock:
             self._tick(final)
 
-    def end_set(self, analyzer: LiveAnalyzer, policy: CuePolicy) -> LiveAnalyzer:
-        """The lifter ended the set: judge its last reps, then coach the next set with a fresh
-        (not yet armed) analyzer and cue policy (rep numbers start again). Returns the old one."""
+    def end_set(self, analyzer: LiveAnalyzer, policy: CuePolicy, settled: Result | None) -> LiveAnalyzer:
+        """The lifter ended the set: judge its last reps (`settled`: the set's report's analysis,
+        which has the last word), then coach the next set with a fresh (not yet armed) analyzer
+        and cue policy (rep numbers start again). Returns the old one."""
         with self._tick_lock:
-            self._tick(final=True)
+            self._final(settled)
             old, self.analyzer, self.policy = self.analyzer, analyzer, policy
             with self._lock:
                 self.cue, self.banner = None, ((), 0.0)
@@ -91,9 +93,18 @@ class Coach:
         for verdict in verdicts:
             self._on_verdict(verdict)
 
+    def _final(self, settled: Result | None) -> None:
+        """Every rep of the set judged: by the set's report when there is one (corrections for
+        whatever it changes), else by a last analysis of the window."""
+        if settled is None:
+            self._tick(final=True)
+            return
+        for verdict in self.analyzer.settle(settled.analysis, settled.profile):
+            self._on_verdict(verdict)
+
     def _on_verdict(self, verdict: Verdict) -> None:
         now = self.analyzer.state.analysed_to
-        if verdict.first:
+        if not verdict.withdrawn:  # the banner shows the rep's faults as last told
             with self._lock:
                 self.banner = (verdict.rep.faults, now)
         for cue in self.policy.on_verdict(verdict, now):
@@ -106,8 +117,9 @@ class Coach:
         if self.audio is not None:
             self.audio.say(cue)
 
-    def finish(self) -> None:
-        """The set is over: a last analysis of everything, every complete rep judged."""
+    def finish(self, settled: Result | None = None) -> None:
+        """The session is over: every rep of the last set judged (see `_final`)."""
         if self._thread.is_alive():
             self.stop()
-        self.tick(final=True)
+        with self._tick_lock:
+            self._final(settled)

@@ -95,9 +95,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     live.add_argument(
         "--max-lag",
         type=_positive_float,
-        default=0.3,
+        default=2.0,
         metavar="S",
-        help="how far the pose may fall behind the camera before frames are dropped (default 0.3 s)",
+        help="how far the pose may fall behind the camera before frames are dropped (default 2 s;"
+        " every frame is analysed while the machine keeps up on average, late ones are not drawn)",
     )
     live.set_defaults(func=run)
 

@@ -5,6 +5,9 @@
   who keeps missing the lockout hears it every few reps, not on every one.
 - A good rep gets a brief "Good rep" and a chime; the first good rep after a cued fault gets
   "Better" (the fix worked).
+- A correction (a later analysis, or the set's report, changed a rep's faults after its
+  verdict, or no longer counts the rep) is always said, whatever was said lately: what the
+  lifter was told must end equal to the report.
 - Setup advice is said when it changes and has held for a moment, never more often than
   every few seconds; arming says "Go".
 """
@@ -43,7 +46,7 @@ HEADLINES = {  # a few words to say mid-set; the guide's own cue is shown under 
 @dataclass(frozen=True)
 class Cue:
     t: float  # session time it was given
-    kind: str  # fault, repeat, good, better, setup, armed
+    kind: str  # fault, repeat, good, better, correction, setup, armed
     text: str  # the headline (what is said aloud)
     detail: str = ""  # the guide's cue, shown under it
     rep: int | None = None
@@ -86,7 +89,9 @@ class CuePolicy:
 
     def on_verdict(self, verdict: Verdict, now: float) -> list[Cue]:
         rep = verdict.rep
-        if verdict.first and not rep.codes:
+        if not verdict.first:
+            return [self._correction(verdict, now)]
+        if not rep.codes:
             if self._fault_pending:
                 self._fault_pending = False
                 detail = f"rep {rep.number}: clean{pelvis_note(rep.pelvis)}"
@@ -105,6 +110,25 @@ class CuePolicy:
         worst = faults[0]  # cued lately: shown, not said again
         text = f"{HEADLINES.get(worst.code, worst.code)} (again)"
         return [Cue(now, "repeat", text, worst.cue, rep.number, worst.code, speak=False)]
+
+    def _correction(self, verdict: Verdict, now: float) -> Cue:
+        rep = verdict.rep
+        if verdict.withdrawn:
+            text = f"Correction: rep {rep.number} did not count"
+            return Cue(now, "correction", text, "a later look found no full rep there", rep.number)
+        added = sorted((f for f in rep.faults if f.code in verdict.new_codes), key=_rank)
+        now_faults = sorted(rep.faults, key=_rank)
+        if added:
+            worst = added[0]
+            self.last_cued[worst.code] = rep.number
+            self._fault_pending = True
+            headline, detail, code = HEADLINES.get(worst.code, worst.code), worst.cue, worst.code
+        else:
+            headline = "clean after all" if not now_faults else HEADLINES.get(now_faults[0].code, "")
+            detail = "no " + ", ".join(c.replace("_", " ") for c in verdict.removed)
+            code = now_faults[0].code if now_faults else None
+        text = f"Correction: rep {rep.number}: {headline}"
+        return Cue(now, "correction", text, detail, rep.number, code, sound="alert" if added else "chime")
 
     @staticmethod
     def _fault_cue(fault: Fault, rep: int, now: float) -> Cue:

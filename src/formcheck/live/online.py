@@ -8,7 +8,13 @@ rep ended (at the bottom, between reps), so no rep is cut in two.
 
 A rep is counted as soon as the analysis finds its drive; its verdict (faults or a good rep)
 is given once it is settled: the next rep has begun, or `settle_s` has passed since its descent
-ended (the zero-phase filter and the bottom pause need a moment of what comes after).
+ended (the zero-phase filter and the bottom pause need a moment of what comes after). A verdict
+stands unless a later analysis changes the rep's faults (e.g. a set-level check once more reps
+exist): the change is then handed on as a correction, never made silently. At the set's end the
+set's own report (the shared pipeline on the set's frames) is the last word: the ledger becomes
+its reps, every rep without a verdict gets one and every difference is a correction, so what the
+lifter was told ends equal to the report. Reps are matched between analyses by time, not by
+number, so a rep found late or dropped by a later analysis cannot pass its verdict to another.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ from .recorder import TrackRecorder
 
 SETTLE_S = 0.75
 WINDOW_S = 60.0  # a set of 12 reps at 4 s a rep fits; 15 ms per analysis on this machine
+CORRECT_AFTER = 2  # analyses in a row that must see a rep's faults changed before it is corrected
+UNUSABLE_LOST = ("pose_not_usable",)  # the analysis' stretches the display treats as no body
+LOST_TEXT = "Lost track of you: get back into the picture, side-on, whole body in view"
 PHASE_SPEED_DPS = 25.0  # raw hip-angle speed below which the hips count as holding (jitter ~10 deg/s)
 
 
@@ -43,15 +52,19 @@ class LiveRep:
     faults: tuple[Fault, ...] = ()
     leg: str | None = None
     verdict_at: float | None = None  # session time the verdict was given
-    verdict_codes: tuple[str, ...] | None = None  # codes at that moment
+    verdict_codes: tuple[str, ...] | None = None  # codes as last told (the verdict, then corrections)
     pelvis: str | None = None  # the pelvis at the top in words ("right hip 9 deg lower"); None: unmeasured
+    told: list[tuple[float, tuple[str, ...]]] = field(default_factory=list)  # (time, codes) per verdict
+    changed: int = 0  # analyses in a row that saw other codes than told (a correction waits for 2)
 
 
 @dataclass(frozen=True)
 class Verdict:
     rep: LiveRep
-    new_codes: tuple[str, ...]  # codes not cued for this rep before (all of them at first verdict)
-    first: bool  # the rep's first verdict (False: a later analysis added a code, e.g. a set-level one)
+    new_codes: tuple[str, ...]  # codes not told for this rep before (all of them at first verdict)
+    first: bool  # the rep's first verdict (False: a correction of what was told)
+    removed: tuple[str, ...] = ()  # a correction: codes told before that the rep no longer has
+    withdrawn: bool = False  # a correction: the rep told before is no longer counted
 
 
 @dataclass
@@ -91,14 +104,15 @@ class LiveAnalyzer:
         self.frozen: list[LiveRep] = []
         self.state = LiveState()
         self.runs = 0
+        self.withdrawn: list[LiveRep] = []  # reps told and later not counted (each announced)
 
     def arm(self, index: int) -> None:
         if self.set_start is None:
             self.set_start = self.start = index
 
     def update(self, final: bool = False) -> list[Verdict]:
-        """Analyse the window up to the newest frame. `final`: the set is over, every complete
-        rep gets its verdict now."""
+        """Analyse the window up to the newest frame. `final`: the set is over, every rep gets
+        its verdict now (`settle` with the set's report is the last word, see there)."""
         n = self.recorder.n_frames
         if self.start is None or n - self.start < 2:
             return []
@@ -108,23 +122,50 @@ class LiveAnalyzer:
         except FormcheckError:  # too short yet, or nobody in it: nothing to count so far
             return []
         self.runs += 1
-        previous = {r.number: r for r in self.state.reps}
-        current = self._ledger(analysis, previous)
-        self.state = self._state(analysis, profile, current, float(window.timestamps[-1]))
-        verdicts = self._verdicts(current, float(window.timestamps[-1]), final)
-        self._maybe_slide(analysis, current, n)
+        verdicts = self._take(analysis, profile, float(window.timestamps[-1]), self.frozen, final)
+        self._maybe_slide(analysis, self.state.reps, n)
         return verdicts
 
-    def _ledger(self, analysis: Analysis, previous: dict[int, LiveRep]) -> list[LiveRep]:
+    def settle(self, analysis: Analysis, profile: Profile) -> list[Verdict]:
+        """The set is over and `analysis` is its report's (the shared pipeline on the set's
+        frames, from `set_start`): the ledger becomes its reps, with a verdict for each and a
+        correction for whatever differs from what was told."""
+        if self.set_start is None:
+            return []
+        self.frozen, self.start = [], self.set_start
+        now = max(self.recorder.last_t, self.state.analysed_to)
+        return self._take(analysis, profile, now, [], True)
+
+    def _take(
+        self, analysis: Analysis, profile: Profile, now: float, frozen: list[LiveRep], final: bool
+    ) -> list[Verdict]:
+        """Adopt an analysis (its reps after the frozen ones) and return the verdicts it makes due."""
+        kept = {id(r) for r in frozen}
+        previous = [r for r in self.state.reps if id(r) not in kept]
+        current, lost = self._ledger(analysis, frozen, previous)
+        self.state = self._state(analysis, profile, current, now)
+        verdicts = [Verdict(r, (), False, tuple(r.verdict_codes or ()), True) for r in lost]
+        for rep in lost:
+            rep.told.append((now, ()))
+        self.withdrawn += lost
+        return verdicts + self._verdicts(current, now, final)
+
+    def _ledger(
+        self, analysis: Analysis, frozen: list[LiveRep], previous: list[LiveRep]
+    ) -> tuple[list[LiveRep], list[LiveRep]]:
+        """The analysis' reps after the frozen ones, each carrying what was told about the same
+        rep before (matched by time); and the reps told before that it no longer counts."""
         by_rep = analysis.faults_by_rep()
-        out = list(self.frozen)
-        for rep in analysis.reps:
-            number = len(self.frozen) + rep.index
-            old = previous.get(number)
+        out = list(frozen)
+        match = match_reps(
+            [(r.start_s, r.end_s) for r in analysis.reps], [(r.start_s, r.end_s) for r in previous]
+        )
+        for k, rep in enumerate(analysis.reps):
+            old = previous[match[k]] if match[k] is not None else None
             faults = by_rep.get(rep.index, [])
             out.append(
                 LiveRep(
-                    number,
+                    len(frozen) + rep.index,
                     rep.start_s,
                     rep.end_s,
                     rep.complete,
@@ -134,9 +175,13 @@ class LiveAnalyzer:
                     old.verdict_at if old else None,
                     old.verdict_codes if old else None,
                     rep_pelvis(analysis, rep.index),
+                    old.told if old else [],
+                    old.changed if old else 0,
                 )
             )
-        return out
+        kept = {m for m in match if m is not None}
+        lost = [r for j, r in enumerate(previous) if j not in kept and r.verdict_at is not None]
+        return out, lost
 
     def _state(self, analysis: Analysis, profile: Profile, reps: list[LiveRep], now: float) -> LiveState:
         readable = "incomplete_lockout" not in analysis.not_measurable
@@ -157,17 +202,24 @@ class LiveAnalyzer:
     def _verdicts(self, reps: list[LiveRep], now: float, final: bool) -> list[Verdict]:
         out = []
         for i, rep in enumerate(reps):
-            if not rep.complete:
+            if rep.verdict_at is None:
+                # a rep the next one follows is over even when its descent was not seen whole
+                settled = final or i + 1 < len(reps) or (rep.complete and now - rep.end_s >= self.settle_s)
+                if settled:
+                    rep.verdict_at, rep.verdict_codes = now, rep.codes
+                    rep.told.append((now, rep.codes))
+                    out.append(Verdict(rep, rep.codes, True))
                 continue
-            settled = final or i + 1 < len(reps) or now - rep.end_s >= self.settle_s
-            if rep.verdict_at is None and settled:
-                rep.verdict_at, rep.verdict_codes = now, rep.codes
-                out.append(Verdict(rep, rep.codes, True))
-            elif rep.verdict_at is not None:
-                added = tuple(c for c in rep.codes if c not in (rep.verdict_codes or ()))
-                if added:  # e.g. inconsistent_depth, judged once enough reps exist
-                    rep.verdict_codes = tuple(rep.verdict_codes or ()) + added
-                    out.append(Verdict(rep, added, False))
+            told = tuple(rep.verdict_codes or ())
+            added = tuple(c for c in rep.codes if c not in told)
+            removed = tuple(c for c in told if c not in rep.codes)
+            rep.changed = rep.changed + 1 if added or removed else 0
+            # e.g. inconsistent_depth, judged once enough reps exist; one analysis that sees it
+            # differently may be a judgement still moving between reps: two in a row correct it
+            if rep.changed >= CORRECT_AFTER or (final and rep.changed):
+                rep.verdict_codes, rep.changed = rep.codes, 0
+                rep.told.append((now, rep.codes))
+                out.append(Verdict(rep, added, False, removed))
         return out
 
     def _maybe_slide(self, analysis: Analysis, reps: list[LiveRep], n: int) -> None:
@@ -186,6 +238,32 @@ class LiveAnalyzer:
         elif not analysis.reps or analysis.reps[0].start_frame > cut:  # the older half holds no rep
             self.start += cut
         # else a rep straddles the cut: slide once it is over
+
+
+def match_reps(new: list[tuple[float, float]], old: list[tuple[float, float]]) -> list[int | None]:
+    """For each new (start, end) span, the index of the old span it overlaps most (each old span
+    used once, in order), or None: the same rep seen by two analyses of a growing track."""
+    out: list[int | None] = []
+    used: set[int] = set()
+    for a, b in new:
+        overlap = [(min(b, d) - max(a, c), j) for j, (c, d) in enumerate(old) if j not in used]
+        best = max(overlap, default=(0.0, None))
+        out.append(best[1] if best[1] is not None and best[0] > 0 else None)
+        if best[1] is not None and best[0] > 0:
+            used.add(best[1])
+    return out
+
+
+def pose_unusable(analysis: Analysis | None, t: float, analysed_to: float) -> bool:
+    """The analysis found the pose not usable at t (a close-up, the picture cut to something else:
+    the model may still draw a body there), or in a stretch still going on where it ended."""
+    if analysis is None:
+        return False
+    ongoing = analysed_to - 2.0 / max(analysis.fps, 1.0)
+    return any(
+        s.reason in UNUSABLE_LOST and s.start_s <= t and (t <= s.end_s or s.end_s >= ongoing)
+        for s in analysis.unusable
+    )
 
 
 def rep_pelvis(analysis: Analysis, index: int) -> str | None:

@@ -6,13 +6,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from formcheck import __version__
+from formcheck import __version__, pipeline
 from formcheck.errors import FormcheckError
 from formcheck.report import render_text
 from formcheck.track import PoseTrack
 
 if TYPE_CHECKING:
     from .session import LiveSession, SessionResult
+
+
+def set_report(track: PoseTrack, variant: str) -> tuple[pipeline.Result | None, str | None]:
+    """One set's report: the same pipeline as analyze, on the set's frames. The end-of-set screen
+    shows it and the live verdicts are settled against it. (None, why) when it cannot be made."""
+    try:
+        return pipeline.run_track(track, pipeline.Settings(variant=variant)), None
+    except FormcheckError as exc:
+        return None, str(exc)
 
 
 def latency_ms(samples: Any) -> dict[str, float | None]:
@@ -87,9 +96,15 @@ def session_doc(
                 "faults": list(r.codes),
                 "pelvis": r.pelvis,
                 "verdict_at_s": None if r.verdict_at is None else round(r.verdict_at, 3),
-                "faults_at_verdict": None if r.verdict_codes is None else list(r.verdict_codes),
+                "faults_at_verdict": None if not r.told else list(r.told[0][1]),
+                "told": [{"at_s": round(t, 3), "faults": list(codes)} for t, codes in r.told],
+                "corrections": max(0, len(r.told) - 1),
             }
             for r in reps
+        ],
+        "withdrawn_reps": [  # counted and told live, then not counted by a later analysis (announced)
+            {"start_s": round(r.start_s, 3), "end_s": round(r.end_s, 3), "told": [t for t, _ in r.told]}
+            for r in s.withdrawn_reps()
         ],
         "cues": [c.as_dict() for c in s.coach.log],
         "setup_advice_at_end": [a.text for a in s.setup.status.advice],

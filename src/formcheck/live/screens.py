@@ -98,7 +98,8 @@ def summary_screen(width: int, height: int, s: SetSummary, keys: str) -> np.ndar
     pad = int(text)
     flow = Flow(frame, Box(0, 0, width, int(height - text * 2.6)), pad)
     score = "not scored" if s.score is None else f"score {s.score:.0f}"
-    flow.text(f"SET {s.number} DONE: {len(s.reps)} REPS, {score.upper()}", big, WHITE, "title", 2)
+    reps = f"{len(s.reps)} REP{'' if len(s.reps) == 1 else 'S'}"
+    flow.text(f"SET {s.number} DONE: {reps}, {score.upper()}", big, WHITE, "title", 2)
     if s.top_fault is not None:
         flow.text(f"Work on: {s.top_fault[0]}", big, AMBER, "cue", 2)
         flow.text(s.top_fault[1], text, WHITE, "detail", 3)

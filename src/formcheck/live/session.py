@@ -31,15 +31,15 @@ from formcheck.variants import AUTO
 
 from . import save
 from .audio import AudioOut
-from .capture import CaptureThread, FrameQueue
+from .capture import CaptureThread, FrameQueue, queue_frames
 from .coach import Coach
 from .cues import CuePolicy
 from .display import BANNER_SHOW_S, CUE_SHOW_S, Hud, Overlay, Window
 from .layout import DEFAULT_SCREEN
-from .online import LiveAnalyzer, LiveRep, hip_angle, live_phase, nearer_side
+from .online import LOST_TEXT, LiveAnalyzer, LiveRep, hip_angle, live_phase, nearer_side, pose_unusable
 from .processor import Processed, Processor
 from .recorder import TrackRecorder
-from .report import session_doc, summary_text
+from .report import session_doc, set_report, summary_text
 from .screens import SetSummary, loading_screen, message_screen, set_summary, summary_screen
 from .setup import SetupCheck, SetupStatus
 from .signals import sigint_deferred, sigterm_as_interrupt
@@ -51,6 +51,9 @@ NEXT_KEYS_TEXT = "n or Space: rest, then the next set    q: finish the session"
 END_KEYS_TEXT = "Any key: close"
 LOST_CODES = ("no_person", "out_of_frame")
 LOST_AFTER_S = 0.3  # the setup check's dropout limit: one missed frame is not "out of the picture"
+LOSSLESS_QUEUE_S = 0.3
+BEHIND_S = 0.15  # a frame this late is shown only if none was for DISPLAY_GAP_S: the pose catches up
+DISPLAY_GAP_S = 0.1
 
 
 @dataclass
@@ -61,7 +64,7 @@ class LiveOptions:
     audio: str | None = None  # None, "speech" or "tone"
     mirror: bool = True
     hold_s: float = 1.0
-    max_lag_s: float = 0.3  # how far the pose may fall behind the camera before frames are dropped
+    max_lag_s: float = 2.0  # how far the pose may fall behind the camera before frames are dropped
     window_s: float = 60.0  # the live analysis' span (online.WINDOW_S)
     quiet: bool = False  # no status lines on stderr
     screen: tuple[int, int] | None = None  # the window's size (None: layout.DEFAULT_SCREEN)
@@ -90,6 +93,7 @@ class _Display:
     hips: deque = field(default_factory=lambda: deque(maxlen=PHASE_FRAMES))
     started: float = field(default_factory=time.perf_counter)
     lost_since: float | None = None  # session time the body left the picture mid-set
+    last_at: float = 0.0  # perf_counter of the last frame drawn
 
 
 @dataclass(frozen=True)
@@ -139,9 +143,11 @@ class LiveSession:
         self.sets: list[FinishedSet] = []
         self.set_number = 1
         self.analysis_runs_before = 0  # live analyses of the sets already ended
+        self.ended_analyzers: list[LiveAnalyzer] = []
         self.rest_from: float | None = None  # session time the last set was ended (between sets)
-        lag_frames = max(2, int(math.ceil(options.max_lag_s * source.fps)))
-        self.queue = FrameQueue(lag_frames, lossless=not source.realtime)
+        # a clip read on demand waits for the pose instead (a short queue keeps the display current)
+        lag_s = options.max_lag_s if source.realtime else LOSSLESS_QUEUE_S
+        self.queue = FrameQueue(queue_frames(lag_s, source), lossless=not source.realtime)
         self.capture = CaptureThread(source, self.queue)
         self.processor = Processor(self.queue, backend, self.recorder, self.setup, self._on_armed)
         self.problems: list[str] = []
@@ -150,6 +156,8 @@ class LiveSession:
         self.hud = Hud(source.width, source.height, options.mirror, options.screen or DEFAULT_SCREEN)
         self.display = _Display()
         self._stop_requested = threading.Event()
+        self._last_set: pipeline.Result | None = None  # the last set's report, once the session ends
+        self._last_error: str | None = None
 
     # ------------------------------------------------------------------ running
 
@@ -177,6 +185,9 @@ class LiveSession:
         for reps in [s.reps for s in self.sets] + [tuple(self.analyzer.state.reps)]:
             out += [dataclasses.replace(r, number=len(out) + k + 1) for k, r in enumerate(reps)]
         return out
+
+    def withdrawn_reps(self) -> list[LiveRep]:
+        return [r for a in [*self.ended_analyzers, self.analyzer] for r in a.withdrawn]
 
     def _setup_now(self) -> tuple[SetupStatus, float]:
         return self.setup.status, self.recorder.last_t
@@ -214,14 +225,9 @@ class LiveSession:
         failure: the lifter wants out, or the terminal says what went wrong)."""
         if result.ended_by in ("interrupted", "error") or result.analysed is None:
             return
-        set_start = self.analyzer.set_start
-        if set_start is None:  # ended while resting: that set's summary was shown already
-            return
-        if not self.sets:  # one set: the session's report is the set's
-            summary: SetSummary | None = set_summary(result.analysed.report, self.set_number)
-        else:
-            summary, _ = self._set_summary(set_start, self.recorder.n_frames, self.set_number)
-        if summary is not None:
+        # None: ended while resting (that set's summary was shown already) or not analysable
+        if self._last_set is not None:  # the last set's own report (one set: the session's too)
+            summary = set_summary(self._last_set.report, self.set_number)
             window.hold(summary_screen(*self._screen(), summary, END_KEYS_TEXT))
 
     def request_stop(self) -> None:
@@ -231,6 +237,8 @@ class LiveSession:
     def _loop(self, window: Window | None) -> str:
         while not self._stop_requested.is_set():
             item = self.processor.latest.take(timeout=0.03)
+            if item is not None and self._skip(item):  # dropped for the display, not the analysis
+                item = None
             if item is not None:
                 frame = self._compose(item)
                 if window is not None and not window.show(frame):
@@ -245,6 +253,13 @@ class LiveSession:
                 return self._why_ended()
         return "quit"
 
+    def _skip(self, item: Processed) -> bool:
+        """Behind the camera: draw at most every DISPLAY_GAP_S, leaving the cores to the pose."""
+        now, last = time.perf_counter(), self.display.last_at
+        skip = self.source.realtime and now - item.frame.captured_at > BEHIND_S and now - last < DISPLAY_GAP_S
+        self.display.last_at = last if skip else now
+        return skip
+
     def _next_set(self, window: Window) -> bool:
         """The lifter ended the set: its summary until a key, then the rest and the next set.
         False: they chose to finish the session instead."""
@@ -258,26 +273,21 @@ class LiveSession:
 
     def _end_set(self) -> FinishedSet:
         end = self.recorder.n_frames
-        old = self.coach.end_set(self._new_analyzer(), CuePolicy())
+        start = self.analyzer.set_start if self.analyzer.set_start is not None else 0
+        result, error = self._set_report(start, end)
+        old = self.coach.end_set(self._new_analyzer(), CuePolicy(), result)
         self.processor.new_set()
-        start = old.set_start if old.set_start is not None else 0
-        summary, error = self._set_summary(start, end, self.set_number)
+        summary = set_summary(result.report, self.set_number) if result is not None else None
         done = FinishedSet(self.set_number, start, end, tuple(old.state.reps), summary, error)
         self.analysis_runs_before += old.runs
+        self.ended_analyzers.append(old)
         self.sets.append(done)
         self.set_number += 1
         self.rest_from = self.recorder.last_t
         return done
 
-    def _set_summary(self, start: int, end: int, number: int) -> tuple[SetSummary | None, str | None]:
-        """One set's report, as the end-of-set screen shows it (the same analysis as analyze)."""
-        try:
-            result = pipeline.run_track(
-                self.recorder.track(start, end), pipeline.Settings(variant=self.opt.variant)
-            )
-        except FormcheckError as exc:
-            return None, str(exc)
-        return set_summary(result.report, number), None
+    def _set_report(self, start: int, end: int) -> tuple[pipeline.Result | None, str | None]:
+        return set_report(self.recorder.track(start, end), self.opt.variant)
 
     def _screen(self) -> tuple[int, int]:
         return self.hud.place.width, self.hud.place.height
@@ -328,9 +338,11 @@ class LiveSession:
 
     def _lost(self, item: Processed) -> str | None:
         """Mid-set, the body has been out of the picture for a moment: what to do about it."""
-        why = None
+        why, state = None, self.coach.state
         if self.analyzer.set_start is not None:
             why = next((a.text for a in item.setup.advice if a.blocking and a.code in LOST_CODES), None)
+            if why is None and pose_unusable(state.analysis, item.frame.t, state.analysed_to):
+                why = LOST_TEXT  # a body drawn where the analysis sees none (a close-up, a cut)
         d = self.display
         if why is None:
             d.lost_since = None
@@ -357,9 +369,12 @@ class LiveSession:
         self.capture.stop()
         self.capture.join(timeout=5.0)
         self.queue.close()
-        self.processor.join()  # drains what was queued: at most max_lag_s of frames
+        self.processor.join()  # drains what was queued: at most 2 x max_lag_s of frames
         self.source.close()
-        self.coach.finish()
+        start = self.analyzer.set_start
+        if start is not None:  # the last set's report: its summary, and the last word on its verdicts
+            self._last_set, self._last_error = self._set_report(start, self.recorder.n_frames)
+        self.coach.finish(self._last_set)
         if self.coach.audio is not None:
             self.coach.audio.close()
         result = self._save(ended_by)
@@ -376,7 +391,10 @@ class LiveSession:
         save.save_track(self.folder, track)
         if arm is not None:
             try:
-                analysed = pipeline.run_track(track, pipeline.Settings(variant=self.opt.variant))
+                if not self.sets and self.analyzer.set_start == arm and self._last_error is None:
+                    analysed = self._last_set  # one set: its report is the session's, not a rerun
+                if analysed is None:
+                    analysed = pipeline.run_track(track, pipeline.Settings(variant=self.opt.variant))
                 save.save_report(self.folder, analysed.report)
             except FormcheckError as exc:
                 report_error = str(exc)

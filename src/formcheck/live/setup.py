@@ -34,6 +34,7 @@ PARTS = {  # what the lifter is told is out of the picture, and the landmarks th
     "feet": (Landmark.LEFT_ANKLE, Landmark.RIGHT_ANKLE),
 }
 NEEDED_PARTS = ("shoulders", "hips", "knees", "feet")  # the measured chain; the head is advice only
+SINGULAR_PARTS = ("head",)  # "your head is", but "your feet are"
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,12 @@ class SetupCheck:
         self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=VIEW_WINDOW)
         self._stretch_start: tuple[int, float] | None = None  # first frame of the current in-position run
         self._last_ok_t: float | None = None
+        self._bad_since: float | None = None  # first frame seen out of position since the last in it
         self.status = SetupStatus((), False, 0.0, False, None, None, None)
 
     def restart(self) -> None:
         """A new set: counting waits for a new hold of the start position."""
-        self._stretch_start = self._last_ok_t = None
+        self._stretch_start = self._last_ok_t = self._bad_since = None
         self.status = SetupStatus(self.status.advice, False, 0.0, False, None, None, self.status.view)
 
     def update(self, index: int, t: float, row: np.ndarray | None, luma: float) -> SetupStatus:
@@ -118,13 +120,17 @@ class SetupCheck:
         return self.status
 
     def _track_position(self, index: int, t: float, ok: bool) -> float:
-        """Progress of the current in-position run; a dropout under BREAK_S does not reset it."""
+        """Progress of the current in-position run; a dropout under BREAK_S does not reset it.
+        Only frames seen out of position break it: frames never seen (dropped by a busy machine
+        before the pose model) say nothing, so they do not."""
         if ok:
-            if self._stretch_start is None or self._last_ok_t is None or t - self._last_ok_t > BREAK_S:
+            if self._stretch_start is None or self._last_ok_t is None:
                 self._stretch_start = (index, t)
-            self._last_ok_t = t
-        elif self._last_ok_t is None or t - self._last_ok_t > BREAK_S:
-            self._stretch_start = None
+            self._last_ok_t, self._bad_since = t, None
+        else:
+            self._bad_since = t if self._bad_since is None else self._bad_since
+            if self._last_ok_t is None or t - self._bad_since >= BREAK_S:
+                self._stretch_start = None
         if self._stretch_start is None or self._last_ok_t is None:
             return 0.0
         return min(1.0, (self._last_ok_t - self._stretch_start[1] + 1.0 / self.fps) / self.hold_s)
@@ -135,7 +141,7 @@ class SetupCheck:
         needed = [p for p in missing if p in NEEDED_PARTS]
         if missing:
             where = self._edges(row, [i for p in missing for i in PARTS[p]])
-            text = f"Your {_join(missing)} {'is' if len(missing) == 1 else 'are'} out of the picture"
+            text = f"Your {_join(missing)} {_be(missing)} out of the picture"
             text += f" ({where})" if where else ""
             text += ": move back or turn the camera so your whole body fits"
             out.append(Advice("out_of_frame", text, bool(needed)))
@@ -157,7 +163,7 @@ class SetupCheck:
             left, right = right, left
         beyond = {left: x < 0, right: x >= self.width, "top": y < 0, "bottom": y >= self.height}
         edges = [name for name, past in beyond.items() if np.any(past)]
-        return f"past the {_join(edges)} edge" if edges else ""
+        return f"past the {_join(edges)} edge{'s' if len(edges) > 1 else ''}" if edges else ""
 
     @staticmethod
     def _knees_straight(row: np.ndarray) -> bool:
@@ -195,3 +201,8 @@ class SetupCheck:
 
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _be(parts: list[str]) -> str:
+    """The verb that agrees with the parts named: one singular part 'is', anything else 'are'."""
+    return "is" if len(parts) == 1 and parts[0] in SINGULAR_PARTS else "are"
