@@ -46,6 +46,7 @@ from .reps import Rep
 TOP_UNSEEN = "hip angle not read at the top"
 DESCENT_UNSEEN = "descent not seen: the clip ended before the hips reached the bottom"
 HOLD_CUT = "the clip ended during the top hold: its length is unknown"
+HOLD_UNSEEN = "the pose was lost during the top hold: its length is unknown"
 
 
 def check_incomplete_lockout(rep: Rep, profile: Profile) -> CheckResult:
@@ -113,6 +114,8 @@ def check_no_top_pause(rep: Rep, profile: Profile) -> CheckResult:
     limit = rule.min_top_pause_s
     if not rep.complete:
         return unjudged(rule.code, rep, HOLD_CUT, "s", ">=", limit=round(limit, 2))
+    if not math.isfinite(rep.top_pause_s):
+        return unjudged(rule.code, rep, HOLD_UNSEEN, "s", ">=", limit=round(limit, 2))
     # judged on the time the hips were still at the top (reps.Rep.top_still_s), not the top phase:
     # the phase counts the eased ends of both moves, so a turn-around with no hold reads as one
     held = rep.top_still_s if rep.top_still_s is not None else rep.top_pause_s
