@@ -167,3 +167,29 @@ def test_servers_starting_at_once_migrate_a_new_database_once(postgres_url):
     assert revisions == [current(db.engine)] * 3 and revisions[0] is not None
     assert {"users", "athletes", "jobs", "athlete_links"} <= set(inspect(db.engine).get_table_names())
     db.close()
+
+
+def test_concurrent_first_coaches_make_one_on_postgresql(postgres_url):
+    """The first-run page's check-then-create under concurrent posts: one coach, the rest refused."""
+    import psycopg
+
+    from formcheck.web import accounts
+
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute("CREATE DATABASE formcheck_first")
+    db = Database(postgres_url.rsplit("/", 1)[0] + "/formcheck_first")
+    start = threading.Barrier(4)
+
+    def first(n: int) -> str:
+        start.wait()
+        try:
+            return accounts.add_user(db, f"Coach {n}", "a long password", admin=True, only_first=True).name
+        except accounts.FirstCoachExists:
+            return "refused"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(first, range(4)))
+    made = accounts.users(db)
+    assert len(made) == 1 and outcomes.count("refused") == 3 and made[0].name in outcomes
+    db.close()

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import warnings
+
+import httpx
 
 import pytest
 from test_web_support import (
@@ -19,6 +22,7 @@ from test_web_support import (
     settings_for,
     sign_in,
     upload,
+    uvicorn_thread,
     wait_for,
 )
 
@@ -191,3 +195,29 @@ def test_the_health_check_needs_no_login_and_everything_else_still_does(fresh):
 def test_loopback_is_an_address_never_a_name():
     assert is_loopback("127.0.0.1") and is_loopback("127.8.9.1") and is_loopback("::1")
     assert not is_loopback("localhost") and not is_loopback(None) and not is_loopback("10.0.0.1")
+
+
+def test_concurrent_first_run_posts_make_exactly_one_coach(fresh):
+    """Two browsers on the server's machine send the first-run form at once: one becomes the admin,
+    the other is told a coach exists; never two admins."""
+    names = [f"Coach {i}" for i in range(4)]
+    start = threading.Barrier(len(names))
+    codes: dict[str, int] = {}
+
+    def post(url: str, name: str) -> None:
+        form = {"name": name, "password": "a long password", "again": "a long password"}
+        with httpx.Client(base_url=url, timeout=60) as client:
+            start.wait()
+            codes[name] = client.post("/setup", data=form).status_code
+
+    app = create_app(fresh)
+    with uvicorn_thread(app) as url:
+        threads = [threading.Thread(target=post, args=(url, n)) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        made = accounts.users(app.state.ctx.db)
+    assert len(made) == 1 and made[0].is_admin, made
+    assert sorted(codes.values()) == [303] + [404] * (len(names) - 1), codes
+    assert codes[made[0].name] == 303
