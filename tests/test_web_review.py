@@ -11,7 +11,6 @@ import threading
 import warnings
 
 import httpx
-
 import pytest
 from test_web_support import (
     CLEAN,
