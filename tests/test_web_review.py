@@ -86,6 +86,37 @@ def test_the_comparison_syncs_both_sets_at_the_chosen_rep(sessions):
     assert many["a"]["sync_s"] is None and many["b"]["sync_rep"] is None
 
 
+def test_a_set_analysed_before_curves_is_compared_without_one_and_no_error(sessions):
+    """A session from before curve.json: synchronised at the rep from its report, named as having
+    no curve; with its report gone too, shown unsynchronised with the reason. Never an error."""
+    client, settings, uids = sessions
+    folder = result_dir(settings, uids[2])
+    curve, report_file = folder / "curve.json", folder / "report.json"
+    kept = curve.read_bytes(), report_file.read_bytes()
+    starts = {r["rep"]: r["start_s"] for r in report(client, uids[2])["reps"]}
+    try:
+        curve.unlink()
+        got = client.get("/api/compare", params={"a": uids[0], "b": uids[2], "rep": 2})
+        assert got.status_code == 200, got.text
+        old = got.json()["b"]
+        assert old["curve"] is None and "before curves were stored" in old["why_no_curve"]
+        assert old["sync_s"] == starts[2] and old["sync_rep"] == 2 and old["fps"] > 0
+        assert got.json()["a"]["curve"]["hip_deg"]  # the other set keeps its curve
+        page = client.get("/compare", params={"a": uids[0], "b": uids[2], "rep": 2})
+        assert page.status_code == 200 and "No angle curve for this set" in page.text
+        assert "(no curve)" in page.text and 'data-set="0"' in page.text and 'data-set="1"' not in page.text
+        assert f'data-sync="{starts[2]}"' in page.text
+
+        report_file.unlink()  # nothing left to read the reps from
+        gone = client.get("/api/compare", params={"a": uids[0], "b": uids[2], "rep": 2}).json()["b"]
+        assert gone["sync_s"] is None and gone["why_no_curve"]
+        page = client.get("/compare", params={"a": uids[2], "b": uids[0], "rep": 2})
+        assert page.status_code == 200 and "not synchronised" in page.text
+    finally:
+        curve.write_bytes(kept[0])
+        report_file.write_bytes(kept[1])
+
+
 def test_a_comment_reaches_the_athlete_and_no_other_coach(sessions):
     client, _, uids = sessions
     uid = uids[0]
