@@ -23,7 +23,8 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .columns import UTCDateTime
-from .db import Athlete, Base, Database, now
+from .db import Database
+from .models import Athlete, Base, now
 
 MAX_LOGIN = 100
 MIN_PASSWORD = 10

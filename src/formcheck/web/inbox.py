@@ -25,7 +25,8 @@ from pathlib import Path
 from ..files import TEMP_SUFFIX, file_mode
 from ..io.container import sniff
 from . import accounts
-from .db import MAX_NAME, Database
+from .db import Database
+from .models import MAX_NAME
 from .settings import WebSettings
 from .storage import StoredClip, UploadError, check_decodable, display_name, store
 

@@ -18,8 +18,8 @@ from ..profiles import ProfileError, load_profile
 from ..report import Report
 from . import comments, links, manage, speed_store
 from .charts import Series, trend_svg
-from .db import Job
 from .intake import AppContext, accept
+from .models import Job
 from .schemas import job_out
 from .security import CSRF_FIELD, current
 from .storage import UploadError, result_dir

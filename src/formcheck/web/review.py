@@ -15,7 +15,7 @@ from markupsafe import Markup
 from . import comments
 from .charts import overlay_svg
 from .curves import read_curve
-from .db import DONE, Job
+from .models import DONE, Job
 from .pages import coach_of, ctx_of, render, report_of
 from .security import current
 from .storage import result_dir
