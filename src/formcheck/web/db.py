@@ -94,20 +94,35 @@ class Database:
                 s.add(Clip(sha256=sha256, size_bytes=size, container=container, file_name=file_name))
 
     def create_job(
-        self, athlete: Athlete, clip_sha256: str, display_name: str, variant: str, note: str = ""
+        self,
+        athlete: Athlete,
+        clip_sha256: str,
+        display_name: str,
+        variant: str,
+        note: str = "",
+        uid: str | None = None,
     ) -> Job:
-        with self.session() as s:
-            job = Job(
-                athlete_id=athlete.id,
-                clip_sha256=clip_sha256,
-                display_name=display_name,
-                variant=variant,
-                note=note,
-            )
-            s.add(job)
-            s.flush()
-            s.refresh(job)
-            return job
+        """A queued job. With a uid chosen by the caller, creating it again returns the first one
+        (the inbox names its jobs after the file, so a file re-read after a crash is one job)."""
+        try:
+            with self.session() as s:
+                job = Job(
+                    athlete_id=athlete.id,
+                    clip_sha256=clip_sha256,
+                    display_name=display_name,
+                    variant=variant,
+                    note=note,
+                    **({"uid": uid} if uid else {}),
+                )
+                s.add(job)
+                s.flush()
+                s.refresh(job)
+                return job
+        except IntegrityError:
+            made = self.job(uid) if uid else None
+            if made is None:
+                raise
+            return made
 
     def retry(self, uid: str) -> bool:
         """A failed job queued again (after its cause was fixed, e.g. a model installed)."""
