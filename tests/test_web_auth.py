@@ -19,6 +19,7 @@ from test_web_support import (
     PASSWORD,
     ServerProcess,
     add_coach,
+    files_under,
     old_schema,
     settings_for,
     sign_in,
@@ -39,9 +40,6 @@ with warnings.catch_warnings():
 
 FORM = {"content-type": "multipart/form-data; boundary=b0undary"}
 
-
-def files_under(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from pathlib import Path
 
 import pytest
-from test_web_support import CLEAN, RUSHED, add_coach, settings_for
+from test_web_support import CLEAN, RUSHED, add_coach, files_under, settings_for
 
 from formcheck import cli
 from formcheck.web.app import create_app
@@ -19,9 +18,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-
-def files_under(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 def test_each_coachs_folder_files_clips_under_that_coachs_athletes(tmp_path):
