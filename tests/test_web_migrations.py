@@ -4,7 +4,6 @@ table is kept byte for byte, and the old coach's token, athlete link and session
 
 from __future__ import annotations
 
-import sqlite3
 import warnings
 from pathlib import Path
 
@@ -25,8 +24,9 @@ TOKEN = "fc_" + "t" * 43  # the old coach's API token, as `formcheck users token
 LINK = "L" * 43  # the athlete's upload link token
 SEEDED = {  # one or more rows in every table revision 0003 has
     "users": [
-        "insert into users values (1, 'Head Coach', 'head@example.org', ?, 1, 1, '2026-11-01 09:00:00')",
-        "insert into users values (2, 'Assistant', NULL, ?, 0, 1, '2026-11-01 09:05:00')",
+        "insert into users values (1, 'Head Coach', 'head@example.org', '{hashed}', TRUE, TRUE,"
+        " '2026-11-01 09:00:00')",
+        "insert into users values (2, 'Assistant', NULL, '{hashed}', FALSE, TRUE, '2026-11-01 09:05:00')",
     ],
     "api_tokens": [
         f"insert into api_tokens values (1, '{digest(TOKEN)}', 1, 'script', '2026-11-01 09:10:00')"
@@ -61,37 +61,41 @@ SEEDED = {  # one or more rows in every table revision 0003 has
 }
 
 
-def v0003_database(path: Path) -> None:
-    """The schema exactly as revision 0003 leaves it, with the SEEDED rows."""
-    engine = create_engine(f"sqlite:///{path}")
+def v0003_database(url: str) -> None:
+    """The schema exactly as revision 0003 leaves it, with the SEEDED rows (SQL both SQLite and
+    PostgreSQL read: TRUE/FALSE, ISO times)."""
+    engine = create_engine(url)
     migrate(engine, "0003")
-    engine.dispose()
     hashed = PasswordHasher().hash("an old long password")
-    with sqlite3.connect(path) as con:
+    with engine.begin() as con:
         for statements in SEEDED.values():
             for sql in statements:
-                con.execute(sql, (hashed,) if "?" in sql else ())
+                con.exec_driver_sql(sql.replace("{hashed}", hashed))
+    engine.dispose()
 
 
-def snapshot(path: Path) -> dict[str, list[tuple]]:
-    with sqlite3.connect(path) as con:
-        return {t: con.execute(f"select * from {t} order by 1").fetchall() for t in SEEDED}
+def snapshot(url: str) -> dict[str, list[tuple]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as con:
+            return {t: list(map(tuple, con.exec_driver_sql(f"select * from {t} order by 1"))) for t in SEEDED}
+    finally:
+        engine.dispose()
 
 
-def test_a_revision_0003_database_upgrades_keeping_every_row(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    v0003_database(data / "formcheck.db")
-    before = snapshot(data / "formcheck.db")
+def upgrade_keeps_every_row(data: Path, url: str) -> None:
+    """Open a revision-0003 database with this release: the new table is added, no old row changes,
+    and the old coach's token, sessions and athlete link work (a comment is the new table's row)."""
+    v0003_database(url)
+    before = snapshot(url)
     assert all(before[t] for t in SEEDED)  # every old table has rows to lose
 
-    settings = settings_for(data, job_workers=0)
-    db = Database(settings.db_url)
+    settings = settings_for(data, job_workers=0, database_url="" if url.startswith("sqlite") else url)
+    assert settings.db_url == url
+    db = Database(url)
     assert current(db.engine) == "0004"
     db.close()
-    assert snapshot(data / "formcheck.db") == before
-    with sqlite3.connect(data / "formcheck.db") as con:
-        assert con.execute("select count(*) from rep_comments").fetchone() == (0,)
+    assert snapshot(url) == before
 
     with TestClient(create_app(settings, start_workers=False)) as client:
         client.headers["authorization"] = f"Bearer {TOKEN}"
@@ -108,4 +112,10 @@ def test_a_revision_0003_database_upgrades_keeping_every_row(tmp_path):
             page = athlete.get(f"/a/{LINK}/jobs/{'b' * 32}").text  # (no report file: not in a table)
             assert 'data-rep="3">Rep 3: Drive through heels' in page
             assert athlete.get(f"/a/{'x' * 43}").status_code == 404  # the revoked one stays revoked
-    assert snapshot(data / "formcheck.db") == before  # reading and commenting changed no old row
+    assert snapshot(url) == before  # reading and commenting changed no old row
+
+
+def test_a_revision_0003_database_upgrades_keeping_every_row(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    upgrade_keeps_every_row(data, f"sqlite:///{data / 'formcheck.db'}")
