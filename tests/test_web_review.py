@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import warnings
 
 import httpx
 import pytest
+from sqlalchemy import event
 from test_web_support import (
     CLEAN,
     RUSHED,
@@ -240,8 +242,14 @@ def test_concurrent_first_run_posts_make_exactly_one_coach(fresh):
             start.wait()
             codes[name] = client.post("/setup", data=form).status_code
 
+    def slow_count(_conn, _cursor, statement: str, *_args) -> None:
+        """Widen the gap between "no coach yet?" and the insert, where a race would slip in."""
+        if "count(*)" in statement.lower() and "from users" in statement.lower():
+            time.sleep(0.2)
+
     app = create_app(fresh)
     with uvicorn_thread(app) as url:
+        event.listen(app.state.ctx.db.engine, "before_cursor_execute", slow_count)
         threads = [threading.Thread(target=post, args=(url, n)) for n in names]
         for t in threads:
             t.start()
