@@ -20,10 +20,11 @@ from test_web_support import (
     CLEAN,
     RUSHED,
     add_coach,
+    files_under,
     finished,
-    seed_track,
     settings_for,
     sign_in,
+    signed_in_app,
     upload,
     uvicorn_thread,
     wait_for,
@@ -38,9 +39,6 @@ with warnings.catch_warnings():  # starlette announces a move away from httpx: n
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-
-def files_under(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 FORM = "multipart/form-data; boundary=b0undary"
@@ -59,20 +57,15 @@ def chunked_form(clip: Path):
 @pytest.fixture
 def queue_only(tmp_path):
     """An app that accepts and queues uploads but runs no job."""
-    settings = settings_for(tmp_path / "data", job_workers=0)
-    with TestClient(create_app(settings)) as client:
-        sign_in(client)
-        yield client, settings
+    with signed_in_app(tmp_path / "data", job_workers=0) as app:
+        yield app
 
 
 @pytest.fixture
 def working(tmp_path):
     """An app with one job worker; the clean sample's track is cached."""
-    settings = settings_for(tmp_path / "data", job_workers=1)
-    seed_track(settings.data_dir)
-    with TestClient(create_app(settings)) as client:
-        sign_in(client)
-        yield client, settings
+    with signed_in_app(tmp_path / "data", job_workers=1) as app:
+        yield app
 
 
 def job_of(client: TestClient, uid: str) -> dict:

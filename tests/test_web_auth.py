@@ -9,6 +9,7 @@ import io
 import re
 import sqlite3
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from test_web_support import (
     PASSWORD,
     ServerProcess,
     add_coach,
+    files_under,
     old_schema,
     settings_for,
     sign_in,
@@ -26,7 +28,7 @@ from test_web_support import (
 )
 
 from formcheck import cli
-from formcheck.web import accounts, api, auth_pages, pages, review
+from formcheck.web import accounts
 from formcheck.web.app import create_app
 from formcheck.web.command import _hosts
 from formcheck.web.db import Database
@@ -39,9 +41,6 @@ with warnings.catch_warnings():
 
 FORM = {"content-type": "multipart/form-data; boundary=b0undary"}
 
-
-def files_under(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 @pytest.fixture
@@ -59,16 +58,32 @@ def log_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
 
 
+def served(routes: list) -> Iterator[APIRoute]:
+    """The app's routes, through the routers it includes (FastAPI may keep those nested)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from served(inner.routes)
+        elif isinstance(route, APIRoute):
+            yield route
+
+
 def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_settings):
     client, settings = app_and_settings
     add_coach(client.app.state.ctx.db)  # accounts exist; this client has none of their cookies or tokens
-    open_routes = {"/login", "/openapi.json"}
-    checked = 0
-    for route in [*api.router.routes, *pages.router.routes, *auth_pages.router.routes, *review.router.routes]:
-        if not isinstance(route, APIRoute) or route.path in open_routes:
-            continue
+    # every route the app serves, so a router added later is checked too; the open ones are named
+    # (/openapi.json, the API's schema without data, is FastAPI's own route and not among them)
+    open_routes = {"/login", "/api/health", "/setup"}  # /setup: localhost, and only with no coach yet
+    checked, opened = 0, set()
+    for route in served(client.app.routes):
         path = re.sub(r"\{job_id\}", "0" * 32, route.path)
         path = re.sub(r"\{[a-z_]+\}", "1", path)
+        if route.path in open_routes or route.path.startswith("/a/{token}"):
+            opened.add(route.path)
+            if route.path.startswith("/a/"):  # an athlete's link: the token is the login
+                for method in route.methods - {"HEAD"}:
+                    assert client.request(method, path).status_code == 404, (method, path)
+            continue
         for method in route.methods - {"HEAD"}:
             bare = client.request(method, path)
             assert bare.status_code == 401, (method, path, bare.status_code)
@@ -78,7 +93,8 @@ def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_setti
             if not path.startswith("/api/") and "/files/" not in path:
                 assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
             checked += 1
-    assert checked >= 20  # the API, the files and the pages were all there
+    assert checked >= 40  # the API, the files, the pages and the review routes were all there
+    assert opened - {p for p in opened if p.startswith("/a/{token}")} == open_routes
     assert client.get("/api/jobs", headers={"authorization": "Bearer fc_not-a-token"}).status_code == 401
     assert files_under(settings.clips_dir) == []
 

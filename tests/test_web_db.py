@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from formcheck.web.db import Database, Job
+from formcheck.web.db import Database
+from formcheck.web.models import Job
 
 
 def test_fault_counts_are_stored_as_a_mapping_and_older_rows_still_read(tmp_path):

@@ -3,10 +3,12 @@ under that coach's own athlete, another coach never sees it, and a folder naming
 
 from __future__ import annotations
 
+import os
+import time
 import warnings
-from pathlib import Path
 
-from test_web_support import CLEAN, RUSHED, add_coach, settings_for
+import pytest
+from test_web_support import CLEAN, RUSHED, add_coach, files_under, settings_for
 
 from formcheck import cli
 from formcheck.web.app import create_app
@@ -16,9 +18,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-
-def files_under(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 def test_each_coachs_folder_files_clips_under_that_coachs_athletes(tmp_path):
@@ -72,3 +71,41 @@ def test_per_coach_needs_an_inbox_and_replaces_the_inbox_coach(tmp_path, capsys)
     assert "--inbox-per-coach needs --inbox" in capsys.readouterr().err
     assert cli.main([*base, "--inbox", str(tmp_path / "in"), "--inbox-coach", "Ana"]) != 0
     assert "replaces --inbox-coach" in capsys.readouterr().err
+
+
+def test_a_file_read_again_after_a_crash_is_one_job(tmp_path, monkeypatch):
+    """The server dies after the job is made but before the file is moved aside: the next server
+    reads the file again and finds the same job; a new file is a new job."""
+    inbox_dir = tmp_path / "inbox"
+    settings = settings_for(tmp_path / "data", job_workers=0, inbox=inbox_dir)
+    (inbox_dir / "Sam Lee").mkdir(parents=True)
+    clip = inbox_dir / "Sam Lee" / "set 1.mp4"
+    clip.write_bytes(CLEAN.read_bytes())
+    with TestClient(create_app(settings)) as client:
+        db = client.app.state.ctx.db
+        auth = {"authorization": f"Bearer {add_coach(db, 'Ana')}"}
+
+        def killed(*_args) -> None:
+            raise SystemExit("kill -9")  # the process ends here: the file stays where it was
+
+        crashing = Inbox(inbox_dir, db, settings)
+        monkeypatch.setattr(Inbox, "_move", killed)
+        crashing.scan()
+        with pytest.raises(SystemExit):
+            crashing.scan()
+        monkeypatch.undo()
+        (first,) = client.get("/api/jobs", headers=auth).json()
+        assert clip.exists()
+
+        again = Inbox(inbox_dir, db, settings)  # the next server
+        again.scan()
+        (retaken,) = again.scan()
+        assert retaken.job == first["id"] and not clip.exists()
+        assert [j["id"] for j in client.get("/api/jobs", headers=auth).json()] == [first["id"]]
+
+        clip.write_bytes(CLEAN.read_bytes())  # the same clip dropped again later: a new session
+        os.utime(clip, ns=(time.time_ns() + 10**9,) * 2)
+        again.scan()
+        (new,) = again.scan()
+        assert new.job not in (None, first["id"])
+        assert len(client.get("/api/jobs", headers=auth).json()) == 2

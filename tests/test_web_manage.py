@@ -7,7 +7,17 @@ import re
 import warnings
 
 import pytest
-from test_web_support import CLEAN, RUSHED, finished, seed_track, settings_for, sign_in, upload, wait_for
+from test_web_support import (
+    CLEAN,
+    RUSHED,
+    files_under,
+    finished,
+    settings_for,
+    sign_in,
+    signed_in_app,
+    upload,
+    wait_for,
+)
 
 from formcheck.cache import TrackCache, file_sha256
 from formcheck.web.app import create_app
@@ -18,17 +28,11 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
-def files_under(folder) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-
 
 @pytest.fixture
 def working(tmp_path):
-    settings = settings_for(tmp_path / "data", job_workers=1)
-    seed_track(settings.data_dir)
-    with TestClient(create_app(settings)) as client:
-        sign_in(client)
-        yield client, settings
+    with signed_in_app(tmp_path / "data", job_workers=1) as app:
+        yield app
 
 
 def test_deleting_sessions_removes_their_results_clip_and_track(working):

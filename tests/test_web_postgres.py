@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import in_ci
+from test_web_migrations import upgrade_keeps_every_row
 from test_web_support import CLEAN, finished, free_port, seed_track, settings_for, sign_in, upload, wait_for
 
 from formcheck.web.app import create_app
@@ -167,3 +168,38 @@ def test_servers_starting_at_once_migrate_a_new_database_once(postgres_url):
     assert revisions == [current(db.engine)] * 3 and revisions[0] is not None
     assert {"users", "athletes", "jobs", "athlete_links"} <= set(inspect(db.engine).get_table_names())
     db.close()
+
+
+def test_concurrent_first_coaches_make_one_on_postgresql(postgres_url):
+    """The first-run page's check-then-create under concurrent posts: one coach, the rest refused."""
+    import psycopg
+
+    from formcheck.web import accounts
+
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute("CREATE DATABASE formcheck_first")
+    db = Database(postgres_url.rsplit("/", 1)[0] + "/formcheck_first")
+    start = threading.Barrier(4)
+
+    def first(n: int) -> str:
+        start.wait()
+        try:
+            return accounts.add_user(db, f"Coach {n}", "a long password", admin=True, only_first=True).name
+        except accounts.FirstCoachExists:
+            return "refused"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(first, range(4)))
+    made = accounts.users(db)
+    assert len(made) == 1 and outcomes.count("refused") == 3 and made[0].name in outcomes
+    db.close()
+
+
+def test_a_revision_0003_database_upgrades_keeping_every_row_on_postgresql(postgres_url, tmp_path):
+    import psycopg
+
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute("CREATE DATABASE formcheck_v0003")
+    upgrade_keeps_every_row(tmp_path / "data", postgres_url.rsplit("/", 1)[0] + "/formcheck_v0003")

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 import warnings
 
+import httpx
 import pytest
+from sqlalchemy import event
 from test_web_support import (
     CLEAN,
     RUSHED,
@@ -19,6 +23,7 @@ from test_web_support import (
     settings_for,
     sign_in,
     upload,
+    uvicorn_thread,
     wait_for,
 )
 
@@ -81,6 +86,37 @@ def test_the_comparison_syncs_both_sets_at_the_chosen_rep(sessions):
     # a rep one set does not have: that set is named unsynchronised instead of a wrong alignment
     many = client.get("/api/compare", params={"a": a, "b": b, "rep": 999}).json()
     assert many["a"]["sync_s"] is None and many["b"]["sync_rep"] is None
+
+
+def test_a_set_analysed_before_curves_is_compared_without_one_and_no_error(sessions):
+    """A session from before curve.json: synchronised at the rep from its report, named as having
+    no curve; with its report gone too, shown unsynchronised with the reason. Never an error."""
+    client, settings, uids = sessions
+    folder = result_dir(settings, uids[2])
+    curve, report_file = folder / "curve.json", folder / "report.json"
+    kept = curve.read_bytes(), report_file.read_bytes()
+    starts = {r["rep"]: r["start_s"] for r in report(client, uids[2])["reps"]}
+    try:
+        curve.unlink()
+        got = client.get("/api/compare", params={"a": uids[0], "b": uids[2], "rep": 2})
+        assert got.status_code == 200, got.text
+        old = got.json()["b"]
+        assert old["curve"] is None and "before curves were stored" in old["why_no_curve"]
+        assert old["sync_s"] == starts[2] and old["sync_rep"] == 2 and old["fps"] > 0
+        assert got.json()["a"]["curve"]["hip_deg"]  # the other set keeps its curve
+        page = client.get("/compare", params={"a": uids[0], "b": uids[2], "rep": 2})
+        assert page.status_code == 200 and "No angle curve for this set" in page.text
+        assert "(no curve)" in page.text and 'data-set="0"' in page.text and 'data-set="1"' not in page.text
+        assert f'data-sync="{starts[2]}"' in page.text
+
+        report_file.unlink()  # nothing left to read the reps from
+        gone = client.get("/api/compare", params={"a": uids[0], "b": uids[2], "rep": 2}).json()["b"]
+        assert gone["sync_s"] is None and gone["why_no_curve"]
+        page = client.get("/compare", params={"a": uids[2], "b": uids[0], "rep": 2})
+        assert page.status_code == 200 and "not synchronised" in page.text
+    finally:
+        curve.write_bytes(kept[0])
+        report_file.write_bytes(kept[1])
 
 
 def test_a_comment_reaches_the_athlete_and_no_other_coach(sessions):
@@ -191,3 +227,35 @@ def test_the_health_check_needs_no_login_and_everything_else_still_does(fresh):
 def test_loopback_is_an_address_never_a_name():
     assert is_loopback("127.0.0.1") and is_loopback("127.8.9.1") and is_loopback("::1")
     assert not is_loopback("localhost") and not is_loopback(None) and not is_loopback("10.0.0.1")
+
+
+def test_concurrent_first_run_posts_make_exactly_one_coach(fresh):
+    """Two browsers on the server's machine send the first-run form at once: one becomes the admin,
+    the other is told a coach exists; never two admins."""
+    names = [f"Coach {i}" for i in range(4)]
+    start = threading.Barrier(len(names))
+    codes: dict[str, int] = {}
+
+    def post(url: str, name: str) -> None:
+        form = {"name": name, "password": "a long password", "again": "a long password"}
+        with httpx.Client(base_url=url, timeout=60) as client:
+            start.wait()
+            codes[name] = client.post("/setup", data=form).status_code
+
+    def slow_count(_conn, _cursor, statement: str, *_args) -> None:
+        """Widen the gap between "no coach yet?" and the insert, where a race would slip in."""
+        if "count(*)" in statement.lower() and "from users" in statement.lower():
+            time.sleep(0.2)
+
+    app = create_app(fresh)
+    with uvicorn_thread(app) as url:
+        event.listen(app.state.ctx.db.engine, "before_cursor_execute", slow_count)
+        threads = [threading.Thread(target=post, args=(url, n)) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        made = accounts.users(app.state.ctx.db)
+    assert len(made) == 1 and made[0].is_admin, made
+    assert sorted(codes.values()) == [303] + [404] * (len(names) - 1), codes
+    assert codes[made[0].name] == 303

@@ -1,7 +1,7 @@
 """The review tools in the real chromium, against a real `formcheck serve` whose two jobs use a
 seeded pose track (the model itself is covered by test_web_browser): the comparison view shows two
 sets synchronised at a rep's start with both curves, the job page jumps to a rep and steps frames,
-and every page fits a 390x844 phone without horizontal scrolling."""
+and every page (the first-run and error pages too) fits a 390x844 phone without horizontal scrolling."""
 
 from __future__ import annotations
 
@@ -10,7 +10,18 @@ import os
 import pytest
 from browser import launched_browser
 from test_web_browser import Watch, log_in, wait_value
-from test_web_support import CLEAN, RUSHED, ServerProcess, finished, seed_track, wait_for
+from test_web_support import (
+    CLEAN,
+    RUSHED,
+    ServerProcess,
+    finished,
+    seed_track,
+    settings_for,
+    uvicorn_thread,
+    wait_for,
+)
+
+from formcheck.web.app import create_app
 
 SHOTS = os.environ.get("FORMCHECK_SHOTS")  # a folder to keep the pages' screenshots in
 NOW = """() => {
@@ -115,9 +126,11 @@ def test_the_job_page_jumps_to_a_rep_and_steps_frames(browser, server):
         page.close()
 
 
-def test_every_page_fits_a_phone(browser, server):
+def test_every_page_fits_a_phone(browser, server, tmp_path):
+    fresh_dir = tmp_path / "fresh"
     a, b = server.uids
-    pages = ["/", "/athletes", "/athletes/sam-lee", f"/jobs/{a}", f"/compare?a={a}&b={b}", "/account"]
+    pages = ["/", "/athletes", "/athletes/sam-lee", f"/jobs/{a}", f"/compare?a={a}&b={b}", "/account",
+             f"/jobs/{'0' * 32}"]  # the last: the error page  # fmt: skip
     wide = "() => document.documentElement.scrollWidth"
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
@@ -149,3 +162,13 @@ def test_every_page_fits_a_phone(browser, server):
         assert "Chin down at the top" in page.inner_text("#rep-2")  # the athlete reads the comment
     finally:
         context.close()
+    # the first-run page, on a new server with no coach yet (this machine is localhost to it)
+    with uvicorn_thread(create_app(settings_for(fresh_dir, job_workers=0))) as url:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        try:
+            assert page.goto(url + "/setup", wait_until="domcontentloaded").status == 200
+            assert page.locator("input[name=password]").count() == 1
+            assert page.evaluate(wide) <= PHONE["width"], "/setup"
+        finally:
+            context.close()

@@ -16,7 +16,7 @@ from test_web_support import (
     old_schema,
     seed_track,
     settings_for,
-    sign_in,
+    signed_in_app,
     upload,
     wait_for,
 )
@@ -69,9 +69,7 @@ def test_the_spec_height_reaches_the_analysis_settings():
 
 @pytest.fixture
 def queue_only(tmp_path):
-    settings = settings_for(tmp_path / "data", job_workers=0)
-    with TestClient(create_app(settings)) as client:
-        sign_in(client)
+    with signed_in_app(tmp_path / "data", job_workers=0) as (client, _):
         yield client
 
 

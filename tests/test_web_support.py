@@ -215,6 +215,30 @@ def uvicorn_thread(app: Any) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+@contextlib.contextmanager
+def signed_in_app(data_dir: Path, job_workers: int = 0) -> Iterator[tuple[Any, WebSettings]]:
+    """The app in a TestClient acting as a coach (an API token), with its settings; with a job
+    worker, the clean sample's track is cached so its jobs skip the model."""
+    import warnings
+
+    from formcheck.web.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    settings = settings_for(data_dir, job_workers=job_workers)
+    if job_workers:
+        seed_track(settings.data_dir)
+    with TestClient(create_app(settings)) as client:
+        sign_in(client)
+        yield client, settings
+
+
 def kill_quietly(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)

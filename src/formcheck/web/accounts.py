@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, func, or_, select, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, false, func, or_, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .columns import UTCDateTime
-from .db import Athlete, Base, Database, now
+from .db import Database
+from .models import Athlete, Base, now
 
 MAX_LOGIN = 100
 MIN_PASSWORD = 10
@@ -63,6 +64,10 @@ class ApiToken(Base):
 
 class AccountError(ValueError):
     """A name, email or password that cannot be used (the message says why)."""
+
+
+class FirstCoachExists(AccountError):
+    """The first-run page was too late: another request made the first coach."""
 
 
 @dataclass(frozen=True)
@@ -112,15 +117,36 @@ def count_users(db: Database) -> int:
         return int(s.scalar(select(func.count()).select_from(User).where(User.active)) or 0)
 
 
-def add_user(db: Database, name: str, password: str, email: str | None = None, admin: bool = False) -> Coach:
+def _lock_users(s) -> None:  # noqa: ANN001 (a Session)
+    """Hold the right to add coaches until this transaction ends, so a check that no coach exists
+    stays true up to the insert (the first-run page under concurrent posts)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+    else:  # SQLite: any write takes the database's single write lock, held to the commit
+        s.execute(update(User).where(false()).values(active=User.active))
+
+
+def add_user(
+    db: Database,
+    name: str,
+    password: str,
+    email: str | None = None,
+    admin: bool = False,
+    only_first: bool = False,
+) -> Coach:
     """A new coach. The first account is always an admin, and takes over every athlete that has
-    no coach yet (the data of a formcheck from before accounts)."""
+    no coach yet (the data of a formcheck from before accounts). only_first: AccountError when a
+    coach exists already, decided atomically (two first-run posts at once make one coach)."""
     login = clean_login(name)
     mail = email.strip().lower() if email and email.strip() else None
     if mail is not None and ("@" not in mail or len(mail) > 254):
         raise AccountError(f"not an email address: {mail[:60]!r}")
     hashed = _hasher.hash(check_password(password))
     with db.session() as s:
+        if only_first:
+            _lock_users(s)
+            if s.scalar(select(func.count()).select_from(User).where(User.active)):
+                raise FirstCoachExists("there is a coach account already: log in (/login)")
         clash = s.scalar(select(User).where(or_(func.lower(User.name) == login.lower(),
                                                  User.email == (mail or login.lower()))))  # fmt: skip
         if clash is not None:

@@ -9,8 +9,8 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from ..variants import AUTO
 from . import links, manage, speed_store
-from .db import DONE, FAILED, STATUSES, Job
 from .intake import AppContext, accept
+from .models import DONE, FAILED, STATUSES, Job
 from .schemas import AthleteDetail, AthleteOut, ErrorOut, JobOut, Variants, athlete_out, job_out, trend
 from .security import current
 from .storage import RESULT_FILES, UploadError, clip_path, result_dir

@@ -11,8 +11,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
 from . import comments, links
-from .db import DONE, Athlete, Job
 from .intake import AppContext, accept
+from .models import DONE, Athlete, Job
 from .pages import report_of, templates
 from .storage import RESULT_FILES, UploadError, result_dir
 

@@ -10,7 +10,8 @@ from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .columns import UTCDateTime
-from .db import Base, Database, now
+from .db import Database
+from .models import Base, now
 
 MAX_TEXT = 1000
 

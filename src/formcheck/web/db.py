@@ -1,4 +1,5 @@
-"""The web app's database: athletes, stored clips and analysis jobs (one job = one session).
+"""The web app's database: athletes, stored clips and analysis jobs (one job = one session; the
+tables are in models.py).
 
 SQLAlchemy 2, so the same code runs on the embedded SQLite file (the default) and on a team's
 PostgreSQL. The job table is also the queue: a worker claims the oldest queued job with a
@@ -10,135 +11,19 @@ the job after another worker picked it up.
 from __future__ import annotations
 
 import contextlib
-import re
-import unicodedata
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    event,
-    func,
-    select,
-    type_coerce,
-    update,
-)
+from sqlalchemy import create_engine, event, func, select, type_coerce, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from .columns import FaultCounts, UTCDateTime
+from .columns import UTCDateTime
 from .migrations import migrate
-
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-STATUSES = (QUEUED, RUNNING, DONE, FAILED)
-MAX_NAME = 100
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Athlete(Base):
-    __tablename__ = "athletes"
-    # one coach's "Sam Lee" is not another's: the slug is unique per coach
-    __table_args__ = (Index("uq_athletes_coach_slug", "coach_id", "slug", unique=True),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slug: Mapped[str] = mapped_column(String(MAX_NAME + 12), index=True)
-    name: Mapped[str] = mapped_column(String(MAX_NAME))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    # the coach who owns the athlete (users.id); NULL only in a database from before accounts,
-    # until its first admin is created (accounts.add_user)
-    coach_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-
-
-class Clip(Base):
-    """An uploaded video, stored once per content (its sha256 names the file)."""
-
-    __tablename__ = "clips"
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    container: Mapped[str] = mapped_column(String(32))
-    file_name: Mapped[str] = mapped_column(
-        String(80)
-    )  # under DATA/clips: "<sha256><ext>", never a user's name
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-
-
-class Job(Base):
-    __tablename__ = "jobs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # queue order
-    uid: Mapped[str] = mapped_column(String(32), unique=True, index=True, default=lambda: uuid.uuid4().hex)
-    athlete_id: Mapped[int] = mapped_column(ForeignKey("athletes.id"), index=True)
-    clip_sha256: Mapped[str] = mapped_column(ForeignKey("clips.sha256"))
-    display_name: Mapped[str] = mapped_column(String(255))  # the uploaded file's name: text, never a path
-    variant: Mapped[str] = mapped_column(String(64), default="auto")
-    note: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
-    stage: Mapped[str] = mapped_column(String(80), default="waiting for a worker")
-    progress_done: Mapped[int] = mapped_column(Integer, default=0)
-    progress_total: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    warning: Mapped[str | None] = mapped_column(Text, nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # the report's summary, kept here for the athlete's history (the report itself is a file)
-    variant_used: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    view: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    rep_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    mean_top_hip_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
-    mean_up_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    mean_down_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    mean_top_pause_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    faults: Mapped[dict[str, int] | None] = mapped_column(FaultCounts, nullable=True)
-    job_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-
-    athlete: Mapped[Athlete] = relationship(lazy="joined")
-
-
-SUMMARY_FIELDS = (
-    "variant_used",
-    "view",
-    "rep_count",
-    "mean_top_hip_deg",
-    "mean_up_s",
-    "mean_down_s",
-    "mean_top_pause_s",
-    "score",
-    "duration_s",
-    "faults",
-    "job_seconds",
-)
-
-
-def slugify(name: str) -> str:
-    """A URL-safe key for an athlete's name; names that differ only in case or accents are one athlete."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:MAX_NAME]
-    if slug:
-        return slug
-    # a name with no Latin letters at all still needs a stable key
-    return "athlete-" + uuid.uuid5(uuid.NAMESPACE_URL, name.casefold()).hex[:10]
+from .models import DONE, FAILED, QUEUED, RUNNING, STATUSES, SUMMARY_FIELDS, Athlete, Clip, Job, now, slugify
 
 
 @dataclass(frozen=True)
@@ -209,20 +94,35 @@ class Database:
                 s.add(Clip(sha256=sha256, size_bytes=size, container=container, file_name=file_name))
 
     def create_job(
-        self, athlete: Athlete, clip_sha256: str, display_name: str, variant: str, note: str = ""
+        self,
+        athlete: Athlete,
+        clip_sha256: str,
+        display_name: str,
+        variant: str,
+        note: str = "",
+        uid: str | None = None,
     ) -> Job:
-        with self.session() as s:
-            job = Job(
-                athlete_id=athlete.id,
-                clip_sha256=clip_sha256,
-                display_name=display_name,
-                variant=variant,
-                note=note,
-            )
-            s.add(job)
-            s.flush()
-            s.refresh(job)
-            return job
+        """A queued job. With a uid chosen by the caller, creating it again returns the first one
+        (the inbox names its jobs after the file, so a file re-read after a crash is one job)."""
+        try:
+            with self.session() as s:
+                job = Job(
+                    athlete_id=athlete.id,
+                    clip_sha256=clip_sha256,
+                    display_name=display_name,
+                    variant=variant,
+                    note=note,
+                    **({"uid": uid} if uid else {}),
+                )
+                s.add(job)
+                s.flush()
+                s.refresh(job)
+                return job
+        except IntegrityError:
+            made = self.job(uid) if uid else None
+            if made is None:
+                raise
+            return made
 
     def retry(self, uid: str) -> bool:
         """A failed job queued again (after its cause was fixed, e.g. a model installed)."""

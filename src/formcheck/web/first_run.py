@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from . import accounts
-from .accounts import AccountError
+from .accounts import AccountError, FirstCoachExists
 from .pages import templates
 from .security import lookup, set_session_cookie
 
@@ -72,8 +72,10 @@ async def setup(request: Request) -> Any:
     db = request.app.state.ctx.db
     try:
         coach = await anyio.to_thread.run_sync(
-            lambda: accounts.add_user(db, name, password, email, admin=True)
+            lambda: accounts.add_user(db, name, password, email, admin=True, only_first=True)
         )
+    except FirstCoachExists as exc:  # a concurrent post made the first coach meanwhile
+        raise HTTPException(404, str(exc)) from exc
     except AccountError as exc:
         return _page(request, str(exc), 400, name)
     token, _ = accounts.new_session(db, coach.id)

@@ -19,13 +19,15 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import TEMP_SUFFIX, file_mode
 from ..io.container import sniff
 from . import accounts
-from .db import MAX_NAME, Database
+from .db import Database
+from .models import MAX_NAME
 from .settings import WebSettings
 from .storage import StoredClip, UploadError, check_decodable, display_name, store
 
@@ -96,6 +98,7 @@ class Inbox:
         try:
             clip = self._copy_in(path)
             try:
+                uid = self._uid(path, clip)
                 check_decodable(clip.path)
                 clip = store(self.settings, clip)
             except BaseException:
@@ -108,11 +111,18 @@ class Inbox:
             return Outcome(path, refused=f"cannot read it: {exc.strerror or exc}")
         self.db.add_clip(clip.sha256, clip.size, clip.container, clip.file_name)
         job = self.db.create_job(self.db.athlete(athlete, coach), clip.sha256, display_name(path.name),
-                                 "auto", note="from the inbox folder")  # fmt: skip
+                                 "auto", note="from the inbox folder", uid=uid)  # fmt: skip
         self._move(path, IMPORTED, athlete)
         if self.on_job is not None:
             self.on_job()
         return Outcome(path, job=job.uid)
+
+    def _uid(self, path: Path, clip: StoredClip) -> str:
+        """The job's id, from the file (where, when written, its bytes): a server killed after the
+        job was made but before the file was moved reads the file again, and gets the same job."""
+        st = path.stat()
+        key = f"{path.relative_to(self.root).as_posix()}\0{st.st_mtime_ns}\0{clip.sha256}"
+        return uuid.uuid5(uuid.NAMESPACE_URL, "formcheck-inbox:" + key).hex
 
     def _copy_in(self, path: Path) -> StoredClip:
         """Copy into the data dir's incoming folder, hashing on the way; refuse what an upload would."""

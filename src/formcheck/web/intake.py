@@ -12,7 +12,8 @@ from starlette.requests import Request
 
 from ..profiles import builtin_names
 from ..variants import AUTO
-from .db import MAX_NAME, Athlete, Database, Job
+from .db import Database
+from .models import MAX_NAME, Athlete, Job
 from .security import CSRF_FIELD, Auth, Refused, csrf_matches
 from .settings import WebSettings
 from .storage import Upload, UploadError, check_decodable, receive_upload, store

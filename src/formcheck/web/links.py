@@ -12,7 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .accounts import digest
 from .columns import UTCDateTime
-from .db import Athlete, Base, Database, now
+from .db import Database
+from .models import Athlete, Base, now
 
 MAX_DAYS = 3650
 

@@ -11,7 +11,8 @@ from sqlalchemy import delete, select, update
 
 from ..cache import TrackCache
 from . import comments, links, speed_store
-from .db import MAX_NAME, RUNNING, Athlete, Clip, Database, Job, slugify
+from .db import Database
+from .models import MAX_NAME, RUNNING, Athlete, Clip, Job, slugify
 from .runner import cache_key
 from .settings import WebSettings
 from .storage import clip_path, result_dir

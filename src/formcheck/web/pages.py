@@ -18,8 +18,8 @@ from ..profiles import ProfileError, load_profile
 from ..report import Report
 from . import comments, links, manage, speed_store
 from .charts import Series, trend_svg
-from .db import Job
 from .intake import AppContext, accept
+from .models import Athlete, Job
 from .schemas import job_out
 from .security import CSRF_FIELD, current
 from .storage import UploadError, result_dir
@@ -98,6 +98,14 @@ def _job(request: Request, job_id: str) -> Job:
     if job is None:
         raise HTTPException(404, "no such job")
     return job
+
+
+def _athlete(request: Request, slug: str) -> Athlete:
+    """The logged-in coach's athlete (another coach's is "no such athlete", as a missing one is)."""
+    athlete = ctx_of(request).db.athlete_by_slug(slug, coach_of(request))
+    if athlete is None:
+        raise HTTPException(404, "no such athlete")
+    return athlete
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -228,9 +236,7 @@ def _athlete_view(
     new_link: str | None = None, link_error: str | None = None,
 ) -> HTMLResponse:
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
-    if athlete is None:
-        raise HTTPException(404, "no such athlete")
+    athlete = _athlete(request, slug)
     jobs = ctx.db.jobs(athlete.id, limit=500)
     speeds = speed_store.job_speeds(ctx.db, [j.uid for j in jobs])
     others = [a for a, _, _ in ctx.db.athletes(coach_of(request)) if a.id != athlete.id]
@@ -245,9 +251,7 @@ def _athlete_view(
 async def athlete_height(request: Request, slug: str) -> Any:
     """The athlete profile's height (cm): it scales rep speed in every later session."""
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
-    if athlete is None:
-        raise HTTPException(404, "no such athlete")
+    athlete = _athlete(request, slug)
     form = await request.form()
     try:
         speed_store.set_height(ctx.db, athlete.id, speed_store.checked_height(form.get("height_cm")))
@@ -260,9 +264,7 @@ async def athlete_height(request: Request, slug: str) -> Any:
 async def athlete_new_link(request: Request, slug: str) -> HTMLResponse:
     """A private upload link for the athlete: its URL is shown on this page once."""
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
-    if athlete is None:
-        raise HTTPException(404, "no such athlete")
+    athlete = _athlete(request, slug)
     form = await request.form()
     try:
         days = links.checked_days(form.get("days"))
@@ -275,9 +277,7 @@ async def athlete_new_link(request: Request, slug: str) -> HTMLResponse:
 @router.post("/athletes/{slug}/links/{link_id}/revoke")
 def athlete_revoke_link(request: Request, slug: str, link_id: int) -> RedirectResponse:
     ctx = ctx_of(request)
-    athlete = ctx.db.athlete_by_slug(slug, coach_of(request))
-    if athlete is None:
-        raise HTTPException(404, "no such athlete")
+    athlete = _athlete(request, slug)
     links.revoke(ctx.db, athlete.id, link_id)
     return RedirectResponse(f"/athletes/{slug}", status_code=303)
 

@@ -15,8 +15,8 @@ from markupsafe import Markup
 from . import comments
 from .charts import overlay_svg
 from .curves import read_curve
-from .db import DONE, Job
-from .pages import coach_of, ctx_of, render
+from .models import DONE, Job
+from .pages import coach_of, ctx_of, render, report_of
 from .security import current
 from .storage import result_dir
 
@@ -95,7 +95,7 @@ def _side(request: Request, job: Job, rep: int) -> dict[str, Any]:
     if job.status != DONE:
         raise HTTPException(409, f"the session {job.uid} is not analysed yet ({job.status})")
     curve = read_curve(result_dir(ctx_of(request).settings, job.uid))
-    reps = (curve or {}).get("reps", [])
+    reps, fps = _reps_and_fps(request, job, curve)
     start = next((r["start_s"] for r in reps if r["rep"] == rep), None)
     return {
         "id": job.uid,
@@ -109,9 +109,23 @@ def _side(request: Request, job: Job, rep: int) -> dict[str, Any]:
         "video": f"/jobs/{job.uid}/files/annotated.mp4",
         "sync_rep": rep if start is not None else None,
         "sync_s": start,
+        "fps": fps,
         "curve": curve,
         "why_no_curve": None if curve else NO_CURVE,
     }
+
+
+def _reps_and_fps(
+    request: Request, job: Job, curve: dict[str, Any] | None
+) -> tuple[list[dict], float | None]:
+    """The reps' start times and the frame rate: from the curve, or for a session analysed before
+    curves were stored, from its report (the video still syncs at the rep; only the angles are missing)."""
+    if curve:
+        return curve.get("reps", []), curve.get("fps")
+    report = report_of(ctx_of(request), job)
+    if report is None:  # the result folder is gone too: shown unsynchronised, with the reason
+        return [], None
+    return [{"rep": r.rep, "start_s": r.start_s} for r in report.reps], report.clip.fps
 
 
 def comparison(request: Request, a: str, b: str, rep: int) -> dict[str, Any]:

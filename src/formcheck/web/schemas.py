@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from .db import DONE, Athlete, Job
+from .models import DONE, Athlete, Job
 from .storage import RESULT_FILES
 
 

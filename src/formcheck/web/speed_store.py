@@ -1,6 +1,6 @@
 """Rep speed in the web app: an athlete's height (their profile) and each session's hip speed.
 
-Two tables of their own beside db.py's (made by the migrations, like every table). The height
+Two tables of their own beside models.py's (made by the migrations, like every table). The height
 scales rep speed in metres (formcheck.speed); without one the pose model's 3D landmarks do, and
 the report says which.
 """
@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..report import Report
 from ..speed import HEIGHT_CM
-from .db import Base, Database, Job
+from .db import Database
+from .models import Base, Job
 
 
 class AthleteHeight(Base):
