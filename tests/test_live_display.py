@@ -216,14 +216,14 @@ from formcheck.live.display import Window
 frame = np.load(sys.argv[1])
 win = Window()
 start = time.monotonic()
-while True:  # on a busy machine the first paint can take a while: wait for it (at most 20 s)
+while True:  # on a busy machine the first paint can take a while: wait for it (at most 45 s)
     shown = time.monotonic()
     while time.monotonic() - shown < 0.3:
         win.show(frame)
     shot = np.asarray(ImageGrab.grab().convert("RGB"))
     if shot.shape == frame.shape and np.abs(shot.astype(int) - frame).mean() < 2.0:
         break
-    if time.monotonic() - start > 20.0:
+    if time.monotonic() - start > 45.0:
         break
 ImageGrab.grab().save(sys.argv[2])
 json.dump({"screen": list(win.screen), "painted_after_s": time.monotonic() - start}, open(sys.argv[3], "w"))
@@ -276,7 +276,7 @@ def test_the_window_under_a_virtual_display_shows_the_whole_frame(xvfb_bin, trac
         shot, meta = tmp_path / "shot.png", tmp_path / "meta.json"
         done = subprocess.run(
             [sys.executable, "-c", SHOT, str(tmp_path / "frame.npy"), str(shot), str(meta)],
-            env=env, timeout=60, capture_output=True, text=True,
+            env=env, timeout=120, capture_output=True, text=True,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
     finally:
@@ -285,7 +285,8 @@ def test_the_window_under_a_virtual_display_shows_the_whole_frame(xvfb_bin, trac
     assert json.loads(meta.read_text())["screen"] == list(screen)  # the window read the screen's size
     seen = cv2.cvtColor(cv2.imread(str(shot)), cv2.COLOR_BGR2RGB)
     assert seen.shape == frame.shape
-    assert np.abs(seen.astype(int) - frame).mean() < 2.0  # the whole frame, unscaled, nothing cut
+    waited = json.loads(meta.read_text())["painted_after_s"]
+    assert np.abs(seen.astype(int) - frame).mean() < 2.0, f"after {waited:.1f} s"  # the whole frame, unscaled
     caps = _check_frame(seen, hud, screen)
     assert min(caps.values()) >= screen[1] * READABLE
     artifacts = ROOT / "test-artifacts"
