@@ -29,7 +29,7 @@ from scipy.ndimage import map_coordinates
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from formcheck.kinematics import SIDES  # noqa: E402
+from formcheck.kinematics import SIDES, angles_from_points  # noqa: E402
 
 REACH_PX = 80.0  # how far either side of the point the outline is looked for
 STEP_PX = 0.25
@@ -73,14 +73,15 @@ def depths(mask: np.ndarray, shoulder: np.ndarray, hip: np.ndarray, knee: np.nda
     return {"th_sh": (sh[1] - sh[0]) / length, "th_hip": (hp[1] - hp[0]) / length}
 
 
-def clip_depths(video: Path, model: Path) -> dict[str, float]:
-    """The clip's medians over its rendered top frames (truth NAME.json beside the video)."""
+def clip_depths(video: Path, model: Path, tops_within_deg: float = 4.0) -> dict[str, float]:
+    """The clip's medians over its top frames: the rendered top phase when the truth NAME.json is
+    beside the video, else (a real clip) the frames whose model hip angle lies within
+    tops_within_deg of its 95th percentile, on the side whose hip the model sees better."""
     import cv2
     import mediapipe as mp
 
-    truth = json.loads(video.with_suffix(".json").read_text())
-    near = SIDES[truth["spec"]["near_side"]][:3]
-    top = [p == "top" for p in truth["frames"]["phase"]]
+    truth_path = video.with_suffix(".json")
+    truth = json.loads(truth_path.read_text()) if truth_path.exists() else None
     opts = mp.tasks.vision.PoseLandmarkerOptions(
         base_options=mp.tasks.BaseOptions(model_asset_path=str(model)),
         running_mode=mp.tasks.vision.RunningMode.VIDEO,
@@ -88,7 +89,7 @@ def clip_depths(video: Path, model: Path) -> dict[str, float]:
     )
     cap = cv2.VideoCapture(str(video))
     fps = cap.get(cv2.CAP_PROP_FPS)
-    found: dict[str, list[float]] = {"th_sh": [], "th_hip": []}
+    per_frame: list[dict] = []  # both sides' depths and hip angle, per detected frame
     with mp.tasks.vision.PoseLandmarker.create_from_options(opts) as landmarker:
         i = 0
         while True:
@@ -97,14 +98,33 @@ def clip_depths(video: Path, model: Path) -> dict[str, float]:
                 break
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
             result = landmarker.detect_for_video(image, int(i * 1000 / fps))
-            if i < len(top) and top[i] and result.pose_landmarks:
+            if result.pose_landmarks:
                 h, w = frame.shape[:2]
-                pts = np.array([[p.x * w, p.y * h] for p in result.pose_landmarks[0]])
+                marks = result.pose_landmarks[0]
+                pts = np.array([[p.x * w, p.y * h] for p in marks])
                 mask = result.segmentation_masks[0].numpy_view().reshape(h, w)
-                for k, v in depths(mask, *(pts[j] for j in near)).items():
-                    found[k].append(v)
+                row: dict = {"i": i}
+                for side, joints in SIDES.items():
+                    four = pts[list(joints)]
+                    row[side] = depths(mask, *four[:3])
+                    row[side]["hip_deg"] = float(angles_from_points(four[None]).hip[0])
+                    row[side]["vis"] = marks[joints[1]].visibility or 0.0
+                per_frame.append(row)
             i += 1
-    return {k: float(np.nanmedian(v)) if len(v) else float("nan") for k, v in found.items()}
+    if truth is not None:
+        side = truth["spec"]["near_side"]
+        phase = truth["frames"]["phase"]
+        chosen = [r for r in per_frame if r["i"] < len(phase) and phase[r["i"]] == "top"]
+    else:
+        side = max(SIDES, key=lambda s: np.mean([r[s]["vis"] for r in per_frame]))
+        hip = np.array([r[side]["hip_deg"] for r in per_frame])
+        top = np.nanpercentile(hip, 95) - tops_within_deg
+        chosen = [r for r, a in zip(per_frame, hip, strict=True) if a >= top]
+    out = {
+        k: float(np.nanmedian([r[side][k] for r in chosen])) if chosen else float("nan")
+        for k in ("th_sh", "th_hip")
+    }
+    return {**out, "side": side, "top_frames": len(chosen)}
 
 
 def main(argv: list[str] | None = None) -> int:
