@@ -142,3 +142,31 @@ def test_attribution_puts_a_displaced_hip_point_on_the_hip(tmp_path):
     assert a["rig shoulder"] == pytest.approx(a["model"]) and a["rig knee"] == pytest.approx(a["model"])
     assert a["rig, hip on the surface"] == pytest.approx(a["model"])
     assert attribution(tmp_path / "clip.json", tmp_path / "elsewhere") is None
+
+
+def band_mask(angle_deg: float, half_depth: float, centre=(224.0, 126.0), shape=(252, 448)) -> np.ndarray:
+    """A person mask that is a straight band `2 * half_depth` px deep, tilted `angle_deg` in the
+    picture, its 0.5 level exactly on the band's edges (a 4 px linear ramp, which bilinear sampling
+    follows exactly)."""
+    y, x = np.mgrid[: shape[0], : shape[1]].astype(float)
+    a = np.radians(angle_deg)
+    d = -(x - centre[0]) * np.sin(a) + (y - centre[1]) * np.cos(a)  # distance across the band
+    return np.clip(0.5 + (half_depth - np.abs(d)) / 4.0, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("angle", [0.0, 12.0, -25.0])
+def test_the_outline_depth_is_the_band_depth_at_any_tilt(angle):
+    from calibration_silhouette import depths, outline_extent
+
+    mask = band_mask(angle, 18.0)
+    a = np.radians(angle)
+    along, across = np.array([np.cos(a), np.sin(a)]), np.array([-np.sin(a), np.cos(a)])
+    point = np.array([224.0, 126.0]) + 7.0 * across  # 7 px off the centre line, toward the bottom edge
+    lo, hi = outline_extent(mask, point, along)
+    assert hi - lo == pytest.approx(36.0, abs=0.05)
+    assert -lo == pytest.approx(11.0, abs=0.05)  # the up-pointing normal: the near edge is below
+    shoulder, hip, knee = (np.array([224.0, 126.0]) + s * along for s in (-100.0, 0.0, 60.0))
+    d = depths(mask, shoulder, hip, knee)
+    assert d["th_sh"] == pytest.approx(36.0 / 160.0, abs=1e-3)
+    assert d["th_hip"] == pytest.approx(36.0 / 160.0, abs=1e-3)
+    assert np.isnan(outline_extent(mask, point + 40.0 * across, along)[0])  # off the outline

@@ -38,7 +38,8 @@ TOLERANCE_DEG = 3.0
 NEAR_LINE_DEG = 15.0  # tops this close to 180 are what the fit and the acceptance are about
 FEATURES = ("width_ratio", "segment_ratio")  # the offset's features in --refit (calibration.FEATURES)
 # candidates measured here only (not in the product's clip_features): see trunk_thigh_world
-CANDIDATES = ("trunk_thigh_world",)
+CANDIDATES = ("trunk_thigh_world", "th_sh", "th_hip")
+SILHOUETTE = ("th_sh", "th_hip")  # from tools/calibration_silhouette.py (--silhouette), NaN without it
 
 
 def trunk_thigh_world(world: np.ndarray) -> float:
@@ -72,7 +73,10 @@ def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
     profile = load_profile(spec["variant"])
     track = load_track(track_path)
     analysis = analyze_track(track, profile)
-    candidates = {"trunk_thigh_world": trunk_thigh_world(track.world[track.detected].astype(float))}
+    candidates = {
+        "trunk_thigh_world": trunk_thigh_world(track.world[track.detected].astype(float)),
+        **dict.fromkeys(SILHOUETTE, float("nan")),
+    }
     cal = analysis.calibration
     side = analysis.side.side if analysis.side.side in ("left", "right") else "left"
     rows = []
@@ -244,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--extrapolate", action="store_true", help="--cv: features past the fit's span are not clamped"
     )
+    ap.add_argument(
+        "--silhouette",
+        type=Path,
+        help="JSON from tools/calibration_silhouette.py: adds th_sh, th_hip; clips without them are left out",
+    )
     ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
     ap.add_argument(
         "--attribution",
@@ -274,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         print("no rendered clip with a cached pose track", file=sys.stderr)
         return 1
     rows = [r for r in rows if not args.views or r["view"] in args.views]
+    if args.silhouette:
+        outline = json.loads(args.silhouette.read_text())
+        rows = [{**r, **outline[r["clip"]]} for r in rows if r["clip"] in outline]
     for r in rows:
         r["set"] = "fit" if r["clip"].startswith(tuple(args.fit)) else "held-out"
         r["error"] = r["shown"] - r["true"]
