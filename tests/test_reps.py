@@ -6,6 +6,7 @@ import pytest
 from synthetic import RepPlan, make_track, plan_track, trajectory, with_cut, with_dropout
 
 from formcheck.analysis import analyze_track
+from formcheck.findings import NOT_MEASURABLE
 from formcheck.profiles import load_profile
 from formcheck.reps import RepConfig, hysteresis_state, segment
 
@@ -228,3 +229,21 @@ def test_a_movement_with_a_far_straighter_knee_is_not_a_rep():
     assert result.rep_count == 3
     assert any("another movement" in why for _, why in result.rejected)
     assert run(RepPlan(reps=4, knee_top_degs=[95.0, 100.0, 90.0, 105.0])).rep_count == 4
+
+
+def test_a_hold_with_a_bridged_dropout_in_it_is_counted_but_not_timed():
+    # the pose lost for 0.3 s in the middle of a 1.5 s hold: the gap is bridged (the rep counts),
+    # but the line drawn across it is no reading of the hold, so the hold is not timed or judged
+    plan = RepPlan(reps=3, top_s=1.5)
+    track = plan_track(plan, noise_px=1.0)
+    second_top = [t for k, t in plan.events if k == "top_start"][1]
+    track = with_dropout(track, second_top + 0.5, 0.3)
+    result = analyze_track(track, HIP_THRUST)
+    assert result.rep_count == 3
+    hidden = [r for r in result.reps if r.top_start_s <= second_top + 0.6 <= r.top_end_s]
+    assert len(hidden) == 1 and math.isnan(hidden[0].top_pause_s) and hidden[0].top_still_s is None
+    assert hidden[0].complete and hidden[0].down_s is not None  # the descent after the gap was seen
+    item = next(r for r in result.results if r.code == "no_top_pause" and r.rep == hidden[0].index)
+    assert item.status == NOT_MEASURABLE and "lost during the top hold" in item.reason
+    seen = [r for r in result.reps if r is not hidden[0]]
+    assert all(r.top_still_s is not None and r.top_still_s > 1.0 for r in seen)

@@ -4,13 +4,15 @@ the side, at an angle and from the feet."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
-from synthetic import RepPlan, body_points, body_track
+from synthetic import RepPlan, body_points, body_track, with_dropout
 
 from formcheck import kinematics as kin
 from formcheck.analysis import analyze_track
+from formcheck.findings import NOT_MEASURABLE
 from formcheck.profiles import FAULT_CODES, load_profile
 
 HT = load_profile("hip_thrust")
@@ -168,3 +170,18 @@ def test_a_found_rotation_costs_points_and_the_limit_is_data(tmp_path):
                                  "faults": {"hip_rotation": {"max_roll_deg": 15.0}}}))
     loose_result = analyse(FRONT, load_profile(str(loose)), free_leg="right", roll_deg=12.0, roll_reps=[2])
     assert not found(loose_result, "hip_rotation")
+
+
+def test_knee_cave_needs_two_tops_seen_and_a_lift_drive_times_the_hold_on_its_top_band():
+    plan = RepPlan(reps=2)
+    track = body_track(body_points(plan, cave_deg=14.0, cave_reps=[2]), *FRONT)
+    both = analyze_track(track, HT)
+    assert sorted(found(both, "knee_cave")) == [2]
+    # from the feet the drive is the hips' lift, whose wobble at the top is no stillness measure
+    assert both.reps and all(r.top_still_s is None and r.top_pause_s > 0 for r in both.reps)
+    # the first top lost to the model (bridged, so still counted): one seen top is no reference
+    first_top = [t for k, t in plan.events if k == "top_start"][0]
+    hidden = analyze_track(with_dropout(track, first_top + 0.2, 0.3), HT)
+    assert hidden.rep_count == 2 and math.isnan(hidden.reps[0].top_pause_s)
+    assert not found(hidden, "knee_cave")
+    assert all(r.status == NOT_MEASURABLE for r in hidden.results if r.code == "knee_cave")

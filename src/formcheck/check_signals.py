@@ -46,8 +46,8 @@ def window_median(sig_t: np.ndarray, x: np.ndarray, span: tuple[float, float]) -
 
 
 def top_values(reps: list[Rep], t: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Per rep: the median of x over its top hold; NaN where the hold was not seen (the pose lost
-    in it: the frames around the gap are the hips arriving or leaving, not the hold)."""
+    """Per rep: the median of x over its top hold; NaN where the hold was not seen in full (the pose
+    lost in it, whose frames around the gap are the hips arriving or leaving, or the clip ending)."""
     seen = [np.isfinite(r.top_pause_s) for r in reps]
     return np.array([window_median(t, x, (r.top_start_s, r.top_end_s)) if ok else np.nan
                      for r, ok in zip(reps, seen, strict=True)], dtype=float)
