@@ -40,7 +40,7 @@ class PhaseConfig:
     speed_smooth_s: float = 0.1  # the speed is averaged over this span (one frame at least)
     lull_frac: float = 0.3  # of the peak speed: a dip of the speed below it separates two moves
     lull_s: float = 0.2  # the span the speed is averaged over to find such a dip
-    descent_band_frac: float = 0.03  # of a descent's amplitude: where it leaves the top
+    descent_band_frac: float = 0.04  # of a descent's amplitude: where it leaves the top
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,14 @@ def speed(h: np.ndarray, t: np.ndarray, smooth_s: float) -> np.ndarray:
 
 
 def move(h: np.ndarray, t: np.ndarray, a: int, b: int, sign: int, cfg: PhaseConfig,
-         settle: int | None = None) -> Move | None:
+         settle: int | None = None, leave_frac: float | None = None) -> Move | None:
     """The move of h inside frames [a, b] rising (sign=+1) or falling (sign=-1).
 
     settle: the frame where the move is known to end up (the bottom before the next drive); a
     move that stalls on the way (a slow descent paused halfway) ends where it reaches that
     level, not at the stall.
+
+    leave_frac: the band (of the amplitude) where the move leaves its plateau, if not band_frac.
 
     A move still fast at b (the clip ends on it) reaches its level at b: the caller decides
     whether it got far enough to count as arrived."""
@@ -110,7 +112,7 @@ def move(h: np.ndarray, t: np.ndarray, a: int, b: int, sign: int, cfg: PhaseConf
         if sign * (level - after) > cfg.band_frac * abs(level - before):
             after = level  # it went on past the stall
     tol = cfg.band_frac * abs(after - before)
-    leave = (cfg.descent_band_frac if sign < 0 else cfg.band_frac) * abs(after - before)
+    leave = (cfg.band_frac if leave_frac is None else leave_frac) * abs(after - before)
     start = _last_within(h, t, max(a, 0), c, before, leave)
     end = _first_within(h, t, c, b, after, tol)
     thr = cfg.run_frac * v[c]
@@ -170,9 +172,9 @@ def rep_phases(
     measured).
 
     h: the hip angle (or the lift) of the rep's stretch; height: the hips' height in the picture
-    over the same frames (None where there is no such witness); marks: (bottom, peak, top end,
-    end bottom or None) frames; coarse: the band-and-stillness times that stand in where a move
-    cannot be measured."""
+    over the same frames, given with an angle (None with a lift, which is that height);
+    marks: (bottom, peak, top end, end bottom or None) frames; coarse: the band-and-stillness
+    times that stand in where a move cannot be measured."""
     bottom, peak, top_end, end_bottom = marks
     drive, top, descent, reached = coarse
     up = None
@@ -186,7 +188,9 @@ def rep_phases(
         # the fastest fall after the peak: a wobble of the hold is far slower than the descent;
         # the descent reached the bottom band (the candidate's down crossing), so one cut short by
         # the clip's end is measured up to it: the hips got down even if the clip stops there
-        down = move(h, t, peak, end_bottom, -1, cfg, settle=end_bottom)
+        # the hip angle lags the hips' first sag (module docstring); a lift is the hips' height itself
+        leave = cfg.band_frac if height is None else cfg.descent_band_frac
+        down = move(h, t, peak, end_bottom, -1, cfg, settle=end_bottom, leave_frac=leave)
     if down is not None:
         descent, reached = down.start_s, _landed(down, height, t, peak, end_bottom, cfg)
     top = min(top, descent)
