@@ -47,7 +47,7 @@ class RepConfig:
     phase_speed_smooth_s: float = 0.1
     phase_lull_frac: float = 0.3
     phase_lull_s: float = 0.2
-    phase_descent_band_frac: float = 0.03
+    phase_descent_band_frac: float = 0.04
 
     # a dropout this short inside a drive or a top (no cut in it) is bridged, not a break in the set
     bridge_gap_s: float = 0.0
