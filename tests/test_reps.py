@@ -17,6 +17,8 @@ BRIDGE = load_profile("glute_bridge")
 # formcheck/phases.py); on the synthetic cosine ramps, (1 - cos(pi tau)) / 2 = frac, that is
 # this fraction of each move's duration from either end.
 EDGE = math.acos(1 - 2 * HIP_THRUST.reps.phase_band_frac) / math.pi
+# a descent leaves the top within phase_descent_band_frac (the hips' first sag, formcheck/phases.py)
+DESCENT_EDGE = math.acos(1 - 2 * HIP_THRUST.reps.phase_descent_band_frac) / math.pi
 # a move's fast run is where its speed, (pi / 2) sin(pi tau) x its mean, tops run_frac of its peak:
 # this fraction of the move from either end is slower, and counts toward the hold seen at the top
 RUN_EDGE = math.asin(HIP_THRUST.reps.phase_run_frac) / math.pi
@@ -121,8 +123,8 @@ def test_phases_match_the_prescribed_tempo():
     assert result.rep_count == 4
     for i, rep in enumerate(result.reps):
         assert rep.up_s == pytest.approx(1.0 * (1 - 2 * EDGE), abs=0.12)
-        assert rep.top_pause_s == pytest.approx(1.0 + EDGE * 3.0, abs=0.12)
-        assert rep.down_s == pytest.approx(2.0 * (1 - 2 * EDGE), abs=0.12)
+        assert rep.top_pause_s == pytest.approx(1.0 + EDGE * 1.0 + DESCENT_EDGE * 2.0, abs=0.12)
+        assert rep.down_s == pytest.approx(2.0 * (1 - EDGE - DESCENT_EDGE), abs=0.12)
         if i < 3:
             assert rep.bottom_pause_s == pytest.approx(1.0 + EDGE * 3.0, abs=0.12)
     assert result.reps[-1].bottom_pause_s is None, "the end of the set is not a pause"
@@ -157,14 +159,15 @@ def test_segment_directly_with_a_flat_signal_finds_nothing():
 
 
 def test_a_turn_around_without_a_hold_reads_as_its_band_time():
-    # the phase truth's rule (5% of each move's amplitude) counts the eased ends of the moves as
-    # at the top: a turn-around with no hold reads EDGE of the up plus EDGE of the down, and a
+    # the phase truth's rule (5% of each move's amplitude, 3% where a descent leaves the top) counts
+    # the eased ends of the moves as at the top: a turn-around with no hold reads EDGE of the up
+    # plus DESCENT_EDGE of the down, and a
     # hold adds its own length to that
     cusp = run(RepPlan(reps=3, up_s=1.0, top_s=0.0, down_s=2.0), noise_px=1.0)
     assert cusp.rep_count == 3
-    assert all(r.top_pause_s == pytest.approx(3.0 * EDGE, abs=0.12) for r in cusp.reps)
+    assert all(r.top_pause_s == pytest.approx(EDGE + 2.0 * DESCENT_EDGE, abs=0.12) for r in cusp.reps)
     held = run(RepPlan(reps=3, up_s=1.0, top_s=0.6, down_s=2.0), noise_px=1.0)
-    assert all(r.top_pause_s == pytest.approx(0.6 + 3.0 * EDGE, abs=0.12) for r in held.reps)
+    assert all(r.top_pause_s == pytest.approx(0.6 + EDGE + 2.0 * DESCENT_EDGE, abs=0.12) for r in held.reps)
     # the hold as seen (still between the two moves' fast runs) tells them apart by the hold's length
     assert all(r.top_still_s == pytest.approx(3.0 * RUN_EDGE, abs=0.1) for r in cusp.reps)
     assert all(r.top_still_s == pytest.approx(0.6 + 3.0 * RUN_EDGE, abs=0.1) for r in held.reps)
@@ -184,7 +187,8 @@ def test_a_hold_the_pose_is_lost_in_is_not_timed():
     assert cut[0].top_still_s is None
     assert "no_top_pause" not in {f.code for f in result.faults if f.rep == cut[0].index}
     timed = [r for r in result.reps if r is not cut[0] and r.complete]
-    assert timed and all(r.top_pause_s == pytest.approx(1.5 + 3.0 * EDGE, abs=0.15) for r in timed)
+    assert timed and all(r.top_pause_s == pytest.approx(1.5 + EDGE + 2.0 * DESCENT_EDGE, abs=0.15)
+                         for r in timed)
 
 
 def _hidden_drives(plan: RepPlan, secs: float):

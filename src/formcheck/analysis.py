@@ -297,7 +297,7 @@ def _segmented(
     cfg: sig.SignalConfig,
     profile: Profile,
     across_cuts: bool = False,
-    fine: np.ndarray | None = None,
+    fine: np.ndarray | None = None, height: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[sig.Stretch], Segmentation]:
     """The usable frames of a drive signal, the stretches left out, and its reps (across_cuts: a
     short dropout at a cut is bridged too, where the cameras switch and the motion continues)."""
@@ -305,7 +305,7 @@ def _segmented(
     usable, unusable = sig.unusable_stretches(seen, cuts, track.timestamps, track.fps, cfg)
     breaks = None if across_cuts else cuts
     seg = segment(ang.hip, ang.knee, ang.shin, ang.torso, track.timestamps, usable, profile.reps, breaks,
-                  fine)
+                  fine, height)
     return usable, unusable, seg
 
 
@@ -352,8 +352,8 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     ang = drive(points)
     features = clip_features(track, view.width_ratio, side.side)
     cal = calibrate(features, view.view, profile.calibration)
-    fine_hip = ang.hip if same else drive(fine).hip
-    usable, unusable, seg = _segmented(track, ang, cuts, cfg, profile, fine=fine_hip)
+    fine_hip, height = ang.hip if same else drive(fine).hip, None if front else -fine[:, 1, 1]  # y is down
+    usable, unusable, seg = _segmented(track, ang, cuts, cfg, profile, fine=fine_hip, height=height)
     lifted = None  # why the reps come from the hips' lift at the side or an angle
     if not front and legs is None and not seg.reps:
         trunk_lift = lift_drive(track.image, False, gain)

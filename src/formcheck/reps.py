@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .phases import Move, PhaseConfig, move
+from .phases import PhaseConfig, rep_phases
 from .signal import runs
 
 
@@ -47,6 +47,7 @@ class RepConfig:
     phase_speed_smooth_s: float = 0.1
     phase_lull_frac: float = 0.3
     phase_lull_s: float = 0.2
+    phase_descent_band_frac: float = 0.04
 
     # a dropout this short inside a drive or a top (no cut in it) is bridged, not a break in the set
     bridge_gap_s: float = 0.0
@@ -57,7 +58,8 @@ class RepConfig:
     @property
     def phase(self) -> PhaseConfig:
         return PhaseConfig(self.phase_run_frac, self.phase_band_frac, self.phase_plateau_s,
-                           self.phase_speed_smooth_s, self.phase_lull_frac, self.phase_lull_s)
+                           self.phase_speed_smooth_s, self.phase_lull_frac, self.phase_lull_s,
+                           self.phase_descent_band_frac)
 
 
 @dataclass(frozen=True)
@@ -194,15 +196,19 @@ def segment(
     cfg: RepConfig,
     cuts: np.ndarray | None = None,
     fine: np.ndarray | None = None,
+    height: np.ndarray | None = None,
 ) -> Segmentation:
     """Find reps in a hip-angle series (degrees) inside the usable frames.
 
     cuts: first frames of new shots; a short dropout is bridged (bridge_gap_s) unless one lies in it.
     fine: the same signal less smoothed, on which the phase boundaries are measured (a fast
-    drop is not smeared); reps are found and counted on hip either way."""
+    drop is not smeared); reps are found and counted on hip either way. height: the hips' height
+    in the picture, where the bottom of a descent is read (phases.rep_phases)."""
     seen = usable & np.isfinite(hip)
     if fine is not None:
         fine, _ = bridge_gaps(fine, usable, timestamps, cuts, cfg.bridge_gap_s)
+    if height is not None:
+        height, _ = bridge_gaps(height, usable, timestamps, cuts, cfg.bridge_gap_s)
     hip, usable = bridge_gaps(hip, usable, timestamps, cuts, cfg.bridge_gap_s)
     dt = np.diff(timestamps)
     fps = 1.0 / float(np.median(dt)) if len(dt) else 30.0
@@ -211,7 +217,7 @@ def segment(
     rejected: list[tuple[float, str]] = []
     if rng < cfg.min_range_deg:
         return Segmentation(reps, low, high, rng, rejected)
-    series = _Series(hip, knee, shin, torso, timestamps, hip if fine is None else fine)
+    series = _Series(hip, knee, shin, torso, timestamps, hip if fine is None else fine, height)
     for s, e in zip(*runs(usable & np.isfinite(hip)), strict=True):
         for cand in _candidates(hip[s:e], low, high):
             rep, why = _measure(series, s, e, cand, cfg, len(reps) + 1)
@@ -285,6 +291,7 @@ class _Series:
     torso: np.ndarray
     t: np.ndarray
     fine: np.ndarray
+    height: np.ndarray | None = None  # the hips' height in the picture (phases.rep_phases)
 
 
 def _candidates(h: np.ndarray, low: float, high: float) -> list[tuple[int, int, int, int, int]]:
@@ -342,7 +349,8 @@ def _measure(
     if t[last] - t[up_start] < cfg.min_rep_s:
         return None, f"too short ({t[last] - t[up_start]:.2f} s)"
     coarse = (t[up_start], t[top_start], t[top_end], None if down_end is None else t[down_end])
-    times, still = _phase_times(sr, s, e, (bottom, peak, top_end, end_bottom), cfg, coarse)
+    height = None if sr.height is None else sr.height[s:e]
+    times, still = rep_phases(sr.fine[s:e], height, t, (bottom, peak, top_end, end_bottom), cfg.phase, coarse)
     top_slice = slice(s + top_start, s + top_end + 1)
     # a run that ends during the hold (the pose lost at the top, or the clip ending there) does not
     # show how long the hold lasted: it is timed only once the descent has begun (the hips down by
@@ -376,38 +384,6 @@ def _measure(
         top_still_s=still,
     )
     return rep, ""
-
-
-def _phase_times(
-    sr: _Series, s: int, e: int, marks: tuple[int, int, int, int | None], cfg: RepConfig,
-    coarse: tuple[float, float, float, float | None],
-) -> tuple[tuple[float, float, float, float | None], float | None]:
-    """(drive start, top reached, descent start, bottom reached) in seconds, measured on the fine
-    signal by the phase truth's rule (phases.py); the coarse band-and-stillness times stand in
-    where a move cannot be measured there. And the time still at the top between the drive's
-    and the descent's fast runs (None when either move is not measured)."""
-    h, t = sr.fine[s:e], sr.t[s:e]
-    bottom, peak, top_end, end_bottom = marks
-    drive, top, descent, reached = coarse
-    up = None
-    if np.isfinite(h[bottom : peak + 1]).all():
-        # the drive ends where it reaches the top it settles at: a grind after a burst is drive
-        up = move(h, t, bottom, peak, +1, cfg.phase, settle=peak)
-    if up is not None:
-        drive, top = up.start_s, up.end_s
-    down: Move | None = None
-    if end_bottom is not None and np.isfinite(h[peak : end_bottom + 1]).all():
-        # the fastest fall after the peak: a wobble of the hold is far slower than the descent
-        # the descent reached the bottom band (the candidate's down crossing), so one cut short by
-        # the clip's end is measured up to it: the hips got down even if the clip stops there
-        down = move(h, t, peak, end_bottom, -1, cfg.phase, settle=end_bottom)
-    if down is not None:
-        descent = down.start_s
-        reached = down.end_s
-    top = min(top, descent)
-    # still from where the drive's run ends, or the top is reached if the drive stalled below it
-    still = None if up is None or down is None else max(0.0, down.run_start_s - max(up.run_end_s, top))
-    return (float(drive), float(top), float(descent), None if reached is None else float(reached)), still
 
 
 def _still(speed: np.ndarray, move: slice, cfg: RepConfig) -> np.ndarray:
