@@ -49,8 +49,8 @@ KNOWN_DIFFERENCES = {
     "glute_bridge_dumbbell_setup_captions_portrait.mp4": "live's set starts after the set-up: other faults",
     # 60 fps through the model at real time: on a busy 2-core machine frames drop and a rep is lost
     "hip_thrust_barbell_oblique_plate_60fps.mp4": "60 fps at real time drops frames on a busy machine",
-    # rep 4's 0.3-0.4 s drop ends the clip's last rep: live's set (cut at its held start) reads it
-    # 0.41 s, rushed; analyze's bottom from the hips' height reads it just long enough
+    # since the bottom is read from the hips' height, analyze no longer flags rep 4's quick drop
+    # (0.41 s before); live's analysis still does (not yet examined why)
     "glute_bridge_banded_abduction_pulses_portrait.mp4": "rep 4's descent: live rushed_descent, analyze not",
 }
 
