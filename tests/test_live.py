@@ -482,6 +482,17 @@ def test_a_body_drawn_where_the_analysis_finds_no_usable_pose_counts_as_out_of_t
 # ------------------------------------------------------------------ whole sessions
 
 
+def test_a_clip_that_ends_before_the_coach_looks_still_logs_the_go(lockout_track, tmp_path):
+    """A fast machine (or a starved coach thread) can finish the clip between two coach rounds:
+    the start-position "Go" is still said and logged, ahead of the reps' verdicts."""
+    session, _ = _session(lockout_track, tmp_path)
+    session.coach.interval_s = 3600.0  # the coach thread never gets a round in
+    result = session.run()
+    doc = json.loads((result.folder / "session.json").read_text())
+    said = [(c["kind"], c["rep"]) for c in doc["cues"]]
+    assert said[0] == ("armed", None) and ("fault", 2) in said and ("good", 1) in said
+
+
 def test_session_counts_cues_and_saves_what_analyze_reproduces(lockout_track, tmp_path, capsys):
     session, source = _session(lockout_track, tmp_path)
     result = session.run()

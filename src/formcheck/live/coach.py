@@ -82,16 +82,19 @@ class Coach:
         return old
 
     def _tick(self, final: bool) -> None:
-        latest = self.setup_status()
-        if latest is not None:
-            status, now = latest
-            for cue in self.policy.on_setup(status, now):
-                self._emit(cue)
+        self._setup_cues()
         started = time.perf_counter()
         verdicts = self.analyzer.update(final=final)
         self.analysis_s += time.perf_counter() - started
         for verdict in verdicts:
             self._on_verdict(verdict)
+
+    def _setup_cues(self) -> None:
+        latest = self.setup_status()
+        if latest is not None:
+            status, now = latest
+            for cue in self.policy.on_setup(status, now):
+                self._emit(cue)
 
     def _final(self, settled: Result | None) -> None:
         """Every rep of the set judged: by the set's report when there is one (corrections for
@@ -99,6 +102,7 @@ class Coach:
         if settled is None:
             self._tick(final=True)
             return
+        self._setup_cues()  # a fast clip can end between ticks: the "Go" still belongs in the log
         for verdict in self.analyzer.settle(settled.analysis, settled.profile):
             self._on_verdict(verdict)
 
