@@ -63,7 +63,7 @@ def view_name(spec: dict) -> str:
     return spec["view"]
 
 
-def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
+def clip_rows(truth_path: Path, tracks: Path, centre: str = "") -> list[dict]:
     """One row per analysed rep that covers a rendered rep's top hold."""
     track_path = tracks / f"{truth_path.stem}.npz"
     if not track_path.exists():
@@ -84,7 +84,7 @@ def clip_rows(truth_path: Path, tracks: Path) -> list[dict]:
         for t in truth["reps"]:
             a, b = t["phases"]["top"]
             if rep.start_s <= (a + b) / 2 <= rep.end_s:
-                true = t[f"top_hip_angle_deg_{side}"]
+                true = t[f"top_hip_angle_{centre}_deg_{side}" if centre else f"top_hip_angle_deg_{side}"]
                 rows.append(
                     {
                         "clip": truth_path.stem,
@@ -253,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="JSON from tools/calibration_silhouette.py: adds th_sh, th_hip; clips without them are left out",
     )
+    ap.add_argument(
+        "--hip-centre",
+        choices=["anatomical", "rig"],
+        help="the truth's hip point (truth files from tools/synth after the anatomical centre); "
+        "default: the one the clip was posed on",
+    )
     ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
     ap.add_argument(
         "--attribution",
@@ -277,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         for d in args.renders
         for p in sorted(d.glob("*.json"))
         if p.stem != "README"
-        for r in clip_rows(p, args.tracks)
+        for r in clip_rows(p, args.tracks, args.hip_centre)
     ]
     if not rows:
         print("no rendered clip with a cached pose track", file=sys.stderr)

@@ -34,6 +34,7 @@ class Body:
     weights: np.ndarray  # (V, B) skin weights, rows sum to 1
     landmarks: dict[str, int]  # surface landmarks: name -> vertex index
     region: np.ndarray  # (V,) int: 0 skin, 1 shirt, 2 shorts, 3 shoes
+    hip_centres: dict[str, np.ndarray]  # rest-pose anatomical hip joint centres (harrington_hip_centres)
 
     def bone(self, name: str) -> int:
         return self.bones.index(name)
@@ -170,7 +171,55 @@ def load_body(
 
     landmarks = _surface_landmarks(body_verts, weights, bones, heads)
     region = _clothing_regions(body_verts, weights, bones)
-    return Body(body_verts, faces, bones, parents, heads, tails, weights, landmarks, region)
+    centres = harrington_hip_centres(body_verts)
+    return Body(body_verts, faces, bones, parents, heads, tails, weights, landmarks, region, centres)
+
+
+# Skin vertices of the base mesh (same topology for every body) over the anterior and posterior
+# superior iliac spines, picked on the average body (sex 0.5, 1.70 m, 65 kg) as a lab places pelvis
+# markers: ASIS the most anterior skin 8.5 cm above the rig's hip and 11.5 cm either side of the
+# midline, PSIS the most posterior skin 10 cm above it and 4 cm either side (`pick_pelvic_markers`).
+PELVIC_MARKERS = {"left_asis": 10947, "right_asis": 4318, "left_psis": 11010, "right_psis": 4392}
+
+
+def pick_pelvic_markers(rest: np.ndarray, rig_hip_z: float) -> dict[str, int]:
+    """How PELVIC_MARKERS were chosen (kept so the choice can be re-checked on any body)."""
+
+    def pick(x: float, dz: float, front: bool) -> int:
+        band = (np.abs(rest[:, 0] - x) < 0.015) & (np.abs(rest[:, 2] - rig_hip_z - dz) < 0.015)
+        near = np.flatnonzero(band)
+        return int(near[np.argmin(rest[near, 1])] if front else near[np.argmax(rest[near, 1])])
+
+    return {"left_asis": pick(0.115, 0.085, True), "right_asis": pick(-0.115, 0.085, True),
+            "left_psis": pick(0.045, 0.10, False), "right_psis": pick(-0.045, 0.10, False)}
+
+
+def harrington_hip_centres(
+    rest: np.ndarray, markers: dict[str, int] = PELVIC_MARKERS
+) -> dict[str, np.ndarray]:
+    """Hip joint centres from the pelvis markers by Harrington et al. (J Biomech 2007), the
+    regression gait labs use: in the pelvis frame at the mid-ASIS (x anterior, y superior, z right),
+    x = -0.24 PD - 9.9 mm, y = -0.30 PW - 10.9 mm, z = +-(0.33 PW + 7.3 mm), PD the ASIS-PSIS
+    depth and PW the ASIS width. The rig's thigh head is no joint centre: it sits 4-5 cm behind
+    this (deeper in the buttock, more so on the male shapes), which made the rendered "true" angle
+    body-dependent by several degrees (docs/calibration.md)."""
+    p = {k: rest[i] for k, i in markers.items()}
+    mid_asis = (p["left_asis"] + p["right_asis"]) / 2
+    mid_psis = (p["left_psis"] + p["right_psis"]) / 2
+    right = p["right_asis"] - p["left_asis"]
+    width_mm = float(np.linalg.norm(right)) * 1000
+    depth_mm = float(np.linalg.norm(mid_asis - mid_psis)) * 1000
+    right = right / np.linalg.norm(right)
+    forward = mid_asis - mid_psis
+    forward = forward - right * np.dot(forward, right)
+    forward = forward / np.linalg.norm(forward)
+    up = np.cross(right, forward)
+    out = {}
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        mm = [-0.24 * depth_mm - 9.9, -0.30 * width_mm - 10.9, sign * (0.33 * width_mm + 7.3)]
+        local = np.array(mm) / 1000
+        out[side] = mid_asis + local[0] * forward + local[1] * up + local[2] * right
+    return out
 
 
 def _dominant(weights: np.ndarray, bones: list[str], names: tuple[str, ...]) -> np.ndarray:

@@ -21,9 +21,13 @@ TRUTH_SCHEMA = "formcheck.synth-truth/1"
 SENSOR_WIDTH_MM = 36.0
 FOCAL_MM = 26.0
 HIP_POINT_NOTE = (
-    "joints3d/joints2d '<side>_hip' and hip_angle_deg use the anatomical hip joint centre "
-    "(head of the rig's thigh bone). '<side>_hip_surface' is a point on the lateral pelvis at the "
-    "same height, nearer where a pose model puts its hip; hip_angle_surface_deg uses it."
+    "joints3d/joints2d '<side>_hip' and hip_angle_deg use the hip point the spec's hip_centre names: "
+    "'harrington' = the anatomical hip joint centre (Harrington et al. 2007 from the pelvis's skin "
+    "markers), 'rig' = the head of the rig's thigh bone (4-5 cm deeper in the buttock; clips made "
+    "before the anatomical centre, whose truth files say no hip_centre). '<side>_hip_anatomical' / "
+    "hip_angle_anatomical_deg and '<side>_hip_rig' / hip_angle_rig_deg are both always given. "
+    "'<side>_hip_surface' is a point on the lateral pelvis at the rig head's height; "
+    "hip_angle_surface_deg uses it."
 )
 
 
@@ -140,6 +144,9 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
             angles.setdefault(f"hip_angle_deg_{side}", []).append(signed_hip_angle(sh, hp, kn, left_axis))
             angles.setdefault(f"hip_angle_surface_deg_{side}", []).append(
                 signed_hip_angle(sh, joints[f"{side}_hip_surface"], kn, left_axis))
+            for centre in ("anatomical", "rig"):
+                angles.setdefault(f"hip_angle_{centre}_deg_{side}", []).append(
+                    signed_hip_angle(sh, joints[f"{side}_hip_{centre}"], kn, left_axis))
             angles.setdefault(f"knee_angle_deg_{side}", []).append(angle_between(hp - kn, an - kn))
             angles.setdefault(f"shin_from_vertical_deg_{side}", []).append(
                 angle_between(kn - an, np.array([0.0, 0, 1])))
@@ -227,6 +234,9 @@ def _rep_truth(reps: list[dict], t: np.ndarray, angles: dict[str, list]) -> list
         for s in SIDES:
             r[f"top_hip_angle_deg_{s}"] = round(float(hip[s][before_lowering].max()), 3)
             r[f"bottom_hip_angle_deg_{s}"] = round(float(hip[s][concentric].min()), 3)
+            for centre in ("anatomical", "rig"):
+                other = np.asarray(angles[f"hip_angle_{centre}_deg_{s}"])
+                r[f"top_hip_angle_{centre}_deg_{s}"] = round(float(other[before_lowering].max()), 3)
         r["tempo_s"] = {k: round(v[1] - v[0], 4) for k, v in r["phases"].items()}
         r["phases"] = {k: [round(v[0], 4), round(v[1], 4)] for k, v in r["phases"].items()}
         r["start"], r["end"] = round(r["start"], 4), round(r["end"], 4)

@@ -280,6 +280,14 @@ class Rig:
         r = self.pelvis_rotation(phi, roll_deg)
         return self.mid_hip(phi, drop) + r @ (self.body.head(f"thigh_{side[0]}") - self.mid_hip_rest)
 
+    def hip_centre(self, phi: float, side: str, roll_deg: float = 0.0, drop: float = 0.0) -> np.ndarray:
+        """The anatomical hip joint centre (pelvis-fixed): where the prescribed angle is measured
+        when the spec says so; the thigh still turns about the rig's head (the skinning's pivot)."""
+        if self.spec.hip_centre == "rig":
+            return self.hip_joint(phi, side, roll_deg, drop)
+        r = self.pelvis_rotation(phi, roll_deg)
+        return self.mid_hip(phi, drop) + r @ (self.body.hip_centres[side] - self.mid_hip_rest)
+
     def pelvis_rotation(self, phi: float, roll_deg: float) -> np.ndarray:
         rt = trunk_rotation(phi)
         long_axis = rt @ np.array([0.0, 0, 1])
@@ -337,7 +345,7 @@ class Rig:
         angles = [
             signed_hip_angle(
                 s,
-                self.hip_joint(phi, side, roll, drop),
+                self.hip_centre(phi, side, roll, drop),
                 self._knee(phi, side, self.ankles[side], roll, cave, drop),
                 left_axis,
             )
@@ -451,7 +459,10 @@ class Rig:
             joints[f"{side}_shoulder"] = heads[f"upperarm_{s}"]
             joints[f"{side}_elbow"] = heads[f"lowerarm_{s}"]
             joints[f"{side}_wrist"] = heads[f"hand_{s}"]
-            joints[f"{side}_hip"] = heads[f"thigh_{s}"]
+            joints[f"{side}_hip_rig"] = heads[f"thigh_{s}"]
+            joints[f"{side}_hip_anatomical"] = mid_hip + rp @ (b.hip_centres[side] - self.mid_hip_rest)
+            posed_on = "rig" if self.spec.hip_centre == "rig" else "anatomical"
+            joints[f"{side}_hip"] = joints[f"{side}_hip_{posed_on}"]
             joints[f"{side}_knee"] = heads[f"calf_{s}"]
             joints[f"{side}_ankle"] = heads[f"foot_{s}"]
         return Pose(rot, heads, joints, roll)

@@ -65,6 +65,10 @@ class Spec:
     working_leg: str = "left"  # single-leg and B-stance
     banded: bool = False
     loaded: bool = False  # hands hold a bar over the hip crease (mistakes.py)
+    # the hip point the prescribed angles are posed on: "harrington" (the anatomical joint centre,
+    # body.harrington_hip_centres) or "rig" (the rig's thigh head, 4-5 cm deeper: every clip
+    # rendered before the anatomical centre was added)
+    hip_centre: str = "rig"
     faults: list[Fault] = field(default_factory=list)
     view: str = "side"
     yaw_deg: float = 0.0  # oblique: angle from the side view toward the feet
@@ -95,6 +99,8 @@ class Spec:
                 raise ValueError(f"unknown fault {f.type!r}; choose from {', '.join(FAULTS)}")
         if self.working_leg not in ("left", "right") or self.near_side not in ("left", "right"):
             raise ValueError("working_leg and near_side are 'left' or 'right'")
+        if self.hip_centre not in ("rig", "harrington"):
+            raise ValueError("hip_centre is 'harrington' (anatomical) or 'rig' (the rig's thigh head)")
         if self.bottom_deg is None:
             self.bottom_deg = 135.0 if self.on_floor else 100.0
         for name in ("skin", "shirt", "shorts", "background", "floor"):
