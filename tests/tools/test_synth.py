@@ -212,3 +212,55 @@ def test_posture_mistakes_land_on_their_reps_with_exact_truth(body):
     # leaning back: the shoulders travel head-ward (-x) at the top of rep 3, not on the clean reps
     sx = j3["left_shoulder"][:, 0]
     assert np.median(sx[top[1]]) - np.median(sx[top[3]]) > 0.12
+
+
+def test_harrington_hip_centres_follow_the_regression_in_the_pelvis_frame():
+    from body import harrington_hip_centres
+
+    # a pelvis facing -y (the rest pose), z up, left toward +x: ASIS 24 cm apart, PSIS 16 cm behind
+    rest = np.array([[0.12, -0.10, 1.0], [-0.12, -0.10, 1.0], [0.04, 0.06, 1.0], [-0.04, 0.06, 1.0]])
+    markers = {"left_asis": 0, "right_asis": 1, "left_psis": 2, "right_psis": 3}
+    centres = harrington_hip_centres(rest, markers)
+    width, depth = 240.0, 160.0  # mm
+    back = (0.24 * depth + 9.9) / 1000  # behind the mid-ASIS
+    down = (0.30 * width + 10.9) / 1000
+    out = (0.33 * width + 7.3) / 1000
+    assert np.allclose(centres["left"], [out, -0.10 + back, 1.0 - down], atol=1e-9)
+    assert np.allclose(centres["right"], [-out, -0.10 + back, 1.0 - down], atol=1e-9)
+    # the frame turns with the pelvis: rotate the markers, the centres rotate with them
+    turn = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])
+    moved = harrington_hip_centres(rest @ turn.T, markers)
+    assert np.allclose(moved["left"], turn @ centres["left"], atol=1e-9)
+
+
+def test_pelvic_markers_are_the_picks_on_the_average_body(body):  # body: the data is there
+    from body import PELVIC_MARKERS, load_body, pick_pelvic_markers
+
+    average = load_body(DATA, sex=0.5, height_m=1.70, mass_kg=65)
+    assert pick_pelvic_markers(average.rest, average.head("thigh_l")[2]) == PELVIC_MARKERS
+
+
+def test_the_anatomical_hip_centre_sits_where_anatomy_puts_it_and_specs_can_pose_on_it(body):
+    """The rig's thigh head is 4-5 cm deeper than a hip joint centre; Harrington's centre lies
+    5-8 cm behind the front of the groin, as the femoral head does."""
+    from clip import make_clip
+
+    centre, rig = body.hip_centres["left"], body.head("thigh_l")
+    assert 0.03 < rig[1] - centre[1] < 0.06  # anterior is -y
+    v = body.rest
+    slab = (np.abs(v[:, 2] - centre[2]) < 0.015) & (np.abs(v[:, 0] - centre[0]) < 0.02)
+    assert 0.05 < centre[1] - v[slab, 1].min() < 0.08
+    spec = Spec(variant="hip_thrust", reps=2, fps=15, hip_centre="harrington",
+                faults=[Fault("short_lockout", degrees=10, reps=[2])])
+    _, _, truth = make_clip(body, spec)
+    frames = truth["frames"]
+    prescribed = np.array([np.nan if x is None else x for x in frames["prescribed_hip_angle_deg"]])
+    reps = ~np.isnan(prescribed)
+    anatomical = np.asarray(frames["hip_angle_anatomical_deg_left"])
+    assert np.max(np.abs(anatomical[reps] - prescribed[reps])) < 1.0
+    assert np.allclose(frames["hip_angle_deg_left"], anatomical)
+    tops = [(r["top_hip_angle_deg_left"], r["top_hip_angle_rig_deg_left"]) for r in truth["reps"]]
+    assert tops[0][0] == pytest.approx(180, abs=1.0) and tops[1][0] == pytest.approx(170, abs=1.0)
+    assert all(rig < anat - 5 for anat, rig in tops)  # the rig's head reads the same pose sagging
+    j3 = {k: np.asarray(v) for k, v in frames["joints3d"].items()}
+    assert np.ptp(np.linalg.norm(j3["left_knee"] - j3["left_hip_rig"], axis=1)) < 2e-3
