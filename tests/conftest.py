@@ -22,15 +22,19 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
+def missing_data(message: str) -> None:
+    """Reference data not found: skip on a laptop, but FAIL under CI=true, so CI can never go
+    green by silently skipping the real-data tests."""
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: the integration data must be present)")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def shared_videos() -> Path:
-    """The real clips folder. Missing: skip on a laptop, but FAIL under CI=true,
-    so CI can never go green by silently skipping the real-data tests."""
+    """The real clips folder (missing_data when absent)."""
     if not any(SHARED_VIDEOS.glob("*.mp4")):
-        message = f"real clips not found at {SHARED_VIDEOS}"
-        if in_ci():
-            pytest.fail(f"{message} (CI=true: the integration data must be present)")
-        pytest.skip(message)
+        missing_data(f"real clips not found at {SHARED_VIDEOS}")
     return SHARED_VIDEOS
 
 
@@ -38,10 +42,7 @@ def shared_videos() -> Path:
 def shared_videos_new(shared_videos: Path) -> Path:
     """The second real clips folder (videos_new), required like the first under CI=true."""
     if not (SHARED_VIDEOS_NEW / "labels.csv").exists():
-        message = f"real clips (videos_new) not found at {SHARED_VIDEOS_NEW}"
-        if in_ci():
-            pytest.fail(f"{message} (CI=true: the integration data must be present)")
-        pytest.skip(message)
+        missing_data(f"real clips (videos_new) not found at {SHARED_VIDEOS_NEW}")
     return SHARED_VIDEOS_NEW
 
 

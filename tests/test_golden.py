@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED_VIDEOS, SHARED_VIDEOS_NEW, in_ci
+from conftest import SHARED_VIDEOS, SHARED_VIDEOS_NEW, missing_data
 
 from formcheck.cli import main
 
@@ -108,10 +108,7 @@ def _same_text(a: str, b: str) -> bool:
 @pytest.mark.parametrize(("group", "clip"), _cases())
 def test_report_matches_its_golden(group: str, clip: Path, tmp_path: Path) -> None:
     if not clip.exists():
-        message = f"{clip} not found"
-        if in_ci():
-            pytest.fail(f"{message} (CI=true: the integration data must be present)")
-        pytest.skip(message)
+        missing_data(f"{clip} not found")
     golden = GOLDEN / group / f"{clip.name}.json"
     got = analyze_json(clip, tmp_path)
     if UPDATE:

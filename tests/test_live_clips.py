@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import in_ci
+from conftest import missing_data
 from test_real_clips import _label_rows, _variant
 
 from formcheck import cli
@@ -58,12 +58,12 @@ KNOWN_DIFFERENCES = {
 @pytest.mark.parametrize("row", _label_rows())
 def test_live_counts_and_faults_agree_with_analyze(row, shared_videos, tmp_path, capsys, request):
     if "clip" not in row:  # that folder's labels are missing
-        (pytest.fail if in_ci() else pytest.skip)(f"{row['_folder'] / 'labels.csv'} not found")
+        missing_data(f"{row['_folder'] / 'labels.csv'} not found")
     if row["clip"] in KNOWN_DIFFERENCES:
         request.applymarker(pytest.mark.xfail(reason=f"issue 18: {KNOWN_DIFFERENCES[row['clip']]}"))
     clip = row["_folder"] / row["clip"]
     if not clip.exists():
-        (pytest.fail if in_ci() else pytest.skip)(f"{clip} not found")
+        missing_data(f"{clip} not found")
     variant = _variant(row)
     # live runs the model on every frame it gets; analyze would take every 2nd of a 60 fps clip
     expected = _analyze([str(clip), "--variant", variant, "--every-frame"], tmp_path / "analyze.json")

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_FOLDERS, SHARED_VIDEOS, in_ci
+from conftest import SHARED_FOLDERS, SHARED_VIDEOS, missing_data
 
 from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
@@ -43,10 +43,7 @@ def row(request, shared_videos):
     if row["_folder"] != SHARED_VIDEOS:
         request.getfixturevalue("shared_videos_new")
     if "clip" not in row:  # the folder is there but not its labels
-        message = f"{row['_folder'] / 'labels.csv'} not found"
-        if in_ci():
-            pytest.fail(f"{message} (CI=true: the integration data must be present)")
-        pytest.skip(message)
+        missing_data(f"{row['_folder'] / 'labels.csv'} not found")
     return row
 
 
@@ -114,7 +111,7 @@ def test_cli_end_to_end_on_a_real_clip_and_track_replay(shared_videos, tmp_path,
 
     clip = shared_videos / "single_leg_glute_bridge_oblique_setup.mp4"
     if not clip.exists():
-        (pytest.fail if in_ci() else pytest.skip)(f"{clip.name} not in this shared folder")
+        missing_data(f"{clip.name} not in this shared folder")
     track, first, second = tmp_path / "t.npz", tmp_path / "a.json", tmp_path / "b.json"
     argv = ["analyze", str(clip), "--variant", "single_leg_glute_bridge", "--save-track", str(track)]
     assert cli.main([*argv, "--json", str(first)]) == 0
