@@ -109,6 +109,36 @@ def clip_rows(truth_path: Path, tracks: Path, centre: str = "") -> list[dict]:
 JOINTS = ("shoulder", "hip", "knee", "ankle")  # side_points' order
 
 
+def real_clip_tops(shared: Path, fit: dict) -> list[dict]:
+    """The labelled real clips (../shared/videos*/labels.csv, tracks cached by tools/eval_faults.py):
+    each counted rep's top as shipped and as the `fit` would show it, beside the label's by-eye
+    range. Renders are not people: this is the check a fit must pass before it ships."""
+    import csv
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from eval_faults import cached_track
+
+    out = []
+    for folder in (shared, shared.parent / "videos_new"):
+        with open(folder / "labels.csv", newline="") as fh:
+            rows = [r for r in csv.DictReader(fh) if r["top_hip_deg_approx"]]
+        for row in rows:
+            profile = load_profile(row["variant"].split(";")[0])
+            analysis = analyze_track(cached_track(folder / row["clip"]), profile)
+            cal = analysis.calibration
+            tops = [r.top_hip_deg for r in analysis.reps if np.isfinite(r.top_hip_deg)]
+            if not cal.calibrated or not tops:
+                out.append({"clip": row["clip"], "label": row["top_hip_deg_approx"], "why": cal.reason})
+                continue
+            ranges = {k: tuple(v) for k, v in fit["fitted_range"].items()}
+            model = replace(profile.calibration, **{**fit, "fitted_range": ranges})
+            new = calibrate(cal.inputs, analysis.view.view, model)
+            raw = [float(cal.raw(t)) for t in tops]
+            out.append({"clip": row["clip"], "label": row["top_hip_deg_approx"], "view": row["view"],
+                        "shipped": tops, "raw": raw, "fit": [float(new.shown(x)) for x in raw]})
+    return out
+
+
 def attribution(truth_path: Path, tracks: Path) -> dict | None:
     """Where one clip's raw top error comes from: the image-plane hip angle at the rendered top holds
     with the model's landmarks, then with one of shoulder / hip / knee moved to the rig's projected
@@ -259,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the truth's hip point (truth files from tools/synth after the anatomical centre); "
         "default: the one the clip was posed on",
     )
+    ap.add_argument(
+        "--real",
+        type=Path,
+        help="with --refit: the labelled real clips (this shared videos folder) as shipped and as the fit shows them",
+    )
     ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
     ap.add_argument(
         "--attribution",
@@ -304,7 +339,15 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows
             if r["set"] == "fit" and args.variant in (None, r["variant"]) and r["near"] and r["calibrated"]
         ]
-        print(json.dumps(refit(fit, tuple(args.features), tuple(args.gain_features))))
+        coefficients = refit(fit, tuple(args.features), tuple(args.gain_features))
+        print(json.dumps(coefficients))
+        for r in real_clip_tops(args.real, coefficients) if args.real else []:
+            if "why" in r:
+                print(f"  {r['clip'][:44]:44s} label {r['label']:>8s}: {r['why']}")
+                continue
+            tops = {k: " ".join(f"{x:.1f}" for x in r[k]) for k in ("shipped", "raw", "fit")}
+            print(f"  {r['clip'][:44]:44s} label {r['label']:>8s} | shipped {tops['shipped']}"
+                  f" | raw {tops['raw']} | this fit {tops['fit']}")
     if args.cv:
         cross_validate(
             rows,
