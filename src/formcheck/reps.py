@@ -48,6 +48,8 @@ class RepConfig:
     phase_lull_frac: float = 0.3
     phase_lull_s: float = 0.2
     phase_descent_band_frac: float = 0.04
+    phase_landing_lag_s: float = 0.025
+    phase_stall_frac: float = 0.25
 
     # a dropout this short inside a drive or a top (no cut in it) is bridged, not a break in the set
     bridge_gap_s: float = 0.0
@@ -59,7 +61,7 @@ class RepConfig:
     def phase(self) -> PhaseConfig:
         return PhaseConfig(self.phase_run_frac, self.phase_band_frac, self.phase_plateau_s,
                            self.phase_speed_smooth_s, self.phase_lull_frac, self.phase_lull_s,
-                           self.phase_descent_band_frac)
+                           self.phase_descent_band_frac, self.phase_landing_lag_s, self.phase_stall_frac)
 
 
 @dataclass(frozen=True)
