@@ -30,7 +30,8 @@ hip point (MediaPipe tracks in VIDEO mode and smooths its landmarks over time) c
 where it cancels the model's lag instead). Every rendered landing read late (+0.015 to +0.087 s,
 mean +0.04), and so did the real clips' (mean +0.04). So the landing is read on the height with
 that lag undone, h + landing_lag_s * dh/dt (the inverse of a first-order lag of that time
-constant): a still reading is unchanged, and an arrival is read about landing_lag_s sooner.
+constant): a still reading is unchanged, and an arrival is read about landing_lag_s sooner. The
+fall's run and levels are found on the height as read (the speed term adds the jitter).
 
 A descent leaves the top: when its fast run begins partway down, after a stall or a reversal of
 the reading (more than `stall_frac` of the way: the model's hip point on a barbell plate read
@@ -58,7 +59,7 @@ class PhaseConfig:
     lull_frac: float = 0.3  # of the peak speed: a dip of the speed below it separates two moves
     lull_s: float = 0.2  # the span the speed is averaged over to find such a dip
     descent_band_frac: float = 0.04  # of a descent's amplitude: where it leaves the top
-    landing_lag_s: float = 0.025  # the model's lag undone where a descent lands (module docstring)
+    landing_lag_s: float = 0.02  # the model's lag undone where a descent lands (module docstring)
     stall_frac: float = 0.25  # of a descent's amplitude: a run that begins this far down began partway
 
 
@@ -253,7 +254,10 @@ def _landed(down: Move, height: np.ndarray | None, t: np.ndarray, peak: int, end
         return down.end_s
     if cfg.landing_lag_s <= 0:
         return fall.end_s
-    led = move(lag_undone(height, t, cfg.landing_lag_s, cfg.speed_smooth_s), t, peak, end_bottom, -1, cfg,
-               settle=end_bottom)
-    # the lag moves the arrival only: never before the descent has begun
-    return fall.end_s if led is None else max(led.end_s, down.start_s)
+    # the same fall (its fast run, the levels it leaves and reaches), its arrival read with the lag
+    # undone: the speed term adds the reading's jitter, so nothing else is found on it
+    led = lag_undone(height, t, cfg.landing_lag_s, cfg.speed_smooth_s)
+    tol = cfg.band_frac * abs(fall.end_level - fall.start_level)
+    arrived = _first_within(led, t, fall.peak_frame, min(end_bottom, len(t) - 1), fall.end_level, tol)
+    # the lag moves the arrival sooner only, and never before the descent has begun
+    return max(min(arrived, fall.end_s), down.start_s)

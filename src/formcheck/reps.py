@@ -48,7 +48,7 @@ class RepConfig:
     phase_lull_frac: float = 0.3
     phase_lull_s: float = 0.2
     phase_descent_band_frac: float = 0.04
-    phase_landing_lag_s: float = 0.025
+    phase_landing_lag_s: float = 0.02
     phase_stall_frac: float = 0.25
 
     # a dropout this short inside a drive or a top (no cut in it) is bridged, not a break in the set
