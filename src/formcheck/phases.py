@@ -200,10 +200,10 @@ Times = tuple[float, float, float, float | None]
 
 def rep_phases(
     h: np.ndarray, height: np.ndarray | None, t: np.ndarray, marks: Marks, cfg: PhaseConfig, coarse: Times,
-) -> tuple[Times, float | None]:
-    """(drive start, top reached, descent start, bottom reached) of one rep in seconds, and the time
-    still at the top between the drive's and the descent's fast runs (None when either move is not
-    measured).
+) -> tuple[Times, tuple[float, float] | None]:
+    """(drive start, top reached, descent start, bottom reached) of one rep in seconds, and the span
+    still at the top, (from, to), between the drive's and the descent's fast runs (None when either
+    move is not measured).
 
     h: the hip angle (or the lift) of the rep's stretch; height: the hips' height in the picture
     over the same frames, given with an angle (None with a lift, which is that height);
@@ -229,7 +229,10 @@ def rep_phases(
         descent, reached = down.start_s, _landed(down, height, t, peak, end_bottom, cfg)
     top = min(top, descent)
     # still from where the drive's run ends, or the top is reached if the drive stalled below it
-    still = None if up is None or down is None else max(0.0, down.run_start_s - max(up.run_end_s, top))
+    still = None
+    if up is not None and down is not None:
+        held_from = max(up.run_end_s, top)
+        still = (float(held_from), float(max(held_from, down.run_start_s)))
     return (float(drive), float(top), float(descent), None if reached is None else float(reached)), still
 
 

@@ -93,6 +93,14 @@ class Rep:
     # descent's (phases.py); wobbles, squeezes and knee pulses inside the hold do not end it, and
     # an eased turn-around with no hold reads far shorter than top_pause_s (None: not measured)
     top_still_s: float | None = None
+    top_still_from_s: float | None = None  # where that still hold begins
+
+    @property
+    def top_still_span(self) -> tuple[float, float] | None:
+        """The still hold at the top, (from, to) in seconds, when measured and not empty."""
+        if self.top_still_s is None or self.top_still_from_s is None or self.top_still_s <= 0:
+            return None
+        return self.top_still_from_s, self.top_still_from_s + self.top_still_s
 
 
 @dataclass(frozen=True)
@@ -383,7 +391,8 @@ def _measure(
         top_torso_deg=_nanmedian(sr.torso[top_slice]),
         complete=times[3] is not None,
         end_torso_deg=None if end_bottom is None else float(sr.torso[s + end_bottom]),
-        top_still_s=still,
+        top_still_s=None if still is None else still[1] - still[0],
+        top_still_from_s=None if still is None else still[0],
     )
     return rep, ""
 
