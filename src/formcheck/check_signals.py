@@ -53,7 +53,23 @@ def top_values(reps: list[Rep], t: np.ndarray, x: np.ndarray) -> np.ndarray:
                      for r, ok in zip(reps, seen, strict=True)], dtype=float)
 
 
-def hold_middle(rep: Rep, trim: float) -> tuple[float, float]:
-    """The top hold without trim of its length at each end: the world landmarks lag the motion."""
-    cut = (rep.top_end_s - rep.top_start_s) * trim
-    return rep.top_start_s + cut, rep.top_end_s - cut
+def hold_middle(rep: Rep, trim: float, still: bool = True) -> tuple[float, float]:
+    """The top hold without trim of its length at each end: the world landmarks lag the motion.
+
+    The hold is where the hips were still at the top (between the drive's and the descent's fast
+    runs, reps.Rep.top_still_span) when measured, else (or with still=False) the top phase. The
+    top phase's edges are where the moves are a few % of the way, a timing rule that moves with its
+    bands (a descent band of 4% instead of 5% took a frame off the middle of a single-leg hold and
+    its 12 deg roll read 8.04 instead of 8.17); the still hold does not depend on them."""
+    a, b = (rep.top_still_span if still else None) or (rep.top_start_s, rep.top_end_s)
+    cut = (b - a) * trim
+    return a + cut, b - cut
+
+
+def top_reading(t: np.ndarray, x: np.ndarray, rep: Rep, trim: float) -> float:
+    """Median of x over the middle of the rep's top hold (hold_middle); over the top phase's middle
+    when the still hold's holds no finite frame (a hold a frame long, the pose lost in it)."""
+    value = window_median(t, x, hold_middle(rep, trim))
+    if np.isnan(value) and rep.top_still_span is not None:
+        value = window_median(t, x, hold_middle(rep, trim, still=False))
+    return value

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import kinematics as kin
+from .check_signals import top_reading
 from .reps import Rep
 from .track import PoseTrack
 
@@ -136,13 +137,6 @@ def pelvis_series(track: PoseTrack, view: str, single_leg: bool) -> PelvisSeries
     return PelvisSeries(roll=None, obliquity=None, not_measurable={ROLL: roll_reason, OBLIQUITY: obliquity})
 
 
-def _window_median(t: np.ndarray, x: np.ndarray, lo: float, hi: float) -> float:
-    s, e = np.searchsorted(t, lo), np.searchsorted(t, hi, side="right")
-    vals = x[s:e]
-    vals = vals[np.isfinite(vals)]
-    return float(np.median(vals)) if len(vals) else float("nan")
-
-
 def bottoms_median(
     reps: Sequence[Rep], t: np.ndarray, drive: np.ndarray, x: np.ndarray, lead_s: float, quantile: float
 ) -> float:
@@ -157,12 +151,6 @@ def bottoms_median(
     low = vals[d <= np.nanpercentile(d, 100 * quantile)]
     low = low[np.isfinite(low)]
     return float(np.median(low)) if len(low) else float("nan")
-
-
-def top_window(rep: Rep, trim: float) -> tuple[float, float]:
-    """The top hold without `trim` of its length at each end: the landmarks lag the motion."""
-    cut = (rep.top_end_s - rep.top_start_s) * trim
-    return rep.top_start_s + cut, rep.top_end_s - cut
 
 
 def _finite(x: float) -> float | None:
@@ -196,7 +184,7 @@ def per_rep(
                 if x is None:
                     vals[name] = (None, None)
                     continue
-                top = _window_median(t, x, *top_window(rep, trim))
+                top = top_reading(t, x, rep, trim)  # the same frames hip_rotation judges
                 vals[name] = (_finite(top), _finite(top - base[name]))
             side = (free_side or {}).get(rep.index)
             out.append(RepPelvis(rep.index, *vals[ROLL], side, *vals[OBLIQUITY]))

@@ -23,6 +23,22 @@ on) part at two places, measured against the labelled boundaries (benchmarks/ben
 - the angle keeps closing after the hips have landed (the pelvis tucks under), so the bottom
   is reached where the hips' height in the picture (the model's hip point) arrives.
 
+The model's reading arrives at the bottom late: after a fast drop the hips stop, but the model's
+hip point (MediaPipe tracks in VIDEO mode and smooths its landmarks over time) creeps the last
+5-8% of the way for ~0.1 s (a 0.3 s render's hips stopped at frame 115, the model's point moved
+3 px more by frame 119), and the 3 Hz smoothing spreads a move's end later too (its start earlier,
+where it cancels the model's lag instead). Every rendered landing read late (+0.015 to +0.087 s,
+mean +0.04), and so did the real clips' (mean +0.04). So the landing is read on the height with
+that lag undone, h + landing_lag_s * dh/dt (the inverse of a first-order lag of that time
+constant): a still reading is unchanged, and an arrival is read about landing_lag_s sooner. The
+fall's run and levels are found on the height as read (the speed term adds the jitter).
+
+A descent leaves the top: when its fast run begins partway down, after a stall or a reversal of
+the reading (more than `stall_frac` of the way: the model's hip point on a barbell plate read
+a steady 1.4 s lowering as a drop, a stall and a drop; a raised leg jerks the single-leg reading
+back up 7 deg mid-descent), the descent starts where it left the top, not after the stall; a sag
+of the hold (5-8 deg, a tenth of the range) is not partway and stays in the hold.
+
 The signal may be less smoothed than the one reps are counted on: these thresholds sit
 on the move's own amplitude and peak speed, and no boundary depends on a single frame.
 """
@@ -43,6 +59,8 @@ class PhaseConfig:
     lull_frac: float = 0.3  # of the peak speed: a dip of the speed below it separates two moves
     lull_s: float = 0.2  # the span the speed is averaged over to find such a dip
     descent_band_frac: float = 0.04  # of a descent's amplitude: where it leaves the top
+    landing_lag_s: float = 0.02  # the model's lag undone where a descent lands (module docstring)
+    stall_frac: float = 0.25  # of a descent's amplitude: a run that begins this far down began partway
 
 
 @dataclass(frozen=True)
@@ -74,7 +92,8 @@ def speed(h: np.ndarray, t: np.ndarray, smooth_s: float) -> np.ndarray:
 
 
 def move(h: np.ndarray, t: np.ndarray, a: int, b: int, sign: int, cfg: PhaseConfig,
-         settle: int | None = None, leave_frac: float | None = None) -> Move | None:
+         settle: int | None = None, leave_frac: float | None = None,
+         origin: int | None = None) -> Move | None:
     """The move of h inside frames [a, b] rising (sign=+1) or falling (sign=-1).
 
     settle: the frame where the move is known to end up (the bottom before the next drive); a
@@ -82,6 +101,10 @@ def move(h: np.ndarray, t: np.ndarray, a: int, b: int, sign: int, cfg: PhaseConf
     level, not at the stall.
 
     leave_frac: the band (of the amplitude) where the move leaves its plateau, if not band_frac.
+
+    origin: the frame the move is known to leave from (a descent: the top's peak); a move whose
+    fast run begins partway, after a stall or a reversal on the way (more than `stall_frac` of the
+    amplitude from that level), started where it left that level, not after the stall.
 
     A move still fast at b (the clip ends on it) reaches its level at b: the caller decides
     whether it got far enough to count as arrived."""
@@ -113,12 +136,21 @@ def move(h: np.ndarray, t: np.ndarray, a: int, b: int, sign: int, cfg: PhaseConf
         level = float(np.nanmedian(near)) if np.isfinite(near).any() else after
         if sign * (level - after) > cfg.band_frac * abs(level - before):
             after = level  # it went on past the stall
+    partway = False
+    if origin is not None:
+        near = h[max(a, origin - n // 2) : min(b, origin + n // 2) + 1]
+        level = float(np.nanmedian(near)) if np.isfinite(near).any() else before
+        partway = sign * (before - level) > cfg.stall_frac * abs(after - level)
+        if partway:
+            before = level  # the run began after a stall on the way: the move left from there
     tol = cfg.band_frac * abs(after - before)
     leave = (cfg.band_frac if leave_frac is None else leave_frac) * abs(after - before)
     start = _last_within(h, t, max(a, 0), c, before, leave)
     end = _first_within(h, t, c, b, after, tol)
     thr = cfg.run_frac * v[c]
     run_start = float(t[a]) if r0 < a else _cross(t[r0], t[r0 + 1], thr - v[r0], thr - v[r0 + 1], 0.0)
+    if partway:
+        run_start = min(run_start, start)  # moving from where it left, stall included
     run_end = float(t[b]) if r1 > b else _cross(t[r1 - 1], t[r1], v[r1 - 1] - thr, v[r1] - thr, 0.0)
     return Move(start, end, before, after, c, run_start, run_end)
 
@@ -168,10 +200,10 @@ Times = tuple[float, float, float, float | None]
 
 def rep_phases(
     h: np.ndarray, height: np.ndarray | None, t: np.ndarray, marks: Marks, cfg: PhaseConfig, coarse: Times,
-) -> tuple[Times, float | None]:
-    """(drive start, top reached, descent start, bottom reached) of one rep in seconds, and the time
-    still at the top between the drive's and the descent's fast runs (None when either move is not
-    measured).
+) -> tuple[Times, tuple[float, float] | None]:
+    """(drive start, top reached, descent start, bottom reached) of one rep in seconds, and the span
+    still at the top, (from, to), between the drive's and the descent's fast runs (None when either
+    move is not measured).
 
     h: the hip angle (or the lift) of the rep's stretch; height: the hips' height in the picture
     over the same frames, given with an angle (None with a lift, which is that height);
@@ -192,22 +224,43 @@ def rep_phases(
         # the clip's end is measured up to it: the hips got down even if the clip stops there
         # the hip angle lags the hips' first sag (module docstring); a lift is the hips' height itself
         leave = cfg.band_frac if height is None else cfg.descent_band_frac
-        down = move(h, t, peak, end_bottom, -1, cfg, settle=end_bottom, leave_frac=leave)
+        down = move(h, t, peak, end_bottom, -1, cfg, settle=end_bottom, leave_frac=leave, origin=peak)
     if down is not None:
         descent, reached = down.start_s, _landed(down, height, t, peak, end_bottom, cfg)
     top = min(top, descent)
     # still from where the drive's run ends, or the top is reached if the drive stalled below it
-    still = None if up is None or down is None else max(0.0, down.run_start_s - max(up.run_end_s, top))
+    still = None
+    if up is not None and down is not None:
+        held_from = max(up.run_end_s, top)
+        still = (float(held_from), float(max(held_from, down.run_start_s)))
     return (float(drive), float(top), float(descent), None if reached is None else float(reached)), still
+
+
+def lag_undone(x: np.ndarray, t: np.ndarray, lag_s: float, smooth_s: float) -> np.ndarray:
+    """x with a first-order lag of time constant lag_s undone: x + lag_s * dx/dt (the speed averaged
+    over smooth_s, as the moves' speed is). Where x is still it is unchanged."""
+    if lag_s <= 0:
+        return x
+    return x + lag_s * speed(x, t, smooth_s)
 
 
 def _landed(down: Move, height: np.ndarray | None, t: np.ndarray, peak: int, end_bottom: int,
             cfg: PhaseConfig) -> float:
     """Where the hips reach the bottom: by their height in the picture when it follows the whole
-    descent (it falls, after the descent starts), else where the angle arrives."""
+    descent (it falls, after the descent starts), with the model's lag at the landing undone
+    (module docstring); else where the angle arrives (a lift from the feet, or a height that does
+    not follow: no truth has checked the lag there)."""
     if height is None or not np.isfinite(height[peak : end_bottom + 1]).all():
         return down.end_s
     fall = move(height, t, peak, end_bottom, -1, cfg, settle=end_bottom)
     if fall is None or fall.end_level >= fall.start_level or fall.end_s <= down.start_s:
         return down.end_s
-    return fall.end_s
+    if cfg.landing_lag_s <= 0:
+        return fall.end_s
+    # the same fall (its fast run, the levels it leaves and reaches), its arrival read with the lag
+    # undone: the speed term adds the reading's jitter, so nothing else is found on it
+    led = lag_undone(height, t, cfg.landing_lag_s, cfg.speed_smooth_s)
+    tol = cfg.band_frac * abs(fall.end_level - fall.start_level)
+    arrived = _first_within(led, t, fall.peak_frame, min(end_bottom, len(t) - 1), fall.end_level, tol)
+    # the lag moves the arrival sooner only, and never before the descent has begun
+    return max(min(arrived, fall.end_s), down.start_s)

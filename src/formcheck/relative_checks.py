@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .check_signals import Signals, hold_middle, nanmedian, top_values, window_median
+from .check_signals import Signals, nanmedian, top_reading, top_values
 from .fault_rules import HipRotationRule, InconsistentDepthRule, KneeCaveRule
 from .findings import CheckResult, breaks, judged, make_fault, severity_by_excess, unjudged
 from .profiles import Profile
@@ -84,7 +84,7 @@ def pelvis_drops(reps: list[Rep], rule: HipRotationRule, signals: Signals, roll:
     either way counts. Single-leg: only a drop of the free side (positive); lifting the free leg
     pulls the model's hip point up, which reads as a rise of that side on clean reps."""
     base = set_bottom_median(reps, signals, roll, rule)
-    tops = np.array([window_median(signals.t, roll, hold_middle(r, rule.top_trim_frac)) for r in reps])
+    tops = np.array([top_reading(signals.t, roll, r, rule.top_trim_frac) for r in reps])
     change = tops - base
     sign = np.array([signals.free_side_at(r) for r in reps])
     return np.where(sign != 0, change * sign, np.abs(change))

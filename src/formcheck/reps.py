@@ -48,6 +48,8 @@ class RepConfig:
     phase_lull_frac: float = 0.3
     phase_lull_s: float = 0.2
     phase_descent_band_frac: float = 0.04
+    phase_landing_lag_s: float = 0.02
+    phase_stall_frac: float = 0.25
 
     # a dropout this short inside a drive or a top (no cut in it) is bridged, not a break in the set
     bridge_gap_s: float = 0.0
@@ -59,7 +61,7 @@ class RepConfig:
     def phase(self) -> PhaseConfig:
         return PhaseConfig(self.phase_run_frac, self.phase_band_frac, self.phase_plateau_s,
                            self.phase_speed_smooth_s, self.phase_lull_frac, self.phase_lull_s,
-                           self.phase_descent_band_frac)
+                           self.phase_descent_band_frac, self.phase_landing_lag_s, self.phase_stall_frac)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,14 @@ class Rep:
     # descent's (phases.py); wobbles, squeezes and knee pulses inside the hold do not end it, and
     # an eased turn-around with no hold reads far shorter than top_pause_s (None: not measured)
     top_still_s: float | None = None
+    top_still_from_s: float | None = None  # where that still hold begins
+
+    @property
+    def top_still_span(self) -> tuple[float, float] | None:
+        """The still hold at the top, (from, to) in seconds, when measured and not empty."""
+        if self.top_still_s is None or self.top_still_from_s is None or self.top_still_s <= 0:
+            return None
+        return self.top_still_from_s, self.top_still_from_s + self.top_still_s
 
 
 @dataclass(frozen=True)
@@ -381,7 +391,8 @@ def _measure(
         top_torso_deg=_nanmedian(sr.torso[top_slice]),
         complete=times[3] is not None,
         end_torso_deg=None if end_bottom is None else float(sr.torso[s + end_bottom]),
-        top_still_s=still,
+        top_still_s=None if still is None else still[1] - still[0],
+        top_still_from_s=None if still is None else still[0],
     )
     return rep, ""
 
