@@ -6,11 +6,12 @@ Usage: python tools/calibration_table.py [--renders DIR ...] [--tracks DIR] [--f
 Every NAME.json (schema formcheck.synth-truth/1) in the render folders whose pose track NAME.npz
 is in --tracks (make one with `formcheck analyze NAME.mp4 --save-track TRACKS/NAME.npz`) is run
 through the analysis with its variant's built-in profile. Each analysed rep is matched to the
-rendered rep whose top hold it covers; the true top is the rig's joint angle (shoulder - hip joint
-centre - knee). --fit names the bodies (clip-name prefixes) the calibration was fitted on: they are
-marked "fit", every other clip "held-out". --refit prints the least-squares coefficients for the
-profile's "calibration" block from the --fit clips only (raw - 180 = offset + gain x (true - 180),
-offset linear in the clip's features; slope = 1 / gain).
+rendered rep whose top hold it covers; the true top is the joint angle (shoulder - hip joint
+centre - knee) on the hip point the clip was posed on (`--hip-centre` picks the anatomical or the
+rig's one from truth files that carry both). --fit names the bodies (clip-name prefixes) the
+calibration was fitted on: they are marked "fit", every other clip "held-out". --refit prints the
+least-squares coefficients for the profile's "calibration" block from the --fit clips only
+(raw - 180 = offset + gain x (true - 180), offset linear in the clip's features; slope = 1 / gain).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ TOLERANCE_DEG = 3.0
 NEAR_LINE_DEG = 15.0  # tops this close to 180 are what the fit and the acceptance are about
 FEATURES = ("width_ratio", "segment_ratio")  # the offset's features in --refit (calibration.FEATURES)
 # candidates measured here only (not in the product's clip_features): see trunk_thigh_world
-CANDIDATES = ("trunk_thigh_world", "th_sh", "th_hip")
+CANDIDATES = ("trunk_thigh_world", "yaw_world", "th_sh", "th_hip")
 SILHOUETTE = ("th_sh", "th_hip")  # from tools/calibration_silhouette.py (--silhouette), NaN without it
 
 
@@ -55,6 +56,19 @@ def trunk_thigh_world(world: np.ndarray) -> float:
     trunk = length(L.LEFT_SHOULDER, L.LEFT_HIP) + length(L.RIGHT_SHOULDER, L.RIGHT_HIP)
     thigh = length(L.LEFT_HIP, L.LEFT_KNEE) + length(L.RIGHT_HIP, L.RIGHT_KNEE)
     return trunk / thigh if thigh > 0 else float("nan")
+
+
+def yaw_world(world: np.ndarray) -> float:
+    """How far round from a side view the camera sits, from the model's world landmarks: the
+    hip and shoulder lines' angle out of the line of sight (0 = side on, 90 = from the feet),
+    degrees, median over the clip. A second yaw witness beside the picture's width_ratio."""
+    L = Landmark
+    lines = [
+        world[:, L.LEFT_HIP] - world[:, L.RIGHT_HIP],
+        world[:, L.LEFT_SHOULDER] - world[:, L.RIGHT_SHOULDER],
+    ]
+    angles = [np.degrees(np.arctan2(np.abs(v[:, 0]), np.abs(v[:, 2]))) for v in lines]
+    return float(np.nanmedian(np.concatenate(angles)))
 
 
 def view_name(spec: dict) -> str:
@@ -75,6 +89,7 @@ def clip_rows(truth_path: Path, tracks: Path, centre: str = "") -> list[dict]:
     analysis = analyze_track(track, profile)
     candidates = {
         "trunk_thigh_world": trunk_thigh_world(track.world[track.detected].astype(float)),
+        "yaw_world": yaw_world(track.world[track.detected].astype(float)),
         **dict.fromkeys(SILHOUETTE, float("nan")),
     }
     cal = analysis.calibration
@@ -83,7 +98,7 @@ def clip_rows(truth_path: Path, tracks: Path, centre: str = "") -> list[dict]:
     for rep in analysis.reps:
         for t in truth["reps"]:
             a, b = t["phases"]["top"]
-            if rep.start_s <= (a + b) / 2 <= rep.end_s:
+            if rep.start_s <= (a + b) / 2 <= rep.end_s and np.isfinite(rep.top_hip_deg):
                 true = t[f"top_hip_angle_{centre}_deg_{side}" if centre else f"top_hip_angle_deg_{side}"]
                 rows.append(
                     {
@@ -292,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--real",
         type=Path,
-        help="with --refit: the labelled real clips (this shared videos folder) as shipped and as the fit shows them",
+        help="with --refit: the labelled real clips (this shared videos folder), as shipped and as "
+        "the fit shows them",
     )
     ap.add_argument("--variant", help="--refit on this variant's clips only (e.g. glute_bridge)")
     ap.add_argument(
