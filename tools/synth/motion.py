@@ -276,17 +276,21 @@ class Rig:
     def mid_shoulder(self, phi: float, drop: float = 0.0) -> np.ndarray:
         return self.mid_hip(phi, drop) + trunk_rotation(phi) @ (self.mid_shoulder_rest - self.mid_hip_rest)
 
+    def pelvis_point(self, mid_hip: np.ndarray, rotation: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        """A point fixed in the pelvis (given in rest coordinates), posed."""
+        return mid_hip + rotation @ (rest - self.mid_hip_rest)
+
     def hip_joint(self, phi: float, side: str, roll_deg: float = 0.0, drop: float = 0.0) -> np.ndarray:
-        r = self.pelvis_rotation(phi, roll_deg)
-        return self.mid_hip(phi, drop) + r @ (self.body.head(f"thigh_{side[0]}") - self.mid_hip_rest)
+        rest = self.body.head(f"thigh_{side[0]}")
+        return self.pelvis_point(self.mid_hip(phi, drop), self.pelvis_rotation(phi, roll_deg), rest)
 
     def hip_centre(self, phi: float, side: str, roll_deg: float = 0.0, drop: float = 0.0) -> np.ndarray:
-        """The anatomical hip joint centre (pelvis-fixed): where the prescribed angle is measured
-        when the spec says so; the thigh still turns about the rig's head (the skinning's pivot)."""
+        """The hip point the prescribed angle is measured at: the anatomical joint centre when the
+        spec says so (the thigh still turns about the rig's head, the skinning's pivot)."""
         if self.spec.hip_centre == "rig":
             return self.hip_joint(phi, side, roll_deg, drop)
-        r = self.pelvis_rotation(phi, roll_deg)
-        return self.mid_hip(phi, drop) + r @ (self.body.hip_centres[side] - self.mid_hip_rest)
+        rest = self.body.hip_centres[side]
+        return self.pelvis_point(self.mid_hip(phi, drop), self.pelvis_rotation(phi, roll_deg), rest)
 
     def pelvis_rotation(self, phi: float, roll_deg: float) -> np.ndarray:
         rt = trunk_rotation(phi)
@@ -460,7 +464,7 @@ class Rig:
             joints[f"{side}_elbow"] = heads[f"lowerarm_{s}"]
             joints[f"{side}_wrist"] = heads[f"hand_{s}"]
             joints[f"{side}_hip_rig"] = heads[f"thigh_{s}"]
-            joints[f"{side}_hip_anatomical"] = mid_hip + rp @ (b.hip_centres[side] - self.mid_hip_rest)
+            joints[f"{side}_hip_anatomical"] = self.pelvis_point(mid_hip, rp, b.hip_centres[side])
             posed_on = "rig" if self.spec.hip_centre == "rig" else "anatomical"
             joints[f"{side}_hip"] = joints[f"{side}_hip_{posed_on}"]
             joints[f"{side}_knee"] = heads[f"calf_{s}"]
