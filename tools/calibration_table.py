@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from formcheck.analysis import analyze_track  # noqa: E402
 from formcheck.calibration import FEATURES as CLIP_FEATURES  # noqa: E402
-from formcheck.calibration import calibrate  # noqa: E402
+from formcheck.calibration import CalibrationModel, calibrate  # noqa: E402
 from formcheck.kinematics import angles_from_points, side_points  # noqa: E402
 from formcheck.pose import load_track  # noqa: E402
 from formcheck.profiles import load_profile  # noqa: E402
@@ -145,9 +145,7 @@ def real_clip_tops(shared: Path, fit: dict) -> list[dict]:
             if not cal.calibrated or not tops:
                 out.append({"clip": row["clip"], "label": row["top_hip_deg_approx"], "why": cal.reason})
                 continue
-            ranges = {k: tuple(v) for k, v in fit["fitted_range"].items()}
-            model = replace(profile.calibration, **{**fit, "fitted_range": ranges})
-            new = calibrate(cal.inputs, analysis.view.view, model)
+            new = calibrate(cal.inputs, analysis.view.view, fitted_model(profile.calibration, fit))
             raw = [float(cal.raw(t)) for t in tops]
             out.append({"clip": row["clip"], "label": row["top_hip_deg_approx"], "view": row["view"],
                         "shipped": tops, "raw": raw, "fit": [float(new.shown(x)) for x in raw]})
@@ -211,11 +209,17 @@ def refit(
     }
 
 
+def fitted_model(base: CalibrationModel, fit: dict, extrapolate: bool = False) -> CalibrationModel:
+    """A profile's calibration with refit()'s coefficients (no clamping to the fit's span when
+    extrapolate)."""
+    ranges = {} if extrapolate else {k: tuple(v) for k, v in fit["fitted_range"].items()}
+    return replace(base, **{**fit, "fitted_range": ranges})
+
+
 def predicted(row: dict, fit: dict, extrapolate: bool = False) -> float:
     """The top a calibration fitted as `fit` shows for this row's raw reading (features clamped to
     the span the fit saw, as the product does, unless extrapolate)."""
-    ranges = {} if extrapolate else {k: tuple(v) for k, v in fit["fitted_range"].items()}
-    model = replace(load_profile(row["variant"]).calibration, **{**fit, "fitted_range": ranges})
+    model = fitted_model(load_profile(row["variant"]).calibration, fit, extrapolate)
     features = {k: row[k] for k in (*CLIP_FEATURES, *CANDIDATES)}
     return float(calibrate(features, "side", model).shown(row["raw"]))
 
