@@ -69,6 +69,33 @@ def truth_rep(truth: dict, start: float, end: float) -> int | None:
     return rep
 
 
+# The hip-line codes are judged against the truth's anatomical top (shoulder - hip joint centre -
+# knee), whatever the clip was posed on: a rep is short or arched when its true top is 10 deg or more
+# off the straight line (the issue's test size), straight within 3 deg; a flag on a rep in between
+# counts neither way; a view that cannot measure the line owes none. Clips posed on the render rig's
+# thigh head (older renders) are arched ~10 deg anatomically at their "straight" tops.
+HIP_LINE = ("incomplete_lockout", "overextension")
+HIP_LINE_OFF_DEG = 10.0
+STRAIGHT_DEG = 3.0
+
+
+def true_tops(truth: dict, side: str) -> dict[int, float]:
+    """Each rendered rep's true anatomical top on the side measured ({} for older truth files)."""
+    side = side if side in ("left", "right") else "left"
+    key = f"top_hip_angle_anatomical_deg_{side}"
+    return {r["rep"]: r[key] for r in truth["reps"] if key in r}
+
+
+def hip_line_class(top: float) -> str | None:
+    """The hip-line code a true top must raise, "" when it must raise none, None in between."""
+    off = top - 180.0
+    if off <= -HIP_LINE_OFF_DEG + 0.5:
+        return "incomplete_lockout"
+    if off >= HIP_LINE_OFF_DEG - 0.5:
+        return "overextension"
+    return "" if abs(off) <= STRAIGHT_DEG else None
+
+
 def rendered_findings(truth: dict, result) -> tuple[set, set]:
     """(rep, code) pairs injected and found; set-level codes count once per clip (rep None)."""
     expected = {
@@ -79,6 +106,13 @@ def rendered_findings(truth: dict, result) -> tuple[set, set]:
     found = {
         (None if f.code in SET_LEVEL else truth_rep(truth, f.start_s, f.end_s), f.code) for f in result.faults
     }
+    tops = true_tops(truth, result.side.side)
+    if tops:
+        classes = {rep: hip_line_class(top) for rep, top in tops.items()}
+        expected = {(rep, code) for rep, code in expected if code not in HIP_LINE}
+        expected |= {(rep, c) for rep, c in classes.items() if c and c not in result.not_measurable}
+        between = {rep for rep, c in classes.items() if c is None}
+        found = {(rep, code) for rep, code in found if code not in HIP_LINE or rep not in between}
     return expected, found
 
 

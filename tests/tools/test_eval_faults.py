@@ -1,4 +1,5 @@
-"""tools/eval_faults.py counts every flag on the real clips, and our acceptable-flag labels are sound."""
+"""tools/eval_faults.py counts every flag on the real clips and the renders, and our acceptable-flag labels
+are sound."""
 
 import csv
 import os
@@ -9,9 +10,49 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-from eval_faults import ACCEPTABLE, acceptable_codes, judge_real_clip  # noqa: E402
+from eval_faults import ACCEPTABLE, acceptable_codes, judge_real_clip, rendered_findings  # noqa: E402
 
 from formcheck.profiles import FAULT_CODES  # noqa: E402
+
+
+def _rendered(tops: list[float], injected: dict[int, str], flagged: list[tuple[int, str]], unmeasurable=()):
+    """A rendered truth with these anatomical tops and injected faults, and an analysis that flagged
+    (rep, code) pairs (each rep spans 3 s)."""
+    from types import SimpleNamespace
+
+    reps = [
+        {
+            "rep": i + 1, "start": 3.0 * i, "phases": {"bottom": [3.0 * i + 2.5, 3.0 * i + 3.0]},
+            "faults": [{"type": injected[i + 1]}] if i + 1 in injected else [],
+            "top_hip_angle_anatomical_deg_left": top,
+        }
+        for i, top in enumerate(tops)
+    ]
+    faults = [SimpleNamespace(code=c, start_s=3.0 * r - 2.0, end_s=3.0 * r - 1.5) for r, c in flagged]
+    result = SimpleNamespace(
+        faults=faults, side=SimpleNamespace(side="left"), not_measurable=dict.fromkeys(unmeasurable, "why")
+    )
+    return rendered_findings({"reps": reps}, result)
+
+
+def test_the_hip_line_is_judged_against_the_true_anatomical_top_not_the_intent():
+    # posed "clean" on the rig's thigh head, the anatomical tops are a 10 deg arch: owed overextension
+    expected, found = _rendered([190.0, 180.5, 171.0, 150.0], {3: "short_lockout"},
+                                [(1, "overextension"), (4, "incomplete_lockout")])
+    assert expected == {(1, "overextension"), (4, "incomplete_lockout")}  # 171 is only 9 short
+    assert found == {(1, "overextension"), (4, "incomplete_lockout")}
+
+
+def test_a_hip_line_flag_on_a_straight_top_is_false_and_between_counts_neither_way():
+    expected, found = _rendered([181.0, 185.0, 176.0], {}, [(1, "overextension"), (2, "overextension"),
+                                                          (3, "incomplete_lockout")])
+    assert expected == set()
+    assert found == {(1, "overextension")}  # 185 and 176 lie between straight and 10 deg off
+
+
+def test_a_view_that_cannot_measure_the_line_owes_no_hip_line_finding():
+    expected, _ = _rendered([192.0, 192.0], {}, [], unmeasurable=("overextension", "incomplete_lockout"))
+    assert expected == set()
 
 
 def test_a_flag_outside_the_expected_faults_is_false_even_when_must_not_flag_is_silent():
