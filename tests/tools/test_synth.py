@@ -69,6 +69,25 @@ def test_inconsistent_depth_spreads_the_bottoms():
     assert max(bottoms) - min(bottoms) == pytest.approx(20.0)
 
 
+def test_settle_holds_the_first_bottom_still_before_rep_1():
+    plain = steady(reps=2, fps=60, lead_in_s=0.6)
+    settled = steady(reps=2, fps=60, lead_in_s=0.6, settle_s=0.5)
+    a, b = build_schedule(plain, rest_angle=90.0), build_schedule(settled, rest_angle=90.0)
+    # without a settle the set-up runs straight into the drive
+    assert a.reps[0]["phases"]["up"][0] == pytest.approx(0.6)
+    assert b.reps[0]["phases"]["up"][0] == pytest.approx(1.1)
+    still = (b.t >= 0.6) & (b.t < 1.1)
+    assert still.sum() == 30
+    assert np.all(b.theta[still] == b.reps[0]["prescribed_bottom_deg"])
+    assert {b.phase[i] for i in np.flatnonzero(still)} == {"rest"} and not b.rep[still].any()
+    # the set-up itself and everything after the settle are the unsettled schedule, shifted
+    assert np.array_equal(b.setup[b.t < 0.6], a.setup[a.t < 0.6])
+    assert np.allclose(b.theta[b.t >= 1.1], a.theta[a.t >= 0.6], atol=1e-9)
+    for ra, rb in zip(a.reps, b.reps, strict=True):
+        for k, (start, end) in ra["phases"].items():
+            assert rb["phases"][k] == pytest.approx([start + 0.5, end + 0.5])
+
+
 def test_spec_rejects_unknown_names(tmp_path):
     with pytest.raises(ValueError, match="variant"):
         Spec(variant="deadlift")

@@ -140,6 +140,11 @@ def build_schedule(spec: Spec, rest_angle: float) -> Schedule:
     t = spec.lead_in_s
     angle = bottom + depth_offsets[0]
     keys = [(0.0, np.nan, "setup", 0)]
+    if spec.settle_s > 0:
+        # the set-up's move into the bottom ends, then the body rests there before the drive:
+        # without it the set-up flows into rep 1 and its drive has no still bottom to start from
+        keys.append((t, angle, "rest", 0))
+        t += spec.settle_s
     keys.append((t, angle, "up", 1))
     for i in range(1, spec.reps + 1):
         top = spec.top_deg

@@ -160,6 +160,8 @@ def write_index(out_dir: Path) -> Path:
     """sample_videos/README.md: one line per rendered clip, from the truth files themselves."""
     rows = []
     for path in sorted(out_dir.glob("*.json")):
+        if path.name.endswith(".track.json"):  # a cached pose track (binary) kept beside its render
+            continue
         truth = json.loads(path.read_text())
         if truth.get("schema") != "formcheck.synth-truth/1" or not path.with_suffix(".mp4").exists():
             continue

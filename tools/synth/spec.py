@@ -61,6 +61,9 @@ class Spec:
     bottom_pause_s: float = 0.25
     tempo_jitter: float = 0.12  # relative spread of each phase between reps
     lead_in_s: float = 2.0  # set-up before rep 1 (lying with legs out, then feet planted)
+    # still at the first bottom between the set-up and rep 1's drive, as a lifter settles before
+    # the first rep (0: the set-up's last move runs straight into the drive)
+    settle_s: float = 0.0
     lead_out_s: float = 0.6
     working_leg: str = "left"  # single-leg and B-stance
     banded: bool = False
