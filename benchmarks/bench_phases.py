@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print("mean absolute error over all clips (s):")
     for n in NAMES:
         e = errors[n]
-        mae = f"{sum(abs(x) for x in e) / len(e):.3f}" if e else "-"
+        mae = f"{sum(abs(x) for x in e) / len(e):.4f}" if e else "-"
         bias = f"{sum(e) / len(e):+.3f}" if e else "-"
         print(f"  {n:15s} n={len(e):2d}  MAE {mae}  mean error {bias}")
     return 0

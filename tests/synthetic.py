@@ -31,7 +31,7 @@ class RepPlan:
     down_s: float = 1.5
     bottom_s: float = 0.6
     bottom_deg: float = 110.0
-    top_deg: float = 188.0
+    top_deg: float = 178.5  # a straight line as the model reads it (the hip_thrust calibration shows ~180)
     top_degs: list[float] | None = None
     knee_bottom_deg: float = 70.0
     knee_top_deg: float = 95.0

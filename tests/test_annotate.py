@@ -20,7 +20,7 @@ from formcheck.viz import overlay_data
 @pytest.fixture(scope="module")
 def lockout_set():
     profile = load_profile("hip_thrust")
-    track = plan_track(RepPlan(reps=3, top_degs=[188.0, 160.0, 188.0]), noise_px=0.5)
+    track = plan_track(RepPlan(reps=3, top_degs=[178.5, 160.0, 178.5]), noise_px=0.5)
     return track, analyze_track(track, profile), profile
 
 

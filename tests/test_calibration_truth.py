@@ -1,9 +1,12 @@
 """The calibrated hip angle against the rendered truth (the real pose model on the committed renders,
-none of which the calibration was fitted on): each rep's shown top near the rig's joint angle.
+none of which the calibration was fitted on): each rep's shown top near the true joint angle at the
+anatomical hip joint centre (Harrington's, the clips posed on it: spec `hip_centre = "harrington"`).
 
-Measured, not promised: two-leg bench and floor clips (the variants the fit saw) land within 3 deg
-on 12 of 16 reps and within 4.2 deg on all; a B-stance thrust reads 4-5 low and a feet-elevated
-bridge 11-12 low (neither was in the fit); single-leg clips are not calibrated at all."""
+Measured, not promised: on the two-leg bench and floor clips posed on that centre (the variants the fit
+saw), 14 of 16 tops near the line land within 3 deg, all within 5.0 (the oblique overextension
+clip's clean top reads 175.8, one of its 192 deg arches 197.0); a 150 deg short top reads 153; the
+B-stance thrust (not fitted) reads its 183.6 within 2.0. Feet-elevated bridges and single-leg clips
+are not calibrated at all."""
 
 from __future__ import annotations
 
@@ -18,9 +21,15 @@ TOLERANCE_DEG = 3.0
 FITTED_VARIANTS = ("hip_thrust", "glute_bridge")  # as rendered: two legs, feet on the floor
 
 
+def posed_on_the_joint_centre(t: dict) -> bool:
+    """Clips posed on the rig's thigh head (older renders kept for other faults) have no
+    anatomical truth to hold the shown angle to."""
+    return t["spec"].get("hip_centre") == "harrington"
+
+
 def shown_vs_true(path) -> list[tuple[float, float]]:
     t = truth(path)
-    if t["spec"]["variant"] not in FITTED_VARIANTS:
+    if t["spec"]["variant"] not in FITTED_VARIANTS or not posed_on_the_joint_centre(t):
         return []
     result = analyze_track(track(path), load_profile(t["spec"]["variant"]))
     if not result.calibration.calibrated:
@@ -31,7 +40,7 @@ def shown_vs_true(path) -> list[tuple[float, float]]:
         for r in t["reps"]:
             a, b = r["phases"]["top"]
             if rep.start_s <= (a + b) / 2 <= rep.end_s:
-                pairs.append((rep.top_hip_deg, r[f"top_hip_angle_deg_{side}"]))
+                pairs.append((rep.top_hip_deg, r[f"top_hip_angle_anatomical_deg_{side}"]))
     return pairs
 
 
@@ -44,7 +53,7 @@ def test_shown_tops_near_the_line_match_the_joint_angle(pairs):
     near = [(s, t) for ps in pairs.values() for s, t in ps if abs(t - 180.0) <= NEAR_LINE_DEG]
     assert len(near) >= 15  # the side and oblique two-leg clips
     errors = sorted(round(s - t, 1) for s, t in near)
-    assert sum(abs(e) <= TOLERANCE_DEG for e in errors) / len(errors) >= 0.7, errors
+    assert sum(abs(e) <= TOLERANCE_DEG for e in errors) / len(errors) >= 0.8, errors
     assert max(abs(e) for e in errors) <= load_profile("hip_thrust").calibration.uncertainty_deg, errors
 
 
@@ -65,3 +74,10 @@ def test_single_leg_clips_are_not_calibrated_and_do_not_judge_the_line():
         result = analyze_track(track(path), load_profile(truth(path)["spec"]["variant"]))
         assert not result.calibration.calibrated and "single-leg" in result.calibration.reason
         assert {"incomplete_lockout", "overextension"} <= set(result.not_measurable)
+
+
+def test_a_feet_elevated_bridge_is_not_calibrated_and_does_not_judge_the_line():
+    (path,) = [p for p in truth_files() if p.stem.startswith("feet_elevated")]
+    result = analyze_track(track(path), load_profile(truth(path)["spec"]["variant"]))
+    assert not result.calibration.calibrated and "feet elevated" in result.calibration.reason
+    assert {"incomplete_lockout", "overextension"} <= set(result.not_measurable)

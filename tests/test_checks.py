@@ -94,7 +94,7 @@ def test_every_builtin_variant_loads_with_all_faults_and_guide_words():
     # switched off by design: floor bridges have no bench to lean back over; the frog pump is
     # pulsed (no hold, quick lowering) with the knees turned out (the shin's tilt is not in the picture)
     off = {"leaning_back"}
-    by_design = {"glute_bridge": off, "single_leg_glute_bridge": off,
+    by_design = {"glute_bridge": off, "single_leg_glute_bridge": off, "feet_elevated_glute_bridge": off,
                  "frog_pump": off | {"no_top_pause", "rushed_descent", "foot_placement"}}
     for name in builtin_names():
         prof = load_profile(name)

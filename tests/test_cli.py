@@ -14,7 +14,7 @@ from formcheck.track import PoseTrack
 @pytest.fixture
 def track_file(tmp_path):
     path = tmp_path / "set.npz"
-    plan_track(RepPlan(reps=3, top_degs=[188.0, 160.0, 188.0]), noise_px=1.0).save(path)
+    plan_track(RepPlan(reps=3, top_degs=[178.5, 160.0, 178.5]), noise_px=1.0).save(path)
     return path
 
 

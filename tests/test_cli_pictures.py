@@ -12,7 +12,7 @@ from formcheck import cli
 
 @pytest.fixture
 def track_and_clip(tmp_path):
-    track = plan_track(RepPlan(reps=3, top_degs=[188.0, 160.0, 188.0]), noise_px=1.0)
+    track = plan_track(RepPlan(reps=3, top_degs=[178.5, 160.0, 178.5]), noise_px=1.0)
     path = tmp_path / "set.npz"
     track.save(path)
     return track, path, clip_for(track, tmp_path / "set.mp4")

@@ -22,7 +22,7 @@ from formcheck.web.pages import athlete_charts
 @pytest.fixture(scope="module")
 def clip():
     profile = load_profile("hip_thrust")
-    track = plan_track(RepPlan(reps=3, top_degs=[188.0, 160.0, 188.0]), noise_px=0.5)
+    track = plan_track(RepPlan(reps=3, top_degs=[178.5, 160.0, 178.5]), noise_px=0.5)
     return profile, track, analyze_track(track, profile)
 
 

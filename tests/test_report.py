@@ -15,7 +15,7 @@ PROFILE = load_profile("hip_thrust")
 
 @pytest.fixture(scope="module")
 def result():
-    plan = RepPlan(reps=4, top_degs=[188.0, 158.0, 188.0, 188.0], down_s=0.3, lead_s=3.0)
+    plan = RepPlan(reps=4, top_degs=[178.5, 158.0, 178.5, 178.5], down_s=0.3, lead_s=3.0)
     return analyze_track(with_dropout(plan_track(plan, noise_px=1.0), 0.5, 1.0), PROFILE)
 
 

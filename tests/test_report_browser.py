@@ -62,7 +62,7 @@ def open_report(browser, report: Path, shot: str) -> dict:
 
 def test_report_renders_without_errors_and_shows_the_rep_count(browser, tmp_path):
     profile = load_profile("hip_thrust")
-    track = plan_track(RepPlan(reps=4, top_degs=[188.0, 160.0, 188.0, 188.0]), noise_px=0.5)
+    track = plan_track(RepPlan(reps=4, top_degs=[178.5, 160.0, 178.5, 178.5]), noise_px=0.5)
     analysis = analyze_track(track, profile)
     report = tmp_path / "report.html"
     clip = clip_for(track, tmp_path / "in.mp4")

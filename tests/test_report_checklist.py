@@ -26,7 +26,7 @@ def report_of(track, profile=HT):
 @pytest.fixture(scope="module")
 def lockout():
     """4 reps, the second well short of the straight line; side view."""
-    return report_of(plan_track(RepPlan(reps=4, top_degs=[188.0, 160.0, 188.0, 188.0]), noise_px=0.5))
+    return report_of(plan_track(RepPlan(reps=4, top_degs=[178.5, 150.5, 178.5, 178.5]), noise_px=0.5))
 
 
 def items(report, set_no=0):
@@ -103,7 +103,7 @@ def test_a_clip_ending_in_the_last_top_hold_is_partly_measured():
 
 def test_a_short_rest_is_judged_per_set_and_measure():
     analysis, report = report_of(sets_track(
-        [RepPlan(reps=4), RepPlan(reps=4, top_degs=[172.0, 188.0, 188.0, 188.0])], rest_s=30.0, noise_px=1.0))
+        [RepPlan(reps=4), RepPlan(reps=4, top_degs=[162.5, 178.5, 178.5, 178.5])], rest_s=30.0, noise_px=1.0))
     assert [b.set for b in report.checklist] == [s.set for s in report.sets] == [1, 2]
     first, second = items(report, 0)["short_rest"], items(report, 1)["short_rest"]
     assert first.status == "not measurable"
@@ -157,7 +157,7 @@ def test_the_html_shows_the_jsons_statuses_and_values(lockout):
 
 def test_the_html_has_a_table_per_set_with_the_jsons_statuses():
     analysis, report = report_of(sets_track(
-        [RepPlan(reps=4), RepPlan(reps=4, top_degs=[172.0, 188.0, 188.0, 188.0])], rest_s=30.0, noise_px=1.0))
+        [RepPlan(reps=4), RepPlan(reps=4, top_degs=[162.5, 178.5, 178.5, 178.5])], rest_s=30.0, noise_px=1.0))
     page = html_report.render_html(report, analysis, HT)
     rows = {(a["data-set"], a["data-code"]): a["data-status"] for t, a in parse(page).tags
             if t == "tr" and "data-code" in a}

@@ -29,7 +29,7 @@ def test_a_clean_set_scores_100():
 
 
 def test_a_faulty_rep_loses_its_codes_points_times_severity():
-    result = scored(RepPlan(reps=4, top_degs=[188.0, 155.0, 188.0, 188.0]))
+    result = scored(RepPlan(reps=4, top_degs=[178.5, 155.0, 178.5, 178.5]))
     rep2 = result.scores.reps[2]
     (cut,) = rep2.deductions
     pts = HT.scoring.fault_points["incomplete_lockout"] * HT.scoring.severity_factor["major"]
@@ -41,9 +41,9 @@ def test_a_faulty_rep_loses_its_codes_points_times_severity():
 
 def test_scores_fall_as_faults_get_worse_and_more():
     short = reading(lockout_limit(HT) - 3)  # a minor shortfall
-    mild = scored(RepPlan(reps=4, top_degs=[188.0, short, 188.0, 188.0])).scores.overall
-    bad = scored(RepPlan(reps=4, top_degs=[188.0, 155.0, 188.0, 188.0])).scores.overall
-    worse = scored(RepPlan(reps=4, top_degs=[155.0, 155.0, 188.0, 188.0], down_s=0.3)).scores.overall
+    mild = scored(RepPlan(reps=4, top_degs=[178.5, short, 178.5, 178.5])).scores.overall
+    bad = scored(RepPlan(reps=4, top_degs=[178.5, 155.0, 178.5, 178.5])).scores.overall
+    worse = scored(RepPlan(reps=4, top_degs=[155.0, 155.0, 178.5, 178.5], down_s=0.3)).scores.overall
     assert 100.0 > mild > bad > worse
 
 
@@ -63,14 +63,14 @@ def test_weights_are_profile_data(tmp_path):
         json.dumps({"name": "lenient", "extends": "hip_thrust", "scoring": {"fault_points": LENIENT}})
     )
     prof = load_profile(str(custom))
-    result = analyze_track(plan_track(RepPlan(reps=2, top_degs=[155.0, 188.0]), noise_px=1.0), prof)
+    result = analyze_track(plan_track(RepPlan(reps=2, top_degs=[155.0, 178.5]), noise_px=1.0), prof)
     assert result.scores.reps[1].score == 100.0 - 2 * prof.scoring.severity_factor["major"]
     assert prof.scoring.fault_points["rushed_descent"] == HT.scoring.fault_points["rushed_descent"]
 
 
 def test_report_explains_scores_in_json_and_text():
     result = analyze_track(
-        sets_track([RepPlan(reps=4), RepPlan(reps=4, top_degs=[172.0, 188.0, 188.0, 188.0])], 30.0, 1.0), HT
+        sets_track([RepPlan(reps=4), RepPlan(reps=4, top_degs=[162.5, 178.5, 178.5, 178.5])], 30.0, 1.0), HT
     )
     data = json.loads(report.build_report(result, HT).to_json())
     assert [s["rep_count"] for s in data["sets"]] == [4, 4] and data["summary"]["set_count"] == 2
@@ -106,12 +106,12 @@ FINDING = Fault("x", "major", 1, 0.0, 1.0, 150.0, 170.0, "deg", ">=", "m", "g", 
 
 
 def test_a_set_with_a_major_fault_on_every_rep_scores_below_70():
-    result = scored(RepPlan(reps=5, top_degs=[150.0] * 5))
+    result = scored(RepPlan(reps=5, top_degs=[140.5] * 5))
     assert all(any(d.severity == "major" for d in s.deductions) for s in result.scores.reps.values())
     assert result.scores.sets[0].score < 70.0 and result.scores.overall < 70.0
 
 
 def test_a_set_with_a_minor_lockout_miss_on_every_rep_is_not_a_90():
-    result = scored(RepPlan(reps=5, top_degs=[166.0] * 5))
+    result = scored(RepPlan(reps=5, top_degs=[reading(lockout_limit(HT) - 3)] * 5))
     assert {d.code for s in result.scores.reps.values() for d in s.deductions} == {"incomplete_lockout"}
     assert result.scores.overall < 90.0

@@ -48,10 +48,10 @@ def test_the_rest_is_not_a_bottom_pause():
 
 
 def test_first_rep_worse_than_the_previous_sets_end_is_a_short_rest():
-    result = analyse([RepPlan(reps=4), RepPlan(reps=4, top_degs=[172.0, 188.0, 188.0, 188.0])])
+    result = analyse([RepPlan(reps=4), RepPlan(reps=4, top_degs=[162.5, 178.5, 178.5, 178.5])])
     rest = [f for f in result.faults if f.code == "short_rest"]
     assert [(f.rep, f.reps) for f in rest] == [(5, (5,))]
-    drop = float(result.calibration.shown(188.0) - result.calibration.shown(172.0))  # 16 raw, calibrated
+    drop = float(result.calibration.shown(178.5) - result.calibration.shown(162.5))  # 16 raw, calibrated
     assert rest[0].measured == pytest.approx(drop, abs=2.5) and rest[0].limit == 8.0
     assert "rest was probably too short" in rest[0].guide_says
     assert result.sets[1].vs_previous["top"] == pytest.approx(drop, abs=2.5)

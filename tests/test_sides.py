@@ -45,7 +45,7 @@ def joined(*tracks: PoseTrack, rest_s: float = 3.0) -> PoseTrack:
 @pytest.fixture(scope="module")
 def switching():
     left = side_track(RepPlan(reps=4), "left", seed=1)
-    right = side_track(RepPlan(reps=4, top_deg=176.0), "right", seed=2)  # the right side stops short
+    right = side_track(RepPlan(reps=4, top_deg=166.5), "right", seed=2)  # the right side stops short
     return analyze_track(joined(left, right), SL)
 
 

@@ -20,7 +20,7 @@ def profile():
 @pytest.fixture(scope="module")
 def lockout_set(profile):
     """4 reps, the second stopping 28 deg short of the line: one incomplete_lockout on rep 2."""
-    plan = RepPlan(reps=4, top_degs=[188.0, 160.0, 188.0, 188.0], down_s=1.5, bottom_s=0.8)
+    plan = RepPlan(reps=4, top_degs=[178.5, 160.0, 178.5, 178.5], down_s=1.5, bottom_s=0.8)
     track = plan_track(plan, noise_px=0.5)
     analysis = analyze_track(track, profile)
     return plan, track, analysis

@@ -48,7 +48,9 @@ def errors(analysis: Any, truth: dict, bias_deg: float = 0.0) -> dict[str, float
     side = _true_side(truth, analysis.side.side)
     frames = truth["frames"]
     t_true = np.asarray(frames["t"], dtype=float)
-    hip_true = np.asarray(frames[f"hip_angle_deg_{side}"], dtype=float)
+    # the anatomical joint angle, which formcheck shows; older truth files have only the posed one
+    key = f"hip_angle_anatomical_deg_{side}"
+    hip_true = np.asarray(frames[key if key in frames else f"hip_angle_deg_{side}"], dtype=float)
     at = np.interp(analysis.timestamps, t_true, hip_true)
     measured = np.asarray(analysis.hip, dtype=float) - bias_deg
     diff = measured - at
