@@ -47,8 +47,6 @@ KNOWN_DIFFERENCES = {
     # live analyses from the held start position on: the set-up before it is not in its calibration,
     # and the two reps read incomplete_lockout where analyze reads foot_placement
     "glute_bridge_dumbbell_setup_captions_portrait.mp4": "live's set starts after the set-up: other faults",
-    # 60 fps through the model at real time: on a busy 2-core machine frames drop and a rep is lost
-    "hip_thrust_barbell_oblique_plate_60fps.mp4": "60 fps at real time drops frames on a busy machine",
     # since the bottom is read from the hips' height, analyze no longer flags rep 4's quick drop
     # (0.41 s before); live's analysis still does (not yet examined why)
     "glute_bridge_banded_abduction_pulses_portrait.mp4": "rep 4's descent: live rushed_descent, analyze not",
