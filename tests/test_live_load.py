@@ -5,9 +5,9 @@ For each clip of both shared folders (labels.csv):
 - every counted rep got a verdict, and every verdict was final or corrected aloud: the faults
   last told for each rep are the report's, and each change was a spoken correction cue;
 - the rep count and each rep's faults equal `analyze`'s on the clip (one pose stream, as live
-  runs the model, on the same frames: every 2nd of a 60 fps clip; the tracks are cached between runs in pytest's cache or
-  FORMCHECK_TEST_TRACK_CACHE). One difference is allowed, and only where the labels side with
-  live: a rep count analyze gets wrong and live gets right;
+  runs the model, on the same frames: every 2nd of a 60 fps clip; the tracks are cached between
+  runs in pytest's cache or FORMCHECK_TEST_TRACK_CACHE). One difference is allowed, and only
+  where the labels side with live: a rep count analyze gets wrong and live gets right;
 - the frames dropped are counted and printed (`pytest -s`): no verdict may depend on them (above).
 
 The camera is an honest stand-in: a webcam hands over decoded frames, so the clip is decoded
@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import missing_data
+from test_live_clips import KNOWN_DIFFERENCES
 from test_real_clips import _label_rows, _variant
 
 from formcheck import pipeline
@@ -45,6 +46,11 @@ from formcheck.io.video import open_video
 from formcheck.live.session import LiveOptions, LiveSession
 from formcheck.live.sources import Frame
 from formcheck.pose import MediaPipePoseBackend
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("FORMCHECK_LIVE_LOAD", "") != "1",
+    reason="the live load test runs with FORMCHECK_LIVE_LOAD=1 (~8 min, two cores busy; see the docstring)",
+)
 
 
 def _rows() -> list:
@@ -123,9 +129,13 @@ def _faults(reps: list[dict]) -> list[tuple[int, list[str]]]:
 
 
 @pytest.mark.parametrize("row", _rows())
-def test_live_in_real_time_under_load_tells_what_analyze_reports(row, shared_videos, track_cache, tmp_path):
+def test_live_in_real_time_under_load_tells_what_analyze_reports(
+    row, shared_videos, track_cache, tmp_path, request
+):
     if "clip" not in row:
         missing_data(f"{row['_folder'] / 'labels.csv'} not found")
+    if row["clip"] in KNOWN_DIFFERENCES:  # live and analyze differ there without load too
+        request.applymarker(pytest.mark.xfail(reason=f"issue 18: {KNOWN_DIFFERENCES[row['clip']]}"))
     clip, variant = row["_folder"] / row["clip"], _variant(row)
     if not clip.exists():
         missing_data(f"{clip} not found")
@@ -143,7 +153,8 @@ def test_live_in_real_time_under_load_tells_what_analyze_reports(row, shared_vid
         camera.close()
     doc = result.doc
     frames = doc["frames"]
-    assert result.ended_by == "end_of_clip" and frames["captured"] == frames["recorded"]
+    assert result.ended_by == "end_of_clip" and frames["analysed_every"] == expected["clip"]["frame_stride"]
+    assert frames["recorded"] == expected["clip"]["frames"] == frames["processed"] + frames["dropped"]
     note = f"{frames['dropped']} of {frames['captured']} frames dropped under {spinning} busy loops"
     print(f"{clip.name}: {note}; pose {doc['latency_ms']['capture_to_pose']}")
     report = result.analysed.report.as_json_dict() if result.analysed is not None else {"reps": []}
