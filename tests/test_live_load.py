@@ -46,6 +46,7 @@ from formcheck.io.video import open_video
 from formcheck.live.session import LiveOptions, LiveSession
 from formcheck.live.sources import Frame
 from formcheck.pose import MediaPipePoseBackend
+from formcheck.track import PoseTrack
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("FORMCHECK_LIVE_LOAD", "") != "1",
@@ -116,12 +117,12 @@ def track_cache(request) -> TrackCache:
     return TrackCache(where or request.config.cache.mkdir("formcheck-live-tracks"))
 
 
-def _analyze(clip: Path, variant: str, cache: TrackCache) -> dict:
+def _analyze(clip: Path, variant: str, cache: TrackCache) -> tuple[PoseTrack, dict]:
     """`analyze --workers 1` of the clip: what live's one pose stream sees (every frame, or every
     k-th of a clip above 30 fps, as live takes them)."""
     settings = pipeline.Settings(variant=variant, pose_workers=1)
     track, _ = pipeline.pose_track(clip, settings, cache=cache)
-    return pipeline.run_track(track, settings).report.as_json_dict()
+    return track, pipeline.run_track(track, settings).report.as_json_dict()
 
 
 def _faults(reps: list[dict]) -> list[tuple[int, list[str]]]:
@@ -139,7 +140,7 @@ def test_live_in_real_time_under_load_tells_what_analyze_reports(
     clip, variant = row["_folder"] / row["clip"], _variant(row)
     if not clip.exists():
         missing_data(f"{clip} not found")
-    expected = _analyze(clip, variant, track_cache)  # before the load and the clock: the model runs here
+    analysed, expected = _analyze(clip, variant, track_cache)  # before the load and the clock
     camera = DecodedCamera(clip, tmp_path / "frames.raw")
 
     backend = MediaPipePoseBackend()
@@ -157,6 +158,10 @@ def test_live_in_real_time_under_load_tells_what_analyze_reports(
     assert frames["recorded"] == expected["clip"]["frames"] == frames["processed"] + frames["dropped"]
     note = f"{frames['dropped']} of {frames['captured']} frames dropped under {spinning} busy loops"
     print(f"{clip.name}: {note}; pose {doc['latency_ms']['capture_to_pose']}")
+    # which: replaying these drops without load reproduces the run (the model is deterministic)
+    saved, start = PoseTrack.load(tmp_path / "s" / "track.npz"), doc["set"]["start_frame"] or 0
+    lost = np.flatnonzero(analysed.detected[start : start + saved.n_frames] & ~saved.detected) + start
+    note += f" (no pose in live only at frames {lost.tolist()})"
     report = result.analysed.report.as_json_dict() if result.analysed is not None else {"reps": []}
 
     # every rep judged; what was told last is the report; every change was a correction said aloud
