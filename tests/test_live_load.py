@@ -12,10 +12,10 @@ For each clip of both shared folders (labels.csv):
 
 The camera is an honest stand-in: a webcam hands over decoded frames, so the clip is decoded
 before the clock starts (into a memory-mapped file: the 1080x1920 clip is 4.4 GB raw) and only
-released at real time. Decoding H.264 at 1080p costs ~19-21 ms of CPU a frame here, as much as
-the pose model: a stand-in that decodes on the clock (the old one; its 1080p clips dropped 30-47%
-of their frames) takes that from the product's cores, which no webcam does. The model, the
-display (composed headless), the live analysis and the busy loops all still run on the clock.
+released at real time. Decoding H.264 at 1080p costs 6-7 ms of CPU a frame here, a fifth of the
+session's own ~31 ms: a stand-in that decodes on the clock (the old one) takes that from the
+product's cores, which no webcam does. The model, the display (composed headless), the live
+analysis and the busy loops all still run on the clock.
 
 Preparation (the expected report, the decoding) runs before the busy loops start, so a fresh
 machine's model runs for analyze are not slowed by them. Opt-in (FORMCHECK_LIVE_LOAD=1): not in
