@@ -139,7 +139,7 @@ class Hud:
         frame[panel.y0 : panel.y1, panel.x0 : panel.x1] = self._panel_bg
         view = frame[pic.y0 : pic.y1, pic.x0 : pic.x1]
         # frames.resize: a 1080p camera shrunk to the window costs 1.7 ms, not the area filter's
-        # 13 ms, which beside the pose model (~18 ms) made a 2-core machine drop frames
+        # 13 ms, a cost the pose model (~18 ms a frame) shares two cores with
         small = resize(image, pic.w, pic.h)
         if self.mirror:
             cv2.flip(small, 1, dst=view)
