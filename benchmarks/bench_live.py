@@ -130,7 +130,7 @@ def report(doc: dict, rss: list[tuple[float, float]], wall_s: float) -> None:
     )
     print(
         f"frames processed: {frames['processed']} ({frames['processed'] / stream_s:.1f}/s);"
-        f" dropped: {frames['dropped']} ({100.0 * frames['dropped'] / max(frames['captured'], 1):.2f}%)"
+        f" dropped: {frames['dropped']} ({100.0 * frames['dropped'] / max(frames['recorded'], 1):.2f}%)"
     )
     print(
         f"capture-to-display latency: median {shown['median']} ms, p95 {shown['p95']} ms,"

@@ -21,7 +21,7 @@ from formcheck.analysis import analyze_track
 from formcheck.errors import CameraUnavailable, SourceLost
 from formcheck.kinematics import ViewConfig
 from formcheck.live.audio import AudioOut, AudioUnavailable, speech_synth, tone_wav
-from formcheck.live.capture import FrameQueue
+from formcheck.live.capture import CaptureThread, FrameQueue
 from formcheck.live.cues import CuePolicy
 from formcheck.live.display import Hud, Overlay
 from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict, match_reps, pose_unusable
@@ -153,6 +153,41 @@ def test_a_sustained_overload_drops_every_other_frame_not_a_stretch_and_lags_at_
     assert 0.4 < q.dropped_count / 600 < 0.6
     assert max(_runs_of(dropped, 600)) <= 2, "the analysis bridges gaps of a frame or two, not more"
     assert max(lag) <= 2 * 30
+
+
+def test_capture_queues_every_kth_frame_of_a_fast_camera_and_counts_them_all():
+    track = plan_track(RepPlan(reps=1, fps=60.0))
+    source = FakeSource(track)
+    q = FrameQueue(10**6, lossless=True)
+    capture = CaptureThread(source, q, stride=2)
+    capture.start()
+    capture.join(5.0)
+    queued = []
+    while (batch := q.take(0)) is not None and batch.frame is not None:
+        queued.append(batch.frame.index)
+    assert capture.stats.captured == track.n_frames and q.dropped_count == 0
+    assert queued == list(range(0, track.n_frames, 2))
+
+
+def test_a_60fps_camera_is_analysed_at_every_2nd_frame_as_analyze_does(tmp_path):
+    """The model's work halved where a 2-core machine would otherwise drop frames, and the track
+    is analyze's strided one (frames 0, 2, 4... on their own times)."""
+    track = plan_track(RepPlan(reps=3, fps=60.0, top_degs=[188.0, 160.0, 188.0]), noise_px=0.5)
+    session, _ = _session(track, tmp_path)
+    result = session.run()
+    frames = result.doc["frames"]
+    assert frames["captured"] == track.n_frames and frames["analysed_every"] == 2
+    assert frames["processed"] == frames["recorded"] == -(-track.n_frames // 2) and frames["dropped"] == 0
+    saved = PoseTrack.load(result.folder / "track.npz")
+    start = result.doc["set"]["start_frame"]
+    assert np.allclose(saved.timestamps, track.timestamps[::2][start:]) and saved.fps == pytest.approx(30.0)
+    strided = dataclasses.replace(
+        track, image=track.image[::2], world=track.world[::2], visibility=track.visibility[::2],
+        timestamps=track.timestamps[::2], fps=30.0,
+    )  # fmt: skip
+    profile = load_profile("hip_thrust")
+    offline = build_report(analyze_track(strided, profile), profile).as_json_dict()
+    assert _live_codes(result.doc) == _codes(offline) == [(1, []), (2, ["incomplete_lockout"]), (3, [])]
 
 
 def test_lossless_queue_waits_for_the_consumer_instead_of_dropping():

@@ -99,9 +99,10 @@ class FrameQueue:
             return len(self._frames)
 
 
-def queue_frames(lag_s: float, source: Source) -> int:
-    """The queue's depth: `lag_s` of the source's frames, at most QUEUE_BYTES of them."""
-    frames = int(math.ceil(lag_s * source.fps))
+def queue_frames(lag_s: float, source: Source, stride: int = 1) -> int:
+    """The queue's depth: `lag_s` of the frames analysed (every `stride`-th of the source's), at
+    most QUEUE_BYTES of them."""
+    frames = int(math.ceil(lag_s * source.fps / stride))
     return max(2, min(frames, QUEUE_BYTES // max(1, source.width * source.height * 3)))
 
 
@@ -122,11 +123,17 @@ class CaptureStats:
 
 
 class CaptureThread:
-    """Reads a source into a FrameQueue until the source ends, fails or stop() is called."""
+    """Reads a source into a FrameQueue until the source ends, fails or stop() is called.
 
-    def __init__(self, source: Source, queue: FrameQueue) -> None:
+    Only every `stride`-th frame is queued: a camera above 30 fps is analysed as `formcheck
+    analyze` analyses such a clip (pose.frame_stride: 60 fps -> every 2nd frame), which halves the
+    model's work where it matters most. The other frames were never meant for the analysis, so
+    they are not drops and get no row in the track (analyze's strided track has none either)."""
+
+    def __init__(self, source: Source, queue: FrameQueue, stride: int = 1) -> None:
         self.source = source
         self.queue = queue
+        self.stride = max(1, stride)
         self.stats = CaptureStats()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="formcheck-live-capture", daemon=True)
@@ -145,7 +152,8 @@ class CaptureThread:
             for frame in self.source.frames():
                 if self._stop.is_set():
                     break
-                self.queue.put(frame)
+                if frame.index % self.stride == 0:
+                    self.queue.put(frame)
                 self.stats.captured += 1
                 self.stats.last_t = frame.t
         except FormcheckError as exc:

@@ -60,6 +60,7 @@ def session_doc(
         "report_error": report_error,
         "frames": {
             "captured": s.capture.stats.captured,
+            "analysed_every": s.stride,  # as analyze: every k-th captured frame goes to the pose model
             "processed": proc.processed,
             "dropped": s.queue.dropped_count,
             "recorded": rec.n_frames,

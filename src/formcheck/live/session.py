@@ -25,7 +25,7 @@ import numpy as np
 
 from formcheck import pipeline
 from formcheck.errors import FormcheckError, TruncatedVideo, UsageError
-from formcheck.pose import MediaPipePoseBackend, PoseBackend
+from formcheck.pose import MediaPipePoseBackend, PoseBackend, frame_stride
 from formcheck.profiles import ProfileError, load_profile
 from formcheck.variants import AUTO
 
@@ -125,19 +125,20 @@ class LiveSession:
         self.folder = save.session_dir(options.out)
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         view_profile = load_profile(options.variant if options.variant != AUTO else "hip_thrust")
+        self.stride = frame_stride(source.fps)  # analyze's: a 60 fps source analysed at 30 fps
         self.recorder = TrackRecorder(
             self.folder / ".spool",
             source.width,
             source.height,
-            None if source.is_camera else source.fps,
+            None if source.is_camera else source.fps / self.stride,
             source=getattr(source, "path", source.name),
             model=getattr(backend, "model", ""),
             keep_frames=int(math.ceil((options.window_s + 30.0) * source.fps)),
             meta={"live": {"source": source.name}, "backend": getattr(backend, "name", "")},
         )
         self.setup = SetupCheck(
-            source.width, source.height, source.fps, options.variant, view_profile.view, options.hold_s,
-            options.mirror,
+            source.width, source.height, source.fps / self.stride, options.variant, view_profile.view,
+            options.hold_s, options.mirror,
         )  # fmt: skip
         self.first_arm: int | None = None  # the session's first counted frame
         self.sets: list[FinishedSet] = []
@@ -147,8 +148,8 @@ class LiveSession:
         self.rest_from: float | None = None  # session time the last set was ended (between sets)
         # a clip read on demand waits for the pose instead (a short queue keeps the display current)
         lag_s = options.max_lag_s if source.realtime else LOSSLESS_QUEUE_S
-        self.queue = FrameQueue(queue_frames(lag_s, source), lossless=not source.realtime)
-        self.capture = CaptureThread(source, self.queue)
+        self.queue = FrameQueue(queue_frames(lag_s, source, self.stride), lossless=not source.realtime)
+        self.capture = CaptureThread(source, self.queue, self.stride)
         self.processor = Processor(self.queue, backend, self.recorder, self.setup, self._on_armed)
         self.problems: list[str] = []
         audio = AudioOut(options.audio, self._problem) if options.audio else None
