@@ -172,7 +172,7 @@ def test_capture_queues_every_kth_frame_of_a_fast_camera_and_counts_them_all():
 def test_a_60fps_camera_is_analysed_at_every_2nd_frame_as_analyze_does(tmp_path):
     """The model's work halved where a 2-core machine would otherwise drop frames, and the track
     is analyze's strided one (frames 0, 2, 4... on their own times)."""
-    track = plan_track(RepPlan(reps=3, fps=60.0, top_degs=[188.0, 160.0, 188.0]), noise_px=0.5)
+    track = plan_track(RepPlan(reps=3, fps=60.0, top_degs=[178.5, 160.0, 178.5]), noise_px=0.5)
     session, _ = _session(track, tmp_path)
     result = session.run()
     frames = result.doc["frames"]
