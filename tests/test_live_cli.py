@@ -34,7 +34,7 @@ def _same_to_the_last_digit(got, want, path: str = "") -> None:
         assert len(got) == len(want), path
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             _same_to_the_last_digit(g, w, f"{path}[{i}]")
-    elif isinstance(want, float) and not isinstance(want, bool):
+    elif isinstance(want, float):
         step = 10.0 ** -len(repr(want).split(".")[1]) if "." in repr(want) else 1.0
         assert got == pytest.approx(want, abs=step * 1.01), path
     else:

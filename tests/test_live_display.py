@@ -263,14 +263,12 @@ def _xvfb(binary: str, screen: tuple[int, int]) -> tuple[subprocess.Popen, int]:
     pytest.fail("no virtual X server would start")
 
 
-@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("source", ["landscape", "phone"])
-def test_the_window_under_a_virtual_display_shows_the_whole_frame(xvfb_bin, track, tmp_path, screen, source):
+def _screenshot(
+    xvfb_bin: str, screen: tuple[int, int], frame: np.ndarray, tmp_path: Path
+) -> tuple[np.ndarray, dict]:
+    """The frame shown in a real window on a fresh virtual screen, screenshotted."""
     server, display = _xvfb(xvfb_bin, screen)
     try:
-        size = SOURCES[source]
-        hud = Hud(*size, mirror=True, screen=screen)
-        frame = hud.compose(np.full((size[1], size[0], 3), 200, np.uint8), _row(track, 60, size), _overlay())
         np.save(tmp_path / "frame.npy", frame)
         env = {**os.environ, "DISPLAY": f":{display}", "PYTHONPATH": str(ROOT / "src")}
         shot, meta = tmp_path / "shot.png", tmp_path / "meta.json"
@@ -282,16 +280,30 @@ def test_the_window_under_a_virtual_display_shows_the_whole_frame(xvfb_bin, trac
     finally:
         server.terminate()
         server.wait(timeout=10)
-    assert json.loads(meta.read_text())["screen"] == list(screen)  # the window read the screen's size
-    seen = cv2.cvtColor(cv2.imread(str(shot)), cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(cv2.imread(str(shot)), cv2.COLOR_BGR2RGB), json.loads(meta.read_text())
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("source", ["landscape", "phone"])
+def test_the_window_under_a_virtual_display_shows_the_whole_frame(xvfb_bin, track, tmp_path, screen, source):
+    size = SOURCES[source]
+    hud = Hud(*size, mirror=True, screen=screen)
+    frame = hud.compose(np.full((size[1], size[0], 3), 200, np.uint8), _row(track, 60, size), _overlay())
+    seen, meta = _screenshot(xvfb_bin, screen, frame, tmp_path)
+    if not seen.any():
+        # nothing mapped at all in 45 s (the screen stayed black: 3 cases in two runs on 3 December,
+        # each passing when run again): tried once more on a fresh virtual server; a window that
+        # paints the wrong picture still fails at once
+        seen, meta = _screenshot(xvfb_bin, screen, frame, tmp_path)
+    assert meta["screen"] == list(screen)  # the window read the screen's size
     assert seen.shape == frame.shape
-    waited = json.loads(meta.read_text())["painted_after_s"]
+    waited = meta["painted_after_s"]
     assert np.abs(seen.astype(int) - frame).mean() < 2.0, f"after {waited:.1f} s"  # the whole frame, unscaled
     caps = _check_frame(seen, hud, screen)
     assert min(caps.values()) >= screen[1] * READABLE
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
-    shutil.copy(shot, artifacts / f"live_{source}_{screen[0]}x{screen[1]}.png")
+    shutil.copy(tmp_path / "shot.png", artifacts / f"live_{source}_{screen[0]}x{screen[1]}.png")
 
 
 def test_a_cut_line_says_so_and_stays_in_its_box(track):

@@ -87,7 +87,8 @@ def true_tops(truth: dict, side: str) -> dict[int, float]:
 
 
 def hip_line_class(top: float) -> str | None:
-    """The hip-line code a true top must raise, "" when it must raise none, None in between."""
+    """The hip-line code a true top must raise, "" when it must raise none, None in between (10 deg,
+    the issue's test size, with half a degree to spare for a top read on the other side)."""
     off = top - 180.0
     if off <= -HIP_LINE_OFF_DEG + 0.5:
         return "incomplete_lockout"
