@@ -5,7 +5,8 @@ Usage: python benchmarks/bench_phase_renders.py DIR [--tol-frames 1 --tol-s 0.03
 
 DIR holds renders NAME.mp4 with their truth NAME.json (tools/synth/render.py); the pose track
 is cached as NAME.track.json next to them (`formcheck analyze --save-track`, once), and the
-analysis runs on that track every time, so the figures follow the current code.
+analysis runs on that track every time, so the figures follow the current code. A folder of truth
+files and tracks without the clips (tests/data/phase_renders) is read from the tracks.
 
 Truth: the rendered skeleton's exact hip angle (the truth JSON's hip_angle_deg_left/right,
 mean of the two) labelled by the very rule that labels the real clips, tools/phase_truth.py's
@@ -115,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     fails = 0
     for truth_path in sorted(args.dir.glob("*.json")):
         clip = truth_path.with_suffix(".mp4")
-        if truth_path.name.endswith(".track.json") or not clip.exists():
+        # the render, or only its saved track (tests/data/phase_renders keeps the tracks, not the clips)
+        saved = clip.exists() or clip.with_suffix(".track.json").exists()
+        if truth_path.name.endswith(".track.json") or not saved:
             continue
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
         if truth.get("schema", "").split("/")[0] != "formcheck.synth-truth":
@@ -153,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         injected = {(r["rep"], f["type"]) for r in truth["reps"] for f in r["faults"]}
         print(f"  tempo faults found {sorted(faults)}; injected {sorted(injected)}")
         fails += len(extra)
+    if not by_fps:
+        print(f"bench_phase_renders: no render with its truth in {args.dir}"
+              " (NAME.json with NAME.mp4 or NAME.track.json beside it)", file=sys.stderr)
+        return 2
     print("\nmean absolute error (s) per fps and phase; max |error| in brackets")
     print("  fps   " + " ".join(f"{n:>15s}" for n in NAMES))
     for fps, errs in sorted(by_fps.items()):
