@@ -120,3 +120,22 @@ def test_rename_merge_and_notes(tmp_path):
         assert other.patch("/api/athletes/sam-lee", json={"name": "Mine"}).status_code == 404
         assert other.delete("/api/athletes/sam-lee").status_code == 404
         assert client.get(f"/api/jobs/{a}").json()["note"] == "60 kg, set 2"
+
+
+def test_names_and_notes_must_be_text(tmp_path):
+    """A rename is held to the upload's rule (names are text), and a note to being a string: a JSON
+    number, list or a control character is refused, not stored as whatever str() makes of it."""
+    with signed_in_app(tmp_path / "data") as (client, _):
+        uid = upload(client, CLEAN, athlete="Sam Lee").json()["id"]
+        for name in (["Sam"], 5, None, "Sam\u0007", "Sam\u202eeL", "Sam\x00"):
+            r = client.patch("/api/athletes/sam-lee", json={"name": name})
+            assert r.status_code == 422 and r.json()["detail"], name
+        page = client.post("/athletes/sam-lee/rename", data={"name": "Sam\x07"}, follow_redirects=False)
+        assert page.status_code == 422
+        assert [a["name"] for a in client.get("/api/athletes").json()] == ["Sam Lee"]
+        for note in (5, {"kg": 60}, ["60 kg"], True):
+            r = client.patch(f"/api/jobs/{uid}", json={"note": note})
+            assert r.status_code == 422 and "string" in r.json()["detail"], note
+        assert client.get(f"/api/jobs/{uid}").json()["note"] == ""
+        assert client.patch(f"/api/jobs/{uid}", json={"note": "60 kg"}).json()["note"] == "60 kg"
+        assert client.patch(f"/api/jobs/{uid}", json={"note": None}).json()["note"] == ""  # null clears
