@@ -58,14 +58,17 @@ def log_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
 
 
-def served(routes: list) -> Iterator[APIRoute]:
-    """The app's routes, through the routers it includes (FastAPI may keep those nested)."""
+def served(routes: list, others: list | None = None) -> Iterator[APIRoute]:
+    """The app's routes, through the routers it includes (FastAPI may keep those nested); any
+    other kind of route (a plain Starlette route, a mount) goes to `others`."""
     for route in routes:
         inner = getattr(route, "original_router", None)
         if inner is not None:
-            yield from served(inner.routes)
+            yield from served(inner.routes, others)
         elif isinstance(route, APIRoute):
             yield route
+        elif others is not None:
+            others.append(route)
 
 
 def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_settings):
@@ -74,8 +77,8 @@ def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_setti
     # every route the app serves, so a router added later is checked too; the open ones are named
     # (/openapi.json, the API's schema without data, is FastAPI's own route and not among them)
     open_routes = {"/login", "/api/health", "/setup"}  # /setup: localhost, and only with no coach yet
-    checked, opened = 0, set()
-    for route in served(client.app.routes):
+    checked, opened, others = 0, set(), []
+    for route in served(client.app.routes, others):
         path = re.sub(r"\{job_id\}", "0" * 32, route.path)
         path = re.sub(r"\{[a-z_]+\}", "1", path)
         if route.path in open_routes or route.path.startswith("/a/{token}"):
@@ -94,6 +97,10 @@ def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_setti
                 assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
             checked += 1
     assert checked >= 40  # the API, the files, the pages and the review routes were all there
+    # a route added another way (app.add_route, a mount) is not checked above: only these two exist,
+    # the schema (no data) and the pages' own scripts and styles
+    assert sorted(r.path for r in others) == ["/openapi.json", "/static"]
+    assert client.get("/static/app.css").status_code == 200
     assert opened - {p for p in opened if p.startswith("/a/{token}")} == open_routes
     assert client.get("/api/jobs", headers={"authorization": "Bearer fc_not-a-token"}).status_code == 401
     assert files_under(settings.clips_dir) == []
