@@ -298,6 +298,7 @@ def test_malformed_json_gets_a_4xx_with_a_detail(app_and_settings):
 def test_passwords_are_never_stored_or_logged_in_clear(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
     secret = "Sup3r secret coach passphrase"
+    changed, second, third = "Changed pass phrase 2", "Bo's own pass phrase", "Setup pass phrase 3"
     monkeypatch.setattr("sys.stdin", io.StringIO(secret + "\n"))
     assert cli.main(["users", "--data", str(data), "add", "Ana", "--password-stdin"]) == 0
     assert "added Ana (admin)" in capsys.readouterr().out
@@ -309,16 +310,30 @@ def test_passwords_are_never_stored_or_logged_in_clear(tmp_path, monkeypatch, ca
         assert ok.status_code == 303
         token = ok.cookies[SESSION_COOKIE]
         assert anon.get("/api/athletes").status_code == 200
+        # the other ways a password reaches the server: the account page's change and the admin's
+        # new coach (each also once refused), and the setup page once a coach exists
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', anon.get("/").text).group(1)
+        change = {"csrf": csrf, "current": secret, "new": changed, "again": changed}
+        assert "differ" in anon.post("/account/password", data=change | {"again": "x" * 12}).text
+        assert anon.post("/account/password", data=change).status_code == 200
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', anon.get("/").text).group(1)  # renewed
+        coach = {"csrf": csrf, "name": "Bo", "password": second}
+        assert anon.post("/account/coaches", data=coach | {"name": ""}).status_code == 400
+        assert anon.post("/account/coaches", data=coach).status_code == 200
+        setup = {"name": "Eve", "password": third, "again": third}
+        assert anon.post("/setup", data=setup).status_code == 404  # a coach exists: the page is gone
         anon.close()
     finally:
         server.stop()
     raw = b"".join(p.read_bytes() for p in data.glob("formcheck.db*"))
-    assert secret.encode() not in raw and token.encode() not in raw  # only hashes of either
+    for clear in (secret, token, changed, second, third):  # only hashes of any of them
+        assert clear.encode() not in raw, clear
     with sqlite3.connect(data / "formcheck.db") as con:
-        (hashed,) = con.execute("select password_hash from users where name = 'Ana'").fetchone()
-    assert hashed.startswith("$argon2id$")
+        hashes = dict(con.execute("select name, password_hash from users"))
+    assert hashes.keys() >= {"Ana", "Bo"} and all(h.startswith("$argon2id$") for h in hashes.values())
     log = Path(server.log.name).read_text(errors="replace")
-    assert secret not in log and token not in log and "Traceback" not in log
+    assert all(clear not in log for clear in (secret, token, changed, second, third))
+    assert "Traceback" not in log
 
 
 def test_an_existing_database_upgrades_and_its_athletes_go_to_the_first_admin(tmp_path, capsys):
