@@ -20,6 +20,7 @@ from test_web_support import (
 )
 
 from formcheck.cache import TrackCache, file_sha256
+from formcheck.web import accounts, comments
 from formcheck.web.app import create_app
 from formcheck.web.runner import cache_key
 
@@ -132,6 +133,11 @@ def test_names_and_notes_must_be_text(tmp_path):
             assert r.status_code == 422 and r.json()["detail"], name
         page = client.post("/athletes/sam-lee/rename", data={"name": "Sam\x07"}, follow_redirects=False)
         assert page.status_code == 422
+        # a page form's bytes that are not UTF-8 ("%FF") arrive decoded as U+FFFD: refused, as an upload's are
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        not_utf8 = (("/athletes/sam-lee/rename", b"name=Sam%FF"), (f"/jobs/{uid}/note", b"note=60%FFkg"))
+        for path, body in not_utf8:
+            assert client.post(path, content=body, headers=form).status_code == 422, path
         assert [a["name"] for a in client.get("/api/athletes").json()] == ["Sam Lee"]
         for note in (5, {"kg": 60}, ["60 kg"], True):
             r = client.patch(f"/api/jobs/{uid}", json={"note": note})
@@ -139,3 +145,6 @@ def test_names_and_notes_must_be_text(tmp_path):
         assert client.get(f"/api/jobs/{uid}").json()["note"] == ""
         assert client.patch(f"/api/jobs/{uid}", json={"note": "60 kg"}).json()["note"] == "60 kg"
         assert client.patch(f"/api/jobs/{uid}", json={"note": None}).json()["note"] == ""  # null clears
+    for refused in (lambda: accounts.clean_login("Bo\ufffd"), lambda: comments.checked("ok\ufffd", 1, 3)):
+        with pytest.raises((accounts.AccountError, ValueError)):
+            refused()

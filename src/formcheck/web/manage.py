@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from ..cache import TrackCache
 from . import comments, links, speed_store
 from .db import Database
-from .models import MAX_NAME, RUNNING, Athlete, Clip, Job, not_text, slugify
+from .models import MAX_NAME, NOT_UTF8, RUNNING, Athlete, Clip, Job, not_text, slugify
 from .runner import cache_key
 from .settings import WebSettings
 from .storage import clip_path, result_dir
@@ -138,6 +138,8 @@ def edit_note(db: Database, uid: str, note: object, coach_id: int) -> None:
     if note is not None and not isinstance(note, str):  # null clears it; a number or object is refused
         raise ManageError(422, "the note must be a string (or null to clear it)")
     text = " ".join((note or "").split())
+    if NOT_UTF8 in text:  # a page form's bytes that were not UTF-8, decoded as replacement marks
+        raise ManageError(422, "the note is not UTF-8 text")
     if len(text) > MAX_NOTE:
         raise ManageError(422, f"the note is longer than {MAX_NOTE} characters")
     with db.session() as s:
