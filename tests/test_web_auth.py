@@ -206,6 +206,7 @@ def test_a_second_coach_sees_nothing_of_the_first(app_and_settings):
         ({"origin": "null"}, "no origin"),
         ({"origin": "http://testserver.evil.example"}, "another site"),
         ({"sec-fetch-site": "cross-site"}, "another site"),
+        ({"origin": "http://[::1"}, "malformed"),  # urlsplit raises on it (a 500 before)
     ],
 )
 def test_cross_site_uploads_are_refused_before_anything_is_made(app_and_settings, headers, why):
