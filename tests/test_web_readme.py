@@ -59,6 +59,12 @@ def test_the_readme_recipe_first_coach_token_link_and_https(tmp_path, monkeypatc
         assert all(flag in cookie for flag in ("Secure", "HttpOnly", "SameSite=lax")), cookie
         plain = anon.post("/login", data=login, headers={"host": PROXIED}, follow_redirects=False)
         assert plain.status_code == 303 and "Secure" not in plain.headers["set-cookie"]  # http: not marked
+        # on another port: nginx's $http_host keeps it, so the Origin matches; $host would drop it
+        assert "proxy_set_header Host $http_host;" in README
+        port = {"host": f"{PROXIED}:8443", "x-forwarded-proto": "https", "origin": f"https://{PROXIED}:8443"}
+        assert anon.post("/login", data=login, headers=port, follow_redirects=False).status_code == 303
+        dropped = port | {"host": PROXIED}
+        assert anon.post("/login", data=login, headers=dropped, follow_redirects=False).status_code == 403
         page = anon.get(link.json()["url"], headers=browser)
         assert page.status_code == 200 and "Sam Lee" in page.text
         assert anon.get("/api/jobs", headers={"host": "evil.example"}).status_code == 400
