@@ -6,6 +6,7 @@ bodies get a 4xx with a reason, and an existing database from before accounts up
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import sqlite3
 import warnings
@@ -58,14 +59,17 @@ def log_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
 
 
-def served(routes: list) -> Iterator[APIRoute]:
-    """The app's routes, through the routers it includes (FastAPI may keep those nested)."""
+def served(routes: list, others: list | None = None) -> Iterator[APIRoute]:
+    """The app's routes, through the routers it includes (FastAPI may keep those nested); any
+    other kind of route (a plain Starlette route, a mount) goes to `others`."""
     for route in routes:
         inner = getattr(route, "original_router", None)
         if inner is not None:
-            yield from served(inner.routes)
+            yield from served(inner.routes, others)
         elif isinstance(route, APIRoute):
             yield route
+        elif others is not None:
+            others.append(route)
 
 
 def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_settings):
@@ -74,8 +78,8 @@ def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_setti
     # every route the app serves, so a router added later is checked too; the open ones are named
     # (/openapi.json, the API's schema without data, is FastAPI's own route and not among them)
     open_routes = {"/login", "/api/health", "/setup"}  # /setup: localhost, and only with no coach yet
-    checked, opened = 0, set()
-    for route in served(client.app.routes):
+    checked, opened, others = 0, set(), []
+    for route in served(client.app.routes, others):
         path = re.sub(r"\{job_id\}", "0" * 32, route.path)
         path = re.sub(r"\{[a-z_]+\}", "1", path)
         if route.path in open_routes or route.path.startswith("/a/{token}"):
@@ -94,6 +98,10 @@ def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_setti
                 assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
             checked += 1
     assert checked >= 40  # the API, the files, the pages and the review routes were all there
+    # a route added another way (app.add_route, a mount) is not checked above: only these two exist,
+    # the schema (no data) and the pages' own scripts and styles
+    assert sorted(r.path for r in others) == ["/openapi.json", "/static"]
+    assert client.get("/static/app.css").status_code == 200
     assert opened - {p for p in opened if p.startswith("/a/{token}")} == open_routes
     assert client.get("/api/jobs", headers={"authorization": "Bearer fc_not-a-token"}).status_code == 401
     assert files_under(settings.clips_dir) == []
@@ -199,6 +207,7 @@ def test_a_second_coach_sees_nothing_of_the_first(app_and_settings):
         ({"origin": "null"}, "no origin"),
         ({"origin": "http://testserver.evil.example"}, "another site"),
         ({"sec-fetch-site": "cross-site"}, "another site"),
+        ({"origin": "http://[::1"}, "malformed"),  # urlsplit raises on it (a 500 before)
     ],
 )
 def test_cross_site_uploads_are_refused_before_anything_is_made(app_and_settings, headers, why):
@@ -279,6 +288,23 @@ def test_malformed_uploads_get_a_4xx_with_a_reason_and_leave_nothing(app_and_set
     assert files_under(settings.clips_dir) == [] and files_under(settings.incoming_dir) == []
 
 
+def test_a_boundary_past_the_parsers_limit_is_a_400_on_every_upload_path(app_and_settings):
+    """python-multipart refuses a boundary over 256 bytes when the parser is made, before any byte
+    is read (a 500 before): the API, the upload page and an athlete's link all say 400 why."""
+    client, settings = app_and_settings
+    sign_in(client)
+    upload(client, CLEAN, athlete="Sam")
+    link = client.post("/api/athletes/sam/links", json={}).json()["url"]
+    long = "b" * 300
+    body = _multipart(ATHLETE, CLIP).replace(b"b0undary", long.encode())
+    for path in ("/api/jobs", "/upload", f"{link}/api/jobs", f"{link}/upload"):
+        r = client.post(path, content=body, headers={"content-type": f"multipart/form-data; boundary={long}"})
+        assert r.status_code == 400 and "not well-formed multipart" in r.text, (path, r.text[:300])
+        if "/api/" in path:
+            assert "Boundary length" in r.json()["detail"]
+    assert len(client.get("/api/jobs").json()) == 1 and files_under(settings.incoming_dir) == []
+
+
 def test_malformed_json_gets_a_4xx_with_a_detail(app_and_settings):
     client, _ = app_and_settings
     sign_in(client)
@@ -291,6 +317,7 @@ def test_malformed_json_gets_a_4xx_with_a_detail(app_and_settings):
 def test_passwords_are_never_stored_or_logged_in_clear(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
     secret = "Sup3r secret coach passphrase"
+    changed, second, third = "Changed pass phrase 2", "Bo's own pass phrase", "Setup pass phrase 3"
     monkeypatch.setattr("sys.stdin", io.StringIO(secret + "\n"))
     assert cli.main(["users", "--data", str(data), "add", "Ana", "--password-stdin"]) == 0
     assert "added Ana (admin)" in capsys.readouterr().out
@@ -302,16 +329,30 @@ def test_passwords_are_never_stored_or_logged_in_clear(tmp_path, monkeypatch, ca
         assert ok.status_code == 303
         token = ok.cookies[SESSION_COOKIE]
         assert anon.get("/api/athletes").status_code == 200
+        # the other ways a password reaches the server: the account page's change and the admin's
+        # new coach (each also once refused), and the setup page once a coach exists
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', anon.get("/").text).group(1)
+        change = {"csrf": csrf, "current": secret, "new": changed, "again": changed}
+        assert "differ" in anon.post("/account/password", data=change | {"again": "x" * 12}).text
+        assert anon.post("/account/password", data=change).status_code == 200
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', anon.get("/").text).group(1)  # renewed
+        coach = {"csrf": csrf, "name": "Bo", "password": second}
+        assert anon.post("/account/coaches", data=coach | {"name": ""}).status_code == 400
+        assert anon.post("/account/coaches", data=coach).status_code == 200
+        setup = {"name": "Eve", "password": third, "again": third}
+        assert anon.post("/setup", data=setup).status_code == 404  # a coach exists: the page is gone
         anon.close()
     finally:
         server.stop()
     raw = b"".join(p.read_bytes() for p in data.glob("formcheck.db*"))
-    assert secret.encode() not in raw and token.encode() not in raw  # only hashes of either
+    for clear in (secret, token, changed, second, third):  # only hashes of any of them
+        assert clear.encode() not in raw, clear
     with sqlite3.connect(data / "formcheck.db") as con:
-        (hashed,) = con.execute("select password_hash from users where name = 'Ana'").fetchone()
-    assert hashed.startswith("$argon2id$")
+        hashes = dict(con.execute("select name, password_hash from users"))
+    assert hashes.keys() >= {"Ana", "Bo"} and all(h.startswith("$argon2id$") for h in hashes.values())
     log = Path(server.log.name).read_text(errors="replace")
-    assert secret not in log and token not in log and "Traceback" not in log
+    assert all(clear not in log for clear in (secret, token, changed, second, third))
+    assert "Traceback" not in log
 
 
 def test_an_existing_database_upgrades_and_its_athletes_go_to_the_first_admin(tmp_path, capsys):
@@ -436,3 +477,55 @@ def test_an_expired_athlete_link_opens_nothing(app_and_settings):
     with client.app.state.ctx.db.session() as s:
         s.execute(sqlalchemy.text("update athlete_links set expires_at = '2020-01-01 00:00:00'"))
     assert TestClient(client.app).get(url).status_code == 404
+
+
+def test_ids_too_long_for_the_database_get_a_4xx_not_a_500(app_and_settings):
+    """Every route with a numeric id in its path, found from the app's routes: an id past the
+    database's INTEGER (an overflow in the driver, a 500 before) is refused with a reason."""
+    client, _ = app_and_settings
+    sign_in(client)
+    uid = upload(client, CLEAN, athlete="Sam").json()["id"]
+    numeric = [r for r in served(client.app.routes)
+               if any(p.field_info.annotation is int for p in r.dependant.path_params)]  # fmt: skip
+    assert len(numeric) >= 4  # link revoke (API and page), comment delete (API and page)
+    for route in numeric:
+        path = route.path.replace("{job_id}", uid).replace("{slug}", "sam")
+        for number in ("99999999999999999999999999", str(2**31), "0", "-1"):
+            (method,) = route.methods
+            r = client.request(method, re.sub(r"\{[a-z_]+\}", number, path))
+            assert r.status_code == 422 and r.json()["detail"], (route.path, number, r.text)
+
+
+JUNK_BODIES = [
+    ("application/json", b"{not json"),
+    ("application/json", b'{"name": ["x"], "note": 5, "into": {}, "days": 1e999, "height_cm": "NaN"}'),
+    ("application/json", b"\xff\xfe"),
+    ("application/x-www-form-urlencoded", b"name=%FF&note=%FF&text=%FF&rep=9999999999999999&days=-1"),
+    ("multipart/form-data; boundary=b0undary", bytes(range(256)) * 4),
+    ("multipart/form-data; boundary=" + "b" * 300, b"--" + b"b" * 300 + b"--\r\n"),
+    ("multipart/form-data", b"no boundary"),
+    ("text/plain", b"hello"),
+]
+
+
+def test_every_route_answers_junk_with_a_4xx_never_a_500(app_and_settings):
+    """Each route the app serves (from its own route list, so a new one is in), each method, sent
+    each malformed body as a logged-in script: a refusal with a reason, never an error of ours
+    (the TestClient raises any exception the app lets out)."""
+    client, _ = app_and_settings
+    sign_in(client)
+    uid = upload(client, CLEAN, athlete="Sam").json()["id"]
+    token = client.post("/api/athletes/sam/links", json={}).json()["url"].rsplit("/", 1)[1]
+    values = {"job_id": uid, "uid": uid, "slug": "sam", "token": token, "name": "report.json"}
+    browser = TestClient(client.app)  # a person logged in by cookie: the CSRF check reads the form first
+    accounts.add_user(client.app.state.ctx.db, "Ana", PASSWORD)
+    log_in(browser, "Ana")
+    tried = 0
+    for route in served(client.app.routes):
+        path = re.sub(r"\{([a-z_]+)\}", lambda m: values.get(m.group(1), "1"), route.path)
+        for method in route.methods - {"GET", "HEAD"}:
+            for (ctype, body), who in itertools.product(JUNK_BODIES, (client, browser)):
+                r = who.request(method, path, content=body, headers={"content-type": ctype})
+                assert r.status_code < 500, (method, route.path, ctype, r.text[:200])
+                tried += 1
+    assert tried >= 50 * len(JUNK_BODIES)  # (DELETE reads no body: the session is gone by now)

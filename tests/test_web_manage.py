@@ -20,6 +20,7 @@ from test_web_support import (
 )
 
 from formcheck.cache import TrackCache, file_sha256
+from formcheck.web import accounts, comments
 from formcheck.web.app import create_app
 from formcheck.web.runner import cache_key
 
@@ -120,3 +121,30 @@ def test_rename_merge_and_notes(tmp_path):
         assert other.patch("/api/athletes/sam-lee", json={"name": "Mine"}).status_code == 404
         assert other.delete("/api/athletes/sam-lee").status_code == 404
         assert client.get(f"/api/jobs/{a}").json()["note"] == "60 kg, set 2"
+
+
+def test_names_and_notes_must_be_text(tmp_path):
+    """A rename is held to the upload's rule (names are text), and a note to being a string: a JSON
+    number, list or a control character is refused, not stored as whatever str() makes of it."""
+    with signed_in_app(tmp_path / "data") as (client, _):
+        uid = upload(client, CLEAN, athlete="Sam Lee").json()["id"]
+        for name in (["Sam"], 5, None, "Sam\u0007", "Sam\u202eeL", "Sam\x00"):
+            r = client.patch("/api/athletes/sam-lee", json={"name": name})
+            assert r.status_code == 422 and r.json()["detail"], name
+        page = client.post("/athletes/sam-lee/rename", data={"name": "Sam\x07"}, follow_redirects=False)
+        assert page.status_code == 422
+        # a page form's bytes that are not UTF-8 ("%FF") arrive decoded as U+FFFD: refused, as an upload's are
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        not_utf8 = (("/athletes/sam-lee/rename", b"name=Sam%FF"), (f"/jobs/{uid}/note", b"note=60%FFkg"))
+        for path, body in not_utf8:
+            assert client.post(path, content=body, headers=form).status_code == 422, path
+        assert [a["name"] for a in client.get("/api/athletes").json()] == ["Sam Lee"]
+        for note in (5, {"kg": 60}, ["60 kg"], True):
+            r = client.patch(f"/api/jobs/{uid}", json={"note": note})
+            assert r.status_code == 422 and "string" in r.json()["detail"], note
+        assert client.get(f"/api/jobs/{uid}").json()["note"] == ""
+        assert client.patch(f"/api/jobs/{uid}", json={"note": "60 kg"}).json()["note"] == "60 kg"
+        assert client.patch(f"/api/jobs/{uid}", json={"note": None}).json()["note"] == ""  # null clears
+    for refused in (lambda: accounts.clean_login("Bo\ufffd"), lambda: comments.checked("ok\ufffd", 1, 3)):
+        with pytest.raises((accounts.AccountError, ValueError)):
+            refused()

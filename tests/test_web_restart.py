@@ -1,15 +1,18 @@
 """`formcheck serve` as a real process, stopped and started again: nothing uploaded or finished is
 lost, queued jobs resume, and a job whose server was killed mid-run is queued again and completes.
-With accounts and their tables: two coaches' per-coach inbox folders, comments on reps and the
-stored curves come through kill -9 and SIGTERM whole, each job once, none left running."""
+With accounts and their tables: two coaches' per-coach inbox folders, comments on reps, athletes'
+upload links (live and revoked) and the stored curves come through kill -9 and SIGTERM whole, each
+job once, none left running."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import sqlite3
 from pathlib import Path
 
+import httpx
 from test_web_support import (
     CLEAN,
     RUSHED,
@@ -106,6 +109,10 @@ def test_restarts_lose_nothing_and_resume_the_queue(tmp_path):
         curve = (result_dir(settings_for(data), done_uid) / "curve.json").read_bytes()
         said = server.client.post(f"/api/jobs/{done_uid}/comments", json={"rep": 1, "text": "Chin tucked"})
         assert said.status_code == 201, said.text
+        # the athlete's upload links: one live, one revoked; both must stay as they are
+        live = server.client.post("/api/athletes/sam-lee/links", json={"days": 30}).json()["url"]
+        gone = server.client.post("/api/athletes/sam-lee/links", json={}).json()
+        assert server.client.delete(f"/api/athletes/sam-lee/links/{gone['id']}").status_code == 200
 
         # each coach's inbox folder files a clip under that coach's athlete; both run before the kill
         drop_in_inbox(inbox, "Coach", "Alex Kim")
@@ -135,7 +142,7 @@ def test_restarts_lose_nothing_and_resume_the_queue(tmp_path):
             kill_quietly(pid)
     earlier = {done_uid: "done", mine["id"]: "done", theirs["id"]: "done"}
     assert statuses(data) == earlier | {killed_uid: "running"}
-    assert rows(data, "rep_comments") == 1
+    assert rows(data, "rep_comments") == 1 and rows(data, "athlete_links") == 2
 
     # back up without workers: the killed job is queued again at once (its worker's process is gone)
     server = ServerProcess(data, "--jobs", "0", *args)
@@ -176,6 +183,13 @@ def test_restarts_lose_nothing_and_resume_the_queue(tmp_path):
         history = server.client.get("/api/athletes/sam-lee").json()
         assert [p["id"] for p in history["trend"]] == [done_uid, killed_uid]
         assert comment_texts(server, done_uid) == ["Chin tucked", "Pause up top"]
+        # the athlete's link (no login) still opens, with both sessions and the coach's comments
+        athlete = httpx.Client(base_url=server.url)
+        assert {done_uid, killed_uid} <= set(re.findall(r"/jobs/([0-9a-f]{32})", athlete.get(live).text))
+        shown = athlete.get(f"{live}/jobs/{done_uid}").text
+        assert "Chin tucked" in shown and "Pause up top" in shown
+        assert athlete.get(gone["url"]).status_code == 404  # revoked stays so
+        athlete.close()
         both = server.client.get("/api/compare", params={"a": done_uid, "b": killed_uid}).json()
         assert both["a"]["curve"]["hip_deg"] and both["b"]["curve"]["hip_deg"]  # the resumed job's too
         assert sorted(j["id"] for j in server.client.get("/api/jobs").json()) == sorted(

@@ -88,6 +88,24 @@ def test_the_comparison_syncs_both_sets_at_the_chosen_rep(sessions):
     assert many["a"]["sync_s"] is None and many["b"]["sync_rep"] is None
 
 
+def test_two_athletes_are_compared_side_by_side(sessions):
+    """The other use the issue names: two of the coach's athletes, offered on the job page."""
+    client, _, uids = sessions
+    jo = upload(client, CLEAN, athlete="Jo Park", variant="hip_thrust").json()["id"]
+    try:
+        assert wait_for(lambda: client.get(f"/api/jobs/{jo}").json(), finished)["status"] == "done"
+        offered = client.get(f"/jobs/{uids[1]}").text
+        assert re.search(rf'<option value="{jo}">Jo Park · ', offered)  # the job page's chooser
+        got = client.get("/api/compare", params={"a": uids[1], "b": jo, "rep": 1}).json()
+        assert (got["a"]["athlete"], got["b"]["athlete"]) == ("Sam Lee", "Jo Park")
+        assert got["a"]["curve"]["hip_deg"] and got["b"]["curve"]["hip_deg"]
+        assert got["b"]["sync_s"] == report(client, jo)["reps"][0]["start_s"]
+        page = client.get("/compare", params={"a": uids[1], "b": jo, "rep": 1}).text
+        assert page.count('<video class="review"') == 2 and "Sam Lee · " in page and "Jo Park · " in page
+    finally:
+        assert client.delete("/api/athletes/jo-park").status_code == 200  # the module's athlete stays alone
+
+
 def test_a_set_analysed_before_curves_is_compared_without_one_and_no_error(sessions):
     """A session from before curve.json: synchronised at the rep from its report, named as having
     no curve; with its report gone too, shown unsynchronised with the reason. Never an error."""

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .columns import UTCDateTime
 from .db import Database
-from .models import Athlete, Base, now
+from .models import NOT_UTF8, Athlete, Base, now
 
 MAX_LOGIN = 100
 MIN_PASSWORD = 10
@@ -91,6 +91,7 @@ def digest(token: str) -> str:
 def clean_login(name: str) -> str:
     text = unicodedata.normalize("NFKC", name).strip()
     odd = any(unicodedata.category(c)[0] in "CZ" and c != " " for c in text)  # control, odd spaces
+    odd = odd or NOT_UTF8 in text  # a form's bytes that were not UTF-8
     if not text or len(text) > MAX_LOGIN or odd:
         raise AccountError(f"a login name is 1-{MAX_LOGIN} printable characters")
     return text

@@ -11,7 +11,17 @@ from ..variants import AUTO
 from . import links, manage, speed_store
 from .intake import AppContext, accept
 from .models import DONE, FAILED, STATUSES, Job
-from .schemas import AthleteDetail, AthleteOut, ErrorOut, JobOut, Variants, athlete_out, job_out, trend
+from .schemas import (
+    AthleteDetail,
+    AthleteOut,
+    ErrorOut,
+    JobOut,
+    RowId,
+    Variants,
+    athlete_out,
+    job_out,
+    trend,
+)
 from .security import current
 from .storage import RESULT_FILES, UploadError, clip_path, result_dir
 
@@ -237,7 +247,7 @@ def list_links(request: Request, slug: str) -> list[dict[str, Any]]:
 
 
 @router.delete("/api/athletes/{slug}/links/{link_id}", tags=["athletes"], summary="Revoke an upload link")
-def revoke_link(request: Request, slug: str, link_id: int) -> dict[str, Any]:
+def revoke_link(request: Request, slug: str, link_id: RowId) -> dict[str, Any]:
     athlete = _athlete_or_404(request, slug)
     if not links.revoke(ctx_of(request).db, athlete.id, link_id):
         raise HTTPException(404, f"no live link {link_id} for this athlete")

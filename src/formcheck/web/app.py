@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -104,6 +106,13 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
         if _wants_page(request):
             return pages.error_page(request, 403, exc.detail)
         return JSONResponse({"detail": exc.detail}, status_code=403)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        """FastAPI's own 422, without echoing what was sent: its default handler put the body in the
+        answer (a 500 when that body is not UTF-8 text, and a large body sent straight back)."""
+        detail = [{"type": e.get("type"), "loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

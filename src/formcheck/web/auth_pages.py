@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from . import accounts
 from .accounts import AccountError, LoginLimiter
 from .pages import page_context, templates
+from .schemas import RowId
 from .security import (
     SESSION_COOKIE,
     Auth,
@@ -135,7 +136,7 @@ async def add_coach(request: Request, auth: CurrentAuth) -> HTMLResponse:
 
 
 @router.post("/account/coaches/{user_id}/remove")
-def remove_coach(request: Request, user_id: int, auth: CurrentAuth) -> HTMLResponse:
+def remove_coach(request: Request, user_id: RowId, auth: CurrentAuth) -> HTMLResponse:
     if not auth.coach.is_admin:
         raise Refused("only an admin removes coaches")
     if user_id == auth.coach.id:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .columns import UTCDateTime
 from .db import Database
-from .models import Base, now
+from .models import NOT_UTF8, Base, now
 
 MAX_TEXT = 1000
 
@@ -30,7 +30,7 @@ class RepComment(Base):
 def checked(text: object, rep: object, rep_count: int | None) -> tuple[str, int]:
     """The comment's text and rep, or ValueError with the reason (an empty text, an unknown rep)."""
     clean = " ".join(str(text or "").split()) if isinstance(text, str) else ""
-    if not clean or len(clean) > MAX_TEXT:
+    if not clean or len(clean) > MAX_TEXT or NOT_UTF8 in clean:  # NOT_UTF8: a form's bytes not in UTF-8
         raise ValueError(f"a comment is 1-{MAX_TEXT} characters of text")
     try:
         number = int(str(rep))

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from ..profiles import builtin_names
 from ..variants import AUTO
 from .db import Database
-from .models import MAX_NAME, Athlete, Job
+from .models import MAX_NAME, Athlete, Job, not_text
 from .security import CSRF_FIELD, Auth, Refused, csrf_matches
 from .settings import WebSettings
 from .storage import Upload, UploadError, check_decodable, receive_upload, store
@@ -39,7 +39,7 @@ def form_fields(upload: Upload, variants: list[str], fixed: str | None = None) -
     athlete = fixed or " ".join(unicodedata.normalize("NFC", upload.fields.get("athlete", "")).split())
     if not athlete:
         raise UploadError(422, "name the athlete: the form field 'athlete' is missing or empty")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in athlete):
+    if not_text(athlete):
         raise UploadError(422, "the athlete's name has characters that are not text (control or unassigned)")
     if len(athlete) > MAX_NAME:
         raise UploadError(422, f"the athlete's name is longer than {MAX_NAME} characters")

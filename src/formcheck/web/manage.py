@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import unicodedata
 
 from sqlalchemy import delete, select, update
 
 from ..cache import TrackCache
 from . import comments, links, speed_store
 from .db import Database
-from .models import MAX_NAME, RUNNING, Athlete, Clip, Job, slugify
+from .models import MAX_NAME, NOT_UTF8, RUNNING, Athlete, Clip, Job, not_text, slugify
 from .runner import cache_key
 from .settings import WebSettings
 from .storage import clip_path, result_dir
@@ -89,9 +90,14 @@ def delete_athlete(db: Database, settings: WebSettings, slug: str, coach_id: int
 
 
 def clean_name(name: object) -> str:
-    text = " ".join(str(name or "").split())
+    """The name as an upload would file it (NFC, single spaces), or 422: names must be text."""
+    if not isinstance(name, str):  # a JSON number or list is not a name, whatever str() makes of it
+        raise ManageError(422, "an athlete's name must be a string")
+    text = " ".join(unicodedata.normalize("NFC", name).split())
     if not text or len(text) > MAX_NAME:
         raise ManageError(422, f"an athlete's name is 1-{MAX_NAME} characters")
+    if not_text(text):
+        raise ManageError(422, "the athlete's name has characters that are not text (control or unassigned)")
     return text
 
 
@@ -129,7 +135,11 @@ def merge_athletes(db: Database, slug: str, into: str, coach_id: int) -> Athlete
 
 
 def edit_note(db: Database, uid: str, note: object, coach_id: int) -> None:
-    text = " ".join(str(note or "").split())
+    if note is not None and not isinstance(note, str):  # null clears it; a number or object is refused
+        raise ManageError(422, "the note must be a string (or null to clear it)")
+    text = " ".join((note or "").split())
+    if NOT_UTF8 in text:  # a page form's bytes that were not UTF-8, decoded as replacement marks
+        raise ManageError(422, "the note is not UTF-8 text")
     if len(text) > MAX_NOTE:
         raise ManageError(422, f"the note is longer than {MAX_NOTE} characters")
     with db.session() as s:

@@ -19,6 +19,20 @@ STATUSES = (QUEUED, RUNNING, DONE, FAILED)
 MAX_NAME = 100
 
 
+# control, format, surrogate, private-use and unassigned characters: not part of a person's name
+NOT_TEXT = ("Cc", "Cf", "Cs", "Co", "Cn")
+
+
+# what a decoder puts for bytes that were not UTF-8 (a form's "%FF" arrives as this)
+NOT_UTF8 = "\ufffd"
+
+
+def not_text(name: str) -> bool:
+    """True when a name has characters that are not text (a bell, a NUL, a direction override,
+    bytes that were not UTF-8)."""
+    return NOT_UTF8 in name or any(unicodedata.category(c) in NOT_TEXT for c in name)
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -20,7 +20,7 @@ from . import comments, links, manage, speed_store
 from .charts import Series, trend_svg
 from .intake import AppContext, accept
 from .models import Athlete, Job
-from .schemas import job_out
+from .schemas import RowId, job_out
 from .security import CSRF_FIELD, current
 from .storage import UploadError, result_dir
 
@@ -275,7 +275,7 @@ async def athlete_new_link(request: Request, slug: str) -> HTMLResponse:
 
 
 @router.post("/athletes/{slug}/links/{link_id}/revoke")
-def athlete_revoke_link(request: Request, slug: str, link_id: int) -> RedirectResponse:
+def athlete_revoke_link(request: Request, slug: str, link_id: RowId) -> RedirectResponse:
     ctx = ctx_of(request)
     athlete = _athlete(request, slug)
     links.revoke(ctx.db, athlete.id, link_id)

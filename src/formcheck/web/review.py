@@ -17,6 +17,7 @@ from .charts import overlay_svg
 from .curves import read_curve
 from .models import DONE, Job
 from .pages import coach_of, ctx_of, render, report_of
+from .schemas import RowId
 from .security import current
 from .storage import result_dir
 
@@ -61,7 +62,7 @@ def post_comment(request: Request, job_id: str, body: dict[str, Any]) -> dict[st
 
 
 @router.delete("/api/jobs/{job_id}/comments/{comment_id}", tags=["review"], summary="Delete a comment")
-def delete_comment(request: Request, job_id: str, comment_id: int) -> dict[str, Any]:
+def delete_comment(request: Request, job_id: str, comment_id: RowId) -> dict[str, Any]:
     job = _job(request, job_id)
     if not comments.remove(ctx_of(request).db, job.uid, comment_id):
         raise HTTPException(404, f"no comment {comment_id} on this session")
@@ -81,7 +82,7 @@ async def comment_form(request: Request, job_id: str) -> RedirectResponse:
 
 
 @router.post("/jobs/{job_id}/comments/{comment_id}/delete", include_in_schema=False)
-def comment_delete_form(request: Request, job_id: str, comment_id: int) -> RedirectResponse:
+def comment_delete_form(request: Request, job_id: str, comment_id: RowId) -> RedirectResponse:
     job = _job(request, job_id)
     comments.remove(ctx_of(request).db, job.uid, comment_id)
     return RedirectResponse(f"/jobs/{job.uid}#reps", status_code=303)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from .models import DONE, Athlete, Job
 from .storage import RESULT_FILES
+
+# a row id in a URL (a link, a comment): bounded to the database's INTEGER (32-bit on PostgreSQL),
+# so a longer number is a 422 with a reason, not an overflow in the driver (a 500)
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class Progress(BaseModel):

@@ -77,7 +77,10 @@ def cross_site(request: Request) -> str | None:
     origin = request.headers.get("origin")
     if origin is None:
         return None  # not a browser (browsers send Origin with every POST), or a very old one
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # "http://[::1": not an origin any browser sends
+        return "refused: the request's Origin header is malformed"
     if origin == "null" or not parts.netloc:
         return "refused: the request came from a page with no origin (a file or a sandbox)"
     if parts.netloc.lower() != request.headers.get("host", "").lower():

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
-from python_multipart.exceptions import ParseError
+from python_multipart.exceptions import FormParserError, ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import EmptyVideo, FormcheckError, NotAVideo
@@ -251,7 +251,10 @@ async def receive_upload(
         and int(content_length) > settings.max_upload_bytes + 65536
     ):
         raise UploadError(413, f"the upload is larger than the {_mb(settings.max_upload_bytes)} limit")
-    reader = _FormReader(boundary, settings)
+    try:
+        reader = _FormReader(boundary, settings)
+    except FormParserError as exc:  # a boundary past the parser's limit (RFC 2046 allows 70 characters)
+        raise UploadError(400, f"the body is not well-formed multipart/form-data ({exc})") from exc
     try:
         async for chunk in body:
             if chunk:

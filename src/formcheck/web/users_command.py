@@ -31,25 +31,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         " the athletes of a data dir from before accounts. Passwords are asked for on the terminal, or"
         f" read from standard input with --password-stdin, or from ${PASSWORD_ENV}.",
     )
-    users.add_argument("--data", metavar="DIR", help="the server's data dir (default $FORMCHECK_DATA or"
-                       " ./formcheck-data)")  # fmt: skip
-    users.add_argument("--database-url", metavar="URL", help="the server's database (as for serve)")
+    _where(users, None)
+    # the same options after the action too ("users add NAME --data DIR", as `serve --data DIR` reads);
+    # SUPPRESS: given only before the action, that value stands
+    where = argparse.ArgumentParser(add_help=False)
+    _where(where, argparse.SUPPRESS)
     act = users.add_subparsers(dest="action", required=True)
-    add = act.add_parser("add", help="add a coach")
+    add = act.add_parser("add", help="add a coach", parents=[where])
     add.add_argument("name", help="login name")
     add.add_argument("--email", help="they may log in with it too")
     add.add_argument("--admin", action="store_true", help="may add and remove coaches")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    act.add_parser("list", help="list the coaches")
-    pw = act.add_parser("passwd", help="set a coach's password (ends their sessions)")
+    act.add_parser("list", help="list the coaches", parents=[where])
+    pw = act.add_parser("passwd", help="set a coach's password (ends their sessions)", parents=[where])
     pw.add_argument("name")
     pw.add_argument("--password-stdin", action="store_true")
-    tok = act.add_parser("token", help="print a new API token for a coach's scripts")
+    tok = act.add_parser("token", help="print a new API token for a coach's scripts", parents=[where])
     tok.add_argument("name")
     tok.add_argument("--label", default="", help="what it is for")
-    rm = act.add_parser("remove", help="a coach can no longer log in (their data is kept)")
+    rm = act.add_parser("remove", help="a coach can no longer log in (their data is kept)", parents=[where])
     rm.add_argument("name")
     users.set_defaults(func=run)
+
+
+def _where(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--data", metavar="DIR", default=default,
+                        help="the server's data dir (default $FORMCHECK_DATA or ./formcheck-data)")
+    parser.add_argument("--database-url", metavar="URL", default=default,
+                        help="the server's database (as for serve)")  # fmt: skip
 
 
 def _password(args: argparse.Namespace) -> str:
