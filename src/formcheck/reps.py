@@ -47,7 +47,7 @@ class RepConfig:
     phase_speed_smooth_s: float = 0.1
     phase_lull_frac: float = 0.3
     phase_lull_s: float = 0.2
-    phase_descent_band_frac: float = 0.04
+    phase_descent_band_frac: float = 0.035
     phase_landing_lag_s: float = 0.02
     phase_stall_frac: float = 0.25
 
