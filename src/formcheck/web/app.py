@@ -22,6 +22,7 @@ from .accounts import LoginLimiter
 from .db import Database
 from .inbox import Inbox, InboxWatcher
 from .intake import AppContext
+from .limits import BodyLimit
 from .security import LoginRequired, Refused, cross_site, host_allowed
 from .settings import WebSettings
 from .storage import clean_incoming
@@ -69,6 +70,7 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
         docs_url=None,  # the interactive docs page loads its script from a CDN: not offered offline
         redoc_url=None,
     )
+    app.add_middleware(BodyLimit)  # added first, so it runs after the Host and cross-site checks
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next) -> Response:
