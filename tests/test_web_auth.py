@@ -75,8 +75,8 @@ def served(routes: list, others: list | None = None) -> Iterator[APIRoute]:
 def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_settings):
     client, settings = app_and_settings
     add_coach(client.app.state.ctx.db)  # accounts exist; this client has none of their cookies or tokens
-    # every route the app serves, so a router added later is checked too; the open ones are named
-    # (/openapi.json, the API's schema without data, is FastAPI's own route and not among them)
+    # every route the app serves (the API's schema /openapi.json among them), so a router added
+    # later is checked too; the open ones are named
     open_routes = {"/login", "/api/health", "/setup"}  # /setup: localhost, and only with no coach yet
     checked, opened, others = 0, set(), []
     for route in served(client.app.routes, others):
@@ -98,10 +98,13 @@ def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_setti
                 assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
             checked += 1
     assert checked >= 40  # the API, the files, the pages and the review routes were all there
-    # a route added another way (app.add_route, a mount) is not checked above: only these two exist,
-    # the schema (no data) and the pages' own scripts and styles
-    assert sorted(r.path for r in others) == ["/openapi.json", "/static"]
+    # a route added another way (app.add_route, a mount) is not checked above: only one exists, the
+    # pages' own scripts and styles; FastAPI's docs pages are not served at all
+    assert sorted(r.path for r in others) == ["/static"]
     assert client.get("/static/app.css").status_code == 200
+    for docs in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        assert client.get(docs).status_code in (401, 404), docs
+    assert client.get("/openapi.json").status_code == 401
     assert opened - {p for p in opened if p.startswith("/a/{token}")} == open_routes
     assert client.get("/api/jobs", headers={"authorization": "Bearer fc_not-a-token"}).status_code == 401
     assert files_under(settings.clips_dir) == []
