@@ -427,6 +427,40 @@ def test_the_admin_adds_and_removes_coaches_from_the_account_page(app_and_settin
     assert script.get("/api/jobs").status_code == 200
 
 
+def test_a_removed_coach_is_out_at_once_and_their_athletes_links_stop(app_and_settings):
+    """Removing a coach ends their sessions and API tokens, and their athletes' upload links: the
+    athletes and sessions are kept, but nothing more is uploaded to an account no one can open."""
+    client, settings = app_and_settings
+    db = client.app.state.ctx.db
+    accounts.add_user(db, "Admin", PASSWORD)
+    bo_id = accounts.add_user(db, "Bo", PASSWORD).id
+    bo = TestClient(client.app)
+    log_in(bo, "Bo")
+    script = TestClient(client.app, headers={"authorization": f"Bearer {accounts.new_api_token(db, bo_id)}"})
+    uid = upload(script, CLEAN, athlete="Sam").json()["id"]
+    url = script.post("/api/athletes/sam/links", json={}).json()["url"]
+    athlete = TestClient(client.app)  # the link is all the athlete has
+    clip = {"file": ("set.mp4", CLEAN.read_bytes(), "video/mp4")}
+    assert athlete.get(url).status_code == 200 and athlete.get(f"{url}/jobs/{uid}").status_code == 200
+    assert athlete.post(f"{url}/api/jobs", files=clip).status_code == 201
+    kept = files_under(settings.clips_dir) + files_under(settings.results_dir)
+    csrf = log_in(client, "Admin")
+    assert client.post(f"/account/coaches/{bo_id}/remove", data={"csrf": csrf}).status_code == 200
+    # the coach's cookie and token stop at once, in the API and the pages
+    assert bo.get("/api/jobs").status_code == 401 and script.get("/api/jobs").status_code == 401
+    page = bo.get("/athletes", headers={"accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    # the link opens nothing and takes nothing, by the API or the page's form
+    assert athlete.get(url).status_code == 404 and athlete.get(f"{url}/jobs/{uid}").status_code == 404
+    assert athlete.get(f"{url}/jobs/{uid}/files/report.json").status_code == 404
+    assert athlete.post(f"{url}/api/jobs", files=clip).status_code == 404
+    assert athlete.post(f"{url}/upload", files=clip, headers={"accept": "text/html"}).status_code == 404
+    # the data is kept as it was (two sessions), and not handed to anyone else
+    assert len(db.jobs(coach_id=bo_id)) == 2
+    assert files_under(settings.clips_dir) + files_under(settings.results_dir) == kept
+    assert client.get("/api/athletes").json() == []
+
+
 def test_an_athlete_link_uploads_for_that_athlete_only_and_stops_when_revoked(app_and_settings):
     client, settings = app_and_settings
     sign_in(client)
