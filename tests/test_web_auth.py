@@ -404,6 +404,20 @@ def test_an_existing_database_upgrades_and_its_athletes_go_to_the_first_admin(tm
         assert client.get("/api/jobs", headers={"authorization": f"Bearer {token}"}).status_code == 401
 
 
+@pytest.mark.parametrize("action", [["list"], ["token", "Coach"], ["passwd", "Coach"], ["remove", "Coach"]])
+def test_users_on_a_missing_data_dir_says_so_and_makes_nothing(tmp_path, capsys, monkeypatch, action):
+    monkeypatch.delenv("FORMCHECK_DATABASE_URL", raising=False)
+    typo = tmp_path / "formcheck-dta"
+    assert cli.main(["users", "--data", str(typo), *action]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no formcheck database" in err[0] and str(typo) in err[0]
+    assert not typo.exists()  # a mistyped --data leaves no empty data dir behind
+    # an existing data dir with no database yet (not made by formcheck): the same, and nothing added
+    typo.mkdir()
+    assert cli.main(["users", "--data", str(typo), *action]) == 2
+    assert list(typo.iterdir()) == []
+
+
 def test_the_admin_adds_and_removes_coaches_from_the_account_page(app_and_settings):
     client, _ = app_and_settings
     db = client.app.state.ctx.db
