@@ -5,11 +5,14 @@ is read; a body under it reaches the route whole; the clip uploads keep their ow
 from __future__ import annotations
 
 import json
+import select
+import socket
 import warnings
+from pathlib import Path
 
 import anyio
 import pytest
-from test_web_support import CLEAN, settings_for, sign_in, upload
+from test_web_support import CLEAN, ServerProcess, settings_for, sign_in, upload
 
 from formcheck.web.app import create_app
 from formcheck.web.limits import MAX_BODY_BYTES, BodyLimit
@@ -142,3 +145,39 @@ def test_an_upload_larger_than_the_cap_goes_to_the_upload_checks(client):
     r = client.post("/api/jobs", data={"athlete": "Sam", "note": "n" * (2 * MAX_BODY_BYTES)},
                     files={"file": ("c.mp4", CLEAN.read_bytes(), "video/mp4")})  # fmt: skip
     assert r.status_code == 422 and "too long" in r.json()["detail"]
+
+
+def peak_rss_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(ln for ln in status.splitlines() if ln.startswith("VmHWM")).split()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads the server's peak RSS from /proc")
+def test_a_real_server_answers_a_50_mb_chunked_body_with_413_and_flat_memory(tmp_path):
+    """Against `formcheck serve` (uvicorn): the answer comes while the client is still sending, and
+    the server's peak memory does not grow with the body (before the cap: 422 after reading all
+    50 MB, and the peak grew by about 100 MB)."""
+    server = ServerProcess(tmp_path / "data", "--jobs", "0")
+    try:
+        before = peak_rss_kb(server.proc.pid)
+        head = (f"PATCH /api/jobs/{'0' * 32} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: {server.auth['authorization']}\r\n"
+                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")  # fmt: skip
+        part = b'{"note": "' + b"x" * 65_000
+        sent, answer = 0, b""
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as s:
+            s.sendall(head.encode())
+            try:
+                while sent < 50 * 1024 * 1024 and not select.select([s], [], [], 0)[0]:
+                    s.sendall(b"%x\r\n%b\r\n" % (len(part), part))
+                    sent += len(part)
+                if sent >= 50 * 1024 * 1024:  # all sent, unanswered: end the JSON and the body
+                    s.sendall(b'2\r\n"}\r\n0\r\n\r\n')
+            except OSError:  # the server closed the connection after its answer
+                pass
+            answer = s.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert sent < 50 * 1024 * 1024  # answered before the body ended
+        assert peak_rss_kb(server.proc.pid) - before < 20 * 1024
+    finally:
+        server.stop()
