@@ -126,7 +126,8 @@ def test_upload_is_stored_by_content_and_queued(queue_only):
         ("missing_athlete", 422, "athlete"),
         ("blank_athlete", 422, "athlete"),
         ("no_file", 422, "no clip"),
-        ("not_multipart", 400, "multipart"),
+        ("not_multipart", 415, "multipart"),
+        ("json", 415, "multipart"),
         ("mp4_cut_short", 422, "incomplete"),
     ],
 )
@@ -154,6 +155,8 @@ def test_bad_uploads_are_refused_and_leave_nothing(tmp_path, case, status, words
             r = client.post(
                 "/api/jobs", content=body, headers={"content-type": "multipart/form-data; boundary=b"}
             )
+        elif case == "json":  # a script sending JSON to the upload route
+            r = client.post("/api/jobs", json={"athlete": "Sam", "file": "clip.mp4"})
         elif case == "not_multipart":
             r = client.post(
                 "/api/jobs", content=CLEAN.read_bytes()[:5000], headers={"content-type": "video/mp4"}

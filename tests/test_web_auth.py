@@ -75,8 +75,8 @@ def served(routes: list, others: list | None = None) -> Iterator[APIRoute]:
 def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_settings):
     client, settings = app_and_settings
     add_coach(client.app.state.ctx.db)  # accounts exist; this client has none of their cookies or tokens
-    # every route the app serves, so a router added later is checked too; the open ones are named
-    # (/openapi.json, the API's schema without data, is FastAPI's own route and not among them)
+    # every route the app serves (the API's schema /openapi.json among them), so a router added
+    # later is checked too; the open ones are named
     open_routes = {"/login", "/api/health", "/setup"}  # /setup: localhost, and only with no coach yet
     checked, opened, others = 0, set(), []
     for route in served(client.app.routes, others):
@@ -98,10 +98,13 @@ def test_every_route_answers_401_or_the_login_page_without_a_login(app_and_setti
                 assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
             checked += 1
     assert checked >= 40  # the API, the files, the pages and the review routes were all there
-    # a route added another way (app.add_route, a mount) is not checked above: only these two exist,
-    # the schema (no data) and the pages' own scripts and styles
-    assert sorted(r.path for r in others) == ["/openapi.json", "/static"]
+    # a route added another way (app.add_route, a mount) is not checked above: only one exists, the
+    # pages' own scripts and styles; FastAPI's docs pages are not served at all
+    assert sorted(r.path for r in others) == ["/static"]
     assert client.get("/static/app.css").status_code == 200
+    for docs in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        assert client.get(docs).status_code in (401, 404), docs
+    assert client.get("/openapi.json").status_code == 401
     assert opened - {p for p in opened if p.startswith("/a/{token}")} == open_routes
     assert client.get("/api/jobs", headers={"authorization": "Bearer fc_not-a-token"}).status_code == 401
     assert files_under(settings.clips_dir) == []
@@ -401,6 +404,20 @@ def test_an_existing_database_upgrades_and_its_athletes_go_to_the_first_admin(tm
         assert client.get("/api/jobs", headers={"authorization": f"Bearer {token}"}).status_code == 401
 
 
+@pytest.mark.parametrize("action", [["list"], ["token", "Coach"], ["passwd", "Coach"], ["remove", "Coach"]])
+def test_users_on_a_missing_data_dir_says_so_and_makes_nothing(tmp_path, capsys, monkeypatch, action):
+    monkeypatch.delenv("FORMCHECK_DATABASE_URL", raising=False)
+    typo = tmp_path / "formcheck-dta"
+    assert cli.main(["users", "--data", str(typo), *action]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no formcheck database" in err[0] and str(typo) in err[0]
+    assert not typo.exists()  # a mistyped --data leaves no empty data dir behind
+    # an existing data dir with no database yet (not made by formcheck): the same, and nothing added
+    typo.mkdir()
+    assert cli.main(["users", "--data", str(typo), *action]) == 2
+    assert list(typo.iterdir()) == []
+
+
 def test_the_admin_adds_and_removes_coaches_from_the_account_page(app_and_settings):
     client, _ = app_and_settings
     db = client.app.state.ctx.db
@@ -422,6 +439,40 @@ def test_the_admin_adds_and_removes_coaches_from_the_account_page(app_and_settin
     token = re.search(r'id="new-token">([^<]+)<', token_page).group(1)
     script = TestClient(client.app, headers={"authorization": f"Bearer {token}"})
     assert script.get("/api/jobs").status_code == 200
+
+
+def test_a_removed_coach_is_out_at_once_and_their_athletes_links_stop(app_and_settings):
+    """Removing a coach ends their sessions and API tokens, and their athletes' upload links: the
+    athletes and sessions are kept, but nothing more is uploaded to an account no one can open."""
+    client, settings = app_and_settings
+    db = client.app.state.ctx.db
+    accounts.add_user(db, "Admin", PASSWORD)
+    bo_id = accounts.add_user(db, "Bo", PASSWORD).id
+    bo = TestClient(client.app)
+    log_in(bo, "Bo")
+    script = TestClient(client.app, headers={"authorization": f"Bearer {accounts.new_api_token(db, bo_id)}"})
+    uid = upload(script, CLEAN, athlete="Sam").json()["id"]
+    url = script.post("/api/athletes/sam/links", json={}).json()["url"]
+    athlete = TestClient(client.app)  # the link is all the athlete has
+    clip = {"file": ("set.mp4", CLEAN.read_bytes(), "video/mp4")}
+    assert athlete.get(url).status_code == 200 and athlete.get(f"{url}/jobs/{uid}").status_code == 200
+    assert athlete.post(f"{url}/api/jobs", files=clip).status_code == 201
+    kept = files_under(settings.clips_dir) + files_under(settings.results_dir)
+    csrf = log_in(client, "Admin")
+    assert client.post(f"/account/coaches/{bo_id}/remove", data={"csrf": csrf}).status_code == 200
+    # the coach's cookie and token stop at once, in the API and the pages
+    assert bo.get("/api/jobs").status_code == 401 and script.get("/api/jobs").status_code == 401
+    page = bo.get("/athletes", headers={"accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    # the link opens nothing and takes nothing, by the API or the page's form
+    assert athlete.get(url).status_code == 404 and athlete.get(f"{url}/jobs/{uid}").status_code == 404
+    assert athlete.get(f"{url}/jobs/{uid}/files/report.json").status_code == 404
+    assert athlete.post(f"{url}/api/jobs", files=clip).status_code == 404
+    assert athlete.post(f"{url}/upload", files=clip, headers={"accept": "text/html"}).status_code == 404
+    # the data is kept as it was (two sessions), and not handed to anyone else
+    assert len(db.jobs(coach_id=bo_id)) == 2
+    assert files_under(settings.clips_dir) + files_under(settings.results_dir) == kept
+    assert client.get("/api/athletes").json() == []
 
 
 def test_an_athlete_link_uploads_for_that_athlete_only_and_stops_when_revoked(app_and_settings):

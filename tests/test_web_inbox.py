@@ -11,6 +11,7 @@ import pytest
 from test_web_support import CLEAN, RUSHED, add_coach, files_under, settings_for
 
 from formcheck import cli
+from formcheck.web import accounts
 from formcheck.web.app import create_app
 from formcheck.web.inbox import Inbox
 
@@ -63,6 +64,24 @@ def test_each_coachs_folder_files_clips_under_that_coachs_athletes(tmp_path):
     assert [p.split("/")[:3] for p in left if p.startswith(".imported")] == [
         [".imported", "Ana", "Sam Lee"], [".imported", "Nobody", "Sam Lee"],
         [".imported", "ben@example.com", "Sam Lee"]]  # fmt: skip
+
+
+def test_a_removed_coachs_folder_takes_nothing_more(tmp_path):
+    inbox_dir = tmp_path / "inbox"
+    settings = settings_for(tmp_path / "data", job_workers=0, inbox=inbox_dir, inbox_per_coach=True)
+    (inbox_dir / "Ana" / "Sam Lee").mkdir(parents=True)
+    with TestClient(create_app(settings)) as client:
+        db = client.app.state.ctx.db
+        add_coach(db, "Admin")
+        add_coach(db, "Ana")
+        accounts.deactivate(db, accounts.find_user(db, "Ana").id)
+        (inbox_dir / "Ana" / "Sam Lee" / "set 1.mp4").write_bytes(CLEAN.read_bytes())
+        inbox = Inbox(inbox_dir, db, settings)
+        inbox.scan()
+        (waiting,) = inbox.scan()
+        assert waiting.job is None and "no coach 'Ana'" in waiting.refused
+        assert db.jobs() == []
+    assert files_under(inbox_dir) == ["Ana/Sam Lee/set 1.mp4"]  # left where it is
 
 
 def test_per_coach_needs_an_inbox_and_replaces_the_inbox_coach(tmp_path, capsys):

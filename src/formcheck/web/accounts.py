@@ -197,7 +197,9 @@ def set_password(db: Database, user_id: int, password: str) -> None:
 
 
 def deactivate(db: Database, user_id: int) -> None:
-    """A coach who can no longer log in (their data stays; an admin can read the database)."""
+    """A coach who can no longer log in: sessions and API tokens end here, their athletes' links stop
+    (links.athlete_of), their inbox folder is left alone; their data stays (an admin can read the
+    database)."""
     with db.session() as s:
         s.execute(update(User).where(User.id == user_id).values(active=False))
         s.execute(delete(LoginSession).where(LoginSession.user_id == user_id))

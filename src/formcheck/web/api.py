@@ -31,7 +31,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "empty clip, or a body that is not well-formed multipart"},
     403: {"model": ErrorOut, "description": "sent from another site, or a stale CSRF token"},
     413: {"model": ErrorOut, "description": "the clip is larger than the server's upload limit"},
-    415: {"model": ErrorOut, "description": "the content is not a video (checked by content, not by name)"},
+    415: {"model": ErrorOut, "description": "the body is not multipart/form-data, or its clip is not a video"
+          " (checked by content, not by name)"},
     422: {
         "model": ErrorOut,
         "description": "athlete missing, names that are not UTF-8 text, the clip under another field"

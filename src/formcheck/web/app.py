@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -22,7 +22,8 @@ from .accounts import LoginLimiter
 from .db import Database
 from .inbox import Inbox, InboxWatcher
 from .intake import AppContext
-from .security import LoginRequired, Refused, cross_site, host_allowed
+from .limits import BodyLimit
+from .security import LoginRequired, Refused, cross_site, current, host_allowed
 from .settings import WebSettings
 from .storage import clean_incoming
 from .worker import Workers
@@ -68,7 +69,13 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # the interactive docs page loads its script from a CDN: not offered offline
         redoc_url=None,
+        openapi_url=None,  # served below behind the login, as every route with something to read
     )
+    app.add_middleware(BodyLimit)  # added first, so it runs after the Host and cross-site checks
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(current)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next) -> Response:

@@ -142,4 +142,5 @@ def remove_coach(request: Request, user_id: RowId, auth: CurrentAuth) -> HTMLRes
     if user_id == auth.coach.id:
         return _account_page(request, auth, 400, error="You cannot remove your own account.")
     accounts.deactivate(_db(request), user_id)
-    return _account_page(request, auth, message="The coach can no longer log in; their data is kept.")
+    done = "The coach can no longer log in and their athletes' upload links stopped; their data is kept."
+    return _account_page(request, auth, message=done)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .accounts import digest
+from .accounts import User, digest
 from .columns import UTCDateTime
 from .db import Database
 from .models import Athlete, Base, now
@@ -72,15 +72,17 @@ def revoke(db: Database, athlete_id: int, link_id: int) -> bool:
 
 
 def athlete_of(db: Database, token: str) -> Athlete | None:
-    """The athlete a live link belongs to (None: unknown, revoked or expired)."""
+    """The athlete a live link belongs to (None: unknown, revoked, expired, or its coach removed: the
+    removed coach's athletes are kept, unreachable, and nothing more is uploaded to their account)."""
     if not token or len(token) > 100:
         return None
     with db.session() as s:
         return s.scalar(
             select(Athlete)
             .join(AthleteLink, AthleteLink.athlete_id == Athlete.id)
+            .join(User, User.id == Athlete.coach_id)
             .where(AthleteLink.token_sha256 == digest(token), AthleteLink.revoked_at.is_(None),
-                   (AthleteLink.expires_at.is_(None)) | (AthleteLink.expires_at > now()))
+                   (AthleteLink.expires_at.is_(None)) | (AthleteLink.expires_at > now()), User.active)
         )  # fmt: skip
 
 

@@ -240,11 +240,13 @@ async def receive_upload(
     content_type: str, content_length: str | None, body: AsyncIterator[bytes], settings: WebSettings
 ) -> Upload:
     """Stream a multipart/form-data body into the data dir. Raises UploadError (413 too large,
-    415 not a video, 400 empty or malformed, 422 form problems); nothing is left behind then."""
+    415 not a video or not a form, 400 empty or malformed, 422 form problems); nothing is left behind then."""
     ctype, params = parse_options_header(content_type or "")
     boundary = params.get(b"boundary")
-    if ctype != b"multipart/form-data" or not boundary:
-        raise UploadError(400, "send the clip as multipart/form-data (a form with a 'file' field)")
+    if ctype != b"multipart/form-data":  # JSON, a bare video, ...: a type this route does not take
+        raise UploadError(415, "send the clip as multipart/form-data (a form with a 'file' field)")
+    if not boundary:
+        raise UploadError(400, "a multipart/form-data body needs its boundary in the Content-Type")
     if (
         content_length
         and content_length.isdigit()

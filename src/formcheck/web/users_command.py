@@ -8,11 +8,11 @@ import getpass
 import os
 import sys
 
-from ..errors import FormcheckError
+from ..errors import FormcheckError, UsageError
 from . import accounts
 from .accounts import AccountError
 from .db import Database
-from .settings import from_env
+from .settings import DB_NAME, from_env
 
 PASSWORD_ENV = "FORMCHECK_PASSWORD"
 
@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     tok = act.add_parser("token", help="print a new API token for a coach's scripts", parents=[where])
     tok.add_argument("name")
     tok.add_argument("--label", default="", help="what it is for")
-    rm = act.add_parser("remove", help="a coach can no longer log in (their data is kept)", parents=[where])
+    rm = act.add_parser("remove", help="a coach and their athletes' links stop (data kept)", parents=[where])
     rm.add_argument("name")
     users.set_defaults(func=run)
 
@@ -76,6 +76,9 @@ def _password(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = from_env(args.data, args.database_url)
+    if args.action != "add" and not settings.database_url and not (settings.data_dir / DB_NAME).is_file():
+        # a mistyped --data must not leave an empty data dir behind (only `add` starts a new one)
+        raise UsageError(f"no formcheck database in {settings.data_dir}: check --data (or $FORMCHECK_DATA)")
     try:
         settings.prepare()
         db = Database(settings.db_url)
@@ -108,5 +111,5 @@ def _act(args: argparse.Namespace, db: Database) -> int:
         print(accounts.new_api_token(db, coach.id, args.label))
     elif args.action == "remove":
         accounts.deactivate(db, coach.id)
-        print(f"{coach.name} can no longer log in")
+        print(f"{coach.name} can no longer log in; their athletes' upload links stopped")
     return 0

@@ -1,0 +1,58 @@
+"""A cap on request bodies: every request but a clip upload (which storage.receive_upload streams to
+disk under --max-upload-mb) is refused with 413 once its body passes MAX_BODY_BYTES, by its
+Content-Length or, sent chunked without one, by the bytes received so far. The body is held here up
+to the cap and handed on only when complete, so a route never starts on one that is too large and
+no more than the cap is ever kept in memory."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY_BYTES = 1024 * 1024  # forms and JSON are a few kB; 1 MB leaves room for a long note
+# the routes that stream a clip to disk, and enforce the upload limit themselves
+UPLOAD_PATHS = re.compile(r"/api/jobs|/upload|/a/[^/]+/(?:upload|api/jobs)")
+
+
+class BodyLimit:
+    """Pure ASGI middleware (not BaseHTTPMiddleware, which would hand the body on as it comes)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope["method"] == "POST" and UPLOAD_PATHS.fullmatch(scope["path"])):
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        held: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            held.append(message)
+            if message["type"] != "http.request":  # the client went away: the route sees that
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return held.pop(0) if held else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # the rest of the body is never read: the server closes the connection after this answer
+        mb, kb = divmod(self.max_bytes, 1024 * 1024)
+        limit = f"{mb} MB" if mb and not kb else f"{self.max_bytes // 1024} kB"
+        detail = f"the request body is larger than {limit} (only a clip upload may be larger)"
+        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
