@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from machine import scheduling_note
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CLIP = REPO.parent / "shared" / "videos" / "hip_thrust_box_bodyweight_side.mp4"
 SAMPLE_CLIP = REPO / "sample_videos" / "hip_thrust_side_clean.mp4"
@@ -80,6 +82,8 @@ def main() -> int:
             f" load average {os.getloadavg()[0]:.2f} at start",
             flush=True,
         )
+        if note := scheduling_note():
+            print(note, flush=True)
         spin = [sys.executable, "-c", "while True: pass"]
         busy = [subprocess.Popen(spin) for _ in range((os.cpu_count() or 1) if args.load else 0)]
         started = time.perf_counter()

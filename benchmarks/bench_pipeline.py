@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import scheduling_note
+
 ROOT = Path(__file__).resolve().parents[1]
 CLIP60 = ROOT / "tests" / "data" / "synth60" / "hip_thrust_side_rushed_descent_60fps.mp4"
 CLIP720 = ROOT.parent / "shared" / "videos" / "glute_bridge_side_tight.mp4"
@@ -281,6 +283,8 @@ def main() -> int:
     if args.throughput:
         return throughput(args)
     print(f"{os.cpu_count()} cores; {args.rounds} rounds of each kind, interleaved; medians")
+    if note := scheduling_note():
+        print(note)
     if args.only != "b":
         bench_stride(args.clip60, args.rounds)
     if args.only != "a":
