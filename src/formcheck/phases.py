@@ -18,10 +18,10 @@ On real clips the hip angle and the hips' outline in the picture (what the truth
 on) part at two places, measured against the labelled boundaries (benchmarks/bench_phases.py):
 - the angle eases out of the hold more slowly than the hips leave it (the hips' first sag of
   the descent), so a descent leaves the top within `descent_band_frac` (3.5%), not 5%: the real
-  clips' errors shrink down to 2.5% (the clips the band was not chosen on too), while the
-  renders' truth (5% on the exact angle) wants 5% and at 3% a rendered hold's roll was taken
-  for the descent; 3.5% is the lowest with every render in tolerance and that hold whole
-  (profiles/base.json notes give the figures);
+  clips' top hold, down and descent start errors shrink from 5% down to 2.5% (on the clips the
+  band was not chosen on too), while the renders' truth (5% on the exact angle) wants 5%, and at
+  3% a rendered hold's pelvic roll was taken for the descent; of the bands tried (5, 4, 3.5, 3,
+  2.5%) 3.5% is the lowest that keeps every render right (profiles/base.json notes: the figures);
 - the angle keeps closing after the hips have landed (the pelvis tucks under), so the bottom
   is reached where the hips' height in the picture (the model's hip point) arrives.
 
