@@ -1,6 +1,6 @@
 """Precision and recall of every fault code against ground truth.
 
-Usage: python tools/eval_faults.py [--rendered DIR] [--shared DIR ...] [--verbose]
+Usage: python tools/eval_faults.py [--rendered DIR] [--shared DIR ...] [--auto] [--verbose]
 
 Two sources of truth, scored apart (never mixed in one table):
   rendered clips (sample_videos/*.mp4 + their .json): faults injected on known reps, counted per
@@ -9,6 +9,9 @@ Two sources of truth, scored apart (never mixed in one table):
     a code in `expected_faults` must be flagged; EVERY other code flagged is a false positive,
     unless tests/data/real_clip_acceptable.csv (our labels, made by looking at the frames, each with
     its evidence) lists it for that clip as acceptable: then it is counted neither way.
+    A clip is analysed under its labelled variant (as tests/test_real_clips.py runs it), or with
+    --auto under the variant formcheck detects (what `formcheck analyze` does by default). Every
+    clip whose rep count falls outside the label's range is listed, and the counts are summed.
 Pose tracks are cached in ~/.cache/formcheck-eval (keyed by clip and model checksum), so a rerun
 after a threshold change takes seconds.
 """
@@ -162,17 +165,30 @@ def judge_real_clip(flagged: set[str], expected: set[str], allowed: set[str]) ->
     return flagged & expected, flagged - expected - allowed, expected - flagged
 
 
-def eval_shared(folder: Path, verbose: bool) -> tuple[Counter, Counter, Counter]:
+def count_in_range(row: dict, count: int) -> bool:
+    """The label's reps_ok_min..reps_ok_max (either may be blank: no bound) holds the count."""
+    lo, hi = (int(row[k]) if row.get(k) else None for k in ("reps_ok_min", "reps_ok_max"))
+    return (lo is None or lo <= count) and (hi is None or count <= hi)
+
+
+def eval_shared(folder: Path, verbose: bool, auto: bool = False) -> tuple[Counter, Counter, Counter, Counter]:
+    """TP, FP, FN per code over the folder's labelled clips, and the clips whose count is in / out of
+    the label's range ("in", "out")."""
     from formcheck.analysis import analyze_track
     from formcheck.profiles import load_profile
+    from formcheck.variants import AUTO, analyze_variant
 
-    tp, fp, fn = Counter(), Counter(), Counter()
+    tp, fp, fn, counts = Counter(), Counter(), Counter(), Counter()
     with open(folder / "labels.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     acceptable = acceptable_codes()
     for row in rows:
         clip = folder / row["clip"]
-        result = analyze_track(cached_track(clip), load_profile(row["variant"].split(";")[0]))
+        if auto:
+            result, profile, _ = analyze_variant(cached_track(clip), AUTO)
+        else:
+            profile = load_profile(row["variant"].split(";")[0])
+            result = analyze_track(cached_track(clip), profile)
         flagged = {f.code for f in result.faults}
         expected = {c for c in row["expected_faults"].split(";") if c}
         forbidden = {c for c in row["must_not_flag"].split(";") if c}
@@ -180,14 +196,14 @@ def eval_shared(folder: Path, verbose: bool) -> tuple[Counter, Counter, Counter]
         true, false, missed = judge_real_clip(flagged, expected, allowed)
         for counter, codes in ((tp, true), (fp, false), (fn, missed)):
             counter.update(codes)
-        bad = missed or false
-        if verbose or bad:
-            lo, hi = (int(row[k]) if row[k] else None for k in ("reps_ok_min", "reps_ok_max"))
-            reps_ok = (lo is None or lo <= result.rep_count) and (hi is None or result.rep_count <= hi)
-            print(f"  {clip.stem}: {result.rep_count} reps ({'ok' if reps_ok else 'OUT OF RANGE'}),"
+        reps_ok = count_in_range(row, result.rep_count)
+        counts["in" if reps_ok else "out"] += 1
+        if verbose or missed or false or not reps_ok:
+            as_run = f" as {profile.name}" if auto else ""
+            print(f"  {clip.stem}{as_run}: {result.rep_count} reps ({'ok' if reps_ok else 'OUT OF RANGE'}),"
                   f" flagged {sorted(flagged)}, expected {sorted(expected)}, acceptable {sorted(allowed)},"
                   f" false {sorted(false)}" + (" (MUST NOT)" if forbidden & flagged else ""))
-    return tp, fp, fn
+    return tp, fp, fn, counts
 
 
 def table(title: str, tp: Counter, fp: Counter, fn: Counter) -> None:
@@ -204,18 +220,26 @@ def main() -> int:
     ap.add_argument("--rendered", type=Path, default=ROOT / "sample_videos")
     shared = ROOT.parent / "shared"
     ap.add_argument("--shared", type=Path, nargs="*", default=[shared / "videos", shared / "videos_new"])
+    ap.add_argument("--auto", action="store_true",
+                    help="real clips under the detected variant (analyze's default), not the labelled one")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     if args.rendered.is_dir():
         print(f"rendered clips ({args.rendered}):")
         table("rendered clips, per rep (injected faults)", *eval_rendered(args.rendered, args.verbose))
     real = [Counter(), Counter(), Counter()]
+    counts: Counter = Counter()
+    how = "the detected variant (--auto)" if args.auto else "the labelled variant"
     for folder in args.shared:
         if (folder / "labels.csv").exists():
-            print(f"\nlabelled real clips ({folder}):")
-            counts = eval_shared(folder, args.verbose)
-            real = [a + b for a, b in zip(real, counts, strict=True)]
+            print(f"\nlabelled real clips ({folder}), under {how}:")
+            *codes, in_range = eval_shared(folder, args.verbose, args.auto)
+            real = [a + b for a, b in zip(real, codes, strict=True)]
+            counts += in_range
     table("real clips, per clip (expected_faults; any other code flagged is false unless acceptable)", *real)
+    if counts:
+        total = counts["in"] + counts["out"]
+        print(f"\nreal clips' rep counts in the label's range: {counts['in']} of {total}")
     return 0
 
 

@@ -10,7 +10,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-from eval_faults import ACCEPTABLE, acceptable_codes, judge_real_clip, rendered_findings  # noqa: E402
+from eval_faults import (  # noqa: E402
+    ACCEPTABLE,
+    acceptable_codes,
+    count_in_range,
+    judge_real_clip,
+    rendered_findings,
+)
 
 from formcheck.profiles import FAULT_CODES  # noqa: E402
 
@@ -80,3 +86,10 @@ def test_acceptable_labels_name_a_labelled_clip_a_known_code_and_their_evidence(
     for row in rows:
         assert row["code"] in FAULT_CODES and len(row["evidence"]) > 40, row
         assert not labelled or row["clip"] in labelled, row
+
+
+def test_a_count_outside_the_labels_range_is_out_and_a_blank_bound_is_no_bound():
+    row = {"reps_ok_min": "7", "reps_ok_max": "8"}
+    assert [count_in_range(row, n) for n in (5, 7, 8, 9)] == [False, True, True, False]
+    assert count_in_range({"reps_ok_min": "", "reps_ok_max": ""}, 0)  # an edited clip with no count
+    assert not count_in_range({"reps_ok_min": "2", "reps_ok_max": ""}, 1)
