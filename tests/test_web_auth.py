@@ -265,6 +265,7 @@ def _multipart(*parts: bytes, end: bool = True) -> bytes:
 
 ATHLETE = b'Content-Disposition: form-data; name="athlete"\r\n\r\nSam'
 NAMED = b'Content-Disposition: form-data; name="athlete"\r\n\r\n'
+NOTE = b'Content-Disposition: form-data; name="note"\r\n\r\n'
 CLIP = b'Content-Disposition: form-data; name="file"; filename="c.mp4"\r\n\r\n' + CLEAN.read_bytes()
 
 
@@ -278,6 +279,9 @@ CLIP = b'Content-Disposition: form-data; name="file"; filename="c.mp4"\r\n\r\n' 
         ("file name not UTF-8", _multipart(ATHLETE, CLIP.replace(b'"c.mp4"', b'"\xff.mp4"')), 422, "UTF-8"),
         ("clip as 'video'", _multipart(ATHLETE, CLIP.replace(b'"file"', b'"video"')), 422, "'file'"),
         ("control characters", _multipart(NAMED + b"S\x07am", CLIP), 422, "not text"),
+        # a note is held to the rule a note's edit is (web.models.note_text)
+        ("note with U+FFFD", _multipart(ATHLETE, NOTE + "S\ufffd".encode(), CLIP), 422, "the note"),
+        ("note too long", _multipart(ATHLETE, NOTE + b"x" * 501, CLIP), 422, "the note"),
     ],
 )  # fmt: skip
 def test_malformed_uploads_get_a_4xx_with_a_reason_and_leave_nothing(app_and_settings, case, body, status,

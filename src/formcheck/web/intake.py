@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -13,13 +12,11 @@ from starlette.requests import Request
 from ..profiles import builtin_names
 from ..variants import AUTO
 from .db import Database
-from .models import MAX_NAME, Athlete, Job, not_text
+from .models import Athlete, Job, athlete_name, note_text
 from .security import CSRF_FIELD, Auth, Refused, csrf_matches
 from .settings import WebSettings
 from .storage import Upload, UploadError, check_decodable, receive_upload, store
 from .worker import Workers
-
-MAX_NOTE = 500
 
 
 @dataclass
@@ -36,19 +33,14 @@ class AppContext:
 def form_fields(upload: Upload, variants: list[str], fixed: str | None = None) -> tuple[str, str, str]:
     """athlete, variant, note from the form; UploadError 422 when they are missing or unknown.
     `fixed`: the athlete an upload link belongs to (the form's athlete field is not asked)."""
-    athlete = fixed or " ".join(unicodedata.normalize("NFC", upload.fields.get("athlete", "")).split())
-    if not athlete:
-        raise UploadError(422, "name the athlete: the form field 'athlete' is missing or empty")
-    if not_text(athlete):
-        raise UploadError(422, "the athlete's name has characters that are not text (control or unassigned)")
-    if len(athlete) > MAX_NAME:
-        raise UploadError(422, f"the athlete's name is longer than {MAX_NAME} characters")
+    try:
+        athlete = fixed or athlete_name(upload.fields.get("athlete", ""))
+        note = note_text(upload.fields.get("note", ""))
+    except ValueError as why:
+        raise UploadError(422, str(why)) from None
     variant = upload.fields.get("variant", "").strip() or AUTO
     if variant not in variants:
         raise UploadError(422, f"unknown variant {variant[:64]!r}; known: {', '.join(variants)}")
-    note = upload.fields.get("note", "").strip()
-    if len(note) > MAX_NOTE:
-        raise UploadError(422, f"the note is longer than {MAX_NOTE} characters")
     return athlete, variant, note
 
 

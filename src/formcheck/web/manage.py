@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import unicodedata
 
 from sqlalchemy import delete, select, update
 
 from ..cache import TrackCache
 from . import comments, links, speed_store
 from .db import Database
-from .models import MAX_NAME, NOT_UTF8, RUNNING, Athlete, Clip, Job, not_text, slugify
+from .models import RUNNING, Athlete, Clip, Job, athlete_name, note_text, slugify
 from .runner import cache_key
 from .settings import WebSettings
 from .storage import clip_path, result_dir
-
-MAX_NOTE = 500
 
 
 class ManageError(Exception):
@@ -93,12 +90,10 @@ def clean_name(name: object) -> str:
     """The name as an upload would file it (NFC, single spaces), or 422: names must be text."""
     if not isinstance(name, str):  # a JSON number or list is not a name, whatever str() makes of it
         raise ManageError(422, "an athlete's name must be a string")
-    text = " ".join(unicodedata.normalize("NFC", name).split())
-    if not text or len(text) > MAX_NAME:
-        raise ManageError(422, f"an athlete's name is 1-{MAX_NAME} characters")
-    if not_text(text):
-        raise ManageError(422, "the athlete's name has characters that are not text (control or unassigned)")
-    return text
+    try:
+        return athlete_name(name)
+    except ValueError as why:
+        raise ManageError(422, str(why)) from None
 
 
 def rename_athlete(db: Database, slug: str, name: object, coach_id: int) -> Athlete:
@@ -137,11 +132,10 @@ def merge_athletes(db: Database, slug: str, into: str, coach_id: int) -> Athlete
 def edit_note(db: Database, uid: str, note: object, coach_id: int) -> None:
     if note is not None and not isinstance(note, str):  # null clears it; a number or object is refused
         raise ManageError(422, "the note must be a string (or null to clear it)")
-    text = " ".join((note or "").split())
-    if NOT_UTF8 in text:  # a page form's bytes that were not UTF-8, decoded as replacement marks
-        raise ManageError(422, "the note is not UTF-8 text")
-    if len(text) > MAX_NOTE:
-        raise ManageError(422, f"the note is longer than {MAX_NOTE} characters")
+    try:
+        text = note_text(note or "")
+    except ValueError as why:
+        raise ManageError(422, str(why)) from None
     with db.session() as s:
         _owned_job(s, uid, coach_id).note = text
 

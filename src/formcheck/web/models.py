@@ -27,10 +27,37 @@ NOT_TEXT = ("Cc", "Cf", "Cs", "Co", "Cn")
 NOT_UTF8 = "\ufffd"
 
 
+MAX_NOTE = 500
+
+
 def not_text(name: str) -> bool:
     """True when a name has characters that are not text (a bell, a NUL, a direction override,
     bytes that were not UTF-8)."""
     return NOT_UTF8 in name or any(unicodedata.category(c) in NOT_TEXT for c in name)
+
+
+def athlete_name(raw: str) -> str:
+    """An athlete's name as it is filed (NFC, single spaces), from an upload or a rename alike;
+    ValueError with the reason when it cannot be one."""
+    text = " ".join(unicodedata.normalize("NFC", raw).split())
+    if not text:
+        raise ValueError("name the athlete: the name is empty")
+    if not_text(text):
+        raise ValueError("the athlete's name has characters that are not text (control or unassigned)")
+    if len(text) > MAX_NAME:
+        raise ValueError(f"the athlete's name is longer than {MAX_NAME} characters")
+    return text
+
+
+def note_text(raw: str) -> str:
+    """A session's note as it is stored (single spaces), from an upload or an edit alike; ValueError
+    with the reason when it cannot be one."""
+    text = " ".join(raw.split())
+    if NOT_UTF8 in text:  # a page form's bytes that were not UTF-8, decoded as replacement marks
+        raise ValueError("the note is not UTF-8 text")
+    if len(text) > MAX_NOTE:
+        raise ValueError(f"the note is longer than {MAX_NOTE} characters")
+    return text
 
 
 def now() -> datetime:
