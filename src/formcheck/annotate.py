@@ -36,7 +36,7 @@ from .h264 import (
     join_segments,
 )
 from .io import open_video
-from .procs import usable_cores
+from .procs import opencv_single_threaded, usable_cores
 from .viz import FrameData, Layout, draw_frame
 
 MAX_PARTS = 4
@@ -97,11 +97,12 @@ def write_annotated(
     source = frames if frames is not None else FileFrames(clip, fps, max_side, min_side)
     lay = Layout.for_size(source.width, source.height)
     spans = part_spans(source, parts)
-    if len(spans) > 1:
-        assert isinstance(source, SpillFrames)
-        written = _write_in_parts(source, spans, Path(out_path), data, lay, preset, crf)
-    else:
-        written = _write_streamed(source, out_path, data, lay, preset, crf)
+    with opencv_single_threaded():  # the parts (or the reader, drawing and encoder) fill the cores
+        if len(spans) > 1:
+            assert isinstance(source, SpillFrames)
+            written = _write_in_parts(source, spans, Path(out_path), data, lay, preset, crf)
+        else:
+            written = _write_streamed(source, out_path, data, lay, preset, crf)
     seconds = time.perf_counter() - start
     return AnnotatedClip(str(out_path), written, frame_rate(source.fps), source.width, source.height, seconds)
 

@@ -34,7 +34,7 @@ from formcheck.backends import (
 )
 from formcheck.errors import NoPersonDetected, TruncatedVideo
 from formcheck.io import VideoInfo, VideoReader, frame_times, open_video, prefetch
-from formcheck.procs import usable_cores
+from formcheck.procs import opencv_single_threaded, usable_cores
 from formcheck.track import N_LANDMARKS, PoseTrack
 
 __all__ = [
@@ -247,7 +247,7 @@ def extract_track(
         raise ValueError("one backend instance cannot serve several workers; pass backend_factory")
 
     cancel = threading.Event()
-    with open_video(video_path, fps=fps) as first_reader:
+    with opencv_single_threaded(), open_video(video_path, fps=fps) as first_reader:  # shares fill the cores
         info = first_reader.info
         stride = frame_stride(info.fps, every_frame)
         plan = plan_segments(info.frame_count, info.fps, workers, stride)
