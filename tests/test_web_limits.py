@@ -14,14 +14,18 @@ import anyio
 import pytest
 from test_web_support import CLEAN, ServerProcess, settings_for, sign_in, upload
 
-from formcheck.web.app import create_app
-from formcheck.web.limits import MAX_BODY_BYTES, BodyLimit
+from formcheck.web.app import ROUTERS, create_app
+from formcheck.web.limits import MAX_BODY_BYTES, BodyLimit, upload_paths
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
 CHUNK = 64 * 1024
+
+
+# the clip uploads' paths as the coach app gives them to BodyLimit
+UPLOADS = upload_paths([r for router in ROUTERS for r in router.routes])
 
 
 @pytest.fixture
@@ -88,7 +92,7 @@ class Recorder:
 
 def test_a_chunked_body_past_the_cap_is_refused_after_reading_only_the_cap():
     inner = Recorder()
-    limited = BodyLimit(inner, max_bytes=100 * 1024)
+    limited = BodyLimit(inner, UPLOADS, max_bytes=100 * 1024)
     body = ChunkedBody(50 * 1024 * 1024)  # 50 MB, no Content-Length
     status, answer = call(limited, "PATCH", "/api/jobs/x", body, {"content-type": "application/json"})
     assert status == 413 and "larger than 100 kB" in answer["detail"]
@@ -98,16 +102,24 @@ def test_a_chunked_body_past_the_cap_is_refused_after_reading_only_the_cap():
 
 def test_a_body_under_the_cap_reaches_the_route_whole_however_it_is_cut():
     inner = Recorder()
-    limited = BodyLimit(inner, max_bytes=100 * 1024)
+    limited = BodyLimit(inner, UPLOADS, max_bytes=100 * 1024)
     body = ChunkedBody(100 * 1024, chunk=bytes(range(256)) * 8)  # 2 kB chunks up to exactly the cap
     status, _ = call(limited, "PUT", "/api/athletes/sam/height", body, {})
     assert status == 200 and inner.bodies == [(bytes(range(256)) * 8) * 50]
 
 
+def test_the_exempt_routes_are_exactly_the_clip_uploads():
+    """Read from the app's own routers: the routes marked streams_upload, and no other."""
+    exempt = sorted(p.pattern for p in UPLOADS)
+    assert exempt == sorted(
+        ["^/api/jobs$", "^/upload$", "^/a/(?P<token>[^/]+)/upload$", "^/a/(?P<token>[^/]+)/api/jobs$"]
+    )
+
+
 @pytest.mark.parametrize("path", ["/api/jobs", "/upload", "/a/some-token/upload", "/a/some-token/api/jobs"])
 def test_the_clip_uploads_are_left_to_their_own_limit(path):
     inner = Recorder()
-    limited = BodyLimit(inner, max_bytes=1024)
+    limited = BodyLimit(inner, UPLOADS, max_bytes=1024)
     status, _ = call(limited, "POST", path, ChunkedBody(300 * 1024), {})
     assert status == 200 and len(inner.bodies[0]) == 300 * 1024
     # another method or a longer path on the same prefix is capped

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from ..variants import AUTO
 from . import links, manage, speed_store
 from .intake import AppContext, accept
+from .limits import streams_upload
 from .models import DONE, FAILED, STATUSES, Job
 from .schemas import (
     AthleteDetail,
@@ -100,6 +101,7 @@ def describe(ctx: AppContext, job: Job) -> JobOut:
     summary="Upload a clip for an athlete and queue its analysis",
     openapi_extra={"requestBody": UPLOAD_BODY},
 )
+@streams_upload
 async def create_job(request: Request) -> JobOut | JSONResponse:
     ctx = ctx_of(request)
     try:

@@ -22,7 +22,7 @@ from .accounts import LoginLimiter
 from .db import Database
 from .inbox import Inbox, InboxWatcher
 from .intake import AppContext
-from .limits import BodyLimit
+from .limits import BodyLimit, upload_paths
 from .security import LoginRequired, Refused, cross_site, current, host_allowed
 from .settings import WebSettings
 from .storage import clean_incoming
@@ -34,6 +34,18 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline';"
     " script-src 'self'; frame-src 'self'; frame-ancestors 'self'; object-src 'none'; base-uri 'none';"
     " form-action 'self'"
+)
+
+
+# the app's routes, in the order their paths are matched
+ROUTERS = (
+    first_run.health_router,  # no login: a health check must not need one
+    first_run.router,  # /setup: the first coach, from localhost only
+    auth_pages.router,
+    athlete_pages.router,  # /a/<token>: an athlete's link, no account
+    api.router,
+    review.router,  # comments on reps, the comparison of two sets
+    pages.router,
 )
 
 
@@ -71,7 +83,8 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # served below behind the login, as every route with something to read
     )
-    app.add_middleware(BodyLimit)  # added first, so it runs after the Host and cross-site checks
+    # added first, so it runs after the Host and cross-site checks
+    app.add_middleware(BodyLimit, uploads=upload_paths([r for router in ROUTERS for r in router.routes]))
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(current)])
     def openapi() -> JSONResponse:
@@ -129,13 +142,8 @@ def create_app(settings: WebSettings, start_workers: bool = True) -> FastAPI:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     app.state.login_limiter = LoginLimiter()  # failed logins, per server process
-    app.include_router(first_run.health_router)  # no login: a health check must not need one
-    app.include_router(first_run.router)  # /setup: the first coach, from localhost only
-    app.include_router(auth_pages.router)
-    app.include_router(athlete_pages.router)  # /a/<token>: an athlete's link, no account
-    app.include_router(api.router)
-    app.include_router(review.router)  # comments on reps, the comparison of two sets
-    app.include_router(pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

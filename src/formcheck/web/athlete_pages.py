@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from . import comments, links
 from .intake import AppContext, accept
+from .limits import streams_upload
 from .models import DONE, Athlete, Job
 from .pages import report_of, templates
 from .storage import RESULT_FILES, UploadError, result_dir
@@ -54,6 +55,7 @@ async def home(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/a/{token}/upload")
+@streams_upload
 async def upload_form(request: Request, token: str) -> Any:
     """The form's non-script path (the page's script posts to /a/<token>/api/jobs)."""
     athlete = await _athlete(request, token)
@@ -66,6 +68,7 @@ async def upload_form(request: Request, token: str) -> Any:
 
 
 @router.post("/a/{token}/api/jobs", status_code=201)
+@streams_upload
 async def upload_api(request: Request, token: str) -> JSONResponse:
     athlete = await _athlete(request, token)
     try:

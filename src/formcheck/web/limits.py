@@ -7,24 +7,46 @@ no more than the cap is ever kept in memory."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1024 * 1024  # forms and JSON are a few kB; 1 MB leaves room for a long note
-# the routes that stream a clip to disk, and enforce the upload limit themselves
-UPLOAD_PATHS = re.compile(r"/api/jobs|/upload|/a/[^/]+/(?:upload|api/jobs)")
+_MARK = "formcheck_streams_upload"
+Endpoint = TypeVar("Endpoint", bound=Callable)
+
+
+def streams_upload(endpoint: Endpoint) -> Endpoint:
+    """Marks a POST route that streams a clip to disk (intake.accept) and enforces the upload limit
+    itself, so the body cap leaves it alone. Put it under the router's decorator."""
+    setattr(endpoint, _MARK, True)
+    return endpoint
+
+
+def upload_paths(routes: Sequence[BaseRoute]) -> list[re.Pattern[str]]:
+    """The path patterns of the POST routes marked with streams_upload."""
+    return [
+        r.path_regex for r in routes
+        if isinstance(r, Route) and "POST" in (r.methods or ()) and getattr(r.endpoint, _MARK, False)
+    ]  # fmt: skip
 
 
 class BodyLimit:
-    """Pure ASGI middleware (not BaseHTTPMiddleware, which would hand the body on as it comes)."""
+    """Pure ASGI middleware (not BaseHTTPMiddleware, which would hand the body on as it comes).
+    `uploads`: the clip uploads' path patterns (upload_paths), left to their own limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(
+        self, app: ASGIApp, uploads: Sequence[re.Pattern[str]], max_bytes: int = MAX_BODY_BYTES
+    ) -> None:
+        self.app, self.uploads, self.max_bytes = app, tuple(uploads), max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope["method"] == "POST" and UPLOAD_PATHS.fullmatch(scope["path"])):
+        upload = scope["type"] == "http" and scope["method"] == "POST"
+        if scope["type"] != "http" or (upload and any(p.fullmatch(scope["path"]) for p in self.uploads)):
             await self.app(scope, receive, send)
             return
         length = Headers(scope=scope).get("content-length", "")

@@ -19,6 +19,7 @@ from ..report import Report
 from . import comments, links, manage, speed_store
 from .charts import Series, trend_svg
 from .intake import AppContext, accept
+from .limits import streams_upload
 from .models import Athlete, Job
 from .schemas import RowId, job_out
 from .security import CSRF_FIELD, current
@@ -84,6 +85,7 @@ def home(request: Request) -> HTMLResponse:
 
 
 @router.post("/upload")
+@streams_upload
 async def upload(request: Request) -> Any:
     """The form's non-script path (the page's script posts to /api/jobs instead)."""
     try:
