@@ -439,6 +439,9 @@ def test_the_admin_adds_and_removes_coaches_from_the_account_page(app_and_settin
     bo_id = accounts.find_user(db, "Bo").id
     assert client.post(f"/account/coaches/{bo_id}/remove", data={"csrf": csrf}).status_code == 200
     assert bo.get("/api/jobs").status_code == 401  # removed: the session ended with the account
+    again = client.post("/account/coaches", data={"csrf": csrf, "name": "bo", "password": PASSWORD})
+    assert again.status_code == 400 and "name of a removed coach" in again.text
+    assert "Coach bo added" not in again.text and accounts.find_user(db, "bo") is None
     token_page = client.post("/account/tokens", data={"csrf": csrf, "label": "script"}).text
     token = re.search(r'id="new-token">([^<]+)<', token_page).group(1)
     script = TestClient(client.app, headers={"authorization": f"Bearer {token}"})

@@ -150,6 +150,11 @@ def add_user(
                 raise FirstCoachExists("there is a coach account already: log in (/login)")
         clash = s.scalar(select(User).where(or_(func.lower(User.name) == login.lower(),
                                                  User.email == (mail or login.lower()))))  # fmt: skip
+        if clash is not None and not clash.active:  # listed nowhere, so "already a coach" would puzzle
+            raise AccountError(
+                f"{login!r} is the name of a removed coach, whose athletes and sessions are kept under it:"
+                " choose another name"
+            )
         if clash is not None:
             raise AccountError(f"there is already a coach {login!r}")
         first = not s.scalar(select(func.count()).select_from(User).where(User.is_admin))
