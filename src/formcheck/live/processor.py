@@ -102,8 +102,8 @@ class Processor:
                 batch = self.queue.take(timeout=0.1)
                 if batch is None:
                     return
-                for _, t in batch.dropped:  # no pose for them: the analysis bridges short gaps
-                    self.recorder.append(t, None)
+                for _, t in batch.dropped:  # never seen by the model: the recorder bridges short runs
+                    self.recorder.append(t, None, dropped=True)
                 if batch.frame is not None:
                     self._process(batch.frame)
         except BaseException as exc:  # handed to the session, which saves what there is
