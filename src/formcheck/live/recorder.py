@@ -15,8 +15,7 @@ blanked, spread out like the queue's drops, 5 patterns each (160 runs), a rep's 
 count changed in 17 runs (tops and holds read off the missing frames: incomplete_lockout,
 foot_placement, no_top_pause, rushed_descent); bridged, in 7: the feet-to-side frog pump at 20%
 (7 reps read 9) and rushed_descent on two reps whose descent sits at its limit
-(tools/drop_sensitivity.py). A frame with no
-person in it is not a drop: never bridged.
+(tools/drop_sensitivity.py). A frame with no person in it is not a drop: never bridged.
 """
 
 from __future__ import annotations
