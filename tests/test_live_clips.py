@@ -72,6 +72,7 @@ def test_live_counts_and_faults_agree_with_analyze(row, shared_videos, tmp_path,
     assert doc["ended_by"] == "end_of_clip" and frames["recorded"] == expected["clip"]["frames"]
     assert frames["analysed_every"] == stride and -(-frames["captured"] // stride) == frames["recorded"]
     assert frames["processed"] + frames["dropped"] == frames["recorded"]
+    assert 0 <= frames["bridged"] <= frames["dropped"]  # only drops are interpolated, never "no person"
     assert doc["set"]["counting_started"]
     first = min((r["start_s"] for r in expected["reps"]), default=None)
     assert first is None or doc["set"]["start_s"] <= first, "counting started after the first rep"

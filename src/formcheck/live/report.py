@@ -63,6 +63,7 @@ def session_doc(
             "analysed_every": s.stride,  # as analyze: every k-th captured frame goes to the pose model
             "processed": proc.processed,
             "dropped": s.queue.dropped_count,
+            "bridged": int(track.meta.get("frames_bridged", 0)),  # dropped ones interpolated (recorder.py)
             "recorded": rec.n_frames,
             "with_pose": rec.n_detected,
         },
