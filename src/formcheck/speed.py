@@ -10,10 +10,18 @@ vertical (a bench thrust's hip rises ~0.28 m while drifting ~0.06 m toward the k
     mean_mps = rise of the hips over the concentric / its duration
     peak_mps = the highest upward speed within it (after a 3 Hz zero-phase low-pass)
 
-Views: from the side and at an angle (oblique) the vertical stays vertical in the picture, so
-the rise is read in pixels and scaled to metres. From the feet the hips rise toward a camera
-that sits near hip height, the trunk and thighs point at the lens and no segment of known
-length lies flat in the picture: no scale, so speed is "not measurable from this view".
+Views and variants (decided from the track, each with its reason in the report):
+  - side and at an angle (oblique): the vertical stays vertical in the picture, the rise is read
+    in pixels and scaled to metres;
+  - from the feet (FRONT_REASON): the hips rise toward a lens near hip height and no segment of
+    known length lies flat in the picture: no scale;
+  - lying on the floor (FLOOR_REASON: the trunk's elevation at the drives' starts under 15 deg,
+    from the model's 3D; 28-64 deg on the bench renders, -4..-10 on floor bridges, -48 with the
+    feet on a box): the model read the hips' rise +28..+32% on the floor bridge and +8..+42% on 7
+    held-out ones, the feet-elevated bridge (a 5 cm rise that mostly slides) up to +70% in mean;
+  - a single-leg set at an angle (SINGLE_LEG_ANGLE_REASON): the free leg moves with the drive and
+    the model's hip points with it: +12..+26% mean, +35..+48% peak at 30 deg; the held-out 40 deg
+    render read +3..+19% / +8..+19% with the rule off (0 of 3 reps within 10%).
 
 Scale (pixels per metre at the body), two sources, the first available is used and named:
   "height": the athlete's stature (--height-cm, the web athlete profile) times the segment
@@ -29,19 +37,28 @@ Velocity loss per set follows the velocity-based-training convention of Sanchez-
 Gonzalez-Badillo (Med Sci Sports Exerc 2011;43:1725-34): (fastest rep's mean velocity - last
 rep's) / fastest x 100, in %.
 
-Validated against the renders (tools/speed_truth.py: the true hip joint centres' rise over the
-true drive, by the same 5%-of-peak definition; height scale; 24 fps unless said). Within 10%:
-side-view two-leg hip thrusts 11/14 reps in mean, 9/14 in peak (60 fps: 2/3, 3/3); at an angle
-(two legs) 5/6 mean, 3/6 peak; the floor glute bridge from the side 2/3, 3/3. Misses: a first
-rep that rep segmentation starts on the set-up hoist of the hips (b-stance peak +76%), the
-first rep of two clips whose drive starts from a different bottom (-17%, -22% mean), the short-
-lockout clip's peaks (+16-23%), the banded oblique's peaks (+13-20%), single-leg peaks at an
-angle (+15-48%), and the feet-elevated glute bridge (a 5 cm rise that mostly slides: up to
-+460%). Velocity loss within 5 points on 8 of the 11 measurable clips; misses: the banded
-oblique (4.8 vs 11.5), the single-leg bridge at 45 deg (13 vs 32), the feet-elevated bridge (79
-vs 9). Against the rendered phase itself (eased: ~12% of it under 5% of the peak speed) the mean
-reads ~10% high by definition. The height scale's px/m came within 4% of the render's on the
-side views and 2% on two-leg obliques (single-leg: -7%, -27%).
+Validated against the renders (tools/speed_truth.py --source height; truth: the true hip joint
+centres' rise over the rendered drive / its time, the VBT mean concentric velocity, and their
+highest upward speed in it).
+  Tuning renders (sample_videos, tests/data/synth60; every constant here was chosen on them):
+27 reps shown, 21 within 10% in mean AND peak (mean |error| median 4.9%, peak 3.2%); misses: a
+b-stance peak +11%, two-leg oblique 35 deg reps (-14% mean, -11% peak), a short-lockout peak
++11%, the 12 fps loaded clip's rep 3 (-16%), a 60 fps mean +10.1%. Velocity loss within 5
+points on 7 of 8 sets (b-stance 23.9 vs 18.5).
+  Held-out renders, never tuned on (rendered for this check, kept outside the repository: 24
+calibration bodies 1.55-1.95 m at 12 fps with 0.6 s drives, side / 20 / 40 deg / floor; posture
+and phase renders at 12-60 fps; a single-leg 40 deg render): 88 reps shown, only 14 within 10%
+(mean |error| median 21%, 80% of reps within 32%); velocity loss within 5 points on 21 of 29
+sets. The cause is the pose model's hip point, not the timing: on the calibration bodies it
+rises 7-18% less than the true joint from the side and 10-25% less at 20-40 deg (its top sits
+low; the scale from the height is within +-6%), varying by body, so no constant corrects it;
+the drive's duration is within ~10%. EXPECTED_ERROR_PCT states those figures.
+Choices: the 3 Hz low-pass (below); VALLEY 0.7 (0.4-0.8 gave the same 21 of 30 reps on the
+tuning renders: a drive's speed is one hump; the b-stance set-up hoist dipped to 0.05 m/s
+between its 0.85 and the drive's 0.35); FLOOR_DEG 15 (tuning clips' medians: bench 34-60 deg,
+floor bridges -49..+6); the drive is the move that ends in the rep window's second half, rising most (a
+set-up hoist had merged into rep 1: b-stance +52% mean / +119% peak, rushed-descent -16.5%,
+short-lockout peak +80%, now +8/-9, -3/-0, -5/+11).
 """
 
 from __future__ import annotations
@@ -96,7 +113,8 @@ METHOD = (
     "upward speed of the mid-hip (vertical: the load rides on the hips) over the drive, taken as "
     "where that speed exceeds 5% of the rep's peak; mean = rise / time, peak after a 3 Hz low-pass"
 )
-EXPECTED_ERROR_PCT = {"height": 10.0, "world": 15.0}  # see README "Rep speed": measured on renders
+# 80% of the held-out renders' shown reps were within this in mean and peak (tuning renders: 10, 15)
+EXPECTED_ERROR_PCT = {"height": 32.0, "world": 40.0}
 
 
 @dataclass(frozen=True)
