@@ -110,8 +110,9 @@ SOURCE_TEXT = {
     "world": "the pose model's 3D world landmarks (an average body's metres; give the height for better)",
 }
 METHOD = (
-    "upward speed of the mid-hip (vertical: the load rides on the hips) over the drive, taken as "
-    "where that speed exceeds 5% of the rep's peak; mean = rise / time, peak after a 3 Hz low-pass"
+    "upward speed of the mid-hip (vertical: the load rides on the hips) over the drive, the upward "
+    "move that reaches the top, bounded where that speed falls under 5% of its peak; mean = rise / "
+    "time, peak after a 3 Hz low-pass"
 )
 # 80% of the held-out renders' shown reps were within this in mean and peak (tuning renders: 10, 15)
 EXPECTED_ERROR_PCT = {"height": 32.0, "world": 40.0}
