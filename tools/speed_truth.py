@@ -10,6 +10,13 @@ Measured: formcheck's own reps and speed stage on the real pose model's track, t
 rendered body's height (spec.height_m: "height") or the model's world landmarks ("world").
 A measured rep is paired with the true rep whose concentric overlaps its own most.
 Pose tracks are cached like tools/eval_faults.py (~/.cache/formcheck-eval).
+
+Summary per scale source: the |error| spread of the mean (against the whole rendered drive and
+against formcheck's 5%-of-peak span) and of the peak; the verdict: reps shown, how many within
+10% of the truth in mean (whole drive) AND peak, each miss, the reps not measurable by reason;
+and velocity loss within 5 points of the truth's (whole drive) on how many of the sets it is
+shown for. The default clips are the renders the constants were tuned on; pass held-out renders
+(tools/synth, never tuned on) as arguments to judge them.
 """
 
 from __future__ import annotations
