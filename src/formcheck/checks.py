@@ -123,8 +123,9 @@ def check_no_top_pause(rep: Rep, profile: Profile) -> CheckResult:
     top, still = rep.top_pause_s, rep.top_still_s
     still_a_while = still is not None and not breaks(still, rule.max_still_to_flag_s, ">=", 2)
     if still_a_while and breaks(top, limit, ">=", 2):
-        why = (f"at the top {top:.2f} s, the hips still {still:.2f} s: a short hold and an eased "
-               "turn-around without one read alike here")
+        # one reason for every such rep, so the checklist names them together
+        why = (f"under {limit:.2f} s at the top but still {rule.max_still_to_flag_s:.2f} s or more: a short "
+               "hold and an eased turn-around with none read alike")
         return unjudged(rule.code, rep, why, "s", ">=", limit=round(limit, 2))
     message = f"at the top {top:.2f} s" + ("" if still is None else f" (still {still:.2f} s)")
     message += f"; at least {limit:.2f} s expected"
