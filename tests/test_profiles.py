@@ -12,7 +12,7 @@ from formcheck import cli
 from formcheck.fault_rules import RULES, FootPlacementRule, NoTopPauseRule
 from formcheck.profiles import FAULT_CODES, ProfileError, builtin_names, load_profile
 
-NO_TOP_PAUSE_KEYS = "enabled, guide, min_top_pause_s, severity_steps"
+NO_TOP_PAUSE_KEYS = "enabled, guide, max_still_to_flag_s, min_top_pause_s, severity_steps"
 
 
 @pytest.fixture

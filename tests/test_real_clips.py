@@ -122,3 +122,38 @@ def test_cli_end_to_end_on_a_real_clip_and_track_replay(shared_videos, tmp_path,
     a, b = json.loads(first.read_text()), json.loads(second.read_text())
     assert a["reps"] == b["reps"] and a["faults"] == b["faults"]
     assert a["summary"]["rep_count"] == 1
+
+
+def _top_holds() -> dict[str, list[dict]]:
+    """tests/data/top_hold_truth.csv: tops of real clips labelled by eye (top reached, descent start)."""
+    with open(DATA / "top_hold_truth.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r["clip"], []).append(r)
+    return out
+
+
+TOP_HOLDS = _top_holds()
+
+
+@pytest.mark.parametrize("row", [p for p in _label_rows() if p.values[0].get("clip") in TOP_HOLDS],
+                         indirect=True)
+def test_labelled_tops_read_as_on_the_frames_and_a_hold_is_never_called_missing(row, analysed):
+    """Each labelled top is one rep's top phase, within 0.15 s of the frames where under a second
+    (the angle leaves a slow sag later than the hips' outline does), and no rep whose labelled top
+    lasts min_top_pause_s is flagged no_top_pause."""
+    from formcheck.fault_rules import NoTopPauseRule
+
+    result = analysed(row)
+    limit = load_profile(_variant(row)).rule(NoTopPauseRule).min_top_pause_s
+    verdicts = {(r.rep, r.code): r for r in result.results}
+    for label in TOP_HOLDS[row["clip"]]:
+        fps = float(label["fps"])
+        top, leave = int(label["top_reached"]) / fps, int(label["descent_start"]) / fps
+        rep = min(result.reps, key=lambda r: abs(r.top_start_s - top) + abs(r.top_end_s - leave))
+        assert rep.top_start_s < leave and rep.top_end_s > top, f"rep {label['rep']}: no rep at {top:.2f} s"
+        if leave - top < 1.0:  # where the verdict turns on it (a 2 s hold with knee pulses reads 1.9-2.4)
+            assert rep.top_pause_s == pytest.approx(leave - top, abs=0.15), f"rep {label['rep']}"
+        if leave - top >= limit:
+            assert verdicts[(rep.index, "no_top_pause")].status != "fail", f"rep {label['rep']}"

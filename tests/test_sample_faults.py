@@ -21,7 +21,13 @@ from formcheck.profiles import load_profile
 # the render rig's thigh head, so every top is a true 190.0 at the anatomical centre (an arch by
 # tools/eval_faults' truth rule); on rep 3 the bar drifts 15 cm toward the belly and the hands with
 # it, and the model's reading dips 9 deg (shown 182.8 against 190.6-191.8 on the other reps).
-KNOWN_MISSES: dict[str, set] = {"loaded_hip_thrust_side_posture_mistakes": {(3, "overextension")}}
+# The bridge with no hold (min-jerk moves of 0.9 s up, 1.6 s down) spends 0.47 and 0.51 s in its top
+# phase on reps 1 and 3 (still 0.30, 0.37 s): a short real hold reads alike, so no_top_pause is not
+# judged there (profiles/base.json's no_top_pause note); rep 2 (0.31 s, still 0.15) is found.
+KNOWN_MISSES: dict[str, set] = {
+    "loaded_hip_thrust_side_posture_mistakes": {(3, "overextension")},
+    "feet_elevated_glute_bridge_side_no_top_pause": {(1, "no_top_pause"), (3, "no_top_pause")},
+}
 KNOWN_FALSE: dict[str, set] = {}
 # codes injected on a clip whose view the model cannot support, reported not measurable (measured):
 # a two-leg 10 deg roll from the feet at 1.05 m: the model's hip line moved <1 deg against a true 8.7

@@ -116,11 +116,20 @@ def check_no_top_pause(rep: Rep, profile: Profile) -> CheckResult:
         return unjudged(rule.code, rep, HOLD_CUT, "s", ">=", limit=round(limit, 2))
     if not math.isfinite(rep.top_pause_s):
         return unjudged(rule.code, rep, HOLD_UNSEEN, "s", ">=", limit=round(limit, 2))
-    # judged on the time the hips were still at the top (reps.Rep.top_still_s), not the top phase:
-    # the phase counts the eased ends of both moves, so a turn-around with no hold reads as one
-    held = rep.top_still_s if rep.top_still_s is not None else rep.top_pause_s
-    message = f"still at the top {held:.2f} s; at least {limit:.2f} s expected"
-    return _at_least_seconds(rule, rep, held, limit, (rep.top_start_s, rep.top_end_s), message)
+    # judged on the top phase (top reached to descent start, the phase truth's rule: the time at the
+    # top as a person sees it); a short one is a fault only where the hips were not still for even
+    # max_still_to_flag_s either: in between, a short real hold (its lockout creeping, its hips
+    # sagging before the drop) and an eased turn-around with no hold read alike (profile note)
+    top, still = rep.top_pause_s, rep.top_still_s
+    still_a_while = still is not None and not breaks(still, rule.max_still_to_flag_s, ">=", 2)
+    if still_a_while and breaks(top, limit, ">=", 2):
+        # one reason for every such rep, so the checklist names them together
+        why = (f"under {limit:.2f} s at the top but still {rule.max_still_to_flag_s:.2f} s or more: a short "
+               "hold and an eased turn-around with none read alike")
+        return unjudged(rule.code, rep, why, "s", ">=", limit=round(limit, 2))
+    message = f"at the top {top:.2f} s" + ("" if still is None else f" (still {still:.2f} s)")
+    message += f"; at least {limit:.2f} s expected"
+    return _at_least_seconds(rule, rep, top, limit, (rep.top_start_s, rep.top_end_s), message)
 
 
 def _at_least_seconds(

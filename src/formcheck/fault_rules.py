@@ -75,6 +75,9 @@ class RushedDescentRule(FaultRule):
 class NoTopPauseRule(FaultRule):
     code: ClassVar[str] = "no_top_pause"
     min_top_pause_s: float
+    # a top shorter than min_top_pause_s is a fault only if the hips were still for less than this
+    # too: above it a short hold and an eased turn-around without one read alike (profile note)
+    max_still_to_flag_s: float
     severity_steps: tuple[float, float]
 
 
