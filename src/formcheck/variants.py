@@ -32,13 +32,14 @@ CONFIDENT_MARGIN_DEG = 6.0  # this far from the line counts as certain
 # above the feet read a floor bridge's trunk at -75 deg), and bench or floor cannot be told
 PLAUSIBLE_TOP_TORSO_DEG = (-45.0, 60.0)
 # A frog pump seen from the feet: the thighs (hip -> knee in the picture) open at least this wide
-# (median over the frames from the feet). Rendered (tools/synth, frog_pump and knee_out_deg, under
-# /work/renders/frog19 at the time): every bridge and thrust from the feet read 35-41 deg, a floor
-# bridge with the knees 15 deg out (knees truly 2.7 hip widths apart) 66, a frog pump with the knees
-# 55 deg out 126; the line is the widest non-frog render plus 10%. Checked on the real clips: the
-# frog pump reads 81, every other view from the feet 33-44. The knees' spread in hip widths does
-# not separate them (the wide bridge 3.3, the real frog pump 3.4: the knees are nearer the lens
-# than the hips, by more the closer the camera), nor do the model's world knees (2.5 and 2.4).
+# (median over the frames from the feet). Rendered with exact truth (tools/synth variant frog_pump,
+# knee_out_deg; tools/synth/specs_frog): every bridge and thrust from the feet reads 35-41 deg, a
+# floor bridge with the knees 15 deg out (truly 2.7 hip widths apart) 66, a frog pump with the knees
+# 55 deg out 126; the line is the widest non-frog render plus 10%. Checked on a held-out render
+# (sample_videos/frog_pump_front_clean, knees 35 deg out: 94) and the real clips: the frog pump
+# reads 81, every other view from the feet 43-44. The knees' spread in hip widths does not separate
+# them (the wide bridge 3.3, the real frog pump 3.4: the knees are nearer the lens than the hips,
+# by more the closer the camera), nor do the model's world knees (2.5 and 2.4).
 FROG_THIGHS_OPEN_DEG = 73.0
 FROG_CONFIDENT_DEG = 10.0  # this far from the line (either way) counts as certain
 FROG_MIN_SECONDS = 1.0  # of frames seen from the feet with both hips and knees found, to read them
