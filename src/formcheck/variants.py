@@ -10,7 +10,9 @@ be read, so a front view keeps the bench default and says so.
 A frog pump (soles together, knees dropped wide) is told by how wide the thighs open in the
 picture seen from the feet. From the side the near knee hides the far one and the model reads
 the knees about as close as a bridge's (a rendered frog pump's knees 3.9 hip widths apart read
-1.4-1.6, the real one's 1.1), so there a frog pump cannot be told from a glute bridge: said so.
+1.4-1.6, the real one's 1.1; at 35 deg its thighs, truly 60 deg apart, read 7 in the picture and 18
+in the world landmarks, as a bridge's do), so there a frog pump cannot be told from a glute
+bridge: said so.
 """
 
 from __future__ import annotations
