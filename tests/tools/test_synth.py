@@ -151,6 +151,7 @@ def body():
         ("b_stance_hip_thrust", []),
         ("feet_elevated_glute_bridge", [Fault("knee_cave", degrees=14)]),
         ("single_leg_glute_bridge", [Fault("pelvic_roll", degrees=12)]),
+        ("frog_pump", []),
     ],
 )
 def test_ground_truth_matches_the_prescription(body, variant, extra):
@@ -183,6 +184,30 @@ def test_ground_truth_matches_the_prescription(body, variant, extra):
     assert np.allclose(uv, np.asarray(frames["joints2d"][f"{side}_hip"]), atol=0.05)
     inside = (uv[:, 0] > 0) & (uv[:, 0] < spec.width) & (uv[:, 1] > 0) & (uv[:, 1] < spec.height)
     assert inside.all()
+
+
+@pytest.mark.parametrize(("variant", "out", "knees", "ankles"), [
+    ("frog_pump", None, (3.3, 5.0), (0.5, 0.9)),  # soles together, knees dropped wide
+    ("glute_bridge", 15.0, (1.4, 2.2), (1.15, 1.5)),  # a bridge with the knees a little wide
+    ("glute_bridge", 0.0, (1.05, 1.3), (1.15, 1.5)),
+])  # fmt: skip
+def test_the_knees_fall_out_by_knee_out_deg_and_the_truth_measures_it(body, variant, out, knees, ankles):
+    from clip import make_clip
+
+    spec = Spec(variant=variant, knee_out_deg=out, reps=1, fps=10, tempo_jitter=0.0)
+    _, _, truth = make_clip(body, spec)
+    frames = truth["frames"]
+    reps = np.asarray(frames["rep"]) > 0
+    spread = np.asarray(frames["knee_spread_hip_widths"])[reps]
+    names = ("left_knee", "right_knee", "left_hip", "right_hip")
+    j3 = {k: np.asarray(frames["joints3d"][k])[reps] for k in names}
+    width = np.linalg.norm(j3["left_hip"] - j3["right_hip"], axis=1)
+    # (the truth rounds joints to 0.1 mm and the spread to 0.001)
+    assert np.allclose(spread, np.linalg.norm(j3["left_knee"] - j3["right_knee"], axis=1) / width, atol=3e-3)
+    assert knees[0] < spread.min() and spread.max() < knees[1]
+    feet = np.asarray(frames["ankle_spread_hip_widths"])[reps]
+    assert ankles[0] < feet.min() and feet.max() < ankles[1]
+    assert spec.on_floor and not truth["spec"]["faults"]
 
 
 def test_glute_bridge_lead_in_lies_flat_first(body):

@@ -116,7 +116,8 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
     joints3d: dict[str, list] = {}
     per_frame: dict[str, list] = {k: [] for k in (
         "phi_deg", "torso_angle_deg", "pelvis_roll_deg", "hip_line_vs_shoulder_line_deg",
-        "knee_cave_deg", "head_back_deg", "load_drift_cm", "back_slide_cm", "load_offset_cm")}
+        "knee_cave_deg", "head_back_deg", "load_drift_cm", "back_slide_cm", "load_offset_cm",
+        "knee_spread_hip_widths", "ankle_spread_hip_widths")}
     angles: dict[str, list] = {}
     bands, bars = [], []
     for i in range(n):
@@ -158,6 +159,10 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
         per_frame["hip_line_vs_shoulder_line_deg"].append(angle_between(
             joints["left_hip"] - joints["right_hip"], joints["left_shoulder"] - joints["right_shoulder"]))
         per_frame["knee_cave_deg"].append(float(sched.knee_cave[i]))
+        hip_width = np.linalg.norm(joints["left_hip"] - joints["right_hip"])
+        for part in ("knee", "ankle"):
+            per_frame[f"{part}_spread_hip_widths"].append(
+                float(np.linalg.norm(joints[f"left_{part}"] - joints[f"right_{part}"]) / hip_width))
         for key in ("head_back_deg", "load_drift_cm", "back_slide_cm"):
             per_frame[key].append(float(posture[key][i]))
         per_frame["load_offset_cm"].append(truth_frame(rig, pose, bar)["load_offset_cm"])
@@ -203,6 +208,8 @@ def make_clip(body: Body, spec: Spec) -> tuple[np.ndarray, dict, dict]:
                               "(null: no load held)",
             "back_slide_cm": "the upper back's slide head-ward over the bench (leaning back), cm",
             "joints2d": "pixels, origin top-left",
+            "knee_spread_hip_widths": "3D distance between the knees over that between the hip points "
+                                      "(ankle_spread_hip_widths likewise for the ankles)",
         },
         "camera": cam,
         "rest_hip_angle_deg": rest_angle,

@@ -19,6 +19,9 @@ BENCH_HEIGHT = 0.42
 BOX_HEIGHT = 0.32
 ANKLE_HEIGHT = 0.075  # ankle joint above the sole
 HIP_CLEARANCE = 0.115  # hip joint above the floor when sitting/lying on the buttocks
+# frog pump: the soles pressed together put the ankle joints about a foot's width apart (the
+# bridge's stance distance already puts them ~30 cm from the hip joints, heels near the glutes)
+FROG_ANKLE_HALF_GAP = 0.06
 SIDES = ("left", "right")
 
 
@@ -328,8 +331,11 @@ class Rig:
         s, h = self.mid_shoulder(phi_top), self.mid_hip(phi_top)
         knee_x = float((h + thigh * unit(h - s))[0])
         ankles = {}
+        frog = self.spec.variant == "frog_pump"
         for side in SIDES:
             y = self.body.head(f"thigh_{side[0]}")[0] * 1.25  # rest +x (left) -> world +y
+            if frog:
+                y = np.sign(y) * FROG_ANKLE_HALF_GAP
             ankles[side] = np.array([knee_x, y, self.foot_z])
         if self.spec.variant == "b_stance_hip_thrust":
             ankles[self.free] = ankles[self.free] + np.array([0.20, 0, 0.02])
@@ -372,11 +378,12 @@ class Rig:
     ) -> np.ndarray:
         hip = self.hip_joint(phi, side, roll, drop)
         pole = np.array([0.3, 0, 1.0])
-        if cave:
+        inward = cave - self.spec.knee_out_deg  # knees out (a frog pump, a wide bridge) is negative
+        if inward:
             # knees collapse toward the midline: tilt the pole medially
             # about the hip->ankle axis (toward the feet, +x), +angle turns up (+z) toward -y
             sign = 1.0 if side == "left" else -1.0
-            pole = axis_angle(ankle - hip, sign * np.radians(cave)) @ pole
+            pole = axis_angle(ankle - hip, sign * np.radians(inward)) @ pole
         return two_bone_ik(hip, ankle, self.thigh_len[side], self.shin_len[side], pole)
 
     def solve_phi(self, theta: float, cave: float = 0.0, roll: float = 0.0) -> float:
@@ -427,6 +434,8 @@ class Rig:
             knee = self._knee(phi, side, ankle, roll, cave, drop)
             thigh_dir, shin_dir = unit(knee - hip), unit(ankle - knee)
             foot_dir = np.array([1.0, 0, -0.45])
+            if self.spec.variant == "frog_pump":  # soles together: toes forward and turned out
+                foot_dir = np.array([1.0, 0.45 * (1.0 if side == "left" else -1.0), -0.25])
             if self.spec.variant == "b_stance_hip_thrust" and side == self.free:
                 foot_dir = np.array([1.0, 0, 0.55])
             if self.spec.single_leg and side == self.free and raise_free > 0:

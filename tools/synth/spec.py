@@ -15,6 +15,7 @@ VARIANTS = (
     "single_leg_glute_bridge",  # floor, free leg held straight in line with the working thigh
     "b_stance_hip_thrust",  # bench, assisting foot forward on its heel
     "feet_elevated_glute_bridge",  # shoulders on the floor, feet on a box
+    "frog_pump",  # shoulders on the floor, soles together near the glutes, knees dropped out wide
 )
 FAULTS = (
     "short_lockout",  # top hip angle short of the line by `degrees`
@@ -67,6 +68,9 @@ class Spec:
     lead_out_s: float = 0.6
     working_leg: str = "left"  # single-leg and B-stance
     banded: bool = False
+    # the knees fall out: each leg's plane turns outward about its hip-ankle line by this many
+    # degrees (None: 50 for a frog pump, 0 otherwise; a bridge "with the knees a little wide" 10-20)
+    knee_out_deg: float | None = None
     loaded: bool = False  # hands hold a bar over the hip crease (mistakes.py)
     # the hip point the prescribed angles are posed on: "harrington" (the anatomical joint centre,
     # body.harrington_hip_centres) or "rig" (the rig's thigh head, 4-5 cm deeper: every clip
@@ -104,6 +108,8 @@ class Spec:
             raise ValueError("working_leg and near_side are 'left' or 'right'")
         if self.hip_centre not in ("rig", "harrington"):
             raise ValueError("hip_centre is 'harrington' (anatomical) or 'rig' (the rig's thigh head)")
+        if self.knee_out_deg is None:
+            self.knee_out_deg = 50.0 if self.variant == "frog_pump" else 0.0
         if self.bottom_deg is None:
             self.bottom_deg = 135.0 if self.on_floor else 100.0
         for name in ("skin", "shirt", "shorts", "background", "floor"):
@@ -111,7 +117,7 @@ class Spec:
 
     @property
     def on_floor(self) -> bool:
-        return "glute_bridge" in self.variant
+        return "glute_bridge" in self.variant or self.variant == "frog_pump"
 
     @property
     def single_leg(self) -> bool:
