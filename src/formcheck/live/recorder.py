@@ -11,11 +11,11 @@ one or two frames apart, and an unbridged gap made the analysis compare the fram
 it as if adjacent (from the feet the trunk shrinks fast at a top: across one missing frame the
 high-camera bridge's change passed the hard-cut test, signal.detect_cuts, and split a rep). With
 10% or 20% of the rows of the 16 labelled real clips' single-stream tracks (what live records)
-blanked, spread out like the queue's drops, 5 patterns each (160 runs), a rep's faults or the
-count changed in 17 runs (tops and holds read off the missing frames: incomplete_lockout,
-foot_placement, no_top_pause, rushed_descent); bridged, in 7: the feet-to-side frog pump at 20%
-(7 reps read 9) and rushed_descent on two reps whose descent sits at its limit
-(tools/drop_sensitivity.py). A frame with no person in it is not a drop: never bridged.
+removed, spread out like the queue's drops, 5 patterns each (160 runs; tools/drop_sensitivity.py),
+a rep's faults or the count changed in 23 runs left empty and in 14 bridged (17 and 7 before
+no_top_pause was judged on the top phase, whose short tops the drops move: the 5-rep bridge's and
+the captioned bridge's in 7 of the 14; the feet-to-side frog pump at 20%, 7 reps read 9, in 4;
+rushed_descent on reps at its limit in 3). A frame with no person in it is not a drop: never bridged.
 """
 
 from __future__ import annotations
