@@ -50,6 +50,10 @@ KNOWN_DIFFERENCES = {
     # since the bottom is read from the hips' height, analyze no longer flags rep 4's quick drop
     # (0.41 s before); live's analysis still does (not yet examined why)
     "glute_bridge_banded_abduction_pulses_portrait.mp4": "rep 4's descent: live rushed_descent, analyze not",
+    # no_top_pause on the top phase (pause19): rep 3's rounded top reads 0.28 s at the top, 0.16 still
+    # on analyze's two pose shares (a fault: under 0.4 and 0.2) and 0.36 / 0.25 on live's one stream
+    # (not judged); the clip's label accepts no_top_pause (tests/data/real_clip_acceptable.csv)
+    "glute_bridge_side_5reps.mp4": "rep 3's top at no_top_pause's lines: analyze flags it, live does not",
 }
 
 
