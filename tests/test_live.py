@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,6 +36,9 @@ from formcheck.pose import ReplayBackend
 from formcheck.profiles import load_profile
 from formcheck.report import build_report
 from formcheck.track import PoseTrack
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from drop_sensitivity import queue_like_drops  # noqa: E402  (live-like drops, as the tool makes them)
 
 
 class FakeSource:
@@ -258,16 +263,6 @@ def test_recorder_bridges_short_runs_of_dropped_frames_and_nothing_else(tmp_path
     assert rec.n_detected == n - len(dropped) - len(nobody)
 
 
-def _queue_like_drops(n: int, frac: float, seed: int) -> np.ndarray:
-    """A fifth (or frac) of n frames dropped, spread out as the capture queue spreads them."""
-    k = int(round(frac * n))
-    step = n / k
-    at = (np.arange(k) * step + np.random.default_rng(seed).uniform(0, 0.6 * step, k)).astype(int)
-    mask = np.zeros(n, bool)
-    mask[np.clip(at, 0, n - 1)] = True
-    return mask
-
-
 @pytest.mark.parametrize("clip", ["hip_thrust_barbell_box_oblique_portrait.gif"])
 def test_dropped_frames_bridged_leave_the_report_as_analyze_has_it(tmp_path, shared_track, clip):
     """A real track (one pose stream, as live runs the model) through the recorder with a fifth of
@@ -285,7 +280,7 @@ def test_dropped_frames_bridged_leave_the_report_as_analyze_has_it(tmp_path, sha
     rows = np.concatenate([full.image, full.world, full.visibility[..., None]], axis=-1)
     changed = {False: 0, True: 0}
     for seed in range(5):
-        drops = _queue_like_drops(full.n_frames, 0.2, seed)
+        drops = queue_like_drops(full.n_frames, 0.2, seed)
         for bridged in (False, True):
             rec = TrackRecorder(tmp_path / f"spool-{seed}-{bridged}", full.width, full.height, full.fps)
             for i, t in enumerate(full.timestamps):

@@ -5,7 +5,7 @@ bridges them (live/recorder.bridge_dropped), against the report on every frame.
 Usage: python tools/drop_sensitivity.py [--shared DIR ...] [--fractions 0.1 0.2] [--patterns 5]
 
 The tracks are one pose stream over every analysed frame, as live runs the model (a 60 fps clip:
-every 2nd frame), cached in ~/.cache/formcheck-eval like tools/eval_faults.py. A run "changed" when
+every 2nd frame), cached by tools/eval_faults.cached_track. A run "changed" when
 the rep count or any rep's faults differ from the full track's; each change is printed.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -21,25 +20,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = Path.home() / ".cache" / "formcheck-eval"
-
-
-def single_stream_track(clip: Path):
-    from formcheck.pose import MediaPipePoseBackend, extract_track, find_model, sha256_file
-    from formcheck.track import PoseTrack
-
-    key = hashlib.sha256(f"{sha256_file(clip)}:{sha256_file(find_model())}:single".encode()).hexdigest()[:20]
-    path = CACHE / f"{clip.stem}-{key}.npz"
-    if path.exists():
-        return PoseTrack.load(path)
-    backend = MediaPipePoseBackend()
-    try:
-        track = extract_track(clip, backend=backend)
-    finally:
-        backend.close()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    track.save(path)
-    return track
+sys.path.insert(0, str(ROOT / "tools"))
+from eval_faults import cached_track  # noqa: E402  (the same cache, the same keys)
 
 
 def queue_like_drops(n: int, frac: float, seed: int) -> np.ndarray:
@@ -91,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     totals = {False: [0, 0], True: [0, 0]}  # bridged -> [runs, changed]
     for folder in args.shared:
         for row in csv.DictReader((folder / "labels.csv").open()):
-            track = single_stream_track(folder / row["clip"])
+            track = cached_track(folder / row["clip"], single_stream=True)
             variant = row["variant"].split(";")[0].strip()
             base = verdicts(track, variant)
             parts = []

@@ -46,15 +46,25 @@ INJECTED = {
 SET_LEVEL = {"inconsistent_depth", "fatigue_drift", "short_rest"}
 
 
-def cached_track(clip: Path):
-    from formcheck.pose import extract_track, find_model, sha256_file
+def cached_track(clip: Path, single_stream: bool = False):
+    """The clip's pose track as analyze makes it, or with single_stream as live runs the model (one
+    landmarker over every analysed frame, not one per core's share)."""
+    from formcheck.pose import MediaPipePoseBackend, extract_track, find_model, sha256_file
     from formcheck.track import PoseTrack
 
-    key = hashlib.sha256(f"{sha256_file(clip)}:{sha256_file(find_model())}".encode()).hexdigest()[:20]
+    salt = ":single" if single_stream else ""
+    key = hashlib.sha256(f"{sha256_file(clip)}:{sha256_file(find_model())}{salt}".encode()).hexdigest()[:20]
     path = CACHE / f"{clip.stem}-{key}.npz"
     if path.exists():
         return PoseTrack.load(path)
-    track = extract_track(clip)
+    if single_stream:
+        backend = MediaPipePoseBackend()
+        try:
+            track = extract_track(clip, backend=backend)
+        finally:
+            backend.close()
+    else:
+        track = extract_track(clip)
     CACHE.mkdir(parents=True, exist_ok=True)
     track.save(path)
     return track

@@ -291,13 +291,10 @@ def concentric_span(
     s, e = max(late, key=gain)
     peak = s + int(np.argmax(v[s:e]))
     u = v - onset_frac * float(v[peak])  # > 0 inside the drive, by its own peak
-    cuts = set(split_moves(v, *_run_around(search & (u > 0), peak), valley))
-    a = peak
-    while a - 1 >= 0 and search[a - 1] and u[a - 1] > 0 and a not in cuts:
-        a -= 1
-    b = peak
-    while b + 1 < len(v) and search[b + 1] and u[b + 1] > 0 and b + 1 not in cuts:
-        b += 1
+    run_start, run_end = _run_around(search & (u > 0), peak)
+    cuts = split_moves(v, run_start, run_end, valley)
+    a = max([c for c in cuts if c <= peak], default=run_start)  # the run, or the dip that split it
+    b = min([c for c in cuts if c > peak], default=run_end) - 1
     # a dip that cut the moves apart, or the search's edge, bounds the drive at that frame
     ta = _cross(t, u, a - 1, a) if a > 0 and a not in cuts else None
     tb = _cross(t, u, b, b + 1) if b + 1 < len(v) and b + 1 not in cuts else None

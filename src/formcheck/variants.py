@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .analysis import Analysis, analyze_track
-from .kinematics import ViewConfig, width_ratio
+from .kinematics import ViewConfig, unsigned_angle, width_ratio
 from .profiles import Profile, load_profile
 from .track import Landmark, PoseTrack
 
@@ -72,9 +72,8 @@ def thighs_open_deg(track: PoseTrack, view: ViewConfig, min_visibility: float = 
     joints = [Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE]
     left = image[:, joints[1], :2] - image[:, joints[0], :2]
     right = image[:, joints[3], :2] - image[:, joints[2], :2]
+    angle = unsigned_angle(left, np.zeros_like(left), right)
     with np.errstate(invalid="ignore"):
-        cross = left[:, 0] * right[:, 1] - left[:, 1] * right[:, 0]
-        angle = np.degrees(np.abs(np.arctan2(cross, (left * right).sum(axis=1))))
         seen = (width_ratio(image) >= view.front_from_ratio) & (vis[:, joints].min(axis=1) >= min_visibility)
     seen &= np.isfinite(angle)
     span = float(np.median(np.diff(track.timestamps))) if len(track.timestamps) > 1 else 0.0
