@@ -131,12 +131,12 @@ def _write_in_parts(
     def encode(span: tuple[int, int], path: Path) -> None:
         writer = H264Writer(path, source.width, source.height, rate, preset, crf, threads=1, faststart=False)
         try:
-            for i in range(*span):
-                if stop.is_set():
-                    raise _Stopped
-                frame = source.frame(i)
-                draw_frame(frame, data.row_of(i), data, lay, source.scale)
-                writer.write(frame)
+            with contextlib.closing(source.frames(*span)) as frames:  # closing() joins the read-ahead
+                for i, frame in enumerate(frames, start=span[0]):
+                    if stop.is_set():
+                        raise _Stopped
+                    draw_frame(frame, data.row_of(i), data, lay, source.scale)
+                    writer.write(frame)  # converted to I420 here: the buffer is free again
         except BaseException:
             stop.set()
             writer.abort()
