@@ -247,7 +247,7 @@ class SpillFrames:
     def _read_into(self, slot: int, buffer: mmap.mmap, view: np.ndarray) -> np.ndarray:
         got = self._io(False, buffer, slot)
         if got < self._frame_bytes:  # past the end (a slot no share wrote): black, as a hole reads
-            view.reshape(-1)[max(got, 0):] = 0
+            view.reshape(-1)[max(got, 0) :] = 0
         return view
 
     def _read(self, slot: int) -> np.ndarray:
@@ -260,7 +260,7 @@ class SpillFrames:
             raise RuntimeError("this spill kept only the analysed frames")
         return self._read(index)
 
-    def frames(self, start: int, stop: int, depth: int = _READ_AHEAD) -> Iterator[np.ndarray]:
+    def frames(self, start: int, stop: int, depth: int = 4) -> Iterator[np.ndarray]:
         """Clip frames [start, stop) of a spill that kept every frame, read ahead on a thread (random
         access: the annotated clip is drawn and encoded in parts at once). Each array is a reused
         buffer: it holds its frame until the caller takes the next one."""
@@ -318,7 +318,6 @@ def spill_bytes(width: int, height: int, frames: int) -> int:
     """Disk a spill of this clip takes (for the docs and the benchmark)."""
     w, h, _ = output_size(width, height)
     return w * h * 3 * max(0, frames)
-
 
 
 def _set_direct(fd: int, on: bool) -> bool:
