@@ -16,6 +16,7 @@ keeps up (~2 GB/s). Elsewhere (tmpfs, macOS, Windows) the same slots are written
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import mmap
 import os
@@ -281,11 +282,10 @@ class SpillFrames:
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         if not self.every_frame:
             raise RuntimeError("this spill kept only the analysed frames")
-        stream = prefetch((self._read(i) for i in range(self.count)), depth=_READ_AHEAD)
-        try:
-            yield from enumerate(stream)
-        finally:
-            stream.close()
+        # copies: the caller may hand a frame on (the streamed encoder queues it) past the next one
+        with contextlib.closing(self.frames(0, self.count, depth=_READ_AHEAD)) as stream:
+            for i, frame in enumerate(stream):
+                yield i, frame.copy()
 
     def pick(self, indices: list[int]) -> dict[int, np.ndarray]:
         out = {}
