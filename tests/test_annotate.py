@@ -9,7 +9,7 @@ from clips import clip_for, lossless_clip_for, strip_level
 from synthetic import RepPlan, plan_track
 from test_pose import StripBackend
 
-from formcheck import annotate, pose
+from formcheck import annotate, pipeline, pose
 from formcheck.analysis import analyze_track
 from formcheck.frames import FileFrames, SpillFrames
 from formcheck.io import open_video, top_boxes
@@ -224,3 +224,18 @@ def test_parts_refuse_an_unwritable_place_before_drawing(spilled, lockout_set, t
             clip, tmp_path / "no" / "a.mp4", overlay_data(track, analysis, profile), frames=spill, parts=2
         )
     assert not drawn
+
+
+def test_the_html_key_frames_are_read_before_the_parts_free_the_spill(spilled, lockout_set, tmp_path):
+    track, _, _ = lockout_set
+    clip, spill = spilled
+    result = pipeline.run_track(track, pipeline.Settings(variant="hip_thrust"))
+    assert result.analysis.faults  # key frames to draw
+    page, video = tmp_path / "r.html", tmp_path / "a.mp4"
+    pipeline.write_pictures(result, pipeline.Outputs(html=str(page), annotate=str(video)), clip, spill=spill)
+    assert page.read_text().count("data:image/jpeg") == len(result.analysis.faults)
+    assert probe_stream(video)[6] == spill.count
+    if len(annotate.part_spans(spill)) > 1:  # drawn in parts: each freed the slots it read
+        assert spill._released == set(range(spill.count))
+        with pytest.raises(RuntimeError, match="released"):
+            spill.pick([0])

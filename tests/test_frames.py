@@ -93,3 +93,38 @@ def test_to_output_writes_into_the_buffer_it_is_given():
     odd = big[:479, :853]
     padded = to_output(odd, 854, 480, 1.0, out=out)
     assert padded is out and np.array_equal(out, to_output(odd, 854, 480, 1.0))
+
+
+def blocks(spill: SpillFrames) -> int:
+    return os.fstat(spill._fd).st_blocks
+
+
+def test_a_reader_that_releases_frees_the_slots_behind_it_and_refuses_them_after(tmp_path):
+    n = 40
+    with SpillFrames(folder=str(tmp_path)) as spill:
+        fill(spill, n)
+        full = blocks(spill)
+        got = [f.copy() for f in spill.frames(0, 20, depth=2, release=True)]
+        assert [np.array_equal(g, frame(i)) for i, g in enumerate(got)] == [True] * 20
+        if frames_module._fallocate() is not None:  # Linux: the blocks go back to the disk now
+            assert blocks(spill) < 0.6 * full
+        with pytest.raises(RuntimeError, match="released"):
+            spill.frame(3)
+        with pytest.raises(RuntimeError, match="released"):
+            spill.pick([19])
+        # the other part's slots are untouched
+        assert [np.array_equal(f, frame(20 + k)) for k, f in enumerate(spill.frames(20, n))] == [True] * 20
+
+
+def test_picked_frames_hold_what_was_picked_after_the_spill_is_released(tmp_path):
+    with SpillFrames(folder=str(tmp_path)) as spill:
+        fill(spill, 8)
+        picked = frames_module.PickedFrames(spill, [2, 5])
+        spill.release(0, 8)
+        assert (picked.width, picked.height, picked.scale, picked.fps) == (W, H, 1.0, 30.0)
+        got = picked.pick([5, 2])
+        assert np.array_equal(got[2], frame(2)) and np.array_equal(got[5], frame(5))
+        got[2][:] = 0  # a caller draws on its copy
+        assert np.array_equal(picked.pick([2])[2], frame(2))
+        with pytest.raises(KeyError, match=r"\[3\]"):
+            picked.pick([3])

@@ -83,6 +83,7 @@ def write_annotated(
     crf: int = DEFAULT_CRF,
     frames: ClipFrames | None = None,
     parts: int | None = None,
+    release: bool = False,
 ) -> AnnotatedClip:
     """Draw `data` on every frame of the clip and write the H.264 MP4 to out_path atomically.
 
@@ -90,6 +91,7 @@ def write_annotated(
     decoding `clip` again (upright, as the pose pass saw it). Every frame of the input is written;
     a frame the model skipped (frame stride) shows the nearest analysed pose. `parts`: how many
     stretches of a spill are drawn and encoded at once (default one per core; see part_spans).
+    `release`: nothing reads the spill after this, so the parts free its slots as they go.
     Raises OSError when
     the output cannot be written (FFmpeg's own failures included), FormcheckError when the clip
     cannot be read."""
@@ -100,7 +102,7 @@ def write_annotated(
     with opencv_single_threaded():  # the parts (or the reader, drawing and encoder) fill the cores
         if len(spans) > 1:
             assert isinstance(source, SpillFrames)
-            written = _write_in_parts(source, spans, Path(out_path), data, lay, preset, crf)
+            written = _write_in_parts(source, spans, Path(out_path), data, lay, preset, crf, release)
         else:
             written = _write_streamed(source, out_path, data, lay, preset, crf)
     seconds = time.perf_counter() - start
@@ -123,7 +125,7 @@ def part_spans(source: ClipFrames, parts: int | None = None) -> list[tuple[int, 
 
 def _write_in_parts(
     source: SpillFrames, spans: list[tuple[int, int]], out_path: Path, data: FrameData, lay: Layout,
-    preset: str, crf: int,
+    preset: str, crf: int, release: bool = False,
 ) -> int:  # fmt: skip
     rate = frame_rate(source.fps)
     stop = threading.Event()  # a failed part stops the others early
@@ -131,7 +133,8 @@ def _write_in_parts(
     def encode(span: tuple[int, int], path: Path) -> None:
         writer = H264Writer(path, source.width, source.height, rate, preset, crf, threads=1, faststart=False)
         try:
-            with contextlib.closing(source.frames(*span)) as frames:  # closing() joins the read-ahead
+            reading = source.frames(*span, release=release)
+            with contextlib.closing(reading) as frames:  # closing() joins the read-ahead
                 for i, frame in enumerate(frames, start=span[0]):
                     if stop.is_set():
                         raise _Stopped

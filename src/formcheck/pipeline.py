@@ -25,8 +25,8 @@ from .analysis import Analysis, analyze_track
 from .annotate import write_annotated
 from .cache import TrackCache, file_sha256, track_key
 from .errors import OutputError, TruncatedVideo, UsageError
-from .frames import SpillFrames, frames_for
-from .html_report import write_html
+from .frames import PickedFrames, SpillFrames, frames_for
+from .html_report import key_frame_clip_indices, write_html
 from .io import MAX_PIXELS, check_frame_size, probe
 from .pose import FrameSink, default_workers, extract_track, find_model, mediapipe_version, sha256_file
 from .profiles import Profile, ProfileError, load_profile
@@ -294,14 +294,17 @@ def write_pictures(
         if stage:
             stage("drawing the report")
         r = result
-        page = lambda p: write_html(p, r.report, r.analysis, r.profile, r.track, clip, frames)  # noqa: E731
+        keys = frames
+        if isinstance(frames, SpillFrames) and outputs.annotate:  # read now: the annotated clip frees
+            keys = PickedFrames(frames, key_frame_clip_indices(r.track, r.analysis))  # slots as it reads
+        page = lambda p: write_html(p, r.report, r.analysis, r.profile, r.track, clip, keys)  # noqa: E731
         html = _Background(lambda: _write("HTML report", outputs.html, page))
     try:
         if outputs.annotate and clip:
             if stage:
                 stage("annotating the clip")
             data = overlay_data(result.track, result.analysis, result.profile)
-            video = lambda p: write_annotated(clip, p, data, frames=frames)  # noqa: E731
+            video = lambda p: write_annotated(clip, p, data, frames=frames, release=True)  # noqa: E731
             _write("annotated video", outputs.annotate, video)
     finally:
         if html is not None:
