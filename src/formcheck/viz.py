@@ -9,6 +9,7 @@ so drawing overlaps decoding and encoding on other threads.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -193,9 +194,14 @@ class Layout:
         return max(1, int(round(value * self.unit)))
 
 
+@functools.lru_cache(maxsize=64)
+def _bone_index(bones: tuple[tuple[int, int], ...]) -> np.ndarray:
+    return np.array(bones, dtype=np.int64)
+
+
 def _segments(points: np.ndarray, bones: tuple[tuple[int, int], ...], scale: float) -> list[np.ndarray]:
     """Bones with both ends known, as int32 polylines in 1/16 px (cv2 shift=4 keeps sub-pixel ends)."""
-    ends = points[np.array(bones, dtype=np.int64)] * (16.0 * scale)  # (B, 2, 2)
+    ends = points[_bone_index(bones)] * (16.0 * scale)  # (B, 2, 2)
     ok = np.isfinite(ends).all(axis=(1, 2))
     return list(ends[ok].round().astype(np.int32).reshape(-1, 2, 1, 2))
 
@@ -220,8 +226,8 @@ def draw_skeleton(
             cv2.polylines(frame, segs, False, MEASURED_COLOUR, lay.px(4.5), cv2.LINE_AA, shift=4)
     joints = points[list(_JOINTS)] * scale
     radius = lay.px(3.5)
-    for x, y in joints[np.isfinite(joints).all(axis=1)]:
-        cv2.circle(frame, (int(x), int(y)), radius, WHITE, -1, cv2.LINE_AA)
+    for x, y in joints[np.isfinite(joints).all(axis=1)].astype(int).tolist():
+        cv2.circle(frame, (x, y), radius, WHITE, -1, cv2.LINE_AA)
     if len(measured) >= 2:
         hip = points[measured[1]] * scale
         if np.isfinite(hip).all():
@@ -275,12 +281,12 @@ def gauge_angle(deg: float) -> float:
     """Hip angle -> direction on the dial, degrees counter-clockwise from 3 o'clock (90 deg hip at 9
     o'clock, 210 at 3 o'clock, so a straight 180 sits near the right, where the lifter wants to be)."""
     lo, hi = GAUGE_RANGE
-    return 180.0 - (float(np.clip(deg, lo, hi)) - lo) * 180.0 / (hi - lo)
+    return 180.0 - (min(max(float(deg), lo), hi) - lo) * 180.0 / (hi - lo)
 
 
 def _on_dial(cx: int, cy: int, r: float, deg: float) -> tuple[int, int]:
-    a = np.radians(gauge_angle(deg))
-    return int(round(cx + r * np.cos(a))), int(round(cy - r * np.sin(a)))
+    a = math.radians(gauge_angle(deg))  # scalar math: numpy's per-call cost shows on every frame
+    return int(round(cx + r * math.cos(a))), int(round(cy - r * math.sin(a)))
 
 
 def _arc(
