@@ -52,6 +52,13 @@ from formcheck.live.sources import Frame
 from formcheck.pose import MediaPipePoseBackend
 from formcheck.track import PoseTrack
 
+# test_live_clips' known differences that remain against `analyze --workers 1` (one pose stream,
+# as live runs it): the others there come from analyze's two pose shares (3 December, under load:
+# the 5-rep bridge and the banded pulses agreed with it)
+LOAD_KNOWN_DIFFERENCES = {
+    clip: why for clip, why in KNOWN_DIFFERENCES.items() if clip.startswith("glute_bridge_dumbbell_setup")
+}
+
 pytestmark = pytest.mark.skipif(
     os.environ.get("FORMCHECK_LIVE_LOAD", "") != "1",
     reason="the live load test runs with FORMCHECK_LIVE_LOAD=1 (~8 min, two cores busy; see the docstring)",
@@ -139,8 +146,8 @@ def test_live_in_real_time_under_load_tells_what_analyze_reports(
 ):
     if "clip" not in row:
         missing_data(f"{row['_folder'] / 'labels.csv'} not found")
-    if row["clip"] in KNOWN_DIFFERENCES:  # live and analyze differ there without load too
-        request.applymarker(pytest.mark.xfail(reason=f"issue 18: {KNOWN_DIFFERENCES[row['clip']]}"))
+    if row["clip"] in LOAD_KNOWN_DIFFERENCES:  # live and analyze differ there without load too
+        request.applymarker(pytest.mark.xfail(reason=f"issue 18: {LOAD_KNOWN_DIFFERENCES[row['clip']]}"))
     clip, variant = row["_folder"] / row["clip"], _variant(row)
     if not clip.exists():
         missing_data(f"{clip} not found")
