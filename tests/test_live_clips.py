@@ -47,7 +47,11 @@ KNOWN_DIFFERENCES = {
     # live analyses from the held start position on (frame 156): the bridge alone reads as a side
     # view (width ratio 0.238 against the 0.25 line), analyze's whole clip as oblique (0.39, the
     # sitting set-up frames), so live judges the lockout (incomplete_lockout, tops 168 deg) where
-    # analyze does not (the dumbbell may hide the hip at an angle) and reads foot_placement instead
+    # analyze does not (the dumbbell may hide the hip at an angle). analyze's foot_placement (shin
+    # 85 deg off vertical at a 60 deg knee) is its own error: the set-up frames (legs out) tip the
+    # shins' median direction to image-right, so the floor is read sideways; from frame 156 the
+    # shin reads 4 deg. Neither is labelled; live's view from its set alone suits a webcam, whose
+    # set-up may be a long stretch of standing
     "glute_bridge_dumbbell_setup_captions_portrait.mp4": "live's set starts after the set-up: other faults",
     # since the bottom is read from the hips' height, analyze no longer flags rep 4's quick drop
     # (0.41 s before); live's analysis still does (not yet examined why)
