@@ -43,6 +43,30 @@ def test_floor_direction_is_image_down_for_an_upright_clip():
     assert kin.floor_direction(pts[:, 2], pts[:, 3]).tolist() == [0.0, 1.0]
 
 
+def test_the_floor_is_read_from_bent_knees_not_a_set_up_with_the_legs_out():
+    """A clip that opens with the lifter sitting, legs out to the right (straight knees), for longer
+    than the bent-knee bridges after it: only the bent knees' shins say where the floor is."""
+    n_setup, n_set = 160, 120
+    hip = np.zeros((n_setup + n_set, 2))
+    knee = np.tile([40.0, 0.0], (n_setup + n_set, 1))
+    ankle = knee + np.tile([40.0, 1.0], (n_setup + n_set, 1))  # legs out: straight, along the floor
+    knee[n_setup:] = [30.0, -30.0]  # the bridge: thigh up to the knee, shin down to the foot
+    ankle[n_setup:] = [36.0, 10.0]
+    assert kin.floor_direction(knee, ankle).tolist() == [1.0, 0.0]  # every frame votes: "right"
+    assert kin.floor_direction(knee, ankle, hip).tolist() == [0.0, 1.0]
+    # too few bent knees to vote (a view from the feet foreshortens them all): every frame counts
+    few = n_setup + kin.MIN_BENT_FRAMES - 1
+    assert kin.floor_direction(knee[:few], ankle[:few], hip[:few]).tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("quarter_turns", [1, 2, 3])
+def test_the_bent_knee_floor_follows_a_clip_turned_without_its_rotation_tag(quarter_turns):
+    pts = side_points(HIPS, KNEES)
+    turned = pts @ np.rot90(np.eye(2), quarter_turns).T
+    floor = kin.floor_direction(turned[:, 2], turned[:, 3], turned[:, 1])
+    assert np.allclose(floor, np.rot90(np.eye(2), quarter_turns) @ [0.0, 1.0])
+
+
 def test_shin_and_torso_angles():
     floor = np.array([0.0, 1.0])
     knee = np.array([[0.0, 0.0], [0.0, 0.0]])

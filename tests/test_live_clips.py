@@ -46,16 +46,15 @@ def _live(clip: Path, variant: str, out: Path, realtime: bool) -> tuple[dict, di
 KNOWN_DIFFERENCES = {
     # live analyses from the held start position on (frame 156): the bridge alone reads as a side
     # view (width ratio 0.238 against the 0.25 line), analyze's whole clip as oblique (0.39, the
-    # sitting set-up frames), so live judges the lockout (incomplete_lockout, tops 168 deg) where
-    # analyze does not (the dumbbell may hide the hip at an angle). analyze's foot_placement (shin
-    # 85 deg off vertical at a 60 deg knee) is its own error: the set-up frames (legs out) tip the
-    # shins' median direction to image-right, so the floor is read sideways; from frame 156 the
-    # shin reads 4 deg. Neither is labelled; live's view from its set alone suits a webcam, whose
-    # set-up may be a long stretch of standing
+    # sitting set-up frames), so live judges the lockout (incomplete_lockout, tops 160-168 deg)
+    # where analyze does not (the dumbbell may hide the hip at an angle). Neither is labelled;
+    # live's view from its set alone suits a webcam, whose set-up may be a long stretch of standing
     "glute_bridge_dumbbell_setup_captions_portrait.mp4": "live's set starts after the set-up: other faults",
     # since the bottom is read from the hips' height, analyze no longer flags rep 4's quick drop
-    # (0.41 s before); live's analysis still does (not yet examined why)
+    # (0.41 s before); live's analysis still does: analyze's two pose shares (3 December:
+    # `analyze --workers 1`, live's one stream, flags it too)
     "glute_bridge_banded_abduction_pulses_portrait.mp4": "rep 4's descent: live rushed_descent, analyze not",
+    # (analyze's two pose shares again: `--workers 1` gives live's verdicts)
     # no_top_pause on the top phase (pause19): rep 3's rounded top reads 0.28 s at the top, 0.16 still
     # on analyze's two pose shares (a fault: under 0.4 and 0.2) and 0.36 / 0.25 on live's one stream
     # (not judged); the clip's label accepts no_top_pause (tests/data/real_clip_acceptable.csv)

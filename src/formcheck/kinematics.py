@@ -49,16 +49,28 @@ def unsigned_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 AXES = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]])
 
 
-def floor_direction(knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
+BENT_KNEE_DEG = 150.0  # a knee bent more than this has its shin standing on the floor
+MIN_BENT_FRAMES = 10  # fewer (a view from the feet foreshortens every knee): all frames vote
+
+
+def floor_direction(knee: np.ndarray, ankle: np.ndarray, hip: np.ndarray | None = None) -> np.ndarray:
     """Unit 2-vector pointing to the floor in the image: image-down unless the clip is rotated.
 
     Shins point from knee to ankle, i.e. towards the floor, at every phase of these movements.
     Their median direction over the clip picks which image axis is "down"; snapping to the
     axis (a stored rotation is a multiple of 90 deg) keeps the estimate exact for upright
-    clips instead of tilting it by the shins' slope at the bottom of the rep.
+    clips instead of tilting it by the shins' slope at the bottom of the rep. With the hips
+    given, only frames with the knee bent vote: a straight leg lies along the floor (a set-up
+    sitting with the legs out before a captioned clip's bridges tipped its shins' median to
+    image-right, and its shins read 85 deg off vertical at the tops).
     """
     shin = _unit(ankle - knee)
     good = np.isfinite(shin).all(axis=1)
+    if hip is not None:
+        with np.errstate(invalid="ignore"):
+            bent = good & (knee_angle(hip, knee, ankle) < BENT_KNEE_DEG)
+        if bent.sum() >= MIN_BENT_FRAMES:
+            good = bent
     if not good.any():
         return AXES[0].copy()
     d = np.median(shin[good], axis=0)
@@ -189,7 +201,7 @@ def side_points(image: np.ndarray, side: str) -> np.ndarray:
 def angles_from_points(points: np.ndarray) -> Angles:
     """All angle series from (T, 4, 2) shoulder, hip, knee, ankle points."""
     shoulder, hip, knee, ankle = (points[:, i] for i in range(4))
-    floor = floor_direction(knee, ankle)
+    floor = floor_direction(knee, ankle, hip)
     return Angles(
         hip=signed_hip_angle(shoulder, hip, knee, floor),
         knee=knee_angle(hip, knee, ankle),
