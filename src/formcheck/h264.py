@@ -28,7 +28,8 @@ from .files import PendingFile
 # benchmark clip is 2.15 MB (ultrafast alone 3.67 MB) for 0.98 s of one core's encoding; CABAC on
 # top saves another 10% of size (1.94 MB) for 16% more encoding time (1.14 s), so it stays off.
 # A 5-frame lookahead at CRF 22 gives the 13 s 854x480 one the size and quality of 10 frames at
-# CRF 23 (1.84 MB, PSNR 40.3 against 40.5 dB) for ~7% less encoding (1.54 against 1.66 ms a frame).
+# CRF 23 (1.84 MB, PSNR 40.3 against 40.5 dB) for a little less encoding there (1.46-1.64 against
+# 1.61-1.75 ms a frame, 3 runs each); on two other clips the times did not differ beyond noise.
 DEFAULT_PRESET = "ultrafast"
 X264_PARAMS = "mbtree=1:rc-lookahead=5"
 DEFAULT_CRF = 22

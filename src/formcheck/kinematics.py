@@ -49,7 +49,7 @@ def unsigned_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 AXES = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]])
 
 
-BENT_KNEE_DEG = 150.0  # a knee bent more than this has its shin standing on the floor
+BENT_KNEE_DEG = 150.0  # a knee angle under this is bent: its shin stands on the floor
 MIN_BENT_FRAMES = 10  # fewer (a view from the feet foreshortens every knee): all frames vote
 
 
