@@ -53,17 +53,19 @@ def test_the_floor_is_read_from_bent_knees_not_a_set_up_with_the_legs_out():
     knee[n_setup:] = [30.0, -30.0]  # the bridge: thigh up to the knee, shin down to the foot
     ankle[n_setup:] = [36.0, 10.0]
     assert kin.floor_direction(knee, ankle).tolist() == [1.0, 0.0]  # every frame votes: "right"
-    assert kin.floor_direction(knee, ankle, hip).tolist() == [0.0, 1.0]
+    bent = kin.knee_angle(hip, knee, ankle)
+    assert kin.floor_direction(knee, ankle, bent).tolist() == [0.0, 1.0]
     # too few bent knees to vote (a view from the feet foreshortens them all): every frame counts
     few = n_setup + kin.MIN_BENT_FRAMES - 1
-    assert kin.floor_direction(knee[:few], ankle[:few], hip[:few]).tolist() == [1.0, 0.0]
+    assert kin.floor_direction(knee[:few], ankle[:few], bent[:few]).tolist() == [1.0, 0.0]
 
 
 @pytest.mark.parametrize("quarter_turns", [1, 2, 3])
 def test_the_bent_knee_floor_follows_a_clip_turned_without_its_rotation_tag(quarter_turns):
     pts = side_points(HIPS, KNEES)
     turned = pts @ np.rot90(np.eye(2), quarter_turns).T
-    floor = kin.floor_direction(turned[:, 2], turned[:, 3], turned[:, 1])
+    knees = kin.knee_angle(turned[:, 1], turned[:, 2], turned[:, 3])
+    floor = kin.floor_direction(turned[:, 2], turned[:, 3], knees)
     assert np.allclose(floor, np.rot90(np.eye(2), quarter_turns) @ [0.0, 1.0])
 
 

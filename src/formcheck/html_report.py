@@ -68,10 +68,9 @@ def key_frame_index(fault: Fault, analysis: Analysis) -> int:
     return int(np.clip(np.searchsorted(t, middle), 0, max(len(t) - 1, 0)))
 
 
-def key_frame_clip_indices(track: PoseTrack, analysis: Analysis) -> list[int]:
+def key_frame_clip_indices(analysis: Analysis) -> list[int]:
     """The clip frames key_frames draws (a strided track's frame j is clip frame stride * j)."""
-    stride = int(track.meta.get("frame_stride", 1))
-    return sorted({stride * key_frame_index(f, analysis) for f in analysis.faults})
+    return sorted({analysis.frame_stride * key_frame_index(f, analysis) for f in analysis.faults})
 
 
 def key_frames(
@@ -95,7 +94,7 @@ def key_frames(
     data = overlay_data(track, analysis, profile)
     width, height, scale = output_size(track.width, track.height, max_side)
     uris: dict[int, str] = {}
-    for i, frame in frames.pick(key_frame_clip_indices(track, analysis)).items():
+    for i, frame in frames.pick(key_frame_clip_indices(analysis)).items():
         small = resize(frame, width, height)
         draw_frame(small, i // data.stride, data, Layout.for_size(width, height), scale)
         ok, jpeg = cv2.imencode(

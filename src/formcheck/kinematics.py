@@ -53,22 +53,22 @@ BENT_KNEE_DEG = 150.0  # a knee angle under this is bent: its shin stands on the
 MIN_BENT_FRAMES = 10  # fewer (a view from the feet foreshortens every knee): all frames vote
 
 
-def floor_direction(knee: np.ndarray, ankle: np.ndarray, hip: np.ndarray | None = None) -> np.ndarray:
+def floor_direction(knee: np.ndarray, ankle: np.ndarray, knee_deg: np.ndarray | None = None) -> np.ndarray:
     """Unit 2-vector pointing to the floor in the image: image-down unless the clip is rotated.
 
     Shins point from knee to ankle, i.e. towards the floor, at every phase of these movements.
     Their median direction over the clip picks which image axis is "down"; snapping to the
     axis (a stored rotation is a multiple of 90 deg) keeps the estimate exact for upright
-    clips instead of tilting it by the shins' slope at the bottom of the rep. With the hips
-    given, only frames with the knee bent vote: a straight leg lies along the floor (a set-up
-    sitting with the legs out before a captioned clip's bridges tipped its shins' median to
-    image-right, and its shins read 85 deg off vertical at the tops).
+    clips instead of tilting it by the shins' slope at the bottom of the rep. With the knee
+    angles given (knee_angle), only frames with the knee bent vote: a straight leg lies along
+    the floor (a set-up sitting with the legs out before a captioned clip's bridges tipped its
+    shins' median to image-right, and its shins read 85 deg off vertical at the tops).
     """
     shin = _unit(ankle - knee)
     good = np.isfinite(shin).all(axis=1)
-    if hip is not None:
+    if knee_deg is not None:
         with np.errstate(invalid="ignore"):
-            bent = good & (knee_angle(hip, knee, ankle) < BENT_KNEE_DEG)
+            bent = good & (knee_deg < BENT_KNEE_DEG)
         if bent.sum() >= MIN_BENT_FRAMES:
             good = bent
     if not good.any():
@@ -201,10 +201,11 @@ def side_points(image: np.ndarray, side: str) -> np.ndarray:
 def angles_from_points(points: np.ndarray) -> Angles:
     """All angle series from (T, 4, 2) shoulder, hip, knee, ankle points."""
     shoulder, hip, knee, ankle = (points[:, i] for i in range(4))
-    floor = floor_direction(knee, ankle, hip)
+    knee_deg = knee_angle(hip, knee, ankle)
+    floor = floor_direction(knee, ankle, knee_deg)
     return Angles(
         hip=signed_hip_angle(shoulder, hip, knee, floor),
-        knee=knee_angle(hip, knee, ankle),
+        knee=knee_deg,
         shin=shin_angle(knee, ankle, floor),
         torso=torso_angle(shoulder, hip, floor),
         floor=floor,

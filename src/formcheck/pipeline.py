@@ -296,7 +296,7 @@ def write_pictures(
         r = result
         keys = frames
         if isinstance(frames, SpillFrames) and outputs.annotate:  # read now: the annotated clip frees
-            keys = PickedFrames(frames, key_frame_clip_indices(r.track, r.analysis))  # slots as it reads
+            keys = PickedFrames(frames, key_frame_clip_indices(r.analysis))  # slots as it reads
         page = lambda p: write_html(p, r.report, r.analysis, r.profile, r.track, clip, keys)  # noqa: E731
         html = _Background(lambda: _write("HTML report", outputs.html, page))
     try:
