@@ -390,3 +390,37 @@ def test_a_gif_track_keeps_its_frame_times_and_mean_rate():
     assert fps == pytest.approx(15.0), "45 frames over 3.0 s, not OpenCV's 16.67 fps"
     stamps, fps, source = _clock(info, 45, 1, None)
     assert source == "container" and fps == pytest.approx(50 / 3)
+
+
+def test_native_silence_is_shared_across_threads_without_waiting(capfd, monkeypatch):
+    """Landmarkers starting on several threads share one fd-2 redirection: a second thread gets
+    in while the first is still inside (an exclusive lock serialised the shares' start-up), fd 2
+    stays silenced until the last one leaves, and is restored afterwards."""
+    import os
+    import threading
+
+    monkeypatch.delenv("FORMCHECK_MEDIAPIPE_LOGS", raising=False)
+    first_inside, second_done = threading.Event(), threading.Event()
+    release_first = threading.Event()
+
+    def first() -> None:
+        with backends.native_stderr_silenced():
+            first_inside.set()
+            release_first.wait(5)
+            os.write(2, b"first, still silenced\n")
+
+    def second() -> None:
+        first_inside.wait(5)
+        with backends.native_stderr_silenced():
+            os.write(2, b"second, silenced\n")
+        second_done.set()
+
+    a, b = threading.Thread(target=first), threading.Thread(target=second)
+    a.start()
+    b.start()
+    assert second_done.wait(2), "the second thread waited for the first to leave"
+    release_first.set()
+    a.join()
+    b.join()
+    os.write(2, b"restored\n")
+    assert capfd.readouterr().err == "restored\n"
