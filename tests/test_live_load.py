@@ -41,7 +41,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import missing_data
-from test_live_clips import KNOWN_DIFFERENCES
 from test_real_clips import _label_rows, _variant
 
 from formcheck import pipeline
@@ -51,12 +50,6 @@ from formcheck.live.session import LiveOptions, LiveSession
 from formcheck.live.sources import Frame
 from formcheck.pose import MediaPipePoseBackend
 from formcheck.track import PoseTrack
-
-# test_live_clips' known differences that remain against `analyze --workers 1` (one pose stream,
-# as live runs it): the others there come from analyze's two pose shares (3 December, under load:
-# the 5-rep bridge and the banded pulses agreed with it)
-_CAPTIONED = "glute_bridge_dumbbell_setup_captions_portrait.mp4"
-LOAD_KNOWN_DIFFERENCES = {_CAPTIONED: KNOWN_DIFFERENCES[_CAPTIONED]}
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("FORMCHECK_LIVE_LOAD", "") != "1",
@@ -145,8 +138,6 @@ def test_live_in_real_time_under_load_tells_what_analyze_reports(
 ):
     if "clip" not in row:
         missing_data(f"{row['_folder'] / 'labels.csv'} not found")
-    if row["clip"] in LOAD_KNOWN_DIFFERENCES:  # live and analyze differ there without load too
-        request.applymarker(pytest.mark.xfail(reason=f"issue 18: {LOAD_KNOWN_DIFFERENCES[row['clip']]}"))
     clip, variant = row["_folder"] / row["clip"], _variant(row)
     if not clip.exists():
         missing_data(f"{clip} not found")

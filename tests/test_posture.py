@@ -19,9 +19,12 @@ from formcheck.posture import (
     POSTURE_CODES,
     SLIDE_RELATIVE,
     along_trunk,
+    hands_rise,
     head_back_deg,
     leave_one_out_median,
+    load_on_hips,
     mean_seen_point,
+    posture_signals,
 )
 from formcheck.profiles import FAULT_CODES, ProfileError, load_profile
 from formcheck.track import Landmark
@@ -225,3 +228,35 @@ def test_shoulders_closer_to_the_feet_than_typical_are_no_lean():
     # closer to the feet than the set's typical top, which is no lean back
     result = analyze_track(track_with(RepPlan(reps=4), slide=0.35, reps=[1, 2, 3]), HT)
     assert not flags(result, "leaning_back")
+
+
+def _signals(track, result):
+    points = np.stack([track.image[:, m, :2] for m in (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP,
+                                                        Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE)], axis=1)
+    return posture_signals(track, points, result.hip, "left", HT, np.zeros(track.n_frames, dtype=bool))
+
+
+def test_a_load_rides_up_with_the_hips_and_hands_on_the_floor_stay_put():
+    """Hands near the hips at the tops are a load on them only if they rise with the hips: arms
+    lying on the floor beside a short bridge sit near the hip point too (a real banded bridge: 0.39
+    trunk lengths at its tops), yet stay where they are while the hips rise."""
+    rule = HT.rule(LoadDriftRule)
+    loaded = track_with(RepPlan(reps=3))
+    result = analyze_track(loaded, HT)
+    ps = _signals(loaded, result)
+    assert hands_rise(result.reps, ps) == pytest.approx(1.0, abs=0.05)
+    assert load_on_hips(result.reps, ps, rule) is True
+    assert "load_drift" not in result.not_measurable
+    # the same set with the hands left halfway between the hips' lowest and highest places: near
+    # them at the bottoms and the tops alike (within max_hands_to_hip), but not riding up with them
+    floor = loaded.image.copy()
+    hip = loaded.image[:, Landmark.LEFT_HIP, :2]
+    low, high = np.nanargmax(hip[:, 1]), np.nanargmin(hip[:, 1])
+    floor[:, HANDS, :2] = (hip[low] + hip[high]) / 2
+    on_floor = dataclasses.replace(loaded, image=floor)
+    result = analyze_track(on_floor, HT)
+    ps = _signals(on_floor, result)
+    assert abs(hands_rise(result.reps, ps)) < 0.1 < rule.min_hands_rise
+    assert np.nanmax(ps.hands_to_hip) <= rule.max_hands_to_hip  # near enough by distance alone
+    assert load_on_hips(result.reps, ps, rule) is False
+    assert result.not_measurable["load_drift"] == HANDS_OFF_HIPS

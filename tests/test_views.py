@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from synthetic import RepPlan, plan_track, trajectory
+from test_posture import track_with
 
 from formcheck import kinematics as kin
 from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
 from formcheck.track import N_LANDMARKS, Landmark, PoseTrack
+from formcheck.view_limits import LOAD_HIDES_HIP, load_hides_hip
 
 BRIDGE = load_profile("glute_bridge")
 
@@ -94,3 +98,37 @@ def test_a_long_set_up_below_every_rep_does_not_hide_the_reps():
     lift = np.r_[lying, hip] - (hip.min() - 40.0)
     track = front_track(lift / lift.max() * 55.0)
     assert analyze_track(track, BRIDGE).rep_count == 3
+
+
+def test_a_load_on_the_hips_is_taken_to_hide_the_hip_where_side_and_30_deg_read_alike():
+    cfg = kin.ViewConfig()
+    low, line = cfg.angled_from_ratio, cfg.oblique_from_ratio
+    assert 0 < low < line
+    band = (low + line) / 2
+    assert load_hides_hip("oblique", 0.3, True, low, line) == LOAD_HIDES_HIP
+    said = load_hides_hip("side", band, True, low, line)
+    assert said and f"{band:.2f}" in said and "film square from the side" in said
+    assert load_hides_hip("side", low - 0.01, True, low, line) is None  # square from the side: judged
+    for loaded in (False, None):  # no load on the hips (or the hands unseen): nothing hidden
+        assert load_hides_hip("side", band, loaded, low, line) is None
+        assert load_hides_hip("oblique", 0.3, loaded, low, line) is None
+
+
+def test_the_band_is_profile_data_and_reaches_the_report(tmp_path):
+    """A loaded side-view set (hands on the hips, riding up with them) is judged for lockout; with
+    the band widened to take in its width ratio, the lockout is said not measurable, and why."""
+    loaded = track_with(RepPlan(reps=3))
+    ht = load_profile("hip_thrust")
+    judged = analyze_track(loaded, ht)
+    assert judged.view.view == "side" and judged.view.width_ratio < ht.view.angled_from_ratio
+    assert "incomplete_lockout" not in judged.not_measurable
+    path = tmp_path / "wide.json"
+    path.write_text('{"name": "wide", "extends": "hip_thrust", "view": {"angled_from_ratio": 0.0}}')
+    wide = analyze_track(loaded, load_profile(path))
+    assert "film square from the side" in wide.not_measurable["incomplete_lockout"]
+    assert "film square from the side" in wide.not_measurable["overextension"]
+    # the same set with the arms on the floor (the hands stay put): no load, judged as before
+    still = loaded.image.copy()
+    still[:, [Landmark.LEFT_WRIST, Landmark.RIGHT_WRIST], :2] = loaded.image[0, Landmark.LEFT_HIP, :2]
+    bare = analyze_track(dataclasses.replace(loaded, image=still), load_profile(path))
+    assert "incomplete_lockout" not in bare.not_measurable

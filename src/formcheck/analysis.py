@@ -32,7 +32,7 @@ from .lift import (
 )
 from .pelvis import PelvisReading
 from .pelvis import measure as measure_pelvis
-from .posture import PostureSignals, check_posture, posture_signals, top_medians
+from .posture import PostureSignals, check_posture, load_on_hips, posture_signals
 from .profiles import Profile
 from .reps import Rep, Segmentation, segment
 from .scoring import Scores, score_all
@@ -48,7 +48,6 @@ from .view_limits import (
     FRONT_SHIN_REASON,
     FRONT_TEMPO_ONLY,
     FRONT_VIEW_REASON,
-    LOAD_HIDES_HIP,
     load_hides_hip,
     view_limits,
 )
@@ -393,11 +392,12 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     )
     angled = view.view in ("side", "oblique") and not lifted
     posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if angled else None
-    hands = top_medians(reps, track.timestamps, posture.hands_to_hip) if posture else np.array([])
+    loaded = load_on_hips(reps, posture, profile.rule(LoadDriftRule)) if posture and reps else None
     # why the lockout and overextension lines cannot be judged on this clip (None: they can)
     unjudged = None if cal.calibrated else cal.reason
-    if load_hides_hip(view.view, hands, profile.rule(LoadDriftRule).max_hands_to_hip):
-        unjudged = LOAD_HIDES_HIP
+    hidden = load_hides_hip(view.view, view.width_ratio, loaded, profile.view.angled_from_ratio,
+                            profile.view.oblique_from_ratio)
+    unjudged = hidden or unjudged
     found = judge(
         reps,
         profile,

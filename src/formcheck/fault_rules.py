@@ -140,6 +140,7 @@ class LoadDriftRule(FaultRule):
     max_drift: float
     max_drift_from_bottom: float
     max_hands_to_hip: float  # hands further from the hip at the set's bottoms or tops: no load on the hips
+    min_hands_rise: float  # hands rising less than this fraction of the hips' rise: no load on them
     min_visibility: float
     severity_steps: tuple[float, float]
 

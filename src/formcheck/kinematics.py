@@ -217,6 +217,8 @@ class ViewConfig:
     """Camera-view classification from the body's 2D proportions (thresholds as profile data)."""
 
     oblique_from_ratio: float = 0.25
+    # from here to oblique_from_ratio a side view and a ~30 deg oblique read alike (real clips)
+    angled_from_ratio: float = 0.20
     front_from_ratio: float = 0.6
     front_lift_gain_deg: float = 250.0
     front_max_lift_speed: float = 5.0  # shoulder widths per second; faster is a landmark jump

@@ -65,8 +65,8 @@ OBLIQUE_REASON = (
 )
 HEAD_UNSEEN = "nose or ear not seen at the top (head out of the frame or turned away)"
 HANDS_OFF_HIPS = (
-    "the hands do not rest on the hips at the bottom (no load held there, or the arms lie on the "
-    "bench), so there is no load to drift"
+    "the hands do not rest on the hips, or stay put while the hips rise (no load held there: the arms "
+    "lie on the floor or the bench), so there is no load to drift"
 )
 HANDS_UNSEEN = "wrists not seen at the top and bottom"
 SLIDE_RELATIVE = (
@@ -86,6 +86,7 @@ class PostureSignals:
     hands_to_hip: np.ndarray  # the wrist's distance from the hip, trunk lengths
     shoulder: np.ndarray  # (T, 2) prepared shoulder point of the measured side, pixels
     hip: np.ndarray  # (T, 2) and its hip
+    wrist: np.ndarray | None = None  # (T, 2) the better-seen wrist, pixels
 
 
 def _angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -195,7 +196,34 @@ def posture_signals(
         hands_to_hip=dist,
         shoulder=shoulder,
         hip=hip,
+        wrist=points[:, 0],
     )
+
+
+def hands_rise(reps: list[Rep], ps: PostureSignals) -> float:
+    """How far the wrist rises with the hips from each rep's bottom to its top, as a fraction of the
+    hips' own rise (the wrist's move projected on the hips'), the median over the reps. Hands on a
+    load on the hips ride up with them (~1); hands on the floor or the bench stay put (~0)."""
+    if ps.wrist is None:
+        return float("nan")
+    out = []
+    for r in reps:
+        hip = ps.hip[r.start_frame] - ps.hip[r.top_frame]
+        hand = ps.wrist[r.start_frame] - ps.wrist[r.top_frame]
+        norm = float(hip @ hip)
+        if np.isfinite(norm) and norm > 0 and np.isfinite(hand).all():
+            out.append(float(hand @ hip) / norm)
+    return float(np.median(out)) if out else float("nan")
+
+
+def load_on_hips(reps: list[Rep], ps: PostureSignals, rule: LoadDriftRule) -> bool | None:
+    """Whether a load rests on the hips: the hands sit within max_hands_to_hip of them at the tops
+    and ride up with them (at least min_hands_rise of their rise). None: the hands were not seen."""
+    near = _median(top_medians(reps, ps.t, ps.hands_to_hip))
+    rise = hands_rise(reps, ps)
+    if not (np.isfinite(near) and np.isfinite(rise)):
+        return None
+    return near <= rule.max_hands_to_hip and rise >= rule.min_hands_rise
 
 
 def _median(x: np.ndarray) -> float:
@@ -318,8 +346,9 @@ def check_load(groups: list[list[Rep]], profile: Profile, ps: PostureSignals, ou
         # a load on the hips keeps the hands near them at the bottoms and the tops alike
         tops = _median(top_medians(group, ps.t, ps.hands_to_hip))
         near = max(bottoms_median(group, ps, ps.hands_to_hip), tops)
-        if not near <= rule.max_hands_to_hip:
-            reason = HANDS_OFF_HIPS if np.isfinite(near) else HANDS_UNSEEN
+        rise = hands_rise(group, ps)
+        if not (near <= rule.max_hands_to_hip and rise >= rule.min_hands_rise):
+            reason = HANDS_OFF_HIPS if np.isfinite(near) and np.isfinite(rise) else HANDS_UNSEEN
             why |= dict.fromkeys([r.index for r in group], reason)
             out.results.extend(unjudged(rule.code, r, reason, LOAD_TYPICAL, "|x| <=") for r in group)
             continue

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .pelvis import TWO_LEG_REASON
 
 FRONT_VIEW_REASON = (
@@ -82,9 +80,27 @@ LOAD_HIDES_HIP = (
 )
 
 
-def load_hides_hip(view: str, hands_at_tops: np.ndarray, max_hands_to_hip: float) -> bool:
-    """At an angle, whether the hands (on the load) sit at the hips at the tops: then the load can
-    hide the hip joint from the lens. From the side the plate is in line with the hip and the
-    labelled barbell clip there reads its short tops as short, so only oblique views are judged."""
-    seen = hands_at_tops[np.isfinite(hands_at_tops)]
-    return view == "oblique" and len(seen) > 0 and float(np.median(seen)) <= max_hands_to_hip
+MAY_BE_ANGLED = (
+    "camera side-on or up to ~30 deg off it (the body's width against its length, {ratio:.2f}, lies"
+    " where real side views and real 30 deg obliques both read, {low:.2f}-{high:.2f}) with the load"
+    " resting on the hips: at such an angle the bar's plate (or the dumbbell) sits between the lens"
+    " and the hip joint and the model puts its hip point on the load; film square from the side to"
+    " judge the lockout"
+)
+
+
+def load_hides_hip(
+    view: str, width_ratio: float, loaded: bool | None, angled_from_ratio: float, oblique_from_ratio: float
+) -> str | None:
+    """Why the lockout cannot be judged when a load rests on the hips (`loaded`, from the hands:
+    posture.load_on_hips), or None. At an angle the load can hide the hip joint from the lens.
+    Square from the side the plate is in line with the hip (the labelled barbell clip there, width
+    ratio 0.18, reads its short tops as short); between `angled_from_ratio` and the oblique line the
+    picture cannot tell a side view from a 30 deg oblique, so the load is taken to hide the hip there too."""
+    if not loaded:
+        return None
+    if view == "oblique":
+        return LOAD_HIDES_HIP
+    if view == "side" and angled_from_ratio <= width_ratio < oblique_from_ratio:
+        return MAY_BE_ANGLED.format(ratio=width_ratio, low=angled_from_ratio, high=oblique_from_ratio)
+    return None
