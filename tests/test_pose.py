@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
+import threading
 import zipfile
 from pathlib import Path
 
@@ -179,8 +181,6 @@ def test_truncated_clip_warns_or_raises(make_video):
 
 
 def test_backend_failure_propagates_and_stops_decoding(make_video):
-    import threading
-
     class Failing(RecordingBackend):
         def process(self, frame_rgb, timestamp_ms):
             if len(self.calls) == 3:
@@ -396,9 +396,6 @@ def test_native_silence_is_shared_across_threads_without_waiting(capfd, monkeypa
     """Landmarkers starting on several threads share one fd-2 redirection: a second thread gets
     in while the first is still inside (an exclusive lock serialised the shares' start-up), fd 2
     stays silenced until the last one leaves, and is restored afterwards."""
-    import os
-    import threading
-
     monkeypatch.delenv("FORMCHECK_MEDIAPIPE_LOGS", raising=False)
     first_inside, second_done = threading.Event(), threading.Event()
     release_first = threading.Event()

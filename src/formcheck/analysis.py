@@ -392,7 +392,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
     )
     angled = view.view in ("side", "oblique") and not lifted
     posture = posture_signals(track, points, ang.hip, side.side, profile, cuts) if angled else None
-    loaded = load_on_hips(reps, posture, profile.rule(LoadDriftRule)) if posture and reps else None
+    loaded = load_on_hips(reps, posture, profile.rule(LoadDriftRule)) if posture else None
     # why the lockout and overextension lines cannot be judged on this clip (None: they can)
     unjudged = None if cal.calibrated else cal.reason
     hidden = load_hides_hip(view.view, view.width_ratio, loaded, profile.view.angled_from_ratio,

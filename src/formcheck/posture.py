@@ -86,7 +86,7 @@ class PostureSignals:
     hands_to_hip: np.ndarray  # the wrist's distance from the hip, trunk lengths
     shoulder: np.ndarray  # (T, 2) prepared shoulder point of the measured side, pixels
     hip: np.ndarray  # (T, 2) and its hip
-    wrist: np.ndarray | None = None  # (T, 2) the better-seen wrist, pixels
+    wrist: np.ndarray  # (T, 2) the better-seen wrist, pixels
 
 
 def _angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -204,8 +204,6 @@ def hands_rise(reps: list[Rep], ps: PostureSignals) -> float:
     """How far the wrist rises with the hips from each rep's bottom to its top, as a fraction of the
     hips' own rise (the wrist's move projected on the hips'), the median over the reps. Hands on a
     load on the hips ride up with them (~1); hands on the floor or the bench stay put (~0)."""
-    if ps.wrist is None:
-        return float("nan")
     out = []
     for r in reps:
         hip = ps.hip[r.start_frame] - ps.hip[r.top_frame]
