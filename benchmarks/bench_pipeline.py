@@ -17,7 +17,7 @@ so a busy moment on this shared machine hits both alike, medians compared, load 
   raw PoseLandmarker frames/s  (frames decoded beforehand; only detect_for_video timed)
   end-to-end frames/s and real-time factor of the analyze job (decode, pose, signal, reps, checks,
     JSON report) in a fresh process, from the call (model load included) and with imports too;
-    with the default pose workers (one per core, each on its own share of the clip) and with one
+    with the default pose workers (one per core, each tracking its part of the clip's shares) and with one
   analysis stage alone (track -> Analysis), ms and ms per minute of video
   peak RSS of the end-to-end run (own process)
 Floors from issue 3: end-to-end >= 90% of raw throughput; analysis < 100 ms per minute.

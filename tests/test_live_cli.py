@@ -43,7 +43,7 @@ def _same_to_the_last_digit(got, want, path: str = "") -> None:
 
 def test_live_from_a_clip_equals_analyze(tmp_path, capsys):
     """Read without pacing nothing is dropped, and one landmarker tracks the clip from start to end as
-    `analyze --workers 1` does: the very same reps, numbers and faults."""
+    `analyze --single-stream` does: the very same reps, numbers and faults."""
     out = tmp_path / "session"
     argv = ["live", "--source", str(SAMPLE), "--headless", "--variant", "hip_thrust", "--out", str(out)]
     assert cli.main(argv) == 0
@@ -56,8 +56,7 @@ def test_live_from_a_clip_equals_analyze(tmp_path, capsys):
         str(SAMPLE),
         "--variant",
         "hip_thrust",
-        "--workers",
-        "1",
+        "--single-stream",
         "--json",
         str(tmp_path / "a.json"),
     ]

@@ -48,10 +48,10 @@ KNOWN_DIFFERENCES = {
     # ratio 0.238, where side views and 30 deg obliques read alike, so the dumbbell on the hips
     # leaves the lockout unjudged in live as in analyze, whose whole clip reads oblique)
     # since the bottom is read from the hips' height, analyze no longer flags rep 4's quick drop
-    # (0.41 s before); live's analysis still does: analyze's two pose shares (3 December:
-    # `analyze --workers 1`, live's one stream, flags it too)
+    # (0.41 s before); live's analysis still does: analyze's two pose shares (the clip's plan;
+    # `analyze --single-stream`, live's one stream, flags it too)
     "glute_bridge_banded_abduction_pulses_portrait.mp4": "rep 4's descent: live rushed_descent, analyze not",
-    # (analyze's two pose shares again: `--workers 1` gives live's verdicts)
+    # (analyze's two pose shares again: `--single-stream` gives live's verdicts)
     # no_top_pause on the top phase (pause19): rep 3's rounded top reads 0.28 s at the top, 0.16 still
     # on analyze's two pose shares (a fault: under 0.4 and 0.2) and 0.36 / 0.25 on live's one stream
     # (not judged); the clip's label accepts no_top_pause (tests/data/real_clip_acceptable.csv)

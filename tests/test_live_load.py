@@ -123,9 +123,9 @@ def track_cache(request) -> TrackCache:
 
 
 def _analyze(clip: Path, variant: str, cache: TrackCache) -> tuple[PoseTrack, dict]:
-    """`analyze --workers 1` of the clip: what live's one pose stream sees (every frame, or every
+    """`analyze --single-stream` of the clip: what live's one pose stream sees (every frame, or every
     k-th of a clip above 30 fps, as live takes them)."""
-    settings = pipeline.Settings(variant=variant, pose_workers=1)
+    settings = pipeline.Settings(variant=variant, single_stream=True)
     track, _ = pipeline.pose_track(clip, settings, cache=cache)
     return track, pipeline.run_track(track, settings).report.as_json_dict()
 

@@ -67,7 +67,10 @@ def test_the_model_runs_once_per_clip_bytes_and_the_cache_serves_the_rest(fake_m
     assert first.report.source == "my set.mp4" and again.report.source == "again.mp4"
     assert first.report.summary == again.report.summary
     assert stages[0] == "pose model" and "earlier analysis" in stages[2]
-    other = pipeline.run_clip(clip, pipeline.Settings(pose_workers=7), cache=cache)  # another extraction
+    # the shares follow the clip, so another worker count finds the same track; one stream does not
+    more = pipeline.run_clip(clip, pipeline.Settings(pose_workers=7), cache=cache)
+    assert len(fake_model) == 1 and more.track_from_cache
+    other = pipeline.run_clip(clip, pipeline.Settings(single_stream=True), cache=cache)  # another extraction
     assert len(fake_model) == 2 and not other.track_from_cache
 
 

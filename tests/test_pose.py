@@ -317,12 +317,63 @@ class StripBackend(RecordingBackend):
         return row
 
 
+def test_share_count_follows_the_clip_length_only():
+    assert [pose.share_count(n, 30.0) for n in (0, 200, 239, 240, 479, 480, 959, 960, 9000)] == [
+        1, 1, 1, 2, 2, 4, 4, 8, 8
+    ]  # fmt: skip
+    assert pose.share_count(480, 60.0) == 2  # 8 s at 60 fps
+
+
 def test_plan_segments_splits_long_clips_only():
-    assert pose.plan_segments(1000, 30.0, 2) == [(0, 500), (500, None)]
-    assert pose.plan_segments(1000, 30.0, 3) == [(0, 333), (333, 667), (667, None)]
-    assert pose.plan_segments(200, 30.0, 4) == [(0, None)]  # shorter than two 4 s shares
-    assert pose.plan_segments(0, 30.0, 4) == [(0, None)]  # count unknown: one reader to the end
-    assert pose.plan_segments(1000, 30.0, 1) == [(0, None)]
+    assert pose.plan_segments(1000, 30.0, shares=2) == [(0, 500), (500, None)]
+    assert pose.plan_segments(1000, 30.0, shares=3) == [(0, 333), (333, 667), (667, None)]
+    assert pose.plan_segments(200, 30.0) == [(0, None)]  # shorter than two 4 s shares
+    assert pose.plan_segments(0, 30.0) == [(0, None)]  # count unknown: one reader to the end
+    assert pose.plan_segments(0, 30.0, shares=4) == [(0, None)]
+    assert len(pose.plan_segments(1000, 30.0)) == 8
+
+
+def test_worker_groups_are_consecutive_and_even():
+    assert pose.worker_groups(8, 2) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert pose.worker_groups(2, 8) == [[0], [1]]
+    assert pose.worker_groups(4, 3) == [[0], [1, 2], [3]]
+    assert pose.worker_groups(1, 1) == [[0]]
+
+
+class CountingBackend(StripBackend):
+    """Landmark z counts the frames since the last reset: a stand-in for the landmarker's tracking
+    state, so a track shows where each fresh start fell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+
+    def reset(self) -> None:
+        super().reset()
+        self.seen = 0
+
+    def process(self, frame_rgb: np.ndarray, timestamp_ms: int) -> np.ndarray | None:
+        row = super().process(frame_rgb, timestamp_ms)
+        self.seen += 1
+        row[:, 2] = self.seen
+        return row
+
+
+def test_the_track_is_the_same_with_any_number_of_workers(make_video):
+    path = make_video(n_frames=500, size=(64, 48), fps=30.0)  # 16.7 s: four shares
+    tracks = {w: extract_track(path, backend_factory=CountingBackend, workers=w) for w in (1, 2, 3, 8)}
+    tracks[0] = extract_track(path, backend=CountingBackend())  # one instance, reset at each share
+    for w, track in tracks.items():
+        assert track.meta["pose_shares"] == 4, w
+        np.testing.assert_array_equal(track.image, tracks[1].image)
+    assert tracks[2].meta["pose_workers"] == 2 and tracks[8].meta["pose_workers"] == 4
+    # each share started afresh, where the plan puts them
+    starts = np.flatnonzero(tracks[1].image[:, 0, 2] == 1)
+    assert starts.tolist() == [0, 125, 250, 375]
+    # live's way: one landmarker from start to end
+    single = extract_track(path, backend=CountingBackend(), single_stream=True)
+    assert single.meta["pose_shares"] == 1
+    np.testing.assert_array_equal(single.image[:, 0, 2], np.arange(1, 501))
 
 
 def test_parallel_workers_see_every_frame_once_in_order(make_video):
@@ -336,7 +387,9 @@ def test_parallel_workers_see_every_frame_once_in_order(make_video):
     progress: list[tuple[int, int]] = []
     track = extract_track(path, backend_factory=factory, workers=3, progress=lambda *a: progress.append(a))
     serial = extract_track(path, backend=StripBackend())
-    assert len(made) == 3 and all(b.closed for b in made) and track.meta["pose_workers"] == 3
+    # 13.3 s: two shares, so two of the three workers
+    assert len(made) == 2 and all(b.closed for b in made) and track.meta["pose_workers"] == 2
+    assert track.meta["pose_shares"] == serial.meta["pose_shares"] == 2
     assert track.n_frames == serial.n_frames == 400 and not track.meta["truncated"]
     # each frame's strip brightness (8 * (i % 30) before lossy coding) matches a single reader's:
     # every frame went to exactly one worker, in order
@@ -344,7 +397,7 @@ def test_parallel_workers_see_every_frame_once_in_order(make_video):
     assert np.ptp(track.image[:30, 0, 0]) > 200
     # VIDEO-mode timestamps are the clip's own, increasing within each worker
     np.testing.assert_array_equal(track.image[:, 0, 1], np.round(np.arange(400) * 1000 / 30))
-    assert sorted(len(b.calls) for b in made) == [133, 133, 134]
+    assert sorted(len(b.calls) for b in made) == [200, 200]
     assert progress[-1] == (400, 400)
 
 

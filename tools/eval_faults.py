@@ -48,11 +48,11 @@ SET_LEVEL = {"inconsistent_depth", "fatigue_drift", "short_rest"}
 
 def cached_track(clip: Path, single_stream: bool = False):
     """The clip's pose track as analyze makes it, or with single_stream as live runs the model (one
-    landmarker over every analysed frame, not one per core's share)."""
-    from formcheck.pose import MediaPipePoseBackend, extract_track, find_model, sha256_file
+    landmarker over every analysed frame, not the clip's shares)."""
+    from formcheck.pose import SHARE_PLAN, MediaPipePoseBackend, extract_track, find_model, sha256_file
     from formcheck.track import PoseTrack
 
-    salt = ":single" if single_stream else ""
+    salt = ":single" if single_stream else f":{SHARE_PLAN}"
     key = hashlib.sha256(f"{sha256_file(clip)}:{sha256_file(find_model())}{salt}".encode()).hexdigest()[:20]
     path = CACHE / f"{clip.stem}-{key}.npz"
     if path.exists():
@@ -60,7 +60,7 @@ def cached_track(clip: Path, single_stream: bool = False):
     if single_stream:
         backend = MediaPipePoseBackend()
         try:
-            track = extract_track(clip, backend=backend)
+            track = extract_track(clip, backend=backend, single_stream=True)
         finally:
             backend.close()
     else:

@@ -59,7 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=_positive_int,
         metavar="N",
-        help="pose workers, each on its own share of the clip (default: one per core)",
+        help="pose workers tracking the clip's shares (default: one per core; the report is the same"
+        " with any number)",
+    )
+    an.add_argument(
+        "--single-stream",
+        action="store_true",
+        help="track the whole clip with one landmarker, as live mode does (the report live would give;"
+        " uses one core)",
     )
     _add_every_frame(an)
     _add_height(an)
@@ -230,7 +237,7 @@ def _seconds(text: str) -> float:
 def cmd_analyze(args: argparse.Namespace) -> int:
     settings = pipeline.Settings(
         variant=args.variant, model=args.model, pose_workers=args.workers, every_frame=args.every_frame,
-        height_cm=height_cm(args.height_cm),
+        height_cm=height_cm(args.height_cm), single_stream=args.single_stream,
     ).checked()
     outputs = pipeline.Outputs(
         json=args.json, csv=args.csv, track=args.save_track, html=args.html, annotate=args.annotate

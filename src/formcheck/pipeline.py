@@ -28,7 +28,15 @@ from .errors import OutputError, TruncatedVideo, UsageError
 from .frames import PickedFrames, SpillFrames, frames_for
 from .html_report import key_frame_clip_indices, write_html
 from .io import MAX_PIXELS, check_frame_size, probe
-from .pose import FrameSink, default_workers, extract_track, find_model, mediapipe_version, sha256_file
+from .pose import (
+    SHARE_PLAN,
+    FrameSink,
+    default_workers,
+    extract_track,
+    find_model,
+    mediapipe_version,
+    sha256_file,
+)
 from .profiles import Profile, ProfileError, load_profile
 from .report import Report, build_report, write_csv, write_json
 from .report.speed import with_speed
@@ -47,11 +55,12 @@ class Settings:
 
     variant: str | Profile = AUTO  # "auto" (detected), a built-in name, a profile .json, or a Profile
     model: str | None = None  # pose model file; None: the bundled one
-    pose_workers: int | None = None  # shares of one clip tracked in parallel (None: one per core)
+    pose_workers: int | None = None  # threads tracking a clip's shares (None: one per core); speed only
     fps: float | None = None  # frame-rate override for clips whose container lies
     max_pixels: int = MAX_PIXELS
     every_frame: bool = False  # False: a clip above 30 fps is analysed at every k-th frame (frame_stride)
     height_cm: float | None = None  # the athlete's stature: scales rep speed (else the model's 3D)
+    single_stream: bool = False  # one landmarker over the whole clip, as live mode runs the model
 
     def checked(self) -> Settings:
         """Fail fast, before the model runs: an unknown variant or unreadable profile is a usage error."""
@@ -66,12 +75,13 @@ class Settings:
         return self.pose_workers or default_workers()
 
     def extraction(self) -> dict[str, Any]:
-        """How the model runs, for the track cache key (where shares start changes the track)."""
+        """How the model runs, for the track cache key (where shares start changes the track; they
+        follow the clip, pose.share_count, so the worker count does not)."""
         return {
             "formcheck": __version__,
             "backend": "mediapipe-pose-landmarker",
             "mediapipe": mediapipe_version(),
-            "workers": self.workers(),
+            "shares": "single stream" if self.single_stream else SHARE_PLAN,
             "fps": self.fps,
             "every_frame": self.every_frame,
         }
@@ -134,7 +144,7 @@ def extract(
     `sink`: takes a copy of the decoded frames for the pictures (see picture_frames)."""
     check_frame_size(clip, settings.max_pixels)
     kwargs: dict[str, Any] = {"progress": progress, "fps": settings.fps, **backend}
-    kwargs |= {"every_frame": settings.every_frame, "sink": sink}
+    kwargs |= {"every_frame": settings.every_frame, "sink": sink, "single_stream": settings.single_stream}
     if not backend:
         kwargs |= {"model_path": settings.model, "workers": settings.workers()}
     with warnings.catch_warnings():

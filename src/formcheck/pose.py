@@ -40,6 +40,7 @@ from formcheck.track import N_LANDMARKS, PoseTrack
 __all__ = [
     "MODEL_ENV",
     "MODEL_NAME",
+    "SHARE_PLAN",
     "ROW_WIDTH",
     "FrameSink",
     "MediaPipePoseBackend",
@@ -54,6 +55,8 @@ __all__ = [
     "mediapipe_version",
     "native_stderr_silenced",
     "plan_segments",
+    "share_count",
+    "worker_groups",
     "sha256_file",
 ]
 
@@ -63,7 +66,9 @@ Progress = Callable[[int, int], None]  # (frames done, frames advertised or 0)
 # ------------------------------------------------------------------ extraction
 
 
-MIN_SEGMENT_S = 4.0  # a worker's share is at least a rep or two long
+MIN_SEGMENT_S = 4.0  # a share is at least a rep or two long
+MAX_SHARES = 8
+SHARE_PLAN = "by clip length: 2^k shares of >= 4 s, at most 8"  # in the track cache key
 MAX_WORKERS = 8
 MAX_ANALYSED_FPS = 30.0  # tempo and angles need no more (issue 14: 60 fps ran the model twice as often)
 FPS_SLACK = 1.01
@@ -98,18 +103,41 @@ def default_workers() -> int:
     return max(1, min(MAX_WORKERS, usable_cores()))
 
 
-def plan_segments(
-    frame_count: int, fps: float, workers: int, stride: int = 1
-) -> list[tuple[int, int | None]]:
-    """Split [0, frame_count) into contiguous (start, stop) shares, the last open-ended.
+def share_count(frame_count: int, fps: float) -> int:
+    """How many shares a clip is tracked in: a power of two (so 2, 4 or 8 cores split them evenly)
+    with each share at least MIN_SEGMENT_S long, at most MAX_SHARES; 1 when the length is unknown.
 
-    Each share gets its own landmarker; a share shorter than MIN_SEGMENT_S is not worth a
-    second detector start, so short clips (or an unknown frame count) stay in one piece.
-    Shares start on multiples of `stride`, so together they analyse frames 0, k, 2k... as one would.
-    """
-    n = max(1, min(workers, int(frame_count // max(1.0, MIN_SEGMENT_S * fps))))
+    It depends on the clip alone, never on the machine: each share starts with a fresh detection
+    and MediaPipe's tracking does not converge back to one stream's (30-60 frames of overlap left
+    5-15 px between the two), so a plan that followed the core count gave a clip's report a
+    different top angle or fault on a machine with another number of cores, in batch (one
+    worker) and in analyze (one per core)."""
+    fit = int(frame_count // max(1.0, MIN_SEGMENT_S * fps))
+    n = 1
+    while n * 2 <= min(fit, MAX_SHARES):
+        n *= 2
+    return n
+
+
+def plan_segments(
+    frame_count: int, fps: float, stride: int = 1, shares: int | None = None
+) -> list[tuple[int, int | None]]:
+    """Split [0, frame_count) into contiguous (start, stop) shares, the last open-ended: `shares`
+    of them, or share_count()'s (short clips, or an unknown frame count, stay in one piece).
+    Shares start on multiples of `stride`, so together they analyse frames 0, k, 2k... as one would."""
+    n = share_count(frame_count, fps) if shares is None else max(1, shares)
+    if frame_count <= 0:
+        n = 1
     bounds = [round(i * frame_count / n / stride) * stride for i in range(n + 1)]
     return [(bounds[i], bounds[i + 1] if i < n - 1 else None) for i in range(n)]
+
+
+def worker_groups(shares: int, workers: int) -> list[list[int]]:
+    """Consecutive shares per worker, as even as can be: a worker reads its shares in one pass and
+    starts each with a fresh landmarker, so the track is the same with any number of workers."""
+    w = max(1, min(workers, shares))
+    edges = [round(k * shares / w) for k in range(w + 1)]
+    return [list(range(edges[k], edges[k + 1])) for k in range(w)]
 
 
 @dataclass
@@ -132,37 +160,45 @@ class _Segment:
         return self.stop is not None and self.start + self.done < self.stop
 
 
-def _run_segment(
-    seg: _Segment,
+def _run_group(
+    segs: list[_Segment],
     reader: VideoReader,
     backend: PoseBackend,
     cancel: threading.Event,
     on_frame: Callable[[], None] | None = None,
     sink: FrameSink | None = None,
 ) -> None:
-    seg.reader = reader
-    seg.backend_name, seg.model = backend.name, backend.model
-    seg.settings = dict(getattr(backend, "settings", {}))
-    seg.model_sha256 = getattr(backend, "model_sha256", None)
-    if reader.skip(seg.start) < seg.start:
+    """Track consecutive shares in one pass of `reader`, the landmarker reset where each begins."""
+    for seg in segs:
+        seg.reader = reader
+        seg.backend_name, seg.model = backend.name, backend.model
+        seg.settings = dict(getattr(backend, "settings", {}))
+        seg.model_sha256 = getattr(backend, "model_sha256", None)
+    first, last = segs[0], segs[-1]
+    if reader.skip(first.start) < first.start:
         return
-    backend.reset()
     step_ms = 1000.0 / reader.info.fps
-    stride = seg.stride
+    stride = first.stride
 
     def wanted(index: int) -> bool:  # frames neither analysed nor kept are only grabbed
         return index % stride == 0 or (sink is not None and sink.wants(index))
 
     frames: Iterable[tuple[int, np.ndarray | None]] = reader.sparse(wanted)
-    if seg.stop is not None:
-        frames = islice(frames, seg.stop - seg.start)
+    if last.stop is not None:
+        frames = islice(frames, last.stop - first.start)
     if sink is not None:
         frames = _kept(frames, sink)
+    k, seg = -1, first
     last_ms = -1
     with closing(prefetch(frames)) as stream:  # closing() joins the decode thread first
         for index, frame in stream:
             if cancel.is_set():
                 return
+            while k + 1 < len(segs) and index >= segs[k + 1].start:
+                k += 1
+                seg = segs[k]
+                backend.reset()  # each share starts afresh, as it would on its own worker
+                last_ms = -1
             if index % stride == 0:
                 # the frame's real time; VIDEO mode needs it to increase strictly
                 ts = max(int(round(index * step_ms)), last_ms + 1)
@@ -186,8 +222,8 @@ def _kept(
         yield index, frame
 
 
-def _segment_thread(
-    seg: _Segment,
+def _group_thread(
+    segs: list[_Segment],
     path: str,
     fps: float | None,
     make_backend: Callable[[], PoseBackend],
@@ -198,11 +234,11 @@ def _segment_thread(
         with open_video(path, fps=fps) as reader:
             backend = make_backend()
             try:
-                _run_segment(seg, reader, backend, cancel, sink=sink)
+                _run_group(segs, reader, backend, cancel, sink=sink)
             finally:
                 backend.close()
     except BaseException as exc:  # re-raised by the caller's thread
-        seg.error = exc
+        segs[0].error = exc
 
 
 def extract_track(
@@ -216,13 +252,16 @@ def extract_track(
     backend_factory: Callable[[], PoseBackend] | None = None,
     every_frame: bool = False,
     sink: FrameSink | None = None,
+    single_stream: bool = False,
 ) -> PoseTrack:
     """Run pose estimation over a clip, streaming frames (memory stays flat).
 
-    With several workers (default: one per core, unless a `backend` instance is given) the
-    clip is cut into contiguous shares, each read by its own decoder and tracked by its own
-    landmarker on its own thread; the model releases the GIL, so throughput scales with
-    cores. Each share starts with a fresh detection, as a clip does.
+    The clip is cut into contiguous shares by its length alone (share_count), each starting with a
+    fresh detection, as a clip does; the shares are tracked by `workers` threads (default: one per
+    core, one when a `backend` instance is given), each reading its consecutive shares with its
+    own decoder and landmarker. The model releases the GIL, so throughput scales with cores, and
+    the track is the same with any number of workers. `single_stream`: one landmarker over the
+    whole clip, as live mode runs the model.
 
     A clip above 30 fps is analysed at every k-th frame (frame_stride; every_frame=True analyses
     all): the track's fps is the analysed rate, its timestamps the real times of the frames used,
@@ -250,18 +289,19 @@ def extract_track(
     with opencv_single_threaded(), open_video(video_path, fps=fps) as first_reader:  # shares fill the cores
         info = first_reader.info
         stride = frame_stride(info.fps, every_frame)
-        plan = plan_segments(info.frame_count, info.fps, workers, stride)
+        plan = plan_segments(info.frame_count, info.fps, stride, 1 if single_stream else None)
         segments = [_Segment(a, b, stride) for a, b in plan]
+        groups = [[segments[i] for i in g] for g in worker_groups(len(segments), workers)]
         if sink is not None:
             sink.start(info, stride)
         threads = [
             threading.Thread(
-                target=_segment_thread,
-                args=(seg, info.path, fps, backend_factory, cancel, sink),
+                target=_group_thread,
+                args=(group, info.path, fps, backend_factory, cancel, sink),
                 name=f"formcheck-pose-{i}",
                 daemon=True,
             )
-            for i, seg in enumerate(segments[1:], start=1)
+            for i, group in enumerate(groups[1:], start=1)
         ]
 
         def report_progress() -> None:
@@ -273,7 +313,7 @@ def extract_track(
                 t.start()
             own = backend if backend is not None else backend_factory()
             try:
-                _run_segment(segments[0], first_reader, own, cancel, report_progress, sink)
+                _run_group(groups[0], first_reader, own, cancel, report_progress, sink)
             finally:
                 if backend is None:
                     own.close()
@@ -305,7 +345,7 @@ def extract_track(
         if not allow_truncated:
             raise TruncatedVideo(message, decoded=n, advertised=info.frame_count)
         warnings.warn(message, stacklevel=2)
-    return _assemble(info, used, n, truncated, stride, frame_times(info.path))
+    return _assemble(info, used, n, truncated, stride, frame_times(info.path), len(groups))
 
 
 def _clock(
@@ -326,6 +366,7 @@ def _assemble(
     truncated: bool,
     stride: int = 1,
     times: tuple[np.ndarray, float] | None = None,
+    workers_used: int = 1,
 ) -> PoseTrack:
     hit = [i for seg in used for i in seg.hit]
     rows = -(-n // stride)  # frames analysed: 0, k, 2k... below n (shares start on multiples of k)
@@ -351,7 +392,8 @@ def _assemble(
         "detection_rate": len(hit) / rows,
         "backend": first.backend_name,
         "backend_settings": first.settings,
-        "pose_workers": len(used),
+        "pose_shares": len(used),  # of the clip's plan, up to where it ended
+        "pose_workers": workers_used,
         "formcheck": __version__,
     }
     if first.model_sha256:
