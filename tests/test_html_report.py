@@ -166,6 +166,17 @@ def test_front_view_plot_says_angles_are_not_readable(lockout_set, profile):
     assert checklist_rows(page)["incomplete_lockout"] == "not measurable"
 
 
+def test_a_reading_that_cannot_be_judged_is_drawn_as_the_models_without_lines(lockout_set, profile):
+    _, analysis = lockout_set
+    hidden = dataclasses.replace(analysis, not_measurable={"incomplete_lockout": "a load hides the hip"})
+    page = html_report.render_html(build_report(hidden, profile), hidden, profile)
+    assert "the model's hip reading (not the joint angle here)" in page
+    assert 'line-lockout"' not in page and 'line-straight"' not in page
+    assert "hip angle not readable from this camera view" not in page
+    shown = html_report.render_html(build_report(analysis, profile), analysis, profile)
+    assert 'line-lockout"' in shown
+
+
 def test_unwritable_path_is_an_oserror_and_leaves_no_temp(lockout_set, profile, tmp_path):
     track, analysis = lockout_set
     rep = build_report(analysis, profile)

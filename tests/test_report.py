@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -114,3 +115,25 @@ def test_a_document_that_is_not_this_report_is_refused(result):
     misspelt["reps"][0]["top_hip_degs"] = 180.0
     with pytest.raises(ValidationError, match="top_hip_degs"):
         report.Report.from_json_dict(misspelt)
+
+
+def test_angles_are_not_shown_where_the_lockout_cannot_be_judged(result):
+    # a single-leg thrust at an angle read 201 for a straight line, a barbell thrust at 30 deg read
+    # 148-152 for tops of 175-180: the report keeps the model's readings but shows no angle
+    why = "camera at an angle with the load resting on the hips"
+    hidden = dataclasses.replace(result, not_measurable={**result.not_measurable, "incomplete_lockout": why})
+    shown, blank = report.build_report(result, PROFILE), report.build_report(hidden, PROFILE)
+    assert shown.angles_readable and not blank.angles_readable
+    assert shown.measurement.hip_angle_not_shown is None and why in blank.measurement.hip_angle_not_shown
+    for a, b in zip(shown.reps, blank.reps, strict=True):
+        assert a.top_hip_deg is not None and b.top_hip_deg is None and b.bottom_hip_deg is None
+        assert b.top_hip_raw_deg == a.top_hip_raw_deg is not None and b.bottom_hip_raw_deg == a.bottom_hip_raw_deg
+        assert (b.up_s, b.faults) == (a.up_s, a.faults)  # everything else as before
+    s = blank.summary
+    assert s.mean_top_hip_deg is s.min_top_hip_deg is s.mean_bottom_hip_deg is s.bottom_hip_sd_deg is None
+    assert s.mean_top_hip_raw_deg == shown.summary.mean_top_hip_raw_deg is not None
+    text = report.render_text(blank)
+    assert "hip angle: not shown" in text and "top hip angle: mean" not in text
+    assert "hip angle: not shown" not in report.render_text(shown)
+    rows = list(csv.DictReader(io.StringIO(report.to_csv(blank))))
+    assert rows and all(r["top_hip_deg"] == "" for r in rows)

@@ -131,6 +131,10 @@ def test_gauge_shows_the_lockout_line_only_when_angles_are_readable(lockout_set,
     assert data.lockout_deg is None and data.overextension_deg is None
     lay = viz.Layout.for_size(track.width, track.height)
     viz.draw_frame(_blank(track), 50, data, lay)  # draws "n/a" instead of a needle, without error
+    # read but not judged (a load hiding the hip): the gauge shows no number either
+    hidden = dataclasses.replace(analysis, not_measurable={"incomplete_lockout": "a load hides the hip"})
+    data = viz.overlay_data(track, hidden, profile)
+    assert data.lockout_deg is None and np.isnan(data.hip).all() and np.isfinite(analysis.hip).any()
 
 
 def test_frames_beyond_the_track_are_left_alone(lockout_set, profile):

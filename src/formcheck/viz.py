@@ -20,6 +20,7 @@ from .findings import Fault
 from .hip_lines import hip_lines
 from .kinematics import SIDES
 from .profiles import Profile
+from .report.model import hip_angle_shown
 from .track import Landmark, PoseTrack
 
 PHASES = ("", "up", "top", "down", "bottom")  # codes 0-4 of FrameData.phase; 0 = outside a rep
@@ -157,14 +158,15 @@ def visible_points(track: PoseTrack, min_visibility: float = MIN_VISIBILITY) -> 
 
 def overlay_data(track: PoseTrack, analysis: Analysis, profile: Profile) -> FrameData:
     """Everything draw_frame needs, computed once for the whole clip."""
-    angles_readable = "incomplete_lockout" not in analysis.not_measurable and np.isfinite(analysis.hip).any()
-    lines = hip_lines(profile) if angles_readable else {"lockout": None, "overextension": None}
+    shown = hip_angle_shown(analysis.not_measurable)  # the gauge says n/a where the report shows no angle
+    lines = hip_lines(profile) if shown else {"lockout": None, "overextension": None}
     lockout, over = lines["lockout"], lines["overextension"]
+    hip = np.asarray(analysis.hip, dtype=float) if shown else np.full(len(analysis.hip), np.nan)
     return FrameData(
         points=visible_points(track),
         rep=rep_numbers(analysis),
         phase=phase_codes(analysis),
-        hip=np.asarray(analysis.hip, dtype=float),
+        hip=hip,
         active=fault_activity(analysis),
         faults=tuple(analysis.faults),
         rep_total=analysis.rep_count,

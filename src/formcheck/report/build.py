@@ -34,6 +34,7 @@ from .model import (
     Unusable,
     VariantGuess,
     VariantInfo,
+    hip_angle_shown,
 )
 
 HIP_ANGLE = (
@@ -90,10 +91,10 @@ def summary(analysis: Analysis, profile: Profile) -> Summary:
         mean_top_pause_s=_num(_mean([r.top_pause_s for r in reps])),
         mean_down_s=_num(_mean([r.down_s for r in reps])),
         mean_bottom_pause_s=_num(_mean([r.bottom_pause_s for r in reps])),
-        mean_top_hip_deg=_num(_mean([r.top_hip_deg for r in reps]), 1),
-        min_top_hip_deg=_num(min((r.top_hip_deg for r in reps), default=None), 1),
-        mean_bottom_hip_deg=_num(_mean(bottoms), 1),
-        bottom_hip_sd_deg=_num(_sd(bottoms), 1),
+        mean_top_hip_deg=_shown(analysis, _mean([r.top_hip_deg for r in reps])),
+        min_top_hip_deg=_shown(analysis, min((r.top_hip_deg for r in reps), default=None)),
+        mean_bottom_hip_deg=_shown(analysis, _mean(bottoms)),
+        bottom_hip_sd_deg=_shown(analysis, _sd(bottoms)),
         fault_counts=dict(sorted(by_code.items())),
         reps_with_faults=sorted({f.rep for f in analysis.faults}),
         usable_fraction=_num(analysis.usable_fraction, 3),
@@ -144,6 +145,11 @@ def _codes_by_rep(analysis: Analysis) -> dict[int, list[str]]:
     return {rep: list(dict.fromkeys(f.code for f in fs)) for rep, fs in analysis.faults_by_rep().items()}
 
 
+def _shown(analysis: Analysis, deg: float | None) -> float | None:
+    """A calibrated angle as the report shows it: None where the clip's angles are not shown."""
+    return _num(deg, 1) if hip_angle_shown(analysis.not_measurable) else None
+
+
 def _reps(analysis: Analysis) -> list[RepReport]:
     codes = _codes_by_rep(analysis)
     return [
@@ -152,8 +158,8 @@ def _reps(analysis: Analysis) -> list[RepReport]:
             leg=r.leg,
             start_s=_num(r.start_s, 3),
             end_s=_num(r.end_s, 3),
-            bottom_hip_deg=_num(r.bottom_hip_deg, 1),
-            top_hip_deg=_num(r.top_hip_deg, 1),
+            bottom_hip_deg=_shown(analysis, r.bottom_hip_deg),
+            top_hip_deg=_shown(analysis, r.top_hip_deg),
             up_s=_num(r.up_s),
             top_pause_s=_num(r.top_pause_s),
             down_s=_num(r.down_s),
@@ -210,6 +216,21 @@ def pelvis_measurement(series: pel.PelvisSeries) -> PelvisMeasurement:
                              obliquity=one(pel.OBLIQUITY, series.obliquity_from))
 
 
+def _not_shown(analysis: Analysis) -> str:
+    why = analysis.not_measurable["incomplete_lockout"]
+    return f"the lockout cannot be judged on this clip's hip angle ({why})"
+
+
+def _sides(analysis: Analysis) -> Sides | None:
+    """Each leg's figures; its top angle only where the clip's angles are shown."""
+    if not analysis.sides:
+        return None
+    if hip_angle_shown(analysis.not_measurable):
+        return Sides(**analysis.sides)
+    legs = {leg: {**analysis.sides[leg], "top_hip_deg": None} for leg in ("left", "right")}
+    return Sides(**{**analysis.sides, **legs})
+
+
 def _measurement(analysis: Analysis, profile: Profile) -> Measurement:
     rc = profile.reps
     return Measurement(
@@ -221,6 +242,7 @@ def _measurement(analysis: Analysis, profile: Profile) -> Measurement:
         side_reason=analysis.side.reason,
         single_leg=analysis.side.single_leg,
         hip_angle=HIP_ANGLE,
+        hip_angle_not_shown=None if hip_angle_shown(analysis.not_measurable) else _not_shown(analysis),
         lockout_line_deg=hip_lines(profile)["lockout"],
         overextension_line_deg=hip_lines(profile)["overextension"],
         hysteresis_deg=[_num(analysis.low_threshold, 1), _num(analysis.high_threshold, 1)],
@@ -259,7 +281,7 @@ def build_report(analysis: Analysis, profile: Profile) -> Report:
         measurement=_measurement(analysis, profile),
         reps=_reps(analysis),
         sets=_sets(analysis),
-        sides=Sides(**analysis.sides) if analysis.sides else None,
+        sides=_sides(analysis),
         faults=[FaultReport(**{**asdict(f), "reps": list(f.reps)}) for f in analysis.faults],
         unusable=[Unusable(start_s=_num(s.start_s, 3), end_s=_num(s.end_s, 3), reason=s.reason)
                   for s in analysis.unusable],

@@ -118,6 +118,14 @@ class PelvisMeasurement(_Model):
     sign: str = "+ = left hip lower (roll) or nearer the head (obliquity), against the shoulder line"
 
 
+def hip_angle_shown(not_measurable: dict[str, str]) -> bool:
+    """The calibrated hip angle is shown only where the lockout can be judged on it: every reason
+    that check is not measurable (filmed from the feet, a load hiding the hip, a body or view the
+    calibration does not cover) is a reason the number would mislead (a single-leg thrust at an angle
+    read 201 for a straight line, a barbell thrust at 30 deg 148-152 for tops of 175-180)."""
+    return "incomplete_lockout" not in not_measurable
+
+
 class Measurement(_Model):
     view: str
     view_confidence: float | None
@@ -127,6 +135,11 @@ class Measurement(_Model):
     side_reason: str
     single_leg: bool
     hip_angle: str
+    hip_angle_not_shown: str | None = Field(
+        default=None,
+        description="why this clip's calibrated hip angles (top/bottom, per rep and summary) are null;"
+        " the model's readings stay in the *_raw_deg fields",
+    )
     lockout_line_deg: float | None = Field(
         default=None, description="calibrated top hip angle below which a rep is short of the line"
     )
@@ -377,5 +390,5 @@ class Report(_Model):
 
     @property
     def angles_readable(self) -> bool:
-        """The hip angle could be read (not filmed from the feet)."""
-        return "incomplete_lockout" not in self.measurement.not_measurable
+        """The calibrated hip angle is shown (hip_angle_shown)."""
+        return hip_angle_shown(self.measurement.not_measurable)

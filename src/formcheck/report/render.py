@@ -61,6 +61,14 @@ def _fmt(x: float | None, nd: int = 2) -> str:
     return "-" if x is None or not math.isfinite(x) else f"{x:.{nd}f}"
 
 
+def _angle_note(report: Report) -> list[str]:
+    """Why the angle columns are blank where the model did read an angle."""
+    if report.angles_readable or all(r.top_hip_raw_deg is None for r in report.reps):
+        return []
+    return ["hip angle: not shown, the lockout cannot be judged on it here (incomplete_lockout below);"
+            " the model's readings are in the JSON (*_raw_deg)"]  # fmt: skip
+
+
 def render_text(report: Report) -> str:
     """The terminal report: header, per-rep table, faults with the guide's words, set summary."""
     m, s = report.measurement, report.summary
@@ -70,6 +78,7 @@ def render_text(report: Report) -> str:
         *_detected_lines(report),
         f"view: {m.view} (confidence {_fmt(m.view_confidence)}); measured side: {m.side} ({m.side_reason});"
         f" {_fmt(report.clip.duration_s, 1)} s, pose usable in {usable:.0%} of frames",
+        *_angle_note(report),
         "",
         f"{'rep':>3} {'start':>6} {'end':>6} {'bottom°':>8} {'top°':>6} {'up s':>5} {'top s':>6} "
         f"{'down s':>6} {'bot s':>6} {'m/s':>5} {'score':>5} {'low hip':>7}  faults",
