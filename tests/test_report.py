@@ -127,7 +127,8 @@ def test_angles_are_not_shown_where_the_lockout_cannot_be_judged(result):
     assert shown.measurement.hip_angle_not_shown is None and why in blank.measurement.hip_angle_not_shown
     for a, b in zip(shown.reps, blank.reps, strict=True):
         assert a.top_hip_deg is not None and b.top_hip_deg is None and b.bottom_hip_deg is None
-        assert b.top_hip_raw_deg == a.top_hip_raw_deg is not None and b.bottom_hip_raw_deg == a.bottom_hip_raw_deg
+        assert b.top_hip_raw_deg == a.top_hip_raw_deg is not None
+        assert b.bottom_hip_raw_deg == a.bottom_hip_raw_deg
         assert (b.up_s, b.faults) == (a.up_s, a.faults)  # everything else as before
     s = blank.summary
     assert s.mean_top_hip_deg is s.min_top_hip_deg is s.mean_bottom_hip_deg is s.bottom_hip_sd_deg is None
