@@ -108,10 +108,10 @@ def share_count(frame_count: int, fps: float) -> int:
     with each share at least MIN_SEGMENT_S long, at most MAX_SHARES; 1 when the length is unknown.
 
     It depends on the clip alone, never on the machine: each share starts with a fresh detection
-    and MediaPipe's tracking does not converge back to one stream's (30-60 frames of overlap left
-    5-15 px between the two), so a plan that followed the core count gave a clip's report a
-    different top angle or fault on a machine with another number of cores, in batch (one
-    worker) and in analyze (one per core)."""
+    and MediaPipe's tracking does not fall back into step with one stream's (a share started 5-60
+    frames early still differed by up to 5-20 px over the next 90 frames), so a plan that followed
+    the core count gave a clip's report another top angle or fault on a machine with another
+    number of cores, and in batch (one worker) against analyze (one per core)."""
     fit = int(frame_count // max(1.0, MIN_SEGMENT_S * fps))
     n = 1
     while n * 2 <= min(fit, MAX_SHARES):

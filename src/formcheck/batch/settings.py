@@ -63,8 +63,9 @@ class BatchSettings:
                    height_cm)
 
     def pipeline(self) -> pipeline.Settings:
-        """The clip's settings for the shared pipeline: one landmarker over the whole clip (batch
-        parallelism is per clip, so a result never depends on how many jobs or machines made it)."""
+        """The clip's settings for the shared pipeline: one pose worker per clip (batch parallelism
+        is per clip) tracking the clip's shares, which follow its length: the report `analyze` gives,
+        whatever the number of jobs, cores or machines."""
         return pipeline.Settings(
             variant=self.profile or self.variant,
             model=self.model_path,
