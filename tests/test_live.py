@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import sys
 import threading
@@ -27,7 +28,7 @@ from formcheck.live.audio import AudioOut, AudioUnavailable, speech_synth, tone_
 from formcheck.live.capture import CaptureThread, FrameQueue
 from formcheck.live.cues import CuePolicy
 from formcheck.live.display import Hud, Overlay
-from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict, match_reps, pose_unusable
+from formcheck.live.online import LiveAnalyzer, LiveRep, Verdict, gauge_number, match_reps, pose_unusable
 from formcheck.live.recorder import CHUNK_FRAMES, TrackRecorder
 from formcheck.live.session import LiveOptions, LiveSession
 from formcheck.live.setup import SetupCheck
@@ -491,6 +492,15 @@ def test_hud_mirrors_the_picture_and_the_skeleton_together(lockout_track):
     knee = row[26, :2]
     mx, my = int(pic.x0 + (w - 1 - knee[0]) * k), int(pic.y0 + knee[1] * k)
     assert out[my - 3 : my + 4, mx - 3 : mx + 4].max() > 200  # a joint dot where the mirrored knee is
+
+
+def test_the_gauge_has_a_number_only_where_the_report_shows_the_angle(lockout_track):
+    analysis = analyze_track(lockout_track, load_profile("hip_thrust"))
+    assert gauge_number(analysis, 171.5) == 171.5
+    assert math.isnan(gauge_number(None, 171.5))  # before the first analysis
+    # a load hiding the hip (or a body or view the calibration does not cover): report and gauge agree
+    hidden = dataclasses.replace(analysis, not_measurable={"incomplete_lockout": "a load hides the hip"})
+    assert math.isnan(gauge_number(hidden, 171.5))
 
 
 # ------------------------------------------------------------------ the live analysis

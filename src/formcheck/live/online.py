@@ -30,6 +30,7 @@ from formcheck.findings import Fault
 from formcheck.hip_lines import hip_lines
 from formcheck.pelvis import ROLL, describe, describe_drop
 from formcheck.profiles import Profile
+from formcheck.report.model import hip_angle_shown
 from formcheck.variants import analyze_variant
 
 from .recorder import TrackRecorder
@@ -184,7 +185,7 @@ class LiveAnalyzer:
         return out, lost
 
     def _state(self, analysis: Analysis, profile: Profile, reps: list[LiveRep], now: float) -> LiveState:
-        readable = "incomplete_lockout" not in analysis.not_measurable
+        readable = hip_angle_shown(analysis.not_measurable)
         side = analysis.side.side if analysis.side.side in kin.SIDES else None
         return LiveState(
             reps=reps,
@@ -297,6 +298,14 @@ def hip_angle(row: np.ndarray | None, side: str | None) -> float:
     if (row[list(kin.SIDES[side]), 6] < 0.3).any():
         return float("nan")
     return float(kin.angles_from_points(pts).hip[0])
+
+
+def gauge_number(analysis: Analysis | None, hip: float) -> float:
+    """The gauge's number: none before the first analysis, nor where the report shows no angle
+    (the lockout cannot be judged on it here: report.model.hip_angle_shown)."""
+    if analysis is None or not hip_angle_shown(analysis.not_measurable):
+        return float("nan")
+    return hip
 
 
 def nearer_side(row: np.ndarray | None) -> str | None:

@@ -29,7 +29,7 @@ from formcheck.pose import MediaPipePoseBackend, PoseBackend, frame_stride
 from formcheck.profiles import ProfileError, load_profile
 from formcheck.variants import AUTO
 
-from . import save
+from . import online, save
 from .audio import AudioOut
 from .capture import CaptureThread, FrameQueue, queue_frames
 from .coach import Coach
@@ -323,7 +323,7 @@ class LiveSession:
         overlay = Overlay(
             rep=state.rep_count,
             phase=phase,
-            hip=hip,
+            hip=online.gauge_number(state.analysis, hip),  # the phase above still follows the reading
             lockout_deg=state.lockout_deg,
             overextension_deg=state.overextension_deg,
             side=side,
