@@ -226,11 +226,7 @@ def hip_plot(analysis: Analysis, profile: Profile, key_times: list[float]) -> st
             fontsize=8,
             color="#1a56c4",
         )
-    shown = readable and hip_angle_shown(analysis.not_measurable)
-    if readable and not shown:  # the movement still shows its reps; the number is not the joint's
-        ax.plot(t, hip, color="#888", lw=1.3, label="the model's hip reading (not the joint angle here)")
-        ax.set_ylabel("model reading (deg)", fontsize=8)
-    if shown:
+    if readable and hip_angle_shown(analysis.not_measurable):
         ax.plot(t, hip, color="#222", lw=1.3, label="hip angle")
         lines = hip_lines(profile)  # the same lines as the web app's chart and the gauges
         # gids name the lines in the SVG, so a browser test can read where they were drawn
@@ -242,7 +238,10 @@ def hip_plot(analysis: Analysis, profile: Profile, key_times: list[float]) -> st
             ax.axhline(lines["overextension"], color=FAULT_COLOUR, lw=0.8, ls=":", label="overextension",
                        gid="line-overextension")
         ax.set_ylabel("hip angle (deg)", fontsize=8)
-    elif not readable:
+    elif readable:  # the movement still shows its reps; the number is not the joint's
+        ax.plot(t, hip, color="#888", lw=1.3, label="the model's hip reading (not the joint angle here)")
+        ax.set_ylabel("model reading (deg)", fontsize=8)
+    else:
         ax.set_yticks([])
         ax.text(
             0.5,

@@ -34,6 +34,7 @@ from .model import (
     Unusable,
     VariantGuess,
     VariantInfo,
+    hip_angle_not_shown,
     hip_angle_shown,
 )
 
@@ -216,11 +217,6 @@ def pelvis_measurement(series: pel.PelvisSeries) -> PelvisMeasurement:
                              obliquity=one(pel.OBLIQUITY, series.obliquity_from))
 
 
-def _not_shown(analysis: Analysis) -> str:
-    why = analysis.not_measurable["incomplete_lockout"]
-    return f"the lockout cannot be judged on this clip's hip angle ({why})"
-
-
 def _sides(analysis: Analysis) -> Sides | None:
     """Each leg's figures; its top angle only where the clip's angles are shown."""
     if not analysis.sides:
@@ -242,7 +238,7 @@ def _measurement(analysis: Analysis, profile: Profile) -> Measurement:
         side_reason=analysis.side.reason,
         single_leg=analysis.side.single_leg,
         hip_angle=HIP_ANGLE,
-        hip_angle_not_shown=None if hip_angle_shown(analysis.not_measurable) else _not_shown(analysis),
+        hip_angle_not_shown=hip_angle_not_shown(analysis.not_measurable),
         lockout_line_deg=hip_lines(profile)["lockout"],
         overextension_line_deg=hip_lines(profile)["overextension"],
         hysteresis_deg=[_num(analysis.low_threshold, 1), _num(analysis.high_threshold, 1)],

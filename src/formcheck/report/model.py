@@ -118,12 +118,18 @@ class PelvisMeasurement(_Model):
     sign: str = "+ = left hip lower (roll) or nearer the head (obliquity), against the shoulder line"
 
 
+def hip_angle_not_shown(not_measurable: dict[str, str]) -> str | None:
+    """Why the calibrated hip angle is not shown (None: it is). It is shown only where the lockout
+    can be judged on it: every reason that check is not measurable (filmed from the feet, a load
+    hiding the hip, a body or view the calibration does not cover) is a reason the number would
+    mislead (a single-leg thrust at an angle read 201 for a straight line, a barbell thrust at 30 deg
+    148-152 for tops of 175-180)."""
+    why = not_measurable.get("incomplete_lockout")
+    return None if why is None else f"the lockout cannot be judged on this clip's hip angle ({why})"
+
+
 def hip_angle_shown(not_measurable: dict[str, str]) -> bool:
-    """The calibrated hip angle is shown only where the lockout can be judged on it: every reason
-    that check is not measurable (filmed from the feet, a load hiding the hip, a body or view the
-    calibration does not cover) is a reason the number would mislead (a single-leg thrust at an angle
-    read 201 for a straight line, a barbell thrust at 30 deg 148-152 for tops of 175-180)."""
-    return "incomplete_lockout" not in not_measurable
+    return hip_angle_not_shown(not_measurable) is None
 
 
 class Measurement(_Model):
