@@ -71,6 +71,42 @@ def test_views_the_fit_cannot_serve_are_not_calibrated_and_say_why():
     assert "feet" in front.reason and "width_ratio" in unmeasured.reason
 
 
+FITTED = "pose_landmarker_full.task sha256:" + "a1" * 32
+
+
+def test_another_pose_model_is_not_calibrated_with_this_models_fit():
+    model = CalibrationModel(offset_deg=6.0, pose_model=FITTED)
+    same = calibrate({"width_ratio": 0.1}, "side", model, "a1" * 32)
+    unrecorded = calibrate({"width_ratio": 0.1}, "side", model, None)
+    other = calibrate({"width_ratio": 0.1}, "side", model, "b2" * 32)
+    assert same.calibrated and unrecorded.calibrated and same.shown(186.0) == pytest.approx(180.0)
+    assert not other.calibrated and other.shown(186.0) == pytest.approx(186.0)
+    assert other.reason.startswith("not calibrated: the pose model in use (sha256 b2b2b2b2b2b2)")
+    assert "pose_landmarker_full.task, sha256 a1a1a1a1a1a1" in other.reason
+    assert calibrate({"width_ratio": 0.1}, "side", replace(model, pose_model=""), "b2" * 32).calibrated
+
+
+def test_the_shipped_fit_names_the_bundled_model():
+    from formcheck.pose import find_model, sha256_file
+
+    bundled = find_model()
+    for name in ("hip_thrust", "glute_bridge", "b_stance_hip_thrust"):
+        assert load_profile(name).calibration.pose_model == f"{bundled.name} sha256:{sha256_file(bundled)}"
+
+
+def test_a_track_from_another_model_shows_no_angle_and_judges_no_line():
+    track = plan_track(RepPlan(reps=3, top_degs=[188.0, 165.0, 198.0]), noise_px=0.5)
+    fitted_sha = HT.calibration.pose_model.partition(" sha256:")[2]
+    judged = analyze_track(replace(track, meta={**track.meta, "model_sha256": fitted_sha}), HT)
+    other = analyze_track(replace(track, meta={**track.meta, "model_sha256": "c3" * 32}), HT)
+    assert judged.calibration.calibrated and {f.code for f in judged.faults} >= {"incomplete_lockout"}
+    assert not other.calibration.calibrated
+    for code in ("incomplete_lockout", "overextension"):
+        assert "is not the one the calibration was fitted on" in other.not_measurable[code]
+    assert not {f.code for f in other.faults} & {"incomplete_lockout", "overextension"}
+    assert len(other.reps) == len(judged.reps) == 3  # counting does not need the calibration
+
+
 def test_refit_recovers_a_known_model_from_rendered_rows():
     rng = np.random.default_rng(0)
     rows = []

@@ -85,6 +85,8 @@ def clip_rows(truth_path: Path, tracks: Path, centre: str = "") -> list[dict]:
     truth = json.loads(truth_path.read_text())
     spec = truth["spec"]
     profile = load_profile(spec["variant"])
+    # any pose model's tracks are measured here (the product calibrates only the model it was fitted on)
+    profile = replace(profile, calibration=replace(profile.calibration, pose_model=""))
     track = load_track(track_path)
     analysis = analyze_track(track, profile)
     candidates = {

@@ -350,7 +350,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         side = kin.SideChoice(side.side, f"planted working leg, switching legs: {order}", True)
     ang = drive(points)
     features = clip_features(track, view.width_ratio, side.side)
-    cal = calibrate(features, view.view, profile.calibration)
+    cal = calibrate(features, view.view, profile.calibration, track.meta.get("model_sha256"))
     fine_hip, height = ang.hip if same else drive(fine).hip, None if front else -fine[:, 1, 1]  # y is down
     usable, unusable, seg = _segmented(track, ang, cuts, cfg, profile, fine=fine_hip, height=height)
     lifted = None  # why the reps come from the hips' lift at the side or an angle

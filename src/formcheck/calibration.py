@@ -46,6 +46,10 @@ class CalibrationModel:
     # the span of each feature the fit saw: a clip outside it is corrected as at the nearest end,
     # never by extrapolating the line
     fitted_range: RangePerFeature = field(default_factory=dict)
+    # the pose model the fit was made on ("model-file.task sha256:..."); another model's hip point
+    # sits elsewhere (BlazePose heavy through the full model's fit: docs/calibration.md, sixth
+    # session), so its reading is not calibrated. Empty: any model.
+    pose_model: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,12 +130,22 @@ def _uncalibrated(features: dict[str, float], why: str) -> Calibration:
     return Calibration(False, 0.0, 1.0, features, float("nan"), f"not calibrated: {why}")
 
 
-def calibrate(features: dict[str, float], view: str, model: CalibrationModel) -> Calibration:
-    """The correction for one clip, or IDENTITY with the reason it cannot be given."""
+def calibrate(
+    features: dict[str, float], view: str, model: CalibrationModel, pose_model_sha256: str | None = None
+) -> Calibration:
+    """The correction for one clip, or IDENTITY with the reason it cannot be given.
+    `pose_model_sha256`: the model the track came from (None: not recorded, taken as the fit's)."""
     if view == "front":
         return _uncalibrated(features, "camera at the feet, the hip angle is not read")
     if model.unavailable:
         return _uncalibrated(features, model.unavailable)
+    name, _, fitted_sha256 = model.pose_model.partition(" sha256:")
+    if fitted_sha256 and pose_model_sha256 and pose_model_sha256 != fitted_sha256:
+        return _uncalibrated(
+            features,
+            f"the pose model in use (sha256 {pose_model_sha256[:12]}) is not the one the calibration was"
+            f" fitted on ({name}, sha256 {fitted_sha256[:12]}); its hip point sits elsewhere on the body",
+        )
     if features.get("width_ratio", 0.0) > model.max_width_ratio:
         return _uncalibrated(features, "the camera sits further round than any view the fit saw")
     used = {
