@@ -222,6 +222,12 @@ def test_a_camera_looking_down_is_not_measurable_with_the_reason():
         else:
             assert got.not_measurable == speed.HIGH_CAMERA_REASON
             assert all(r.mean_mps is None and r.reason == speed.HIGH_CAMERA_REASON for r in got.reps)
+    # looked down on, a bench's trunk can read as flat: the camera is the reason given, not the floor
+    shoulders = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
+    pitched.world[:, shoulders, 1] = pitched.world[:, hips, 1].mean(axis=1, keepdims=True)
+    assert speed.trunk_elevation_deg(pitched, [r.start_s for r in analysis.reps]) < speed.FLOOR_DEG
+    got = speed.measure_speeds(pitched, analysis.reps, analysis.sets, "side")
+    assert got.not_measurable == speed.HIGH_CAMERA_REASON
 
 
 def test_single_leg_at_an_angle_is_not_measurable_but_from_the_side_it_is():

@@ -361,8 +361,8 @@ def hip_line_tilt_deg(track: PoseTrack) -> float | None:
     """How far the hip line (left to right hip, the model's 3D world landmarks, whose axes follow
     the camera) tilts out of the camera's horizontal plane, degrees, median over the clip. The
     pelvis lies level on the bench or floor, so this is about the camera's downward pitch. Only
-    frames whose 3D hips are MIN_HIP_WIDTH_M apart count (the model's hips: 0.18-0.26 m apart on
-    every clip measured); None without such frames."""
+    frames whose 3D hips are MIN_HIP_WIDTH_M apart count (the model's hips sit a median 0.20-0.26 m
+    apart on every clip measured); None without such frames."""
     w = track.world.astype(np.float64)
     line = w[:, L.RIGHT_HIP] - w[:, L.LEFT_HIP]
     width = np.linalg.norm(line, axis=1)
@@ -397,9 +397,10 @@ def measure_speeds(
     signal_cfg = replace(signal_cfg or sig.SignalConfig(), cutoff_hz=cfg.cutoff_hz)
     elev = trunk_elevation_deg(track, [r.start_s for r in reps])
     why = FRONT_REASON if view == "front" else None
-    why = why or (FLOOR_REASON if elev is not None and elev < cfg.floor_deg else None)
     tilt = None if why else hip_line_tilt_deg(track)
+    # before the floor: the trunk's elevation is read against the camera's level
     why = why or (HIGH_CAMERA_REASON if tilt is not None and tilt > cfg.high_camera_deg else None)
+    why = why or (FLOOR_REASON if elev is not None and elev < cfg.floor_deg else None)
     why = why or (SINGLE_LEG_ANGLE_REASON if view == "oblique" and hips != "both" else None)
     if why:
         return Speeds([RepSpeed(r.index, None, None, why) for r in reps], {}, None, why)
