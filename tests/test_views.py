@@ -12,6 +12,7 @@ from test_posture import track_with
 from formcheck import kinematics as kin
 from formcheck.analysis import analyze_track
 from formcheck.profiles import load_profile
+from formcheck.report import build_report, render_text
 from formcheck.track import N_LANDMARKS, Landmark, PoseTrack
 from formcheck.view_limits import LOAD_HIDES_HIP, load_hides_hip
 
@@ -132,3 +133,39 @@ def test_the_band_is_profile_data_and_reaches_the_report(tmp_path):
     still[:, [Landmark.LEFT_WRIST, Landmark.RIGHT_WRIST], :2] = loaded.image[0, Landmark.LEFT_HIP, :2]
     bare = analyze_track(dataclasses.replace(loaded, image=still), load_profile(path))
     assert "incomplete_lockout" not in bare.not_measurable
+
+
+def pitched(track: PoseTrack, pitch_deg: float) -> PoseTrack:
+    """The track's 3D hips as a camera pitched down by pitch_deg sees a level hip line 0.2 m wide."""
+    world = track.world.astype(np.float64).copy()
+    mid = world[:, [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]].mean(axis=1)
+    half = 0.1 * np.array([0.0, np.sin(np.radians(pitch_deg)), np.cos(np.radians(pitch_deg))])
+    world[:, Landmark.RIGHT_HIP], world[:, Landmark.LEFT_HIP] = mid + half, mid - half
+    return dataclasses.replace(track, world=world.astype(np.float32))
+
+
+def test_the_hip_line_tilt_follows_the_cameras_pitch():
+    track = plan_track(RepPlan(reps=2))
+    assert kin.hip_line_tilt_deg(track.world) is None  # the synthetic 3D has no depth: no witness
+    for pitch in (0.0, 20.0, 45.0, 85.0):
+        assert kin.hip_line_tilt_deg(pitched(track, pitch).world) == pytest.approx(pitch, abs=0.1)
+    view = kin.detect_view(track.image, load_profile("hip_thrust").view, pitched(track, 45.0).world)
+    assert view.view == "side" and view.tilt_deg == pytest.approx(45.0, abs=0.1)
+
+
+def test_no_rep_from_a_camera_looking_down_says_why():
+    ht = load_profile("hip_thrust")
+    still = plan_track(RepPlan(reps=2))
+    still = dataclasses.replace(still, image=np.repeat(still.image[:1], len(still.image), axis=0))
+    for pitch, reason in ((15.0, False), (60.0, True)):
+        report = build_report(analyze_track(pitched(still, pitch), ht), ht)
+        assert report.summary.rep_count == 0
+        if reason:
+            assert report.summary.no_reps_reason.startswith("the camera looks down on the body")
+            assert "tilts 60 deg" in report.summary.no_reps_reason
+            assert f"(no reps found: {report.summary.no_reps_reason})" in render_text(report)
+        else:
+            assert report.summary.no_reps_reason is None
+    # reps counted from up there (a bench thrust from 2.2 m): nothing to explain
+    counted = build_report(analyze_track(pitched(plan_track(RepPlan(reps=2)), 60.0), ht), ht)
+    assert counted.summary.rep_count == 2 and counted.summary.no_reps_reason is None

@@ -323,7 +323,7 @@ def analyze_track(track: PoseTrack, profile: Profile) -> Analysis:
         )
     cfg = profile.signal
     cuts = sig.detect_cuts(track, cfg)
-    view = kin.detect_view(track.image[track.detected], profile.view)
+    view = kin.detect_view(track.image[track.detected], profile.view, track.world[track.detected])
     front = view.view == "front"
     side = kin.choose_side(track.image, track.visibility, force_single_leg=profile.single_leg,
                            world=track.world if front else None)

@@ -75,6 +75,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import kinematics as kin
 from . import signal as sig
 from .reps import Rep
 from .sets import TrainingSet
@@ -112,8 +113,7 @@ SINGLE_LEG_ANGLE_REASON = (
     "the pose model's hip points with it, so on renders at 30-45 deg the speeds read 10-50% high; "
     "film single-leg sets from the side"
 )
-MIN_HIP_WIDTH_M = 0.1
-HIGH_CAMERA_DEG = 32.0  # the 3D hip line's tilt out of the camera's horizontal (median over the clip)
+HIGH_CAMERA_DEG = kin.ViewConfig().looking_down_deg  # the 3D hip line's tilt (median over the clip)
 HIGH_CAMERA_REASON = (
     "not measurable from a camera looking down: the hips rise partly toward the lens, so their rise "
     "in the picture falls short (rendered bench thrusts filmed 2.2 m high, from the side and at "
@@ -358,18 +358,8 @@ def trunk_elevation_deg(track: PoseTrack, times: list[float]) -> float | None:
 
 
 def hip_line_tilt_deg(track: PoseTrack) -> float | None:
-    """How far the hip line (left to right hip, the model's 3D world landmarks, whose axes follow
-    the camera) tilts out of the camera's horizontal plane, degrees, median over the clip. The
-    pelvis lies level on the bench or floor, so this is about the camera's downward pitch. Only
-    frames whose 3D hips are MIN_HIP_WIDTH_M apart count (the model's hips sit a median 0.20-0.26 m
-    apart on every clip measured); None without such frames."""
-    w = track.world.astype(np.float64)
-    line = w[:, L.RIGHT_HIP] - w[:, L.LEFT_HIP]
-    width = np.linalg.norm(line, axis=1)
-    ok = np.isfinite(width) & (width >= MIN_HIP_WIDTH_M)
-    if not ok.any():
-        return None
-    return float(np.median(np.degrees(np.arcsin(np.clip(np.abs(line[ok, 1]) / width[ok], 0.0, 1.0)))))
+    """kinematics.hip_line_tilt_deg over the clip: about the camera's downward pitch."""
+    return kin.hip_line_tilt_deg(track.world)
 
 
 def velocity_loss(means: list[float | None]) -> float | None:

@@ -11,6 +11,7 @@ from .. import pelvis as pel
 from ..analysis import Analysis
 from ..calibration import Calibration
 from ..hip_lines import hip_lines
+from ..kinematics import LOOKING_DOWN
 from ..profiles import Profile
 from ..scoring import Score
 from ..sets import rep_goals as _set_rep_goals
@@ -103,7 +104,16 @@ def summary(analysis: Analysis, profile: Profile) -> Summary:
         score=_num(analysis.scores.overall, 1),
         mean_top_hip_raw_deg=_raw(analysis.calibration, _mean([r.top_hip_deg for r in reps])),
         mean_bottom_hip_raw_deg=_raw(analysis.calibration, _mean(bottoms)),
+        no_reps_reason=None if reps else no_reps_reason(analysis, profile),
     )
+
+
+def no_reps_reason(analysis: Analysis, profile: Profile) -> str | None:
+    """Why a clip gave no rep, where its view tells: a camera looking down on the body."""
+    tilt = analysis.view.tilt_deg
+    if tilt is not None and tilt > profile.view.looking_down_deg:
+        return LOOKING_DOWN.format(tilt=tilt)
+    return None
 
 
 def _raw(cal: Calibration, shown: float | None) -> float | None:

@@ -21,6 +21,7 @@ Keys added within formcheck.report/1 (removing or renaming one bumps the schema)
   last reps of the one before ("vs_previous": {"top" deg lower, "depth" deg shallower, "up" ratio}).
 - summary.score (rep-weighted mean of the set scores), summary.set_count; with several sets
   summary.rep_range_goals is empty (the guide's ranges are per set, see sets[]).
+  summary.no_reps_reason: with no rep counted, why, where the view tells (a camera looking down).
 - clip.frame_stride, clip.source_fps, clip.analysed_fps: a clip above 30 fps is analysed at every
   k-th frame (k = frame_stride; 1 with --every-frame); clip.frames and clip.fps keep meaning the
   frames analysed and their rate (analysed_fps), source_fps is the clip's own rate.
@@ -299,6 +300,7 @@ class Summary(_Model):
     mean_bottom_hip_raw_deg: float | None = Field(
         default=None, description="mean bottom, model's own reading"
     )
+    no_reps_reason: str | None = Field(default=None, description="why no rep was counted, if the view tells")
 
 
 class CalibrationReport(_Model):

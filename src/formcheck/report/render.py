@@ -92,7 +92,8 @@ def render_text(report: Report) -> str:
             f"{speed_cell(r):>5} {_fmt(score, 0):>5} {_low_hip(r):>7}  {', '.join(r.faults) or '-'}"
         )
     if not report.reps:
-        lines.append("  (no reps found)")
+        why = report.summary.no_reps_reason
+        lines.append(f"  (no reps found: {why})" if why else "  (no reps found)")
     if report.faults:
         lines += ["", "faults:"]
         for f in report.faults:
