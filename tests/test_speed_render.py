@@ -10,6 +10,7 @@ is counted; the report says why. The clips at hip height keep their speeds (test
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -57,3 +58,11 @@ def test_a_camera_nearly_overhead_counts_nothing_and_says_why():
     tilt = got.analysis.view.tilt_deg
     assert tilt is not None and tilt > 80.0
     assert got.report.summary.no_reps_reason == kin.LOOKING_DOWN.format(tilt=tilt)
+
+
+def test_the_profiles_looking_down_line_is_the_one_rep_speed_uses():
+    got = result(THRUSTS[0])
+    tilt = speed.hip_line_tilt_deg(got.track)
+    profile = replace(got.profile, view=replace(got.profile.view, looking_down_deg=tilt + 1.0))
+    speeds = pipeline.rep_speeds(got.track, got.analysis, profile, None)
+    assert speeds.not_measurable is None and speeds.reps[0].mean_mps is not None

@@ -40,7 +40,7 @@ from .pose import (
 from .profiles import Profile, ProfileError, load_profile
 from .report import Report, build_report, write_csv, write_json
 from .report.speed import with_speed
-from .speed import Speeds, measure_speeds
+from .speed import SpeedConfig, Speeds, measure_speeds
 from .track import PoseTrack
 from .variants import AUTO, analyze_variant
 from .viz import overlay_data
@@ -207,8 +207,9 @@ def rep_speeds(track: PoseTrack, analysis: Analysis, profile: Profile, height_cm
     height_m = height_cm / 100.0 if height_cm else None
     side = analysis.side
     hips = side.side if side.single_leg and side.side in ("left", "right") else "both"
+    cfg = SpeedConfig(high_camera_deg=profile.view.looking_down_deg)  # one line for "looking down"
     return measure_speeds(
-        track, analysis.reps, analysis.sets, analysis.view.view, height_m, hips, profile.signal
+        track, analysis.reps, analysis.sets, analysis.view.view, height_m, hips, profile.signal, cfg
     )
 
 
