@@ -219,7 +219,7 @@ def fetch_heavy_graph(where: Path) -> Path:
     import tarfile
     import urllib.request
 
-    with urllib.request.urlopen(NPM_TARBALL, timeout=120) as response:  # noqa: S310 (pinned https URL)
+    with urllib.request.urlopen(NPM_TARBALL, timeout=120) as response:
         tarball = response.read()
     if sha256_bytes(tarball) != NPM_TARBALL_SHA256:
         raise SystemExit(f"{NPM_TARBALL}: sha256 {sha256_bytes(tarball)} != expected {NPM_TARBALL_SHA256}")
