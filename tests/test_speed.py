@@ -7,7 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 from synthetic import THIGH_PX, TORSO_PX, RepPlan, make_track, plan_track, side_points, trajectory
+from test_views import pitched as pitched_by
 
+from formcheck import kinematics as kin
 from formcheck import signal as sig
 from formcheck import speed
 from formcheck.analysis import analyze_track
@@ -204,18 +206,11 @@ def test_a_camera_looking_down_is_not_measurable_with_the_reason():
     analysis = analyze_track(track, load_profile("hip_thrust"))
     level = speed.measure_speeds(track, analysis.reps, analysis.sets, "side")
     # the synthetic world has no depth (the hips ~1 cm apart): no witness, so no verdict
-    assert level.not_measurable is None and speed.hip_line_tilt_deg(track) is None
-    world = track.world.astype(np.float64).copy()
+    assert level.not_measurable is None and kin.hip_line_tilt_deg(track.world) is None
     hips = [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
-    span = np.full((len(world), 1), 0.2)  # the model's 3D hips are ~0.2 m apart
     for pitch, measured in ((0.0, True), (25.0, True), (40.0, False)):
-        tilted = world.copy()
-        mid = world[:, hips].mean(axis=1)
-        # the level hip line seen from a camera pitched down: part of its depth shows as height
-        half = 0.5 * span * np.array([0.0, np.sin(np.radians(pitch)), np.cos(np.radians(pitch))])
-        tilted[:, Landmark.RIGHT_HIP], tilted[:, Landmark.LEFT_HIP] = mid + half, mid - half
-        pitched = dataclasses.replace(track, world=tilted.astype(np.float32))
-        assert speed.hip_line_tilt_deg(pitched) == pytest.approx(pitch, abs=0.5)
+        pitched = pitched_by(track, pitch)
+        assert kin.hip_line_tilt_deg(pitched.world) == pytest.approx(pitch, abs=0.5)
         got = speed.measure_speeds(pitched, analysis.reps, analysis.sets, "side")
         if measured:
             assert got.not_measurable is None and got.reps[0].mean_mps is not None

@@ -43,7 +43,7 @@ def test_a_camera_looking_down_counts_the_reps_but_gives_no_speed(clip: Path, he
     got = result(clip, height_cm)
     assert truth["spec"]["camera_height_m"] == 2.2
     assert len(got.report.reps) == len(truth["reps"]) == 3
-    assert speed.hip_line_tilt_deg(got.track) > speed.HIGH_CAMERA_DEG
+    assert kin.hip_line_tilt_deg(got.track.world) > speed.HIGH_CAMERA_DEG
     scale = got.report.measurement.speed_scale
     assert scale.not_measurable == speed.HIGH_CAMERA_REASON
     assert all(r.speed is None or r.speed.mean_mps is None for r in got.report.reps)
@@ -62,7 +62,7 @@ def test_a_camera_nearly_overhead_counts_nothing_and_says_why():
 
 def test_the_profiles_looking_down_line_is_the_one_rep_speed_uses():
     got = result(THRUSTS[0])
-    tilt = speed.hip_line_tilt_deg(got.track)
+    tilt = kin.hip_line_tilt_deg(got.track.world)
     profile = replace(got.profile, view=replace(got.profile.view, looking_down_deg=tilt + 1.0))
     speeds = pipeline.rep_speeds(got.track, got.analysis, profile, None)
     assert speeds.not_measurable is None and speeds.reps[0].mean_mps is not None

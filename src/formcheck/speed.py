@@ -357,11 +357,6 @@ def trunk_elevation_deg(track: PoseTrack, times: list[float]) -> float | None:
     return float(np.median(np.interp(times, track.timestamps[ok], elev[ok])))
 
 
-def hip_line_tilt_deg(track: PoseTrack) -> float | None:
-    """kinematics.hip_line_tilt_deg over the clip: about the camera's downward pitch."""
-    return kin.hip_line_tilt_deg(track.world)
-
-
 def velocity_loss(means: list[float | None]) -> float | None:
     """(fastest - last) / fastest x 100 over a set's mean velocities; None under two reps, or when
     any rep of the set was not measured (the missing one may be the fastest or the last)."""
@@ -387,7 +382,7 @@ def measure_speeds(
     signal_cfg = replace(signal_cfg or sig.SignalConfig(), cutoff_hz=cfg.cutoff_hz)
     elev = trunk_elevation_deg(track, [r.start_s for r in reps])
     why = FRONT_REASON if view == "front" else None
-    tilt = None if why else hip_line_tilt_deg(track)
+    tilt = None if why else kin.hip_line_tilt_deg(track.world)
     # before the floor: the trunk's elevation is read against the camera's level
     why = why or (HIGH_CAMERA_REASON if tilt is not None and tilt > cfg.high_camera_deg else None)
     why = why or (FLOOR_REASON if elev is not None and elev < cfg.floor_deg else None)
