@@ -99,11 +99,13 @@ def test_output_size_is_even_and_bounded():
     assert annotate.output_size(640, 656) == (640, 656, 1.0)
     assert annotate.output_size(641, 481) == (642, 482, 1.0)  # kept, padded by a pixel
     w, h, scale = annotate.output_size(1080, 1920)
-    assert (w, h) == (480, 854) and scale == pytest.approx(854 / 1920)
-    w, h, scale = annotate.output_size(512, 288)  # small: enlarged for readable text
-    assert (w, h) == (854, 480) and scale == pytest.approx(480 / 288)
+    assert (w, h) == (432, 768) and scale == pytest.approx(768 / 1920)
+    w, h, scale = annotate.output_size(320, 240)  # small: enlarged for readable text
+    assert (w, h) == (640, 480) and scale == pytest.approx(480 / 240)
+    w, h, scale = annotate.output_size(512, 288)  # enlarged until the long side's limit
+    assert (w, h) == (768, 432) and scale == pytest.approx(768 / 512)
     w, h, scale = annotate.output_size(900, 150)  # the long side's limit wins
-    assert (w, h) == (854, 142) and scale == pytest.approx(854 / 900)
+    assert (w, h) == (768, 128) and scale == pytest.approx(768 / 900)
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (3840, 2160), (300, 200)])

@@ -44,9 +44,9 @@ except ImportError:  # Windows: no O_DIRECT either
 
 from .io import VideoInfo, open_video, prefetch
 
-MAX_SIDE = 854  # annotate.MAX_SIDE: the annotated clip's longer side (see there)
-MIN_SIDE = 480
-SPILL_CAP_BYTES = 4 << 30  # ~115 s of 854x480 RGB at 30 fps; a longer clip is decoded again
+MAX_SIDE = 768  # annotate.MAX_SIDE: the annotated clip's longer side (see there)
+MIN_SIDE = 480  # small clips are enlarged toward this, as far as MAX_SIDE allows
+SPILL_CAP_BYTES = 4 << 30  # ~144 s of 768x432 RGB at 30 fps; a longer clip is decoded again
 SPILL_CAP_ENV = "FORMCHECK_SPILL_MAX_BYTES"
 _READ_AHEAD = 8
 _ALIGN = 4096  # O_DIRECT wants offsets, lengths and buffers on the device's block size

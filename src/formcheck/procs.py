@@ -42,8 +42,8 @@ _opencv_threads = 0  # OpenCV's setting before the first user
 def opencv_single_threaded() -> Iterator[None]:
     """OpenCV's own thread pool off while a stage runs one share of its work per core (the pose
     pass, the annotated clip's parts): its parallel resize and colour conversion then only contend
-    with the shares. Measured on this 2-core machine: resizing a 1280x720 frame to the kept
-    854x480 costs 0.84 ms of CPU single-threaded and 1.29 ms on OpenCV's two threads (0.65 ms of
+    with the shares. Measured on this 2-core machine: resizing a 1280x720 frame to 854x480 (the
+    size kept then) costs 0.84 ms of CPU single-threaded and 1.29 ms on OpenCV's two threads (0.65 ms of
     wall time, which only counts when a core is idle). Whole-job timings were too noisy here to
     show the ~0.2 CPU-s it saves on the benchmark clip. The setting is process-wide: nested and
     concurrent users share it, the last one out restores it."""
