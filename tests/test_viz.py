@@ -120,6 +120,25 @@ def test_gauge_maps_angles_onto_the_dial_and_clips():
     assert viz.gauge_angle(20.0) == viz.gauge_angle(90.0) and viz.gauge_angle(300.0) == viz.gauge_angle(210.0)
 
 
+@pytest.mark.parametrize("lines", [(170.0, 195.0), (None, None)])
+@pytest.mark.parametrize("size", [(768, 432), (432, 768), (640, 480)])
+def test_the_dial_laid_over_a_frame_looks_as_if_drawn_on_it(lines, size):
+    """The dial is drawn once per clip and laid over each frame; on any picture under it, that
+    matches drawing it there (anti-aliased edges within a few levels of rounding)."""
+    width, height = size
+    lay = viz.Layout.for_size(width, height)
+    picture = np.random.default_rng(1).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    drawn, laid = picture.copy(), picture.copy()
+    viz._draw_gauge_dial(drawn, lay, *lines, True)
+    box, keep, add = viz._dial_layer(lay, *lines, True)
+    under = laid[box]
+    viz.cv2.multiply(under, keep, dst=under, scale=1 / 255)
+    viz.cv2.add(under, add, dst=under)
+    assert np.abs(drawn.astype(int) - laid).max() <= 6
+    assert (drawn != picture).any(axis=2).sum() > 0.02 * width * height  # the dial is there at all
+    assert np.array_equal(laid[: box[0].start], picture[: box[0].start])  # nothing outside its box
+
+
 def test_gauge_shows_the_lockout_line_only_when_angles_are_readable(lockout_set, profile):
     _, track, analysis = lockout_set
     data = viz.overlay_data(track, analysis, profile)

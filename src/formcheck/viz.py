@@ -313,34 +313,57 @@ def gauge_colour(hip: float, lock: float | None, over: float | None) -> tuple[in
     return DIM_COLOUR if lock is None or hip < lock else GOOD_COLOUR
 
 
-def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout, number: bool = True) -> None:
-    """Semicircular hip-angle dial in the top-right corner with the lockout line and a needle;
-    `number` False leaves the reading to the caller (the live panel writes it larger)."""
-    r = lay.px(52)
-    pad = lay.px(10)
-    cx, cy = lay.width - pad - r - lay.px(8), pad + r + lay.px(14)
+def _gauge_centre(lay: Layout) -> tuple[int, int, int, int]:
+    r, pad = lay.px(52), lay.px(10)
+    return lay.width - pad - r - lay.px(8), pad + r + lay.px(14), r, pad
+
+
+def _draw_gauge_dial(
+    frame: np.ndarray, lay: Layout, lock: float | None, over: float | None, number: bool
+) -> None:
+    """The part of the gauge that is the same on every frame: panel, coloured bands, lockout line, title."""
+    cx, cy, r, pad = _gauge_centre(lay)
     shade(frame, cx - r - lay.px(12), pad, cx + r + lay.px(12), cy + lay.px(34 if number else 10))
     lo, hi = GAUGE_RANGE
     band = lay.px(7)
-    lock, over = data.lockout_deg, data.overextension_deg
     _arc(frame, cx, cy, r, lo, lock if lock is not None else hi, DIM_COLOUR, band)
     if lock is not None:
         _arc(frame, cx, cy, r, lock, over if over is not None else hi, GOOD_COLOUR, band)
     if over is not None:
         _arc(frame, cx, cy, r, over, hi, BAD_COLOUR, band)
     if lock is not None:  # the lockout line: reach it at the top
-        cv2.line(
-            frame,
-            _on_dial(cx, cy, r - lay.px(14), lock),
-            _on_dial(cx, cy, r + lay.px(9), lock),
-            LOCKOUT_COLOUR,
-            lay.px(3),
-            cv2.LINE_AA,
-        )
-    small = 0.38 * lay.unit
-    _text(frame, "HIP ANGLE", (cx - r, pad + lay.px(12)), small, WHITE, 1)
+        inner, outer = _on_dial(cx, cy, r - lay.px(14), lock), _on_dial(cx, cy, r + lay.px(9), lock)
+        cv2.line(frame, inner, outer, LOCKOUT_COLOUR, lay.px(3), cv2.LINE_AA)
+    _text(frame, "HIP ANGLE", (cx - r, pad + lay.px(12)), 0.38 * lay.unit, WHITE, 1)
+
+
+@functools.lru_cache(maxsize=16)
+def _dial_layer(
+    lay: Layout, lock: float | None, over: float | None, number: bool
+) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray]:
+    """The dial as a layer: drawn once over black and once over white, which gives per pixel what
+    it keeps of the frame under it (x255) and what it adds, so any frame gets it in two OpenCV
+    calls (drawn afresh each frame it cost 0.11 ms of ~0.5 for the whole overlay; this 0.03)."""
+    over_black = np.zeros((lay.height, lay.width, 3), np.uint8)
+    over_white = np.full_like(over_black, 255)
+    for canvas in (over_black, over_white):
+        _draw_gauge_dial(canvas, lay, lock, over, number)
+    ys, xs = np.nonzero((over_black != 0).any(axis=2) | (over_white != 255).any(axis=2))
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    keep = (over_white[box].astype(np.int16) - over_black[box]).clip(0, 255).astype(np.uint8)
+    return box, keep, over_black[box].copy()
+
+
+def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout, number: bool = True) -> None:
+    """Semicircular hip-angle dial in the top-right corner with the lockout line and a needle;
+    `number` False leaves the reading to the caller (the live panel writes it larger)."""
+    box, keep, add = _dial_layer(lay, data.lockout_deg, data.overextension_deg, number)
+    under = frame[box]
+    cv2.multiply(under, keep, dst=under, scale=1 / 255)
+    cv2.add(under, add, dst=under)
+    cx, cy, r, _ = _gauge_centre(lay)
     if np.isfinite(hip):
-        colour = gauge_colour(hip, lock, over)
+        colour = gauge_colour(hip, data.lockout_deg, data.overextension_deg)
         cv2.line(frame, (cx, cy), _on_dial(cx, cy, r - lay.px(4), hip), WHITE, lay.px(3), cv2.LINE_AA)
         cv2.circle(frame, (cx, cy), lay.px(4), WHITE, -1, cv2.LINE_AA)
         if number:
