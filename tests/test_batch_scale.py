@@ -277,6 +277,22 @@ def stop_group(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
+def left_running(nodes: list[subprocess.Popen], grace_s: float = 30.0) -> list[int]:
+    """Processes of the nodes' groups still alive after a grace period. A killed process is gone
+    only once its exit finishes (one was still there right after the kill in a CI run on a busy
+    machine); the groups are killed again on each look, in case a node forked a worker just as it
+    was stopped."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        alive = [pid for proc in nodes for pid in alive_in_group(proc.pid)]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        for proc in nodes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def ray_cluster(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A head and a second node, one CPU each, as separate `ray start` processes on this machine;
@@ -317,7 +333,7 @@ def ray_cluster(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
         for proc in reversed(nodes):
             stop_group(proc)
         shutil.rmtree(ray_tmp, ignore_errors=True)
-        assert not [pid for proc in nodes for pid in alive_in_group(proc.pid)], "Ray processes left running"
+        assert not left_running(nodes), "Ray processes left running"
 
 
 def test_a_two_node_ray_cluster_gives_the_local_results(tmp_path, short_clips):
