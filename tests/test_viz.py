@@ -130,10 +130,9 @@ def test_the_dial_laid_over_a_frame_looks_as_if_drawn_on_it(lines, size):
     picture = np.random.default_rng(1).integers(0, 256, (height, width, 3), dtype=np.uint8)
     drawn, laid = picture.copy(), picture.copy()
     viz._draw_gauge_dial(drawn, lay, *lines, True)
-    box, keep, add = viz._dial_layer(lay, *lines, True)
-    under = laid[box]
-    viz.cv2.multiply(under, keep, dst=under, scale=1 / 255)
-    viz.cv2.add(under, add, dst=under)
+    layer = viz._dial_layer(lay, *lines, True)
+    viz.lay_over(laid, layer)
+    box = layer[0]
     assert np.abs(drawn.astype(int) - laid).max() <= 6
     assert (drawn != picture).any(axis=2).sum() > 0.02 * width * height  # the dial is there at all
     assert np.array_equal(laid[: box[0].start], picture[: box[0].start])  # nothing outside its box

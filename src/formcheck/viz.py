@@ -354,13 +354,18 @@ def _dial_layer(
     return box, keep, over_black[box].copy()
 
 
-def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout, number: bool = True) -> None:
-    """Semicircular hip-angle dial in the top-right corner with the lockout line and a needle;
-    `number` False leaves the reading to the caller (the live panel writes it larger)."""
-    box, keep, add = _dial_layer(lay, data.lockout_deg, data.overextension_deg, number)
+def lay_over(frame: np.ndarray, layer: tuple[tuple[slice, slice], np.ndarray, np.ndarray]) -> None:
+    """A layer from _dial_layer onto the frame, in place: what it keeps of the frame, plus what it adds."""
+    box, keep, add = layer
     under = frame[box]
     cv2.multiply(under, keep, dst=under, scale=1 / 255)
     cv2.add(under, add, dst=under)
+
+
+def draw_gauge(frame: np.ndarray, hip: float, data: FrameData, lay: Layout, number: bool = True) -> None:
+    """Semicircular hip-angle dial in the top-right corner with the lockout line and a needle;
+    `number` False leaves the reading to the caller (the live panel writes it larger)."""
+    lay_over(frame, _dial_layer(lay, data.lockout_deg, data.overextension_deg, number))
     cx, cy, r, _ = _gauge_centre(lay)
     if np.isfinite(hip):
         colour = gauge_colour(hip, data.lockout_deg, data.overextension_deg)
