@@ -276,7 +276,7 @@ def main() -> int:
         "--repeat", type=int, default=3, help="--throughput: rounds (the best of each kind is kept)"
     )
     # 9: each whole job varies by +-0.2 s from run to run here (the pose pass); medians of 5 put
-    # (b)'s ratio anywhere in 1.12-1.165 over five runs of the same code, medians of 9 in 1.13-1.14
+    # (b)'s ratio anywhere in 1.12-1.165 over five runs of the same code, medians of 9 in 1.126-1.148
     ap.add_argument("--rounds", type=int, default=9, help="rounds of each kind, interleaved (medians)")
     ap.add_argument("--clip60", type=Path, default=CLIP60, help="(a): a clip above 30 fps")
     ap.add_argument("--clip720", type=Path, default=CLIP720, help="(b): a 1280x720 clip")
