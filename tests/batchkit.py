@@ -10,6 +10,8 @@ import contextlib
 import csv
 import json
 import os
+import signal
+import time
 from pathlib import Path
 
 import cv2
@@ -95,6 +97,21 @@ def alive_in_group(pgid: int) -> list[int]:
             if int(fields[2]) == pgid and fields[0] != "Z":
                 pids.append(int(stat.parent.name))
     return pids
+
+
+def alive_after(pgids: list[int], grace_s: float, kill: bool = False) -> list[int]:
+    """Live processes of these groups once they are gone or `grace_s` has passed (a process is
+    gone only when its exit finishes). `kill`: SIGKILL the groups again on each look, in case one
+    forked just as it was stopped."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        alive = [pid for pgid in pgids for pid in alive_in_group(pgid)]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        for pgid in pgids if kill else ():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+        time.sleep(0.1)
 
 
 def comparable(doc: dict) -> dict:

@@ -23,7 +23,7 @@ import pytest
 from batchkit import (
     SAMPLES,
     SHORT_FRAMES,
-    alive_in_group,
+    alive_after,
     comparable,
     fake_clips,
     fake_score,
@@ -210,10 +210,7 @@ def test_after_kill_9_the_summary_agrees_with_the_results_and_a_rerun_finishes(t
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)  # the driver only: its workers must go by themselves
         proc.wait(timeout=30)
-        deadline = time.monotonic() + 15
-        while alive_in_group(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not alive_in_group(proc.pid), "worker processes outlived their killed driver"
+        assert not alive_after([proc.pid], 15), "worker processes outlived their killed driver"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the workers die with the driver; this is a safety net
@@ -277,22 +274,6 @@ def stop_group(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def left_running(nodes: list[subprocess.Popen], grace_s: float = 30.0) -> list[int]:
-    """Processes of the nodes' groups still alive after a grace period. A killed process is gone
-    only once its exit finishes (one was still there right after the kill in a CI run on a busy
-    machine); the groups are killed again on each look, in case a node forked a worker just as it
-    was stopped."""
-    deadline = time.monotonic() + grace_s
-    while True:
-        alive = [pid for proc in nodes for pid in alive_in_group(proc.pid)]
-        if not alive or time.monotonic() > deadline:
-            return alive
-        for proc in nodes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        time.sleep(0.2)
-
-
 @contextlib.contextmanager
 def ray_cluster(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A head and a second node, one CPU each, as separate `ray start` processes on this machine;
@@ -333,7 +314,9 @@ def ray_cluster(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
         for proc in reversed(nodes):
             stop_group(proc)
         shutil.rmtree(ray_tmp, ignore_errors=True)
-        assert not left_running(nodes), "Ray processes left running"
+        # a killed process is gone only once its exit finishes: one was still exiting right after
+        # the kill in a CI run on a busy machine
+        assert not alive_after([p.pid for p in nodes], 30, kill=True), "Ray processes left running"
 
 
 def test_a_two_node_ray_cluster_gives_the_local_results(tmp_path, short_clips):
